@@ -1,0 +1,176 @@
+// Package api serves the admin HTTP port: the JSON API under /api/v1, the
+// help pages for every refusal code under /ndr/, Prometheus metrics at
+// /metrics and a health check at /healthz.
+//
+// Until the directory's admin accounts (with MFA) land, the API accepts one
+// bearer token, kept in a file only the operator can read.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/queue"
+)
+
+// Options configures the admin HTTP server.
+type Options struct {
+	Token  string        // bearer token for /api/v1
+	Queue  *queue.Queue  // for /api/v1/queue
+	Sink   *devsink.Sink // dev mode's capture sink, or nil
+	Logger *slog.Logger
+}
+
+// Server is the admin HTTP server.
+type Server struct {
+	opts Options
+	mux  *http.ServeMux
+	http *http.Server
+}
+
+// New builds the handler tree.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /ndr/{code}", s.ndr)
+	s.mux.HandleFunc("GET /api/v1/queue", s.auth(s.listQueue))
+	s.mux.HandleFunc("GET /api/v1/dev/messages", s.auth(s.listCaptured))
+	s.mux.HandleFunc("GET /api/v1/dev/messages/{id}", s.auth(s.getCaptured))
+	s.mux.HandleFunc("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	}))
+	return s
+}
+
+// Handler returns the root handler (for tests with httptest).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) {
+	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.opts.Logger.Error("admin HTTP server stopped", "err", err)
+		}
+	}()
+}
+
+// Shutdown stops the server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	return s.http.Shutdown(ctx)
+}
+
+func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || s.opts.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) listQueue(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Queue == nil {
+		writeError(w, http.StatusNotFound, "not_found", "no queue")
+		return
+	}
+	msgs, err := s.opts.Queue.List(r.Context(), 1000)
+	if err != nil {
+		s.opts.Logger.Error("list queue", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not read the queue")
+		return
+	}
+	type rcpt struct {
+		Addr, Status, Code, Detail string
+	}
+	type item struct {
+		ID          string    `json:"id"`
+		From        string    `json:"from"`
+		Tenant      string    `json:"tenant"`
+		Size        int64     `json:"size"`
+		ReceivedAt  time.Time `json:"received_at"`
+		Attempts    int       `json:"attempts"`
+		NextAttempt time.Time `json:"next_attempt"`
+		LastError   string    `json:"last_error"`
+		Recipients  []rcpt    `json:"recipients"`
+	}
+	out := []item{}
+	for _, m := range msgs {
+		it := item{ID: m.ID, From: m.From, Tenant: m.Tenant, Size: m.Size, ReceivedAt: m.ReceivedAt,
+			Attempts: m.Attempts, NextAttempt: m.NextAttempt, LastError: m.LastError}
+		for _, rc := range m.Rcpts {
+			it.Recipients = append(it.Recipients, rcpt{rc.Addr, string(rc.Status), rc.Code, rc.Detail})
+		}
+		out = append(out, it)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+func (s *Server) listCaptured(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Sink == nil {
+		writeError(w, http.StatusNotFound, "not_dev_mode", "the capture sink runs only with serve --dev and no smarthost")
+		return
+	}
+	msgs := s.opts.Sink.Messages()
+	if msgs == nil {
+		msgs = []*devsink.Message{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+func (s *Server) getCaptured(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Sink == nil {
+		writeError(w, http.StatusNotFound, "not_dev_mode", "the capture sink runs only with serve --dev and no smarthost")
+		return
+	}
+	id := r.PathValue("id")
+	for _, m := range s.opts.Sink.Messages() {
+		if m.ID == id && m.Path != "" {
+			b, err := os.ReadFile(m.Path)
+			if err != nil {
+				writeError(w, http.StatusNotFound, "not_found", "message file is gone: "+id)
+				return
+			}
+			w.Header().Set("Content-Type", "message/rfc822")
+			w.Write(b)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "not_found", "no captured message "+id)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// writeError writes the API's error shape: a stable code and a message.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}

@@ -1,0 +1,72 @@
+// Command tollgate is the outbound mail gateway for multi-tenant email
+// services: one binary that serves SMTP, delivers, and administers.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+)
+
+// command is one entry of the command table.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string) error
+}
+
+var commands = []command{
+	{"serve", "run the gateway (serve --dev for the embedded demo set-up)", runServe},
+	{"admin", "administer a running gateway over its admin API", runAdmin},
+	{"version", "print the version", func([]string) error { fmt.Println("tollgate", version); return nil }},
+}
+
+var version = "dev"
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `Tollgate relays each tenant's outbound mail and stops abuse at the gate.
+
+Usage:
+  tollgate <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(os.Stderr, `
+Start here:
+  tollgate serve --dev        run on loopback with a demo tenant and a capture sink
+  tollgate admin messages     list what the capture sink received
+
+Run "tollgate <command> --help" for a command's flags.
+`)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	name := os.Args[1]
+	if name == "-h" || name == "--help" || name == "help" {
+		usage()
+		return
+	}
+	for _, c := range commands {
+		if c.name == name {
+			if err := c.run(os.Args[2:]); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return
+				}
+				fmt.Fprintln(os.Stderr, "tollgate "+name+":", err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "tollgate: unknown command %q\n\n", name)
+	usage()
+	os.Exit(2)
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// binary builds tollgate once per test run.
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tollgate-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tollgate")
+		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// freePort returns a loopback address that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitListening waits until addr accepts connections.
+func waitListening(t *testing.T, addr string, proc *exec.Cmd, log *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if proc.ProcessState != nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s never listened; output:\n%s", addr, log.String())
+}
+
+// syncBuffer collects a child process's output; the process writes it while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestHelp(t *testing.T) {
+	bin := binary(t)
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}, {"admin", "messages", "--help"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("tollgate %v: %v\n%s", args, err, out)
+		}
+		if !strings.Contains(string(out), "Usage") {
+			t.Errorf("tollgate %v prints no usage:\n%s", args, out)
+		}
+	}
+	out, err := exec.Command(bin, "serve", "--config", "/nonexistent/tollgate.toml").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "/nonexistent/tollgate.toml") {
+		t.Errorf("a missing config file must be an error naming it: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(cfg, []byte("[smtp]\nmax_recipents = 10\n"), 0o600)
+	out, err = exec.Command(bin, "serve", "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "smtp.max_recipents") {
+		t.Errorf("an unknown key must be an error naming it: %v\n%s", err, out)
+	}
+}
+
+// The README's first steps: serve --dev, send with swaks (or go-smtp where
+// swaks is not installed), list with tollgate admin messages.
+func TestDevModeFirstMessage(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	relay, admin := freePort(t), freePort(t)
+	var out syncBuffer
+	cmd := exec.Command(bin, "serve", "--dev", "--listen-relay", relay, "--listen-submission", freePort(t),
+		"--listen-submissions", freePort(t), "--listen-admin", admin)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitListening(t, admin, cmd, &out)
+	waitListening(t, relay, cmd, &out)
+
+	if swaks, err := exec.LookPath("swaks"); err == nil {
+		host, port, _ := net.SplitHostPort(relay)
+		o, err := exec.Command(swaks, "--server", host, "--port", port, "--from", "a@demo.test",
+			"--to", "someone@example.net", "--header", "Subject: first from swaks").CombinedOutput()
+		if err != nil {
+			t.Fatalf("swaks: %v\n%s", err, o)
+		}
+	} else {
+		t.Log("swaks is not installed; sending the first message with go-smtp instead")
+		if err := plainSend(relay, "a@demo.test", []string{"someone@example.net"},
+			"Subject: first from swaks\r\n\r\nhello\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		admCmd := exec.Command(bin, "admin", "--server", "http://"+admin, "messages")
+		admCmd.Dir = dir // finds tollgate-data/admin-token by itself
+		o, err := admCmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("tollgate admin messages: %v\n%s", err, o)
+		}
+		if strings.Contains(string(o), "someone@example.net") && strings.Contains(string(o), "first from swaks") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the message never showed in tollgate admin messages:\n%s\nserver output:\n%s", o, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "user@demo.test  password: ") {
+		t.Fatalf("dev mode must print the demo user's password:\n%s", out.String())
+	}
+	// A clean stop on SIGTERM.
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+	}
+}
+
+
+// plainSend sends one message without TLS, as a connector's server might.
+func plainSend(addr, from string, to []string, body string) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.CommandTimeout = 30 * time.Second
+	if err := c.Hello("client.test"); err != nil {
+		return err
+	}
+	if err := c.SendMail(from, to, strings.NewReader(body)); err != nil {
+		return err
+	}
+	return c.Quit()
+}

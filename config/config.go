@@ -1,0 +1,329 @@
+// Package config holds Tollgate's configuration: the TOML file, its documented
+// defaults, and the validation that runs before anything listens.
+//
+// Every key is described in docs/configuration.md. Unknown keys are errors, so
+// a typo never silently falls back to a default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration of one Tollgate node.
+type Config struct {
+	// DataDir holds the SQLite database, the spool, the TLS certificate made
+	// on first start and, in dev mode, the capture sink.
+	DataDir string `toml:"data_dir"`
+	// Hostname is the name this node gives in its greeting, EHLO, Received
+	// headers, Message-IDs and DSNs.
+	Hostname string `toml:"hostname"`
+	// Dev is set by `serve --dev`, never by the file: it seeds a demo tenant
+	// and delivers into the capture sink unless a smarthost is given.
+	Dev bool `toml:"-"`
+
+	Listen   Listen   `toml:"listen"`
+	TLS      TLS      `toml:"tls"`
+	SMTP     SMTP     `toml:"smtp"`
+	Queue    Queue    `toml:"queue"`
+	Delivery Delivery `toml:"delivery"`
+	Admin    Admin    `toml:"admin"`
+	Log      Log      `toml:"log"`
+}
+
+// Listen names the addresses of the four listeners; an empty address turns a
+// listener off.
+type Listen struct {
+	Relay       string `toml:"relay"`       // connectors (port 25 in production)
+	Submission  string `toml:"submission"`  // STARTTLS + AUTH (587)
+	Submissions string `toml:"submissions"` // implicit TLS + AUTH (465)
+	Admin       string `toml:"admin"`       // admin HTTP: API, /metrics, /healthz, help pages
+}
+
+// TLS configures the server certificate. Empty files mean a self-signed
+// certificate kept in the data directory, made on first start.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// SMTP holds the front end's limits. The defaults follow the hosted service
+// and RFC 5321.
+type SMTP struct {
+	MaxMessageBytes     int64    `toml:"max_message_bytes"`
+	MaxRecipients       int      `toml:"max_recipients"`
+	MaxLineLength       int      `toml:"max_line_length"`
+	MaxHeaderBytes      int      `toml:"max_header_bytes"`
+	CommandTimeout      Duration `toml:"command_timeout"`
+	WriteTimeout        Duration `toml:"write_timeout"`
+	DataTimeout         Duration `toml:"data_timeout"`
+	MinDataRate         int      `toml:"min_data_rate"`
+	MaxSessionDuration  Duration `toml:"max_session_duration"`
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	AuthFailureDelay    Duration `toml:"auth_failure_delay"`
+	AuthMaxFailures     int      `toml:"auth_max_failures"`
+	AuthFailureWindow   Duration `toml:"auth_failure_window"`
+}
+
+// Queue configures the durable spool and the retry schedule.
+type Queue struct {
+	// Dir defaults to <data_dir>/spool.
+	Dir string `toml:"dir"`
+	// RetrySchedule is the wait before each further attempt; the last entry
+	// repeats until MaxAge.
+	RetrySchedule []Duration `toml:"retry_schedule"`
+	MaxAge        Duration   `toml:"max_age"`
+	Workers       int        `toml:"workers"`
+}
+
+// Delivery configures the SMTP client side.
+type Delivery struct {
+	// Smarthost, when set (HOST:PORT), receives all mail instead of MX lookup.
+	Smarthost string `toml:"smarthost"`
+	// Resolver is the DNS server (HOST:PORT) for MX lookups; empty uses the
+	// system resolver.
+	Resolver string `toml:"resolver"`
+	// Port is the port dialled on MX hosts (25; tests point it elsewhere).
+	Port               int             `toml:"port"`
+	ConnectTimeout     Duration        `toml:"connect_timeout"`
+	CommandTimeout     Duration        `toml:"command_timeout"`
+	DataTimeout        Duration        `toml:"data_timeout"`
+	MaxPerDestination  int             `toml:"max_per_destination"`
+	IdleTimeout        Duration        `toml:"idle_timeout"`
+	MaxMessagesPerConn int             `toml:"max_messages_per_connection"`
+	RequireTLS         bool            `toml:"require_tls"`
+	VerifyTLS          bool            `toml:"verify_tls"`
+	Pools              map[string]Pool `toml:"pools"`
+}
+
+// Pool is a set of source addresses that outbound connections bind to. The
+// "normal" pool carries clean mail; "high-risk" carries DSNs and mail the
+// classifier flags, so that its reputation never touches the normal pool's.
+type Pool struct {
+	SourceAddresses []string `toml:"source_addresses"`
+}
+
+// Admin configures the admin HTTP port.
+type Admin struct {
+	// TokenFile holds the bearer token the API accepts until the directory's
+	// admin accounts take over; defaults to <data_dir>/admin-token.
+	TokenFile string `toml:"token_file"`
+	// PublicURL is the base of links in replies and DSNs (help pages).
+	PublicURL string `toml:"public_url"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// Duration is a time.Duration written as "30s", "5m" or "1h30m" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (use e.g. 30s, 5m, 1h): %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// D is shorthand for a Duration literal.
+func D(v time.Duration) Duration { return Duration{v} }
+
+// Load reads a TOML file over the defaults.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if err := c.LoadFile(path); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadFile reads a TOML file over c. Unknown keys are an error that names
+// them, so a typo never silently leaves a default in force.
+func (c *Config) LoadFile(path string) error {
+	md, err := toml.DecodeFile(path, c)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// Finish fills the values that derive from others (paths under the data
+// directory) and validates the result.
+func (c *Config) Finish() error {
+	if c.DataDir == "" {
+		return errors.New("config: data_dir: must not be empty")
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("config: data_dir: %w", err)
+	}
+	c.DataDir = abs
+	if c.Queue.Dir == "" {
+		c.Queue.Dir = filepath.Join(c.DataDir, "spool")
+	}
+	if c.Admin.TokenFile == "" {
+		c.Admin.TokenFile = filepath.Join(c.DataDir, "admin-token")
+	}
+	if c.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		c.Hostname = h
+	}
+	if c.Admin.PublicURL == "" && c.Listen.Admin != "" {
+		c.Admin.PublicURL = "http://" + c.Listen.Admin
+	}
+	return c.Validate()
+}
+
+// Validate checks every key and names the first bad one.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key string, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	for key, addr := range map[string]string{
+		"listen.relay": c.Listen.Relay, "listen.submission": c.Listen.Submission,
+		"listen.submissions": c.Listen.Submissions, "listen.admin": c.Listen.Admin,
+	} {
+		if addr != "" && !validHostPort(addr) {
+			bad(key, "%q is not HOST:PORT", addr)
+		}
+	}
+	if c.Listen.Relay == "" && c.Listen.Submission == "" && c.Listen.Submissions == "" {
+		bad("listen", "no SMTP listener: set listen.relay, listen.submission or listen.submissions")
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "cert_file and key_file go together")
+	}
+	if c.Hostname != "" && strings.ContainsAny(c.Hostname, " \t\r\n<>") {
+		bad("hostname", "%q is not a host name", c.Hostname)
+	}
+	positive := []struct {
+		key string
+		v   int64
+	}{
+		{"smtp.max_message_bytes", c.SMTP.MaxMessageBytes},
+		{"smtp.max_recipients", int64(c.SMTP.MaxRecipients)},
+		{"smtp.max_header_bytes", int64(c.SMTP.MaxHeaderBytes)},
+		{"smtp.min_data_rate", int64(c.SMTP.MinDataRate)},
+		{"smtp.max_connections", int64(c.SMTP.MaxConnections)},
+		{"smtp.max_connections_per_ip", int64(c.SMTP.MaxConnectionsPerIP)},
+		{"smtp.auth_max_failures", int64(c.SMTP.AuthMaxFailures)},
+		{"queue.workers", int64(c.Queue.Workers)},
+		{"delivery.port", int64(c.Delivery.Port)},
+		{"delivery.max_per_destination", int64(c.Delivery.MaxPerDestination)},
+		{"delivery.max_messages_per_connection", int64(c.Delivery.MaxMessagesPerConn)},
+	}
+	for _, p := range positive {
+		if p.v <= 0 {
+			bad(p.key, "must be greater than 0, got %d", p.v)
+		}
+	}
+	if c.SMTP.MaxRecipients > 1000 {
+		bad("smtp.max_recipients", "must be at most 1000, got %d", c.SMTP.MaxRecipients)
+	}
+	if c.SMTP.MaxLineLength < 1000 {
+		bad("smtp.max_line_length", "must be at least 1000 (RFC 5321 text lines), got %d", c.SMTP.MaxLineLength)
+	}
+	if c.Delivery.Port > 65535 {
+		bad("delivery.port", "must be a port number, got %d", c.Delivery.Port)
+	}
+	durations := []struct {
+		key string
+		v   Duration
+	}{
+		{"smtp.command_timeout", c.SMTP.CommandTimeout},
+		{"smtp.write_timeout", c.SMTP.WriteTimeout},
+		{"smtp.data_timeout", c.SMTP.DataTimeout},
+		{"smtp.max_session_duration", c.SMTP.MaxSessionDuration},
+		{"smtp.auth_failure_window", c.SMTP.AuthFailureWindow},
+		{"queue.max_age", c.Queue.MaxAge},
+		{"delivery.connect_timeout", c.Delivery.ConnectTimeout},
+		{"delivery.command_timeout", c.Delivery.CommandTimeout},
+		{"delivery.data_timeout", c.Delivery.DataTimeout},
+		{"delivery.idle_timeout", c.Delivery.IdleTimeout},
+	}
+	for _, d := range durations {
+		if d.v.Duration <= 0 {
+			bad(d.key, "must be a positive duration, got %s", d.v)
+		}
+	}
+	if c.SMTP.AuthFailureDelay.Duration < 0 {
+		bad("smtp.auth_failure_delay", "must not be negative")
+	}
+	if len(c.Queue.RetrySchedule) == 0 {
+		bad("queue.retry_schedule", "needs at least one interval")
+	}
+	for i, d := range c.Queue.RetrySchedule {
+		if d.Duration <= 0 {
+			bad(fmt.Sprintf("queue.retry_schedule[%d]", i), "must be a positive duration, got %s", d)
+		}
+	}
+	if c.Delivery.Smarthost != "" && !validHostPort(c.Delivery.Smarthost) {
+		bad("delivery.smarthost", "%q is not HOST:PORT", c.Delivery.Smarthost)
+	}
+	if c.Delivery.Resolver != "" && !validHostPort(c.Delivery.Resolver) {
+		bad("delivery.resolver", "%q is not HOST:PORT", c.Delivery.Resolver)
+	}
+	for name, p := range c.Delivery.Pools {
+		if name != "normal" && name != "high-risk" {
+			bad("delivery.pools."+name, "unknown pool (known: normal, high-risk)")
+		}
+		for i, a := range p.SourceAddresses {
+			if _, err := netip.ParseAddr(a); err != nil {
+				bad(fmt.Sprintf("delivery.pools.%s.source_addresses[%d]", name, i), "%q is not an IP address", a)
+			}
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return false
+	}
+	return !strings.ContainsAny(host, " \t/")
+}

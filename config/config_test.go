@@ -1,0 +1,131 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tollgate.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	c := Default()
+	c.DataDir = t.TempDir()
+	if err := c.Finish(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	d := Default()
+	d.ApplyDev()
+	d.DataDir = t.TempDir()
+	if err := d.Finish(); err != nil {
+		t.Fatalf("dev defaults do not validate: %v", err)
+	}
+	if d.Listen.Relay != "127.0.0.1:2525" || d.Listen.Admin != "127.0.0.1:8025" {
+		t.Fatalf("dev listeners: %+v", d.Listen)
+	}
+}
+
+func TestLoadOverridesDefaults(t *testing.T) {
+	p := writeFile(t, `
+hostname = "gw.example.net"
+[smtp]
+max_recipients = 100
+command_timeout = "2m"
+[queue]
+retry_schedule = ["1s", "2s"]
+[delivery.pools.high-risk]
+source_addresses = ["127.0.0.2"]
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hostname != "gw.example.net" || c.SMTP.MaxRecipients != 100 || c.SMTP.CommandTimeout.Minutes() != 2 {
+		t.Fatalf("file values not applied: %+v", c)
+	}
+	if c.SMTP.MaxMessageBytes != 35<<20 {
+		t.Fatalf("default lost: max_message_bytes = %d", c.SMTP.MaxMessageBytes)
+	}
+	if len(c.Queue.RetrySchedule) != 2 || c.Delivery.Pools["high-risk"].SourceAddresses[0] != "127.0.0.2" {
+		t.Fatalf("lists not applied: %+v %+v", c.Queue.RetrySchedule, c.Delivery.Pools)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{`[smtp]
+max_recipient = 5`, "unknown key smtp.max_recipient"},
+		{`bogus = 1`, "unknown key bogus"},
+		{`[smtp]
+max_recipients = 5000`, "smtp.max_recipients: must be at most 1000"},
+		{`[smtp]
+max_recipients = 0`, "smtp.max_recipients: must be greater than 0"},
+		{`[smtp]
+command_timeout = "soon"`, "not a duration"},
+		{`[listen]
+relay = "nonsense"`, `listen.relay: "nonsense" is not HOST:PORT`},
+		{`[delivery]
+smarthost = "mx.example.net"`, "delivery.smarthost"},
+		{`[delivery.pools.high-risk]
+source_addresses = ["not-an-ip"]`, "delivery.pools.high-risk.source_addresses[0]"},
+		{`[delivery.pools.fast]
+source_addresses = []`, "delivery.pools.fast: unknown pool"},
+		{`[log]
+level = "loud"`, "log.level"},
+		{`[queue]
+retry_schedule = []`, "queue.retry_schedule: needs at least one interval"},
+		{`[tls]
+cert_file = "x.pem"`, "tls: cert_file and key_file go together"},
+	}
+	for _, tc := range cases {
+		c, err := Load(writeFile(t, tc.body))
+		if err == nil {
+			c.DataDir = t.TempDir()
+			err = c.Finish()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q: error %v, want one containing %q", tc.body, err, tc.want)
+		}
+	}
+}
+
+// TestEveryKeyDocumented keeps docs/configuration.md in step with the code.
+func TestEveryKeyDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			key := prefix + tag
+			switch {
+			case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration{}):
+				walk(key+".", f.Type)
+			case f.Type.Kind() == reflect.Map:
+				for _, pool := range []string{"normal", "high-risk"} {
+					walk(key+"."+pool+".", f.Type.Elem())
+				}
+			default:
+				if !strings.Contains(string(doc), "`"+key+"`") {
+					t.Errorf("key %s is not documented in docs/configuration.md", key)
+				}
+			}
+		}
+	}
+	walk("", reflect.TypeOf(Config{}))
+}

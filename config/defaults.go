@@ -1,0 +1,67 @@
+package config
+
+import "time"
+
+// Default returns the production defaults. docs/configuration.md lists each
+// one; keep the two in step (a test checks that every key is documented).
+func Default() *Config {
+	return &Config{
+		DataDir: "/var/lib/tollgate",
+		Listen: Listen{
+			Relay:       ":25",
+			Submission:  ":587",
+			Submissions: ":465",
+			Admin:       "127.0.0.1:8025",
+		},
+		SMTP: SMTP{
+			MaxMessageBytes:     35 << 20, // the hosted service's default
+			MaxRecipients:       500,
+			MaxLineLength:       2000, // RFC 5321's 1000, doubled as go-smtp and Postfix (2048) allow
+			MaxHeaderBytes:      1 << 20,
+			CommandTimeout:      D(5 * time.Minute), // RFC 5321 4.5.3.2.7
+			WriteTimeout:        D(1 * time.Minute),
+			DataTimeout:         D(10 * time.Minute),
+			MinDataRate:         1024, // bytes/s once DATA starts; slower senders are cut off
+			MaxSessionDuration:  D(30 * time.Minute),
+			MaxConnections:      1000,
+			MaxConnectionsPerIP: 50,
+			AuthFailureDelay:    D(2 * time.Second),
+			AuthMaxFailures:     5,
+			AuthFailureWindow:   D(15 * time.Minute),
+		},
+		Queue: Queue{
+			RetrySchedule: []Duration{D(time.Minute), D(5 * time.Minute), D(15 * time.Minute),
+				D(30 * time.Minute), D(time.Hour), D(2 * time.Hour), D(4 * time.Hour)},
+			MaxAge:  D(5 * 24 * time.Hour), // Postfix's maximal_queue_lifetime
+			Workers: 64,
+		},
+		Delivery: Delivery{
+			Port:               25,
+			ConnectTimeout:     D(30 * time.Second),
+			CommandTimeout:     D(5 * time.Minute),
+			DataTimeout:        D(10 * time.Minute),
+			MaxPerDestination:  20,
+			IdleTimeout:        D(30 * time.Second),
+			MaxMessagesPerConn: 100,
+			Pools:              map[string]Pool{},
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// ApplyDev switches the defaults that `serve --dev` changes: everything under
+// ./tollgate-data, loopback listeners on unprivileged ports, short retries.
+// Flags given on the command line are applied after this.
+func (c *Config) ApplyDev() {
+	c.Dev = true
+	c.DataDir = "tollgate-data"
+	c.Hostname = "localhost"
+	c.Listen = Listen{
+		Relay:       "127.0.0.1:2525",
+		Submission:  "127.0.0.1:2587",
+		Submissions: "127.0.0.1:2465",
+		Admin:       "127.0.0.1:8025",
+	}
+	c.Queue.RetrySchedule = []Duration{D(10 * time.Second), D(30 * time.Second), D(time.Minute)}
+	c.Queue.MaxAge = D(time.Hour)
+}

@@ -1,0 +1,168 @@
+// Package deliver hands spooled messages to the next hop: the recipient
+// domain's MX hosts (or a configured smarthost) over SMTP, with opportunistic
+// STARTTLS, connection reuse, a concurrency limit per destination and a
+// source address per delivery pool.
+package deliver
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/queue"
+)
+
+// Options configures a Transport.
+type Options struct {
+	Hostname           string // our EHLO name
+	Smarthost          string // HOST:PORT; empty: MX lookup
+	Resolver           string // DNS server HOST:PORT; empty: the system's
+	Port               int    // port dialled on MX hosts
+	ConnectTimeout     time.Duration
+	CommandTimeout     time.Duration
+	DataTimeout        time.Duration
+	IdleTimeout        time.Duration // an idle cached connection is closed after this
+	MaxPerDestination  int           // concurrent transactions per destination
+	MaxMessagesPerConn int
+	RequireTLS         bool                    // refuse to deliver in the clear (temporary failure)
+	VerifyTLS          bool                    // verify certificates (otherwise opportunistic: encrypt, don't verify)
+	Pools              map[string][]netip.Addr // source addresses per pool; empty: the system picks
+	Logger             *slog.Logger
+}
+
+// Transport implements queue.Transport.
+type Transport struct {
+	opts     Options
+	log      *slog.Logger
+	resolver *net.Resolver
+	cache    *connCache
+
+	mu   sync.Mutex
+	sems map[string]chan struct{} // per destination
+	rr   map[string]int           // round-robin position per pool
+}
+
+// New returns a Transport. Close it to drop cached connections.
+func New(opts Options) *Transport {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Port == 0 {
+		opts.Port = 25
+	}
+	if opts.MaxPerDestination <= 0 {
+		opts.MaxPerDestination = 20
+	}
+	if opts.MaxMessagesPerConn <= 0 {
+		opts.MaxMessagesPerConn = 100
+	}
+	t := &Transport{
+		opts: opts, log: opts.Logger.With("component", "deliver"),
+		resolver: newResolver(opts.Resolver), sems: map[string]chan struct{}{}, rr: map[string]int{},
+	}
+	t.cache = newConnCache(opts.IdleTimeout)
+	return t
+}
+
+// Close closes the cached connections.
+func (t *Transport) Close() { t.cache.close() }
+
+// Deliver implements queue.Transport: it groups the recipients by next hop and
+// tries each group once.
+func (t *Transport) Deliver(ctx context.Context, d *queue.Delivery) []queue.Result {
+	groups := map[string][]string{}
+	var order []string
+	for _, r := range d.Rcpts {
+		key := t.opts.Smarthost
+		if key == "" {
+			key = strings.ToLower(domainOf(r))
+		}
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], r)
+	}
+	var out []queue.Result
+	for _, key := range order {
+		out = append(out, t.deliverGroup(ctx, d, key, groups[key])...)
+	}
+	return out
+}
+
+func (t *Transport) deliverGroup(ctx context.Context, d *queue.Delivery, dest string, rcpts []string) []queue.Result {
+	hosts, code, err := t.route(ctx, dest)
+	if err != nil {
+		return allResults(rcpts, queue.Result{Permanent: code[0] == '5', Code: code, Detail: err.Error()})
+	}
+	sem := t.semaphore(dest)
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return allResults(rcpts, queue.Result{Code: "4.4.0", Detail: "delivery stopped: " + ctx.Err().Error()})
+	}
+	defer func() { <-sem }()
+
+	var last []queue.Result
+	for _, h := range hosts {
+		res, retryNext := t.transact(ctx, d, h, rcpts)
+		if !retryNext {
+			return res
+		}
+		last = res
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return last
+}
+
+func (t *Transport) semaphore(dest string) chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.sems[dest]
+	if !ok {
+		s = make(chan struct{}, t.opts.MaxPerDestination)
+		t.sems[dest] = s
+	}
+	return s
+}
+
+// sourceAddr picks the pool's next source address (round robin), or nil.
+func (t *Transport) sourceAddr(pool string) net.Addr {
+	addrs := t.opts.Pools[pool]
+	if len(addrs) == 0 {
+		return nil
+	}
+	t.mu.Lock()
+	i := t.rr[pool] % len(addrs)
+	t.rr[pool]++
+	t.mu.Unlock()
+	return &net.TCPAddr{IP: addrs[i].AsSlice()}
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}
+
+func allResults(rcpts []string, r queue.Result) []queue.Result {
+	out := make([]queue.Result, len(rcpts))
+	for i, rc := range rcpts {
+		out[i] = r
+		out[i].Rcpt = rc
+	}
+	return out
+}
+
+func codeFor(perm bool, temp, permanent string) string {
+	if perm {
+		return permanent
+	}
+	return temp
+}

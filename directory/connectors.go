@@ -1,0 +1,159 @@
+package directory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// CreateConnector adds a connector for the given sender IP ranges. Ranges
+// are normalised (masked, IPv4-mapped IPv6 unmapped, deduplicated). A range
+// that overlaps a live connector of another tenant is refused with
+// ErrConflict naming that range, so one tenant cannot capture another's
+// traffic; overlaps within a tenant are fine (the most specific wins).
+func (d *Directory) CreateConnector(ctx context.Context, tenantID int64, name string, ranges []netip.Prefix, createdBy string) (Connector, error) {
+	what := fmt.Sprintf("create connector %q", name)
+	name, err := checkName(name)
+	if err != nil {
+		return Connector{}, invalid(what, err)
+	}
+	if createdBy, err = checkName(createdBy); err != nil {
+		return Connector{}, invalid(what, fmt.Errorf("created by: %v", err))
+	}
+	if ranges, err = normPrefixes(ranges); err != nil {
+		return Connector{}, invalid(what, err)
+	}
+	c := Connector{TenantID: tenantID, Name: name, IPRanges: ranges, CreatedBy: createdBy}
+	var created int64
+	c.CreatedAt, created = now()
+	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := getTenant(ctx, tx, tenantID); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM connectors WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL`, tenantID, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%s: %w: the tenant has a live connector with that name", what, ErrConflict)
+		}
+		if err := checkOverlap(ctx, tx, tenantID, ranges, what); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO connectors (tenant_id, name, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			tenantID, name, createdBy, created).Scan(&c.ID); err != nil {
+			return err
+		}
+		for _, p := range ranges {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO connector_ranges (connector_id, prefix) VALUES ($1, $2)`, c.ID, p.String()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Connector{}, err
+	}
+	d.changed(ctx)
+	return c, nil
+}
+
+// checkOverlap compares ranges with every live range of other tenants. The
+// table is small (a few per tenant) and this runs only on changes.
+func checkOverlap(ctx context.Context, tx *sql.Tx, tenantID int64, ranges []netip.Prefix, what string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT r.prefix FROM connector_ranges r JOIN connectors c ON c.id = r.connector_id
+		WHERE c.deleted_at IS NULL AND c.tenant_id <> $1`, tenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		other, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("stored range %q: %w", s, err)
+		}
+		for _, p := range ranges {
+			if p.Overlaps(other) {
+				return fmt.Errorf("%s: %w: range %s overlaps %s of another tenant's connector", what, ErrConflict, p, other)
+			}
+		}
+	}
+	return rows.Err()
+}
+
+// DeleteConnector soft-deletes a live connector: it stops matching at once
+// on this node (and within RefreshInterval on others) but stays listed.
+func (d *Directory) DeleteConnector(ctx context.Context, tenantID, id int64) error {
+	_, deleted := now()
+	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE connectors SET deleted_at = $1 WHERE id = $2 AND tenant_id = $3 AND deleted_at IS NULL`, deleted, id, tenantID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, fmt.Errorf("delete connector %d of tenant %d: %w: no such live connector", id, tenantID, ErrNotFound))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.changed(ctx)
+	return nil
+}
+
+// Connectors lists the tenant's connectors by ID, deleted ones included
+// (Live reports false for them).
+func (d *Directory) Connectors(ctx context.Context, tenantID int64) ([]Connector, error) {
+	if _, err := d.Tenant(ctx, tenantID); err != nil {
+		return nil, fmt.Errorf("list connectors: %w", err)
+	}
+	return loadConnectors(ctx, d.db.Read, "c.tenant_id = $1", tenantID)
+}
+
+// loadConnectors reads connectors matching where, with their ranges.
+func loadConnectors(ctx context.Context, q queryer, where string, args ...any) ([]Connector, error) {
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.tenant_id, c.name, c.created_by, c.created_at, c.deleted_at, r.prefix
+		FROM connectors c LEFT JOIN connector_ranges r ON r.connector_id = c.id
+		WHERE `+where+` ORDER BY c.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Connector
+	for rows.Next() {
+		var c Connector
+		var created int64
+		var deleted sql.NullInt64
+		var prefix sql.NullString
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.CreatedBy, &created, &deleted, &prefix); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].ID != c.ID {
+			c.CreatedAt = fromNanos(created)
+			if deleted.Valid {
+				c.DeletedAt = fromNanos(deleted.Int64)
+			}
+			out = append(out, c)
+		}
+		if prefix.Valid {
+			p, err := netip.ParsePrefix(prefix.String)
+			if err != nil {
+				return nil, fmt.Errorf("connector %d: stored range %q: %w", c.ID, prefix.String, err)
+			}
+			last := &out[len(out)-1]
+			last.IPRanges = append(last.IPRanges, p)
+		}
+	}
+	for i := range out {
+		slices.SortFunc(out[i].IPRanges, comparePrefix)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,134 @@
+package directory
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+)
+
+func TestConnectorsCreateAndMatch(t *testing.T) {
+	d := newDir(t)
+	ctx := t.Context()
+	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
+
+	wide := must[Connector](t)(d.CreateConnector(ctx, a.ID, "wide", prefixes("10.0.0.0/8", "2001:db8::/32"), "admin@a"))
+	// Overlap within a tenant is allowed; input is masked, unmapped and deduplicated.
+	narrow := must[Connector](t)(d.CreateConnector(ctx, a.ID, "narrow",
+		prefixes("10.1.2.3/16", "::ffff:10.1.0.0/112", "2001:db8:1::/48"), "admin@a"))
+	if want := prefixes("10.1.0.0/16", "2001:db8:1::/48"); !reflect.DeepEqual(narrow.IPRanges, want) {
+		t.Fatalf("ranges %v, want %v", narrow.IPRanges, want)
+	}
+	host := must[Connector](t)(d.CreateConnector(ctx, a.ID, "host", prefixes("10.1.2.3/32"), "admin@a"))
+	other := must[Connector](t)(d.CreateConnector(ctx, b.ID, "b-net", prefixes("192.0.2.0/24", "2001:db9::/48"), "admin@b"))
+
+	for ip, want := range map[string]int64{
+		"10.200.0.1":            wide.ID,
+		"10.1.9.9":              narrow.ID,
+		"10.1.2.3":              host.ID,
+		"::ffff:10.1.2.3":       host.ID,
+		"2001:db8:ffff::1":      wide.ID,
+		"2001:db8:1::25":        narrow.ID,
+		"192.0.2.200":           other.ID,
+		"2001:db9::1%eth0":      other.ID,
+		"11.0.0.1":              0,
+		"2001:dba::1":           0,
+		"::1":                   0,
+		"::ffff:192.0.2.1":      other.ID,
+		"2001:db9:0:ffff::abcd": other.ID,
+	} {
+		c, tn, ok := d.ConnectorForIP(netip.MustParseAddr(ip))
+		if want == 0 {
+			if ok {
+				t.Errorf("%s matched connector %d", ip, c.ID)
+			}
+			continue
+		}
+		if !ok || c.ID != want || tn.ID != c.TenantID {
+			t.Errorf("%s: connector %d (tenant %d, ok %v), want %d", ip, c.ID, tn.ID, ok, want)
+		}
+	}
+	if _, _, ok := d.ConnectorForIP(netip.Addr{}); ok {
+		t.Error("zero Addr matched")
+	}
+
+	// Another tenant cannot claim any part of a's ranges.
+	for _, r := range []string{"10.1.2.0/24", "10.0.0.0/8", "2001:db8:1:2::/64", "2001:db8::/32"} {
+		_, err := d.CreateConnector(ctx, b.ID, "grab", prefixes("198.51.100.0/24", r), "admin@b")
+		wantErr(t, err, ErrConflict, netip.MustParsePrefix(r).Masked().String())
+	}
+	// The error names the other tenant's range, so an admin knows what to fix.
+	_, err := d.CreateConnector(ctx, b.ID, "grab", prefixes("10.200.0.0/16"), "admin@b")
+	wantErr(t, err, ErrConflict, "10.200.0.0/16", "10.0.0.0/8")
+	_, err = d.CreateConnector(ctx, b.ID, "grab", prefixes("2001:db8:ff::/48"), "admin@b")
+	wantErr(t, err, ErrConflict, "2001:db8:ff::/48", "2001:db8::/32")
+	// Names are unique among a tenant's live connectors.
+	_, err = d.CreateConnector(ctx, a.ID, "wide", prefixes("172.16.0.0/12"), "admin@a")
+	wantErr(t, err, ErrConflict, "wide")
+
+	for name, r := range map[string][]netip.Prefix{
+		"empty":     nil,
+		"zero":      {netip.Prefix{}},
+		"too broad": prefixes("0.0.0.0/0"),
+		"v6 broad":  prefixes("2000::/3"),
+	} {
+		_, err := d.CreateConnector(ctx, a.ID, name, r, "admin@a")
+		wantErr(t, err, ErrInvalid, name)
+	}
+	_, err = d.CreateConnector(ctx, a.ID, "", prefixes("172.16.0.0/12"), "admin@a")
+	wantErr(t, err, ErrInvalid)
+	_, err = d.CreateConnector(ctx, 999, "x", prefixes("172.16.0.0/12"), "admin@a")
+	wantErr(t, err, ErrNotFound, "999")
+}
+
+func TestDeleteConnector(t *testing.T) {
+	d := newDir(t)
+	ctx := t.Context()
+	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
+	c := must[Connector](t)(d.CreateConnector(ctx, a.ID, "office", prefixes("198.51.100.0/24"), "admin@a"))
+	ip := netip.MustParseAddr("198.51.100.7")
+	if _, _, ok := d.ConnectorForIP(ip); !ok {
+		t.Fatal("live connector does not match")
+	}
+
+	wantErr(t, d.DeleteConnector(ctx, b.ID, c.ID), ErrNotFound) // not b's
+	if err := d.DeleteConnector(ctx, a.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, d.DeleteConnector(ctx, a.ID, c.ID), ErrNotFound)
+	if _, _, ok := d.ConnectorForIP(ip); ok {
+		t.Fatal("deleted connector still matches")
+	}
+	list := must[[]Connector](t)(d.Connectors(ctx, a.ID))
+	if len(list) != 1 || list[0].ID != c.ID || list[0].Live() || list[0].DeletedAt.Before(list[0].CreatedAt) ||
+		!reflect.DeepEqual(list[0].IPRanges, c.IPRanges) || list[0].CreatedBy != "admin@a" {
+		t.Fatalf("Connectors after delete = %+v", list)
+	}
+
+	// The name and the range are free again: for a, and for another tenant.
+	must[Connector](t)(d.CreateConnector(ctx, a.ID, "office", prefixes("203.0.113.0/24"), "admin@a"))
+	moved := must[Connector](t)(d.CreateConnector(ctx, b.ID, "office", prefixes("198.51.100.0/25"), "admin@b"))
+	if got, tn, ok := d.ConnectorForIP(ip); !ok || got.ID != moved.ID || tn.ID != b.ID {
+		t.Fatalf("after move: %+v %+v %v", got, tn, ok)
+	}
+	if list := must[[]Connector](t)(d.Connectors(ctx, a.ID)); len(list) != 2 || list[0].Live() || !list[1].Live() {
+		t.Fatalf("Connectors = %+v", list)
+	}
+	_, err := d.Connectors(ctx, 999)
+	wantErr(t, err, ErrNotFound)
+}
+
+// The snapshot hands out copies: a caller changing the result must not
+// change what the next connection sees.
+func TestConnectorForIPReturnsCopy(t *testing.T) {
+	d := newDir(t)
+	a := must[Tenant](t)(d.CreateTenant(t.Context(), "a", Licensed, 1))
+	must[Connector](t)(d.CreateConnector(t.Context(), a.ID, "x", prefixes("192.0.2.0/24"), "me"))
+	ip := netip.MustParseAddr("192.0.2.1")
+	c, _, _ := d.ConnectorForIP(ip)
+	c.IPRanges[0] = netip.MustParsePrefix("0.0.0.0/0")
+	if c2, _, _ := d.ConnectorForIP(ip); c2.IPRanges[0].String() != "192.0.2.0/24" {
+		t.Fatal("snapshot mutated through returned connector")
+	}
+}

@@ -1,0 +1,130 @@
+package directory
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// snapshot is an immutable copy of what attribution reads on every
+// connection, swapped whole so readers never lock.
+type snapshot struct {
+	tenants  map[int64]Tenant
+	verified map[int64]map[string]bool // tenant → verified domain names
+	// ranges maps each masked live range to its connector (lowest ID wins
+	// an exact tie). bits4/bits6 list the prefix lengths in use, longest
+	// first, so a lookup is one map probe per length in use: the first hit
+	// is the most specific match.
+	ranges       map[netip.Prefix]*Connector
+	bits4, bits6 []int
+}
+
+// reload reads tenants, verified domains and live connectors in one read
+// transaction (a consistent view) and swaps the snapshot in.
+func (d *Directory) reload(ctx context.Context) error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	tx, err := d.db.Read.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	s := &snapshot{tenants: map[int64]Tenant{}, verified: map[int64]map[string]bool{}, ranges: map[netip.Prefix]*Connector{}}
+	rows, err := tx.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		s.tenants[t.ID] = t
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	rows, err = tx.QueryContext(ctx, `SELECT tenant_id, name FROM domains WHERE verified`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return err
+		}
+		if s.verified[id] == nil {
+			s.verified[id] = map[string]bool{}
+		}
+		s.verified[id][name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	conns, err := loadConnectors(ctx, tx, "c.deleted_at IS NULL")
+	if err != nil {
+		return err
+	}
+	for i := range conns { // ordered by ID, so the first to claim a range keeps it
+		c := &conns[i]
+		for _, p := range c.IPRanges {
+			if _, dup := s.ranges[p]; dup {
+				continue
+			}
+			s.ranges[p] = c
+			if p.Addr().Is4() {
+				s.bits4 = append(s.bits4, p.Bits())
+			} else {
+				s.bits6 = append(s.bits6, p.Bits())
+			}
+		}
+	}
+	for _, b := range []*[]int{&s.bits4, &s.bits6} {
+		slices.Sort(*b)
+		slices.Reverse(*b)
+		*b = slices.Compact(*b)
+	}
+	d.snap.Store(s)
+	return nil
+}
+
+// ConnectorForIP returns the live connector whose range contains ip, the
+// most specific range winning, and its tenant. It reads only the in-memory
+// snapshot: it is called for every relay connection.
+func (d *Directory) ConnectorForIP(ip netip.Addr) (Connector, Tenant, bool) {
+	ip = ip.Unmap().WithZone("")
+	s := d.snap.Load()
+	bits := s.bits6
+	if ip.Is4() {
+		bits = s.bits4
+	}
+	for _, b := range bits {
+		p, err := ip.Prefix(b)
+		if err != nil {
+			continue
+		}
+		if c, ok := s.ranges[p]; ok {
+			t, ok := s.tenants[c.TenantID]
+			if !ok {
+				continue // connector added after its tenant's snapshot row: cannot happen with FKs
+			}
+			cc := *c
+			cc.IPRanges = slices.Clone(c.IPRanges)
+			return cc, t, true
+		}
+	}
+	return Connector{}, Tenant{}, false
+}
+
+// IsVerifiedDomain reports whether domain (any case, trailing dot allowed)
+// is a verified accepted domain of tenantID, from the snapshot.
+func (d *Directory) IsVerifiedDomain(tenantID int64, domain string) bool {
+	return d.snap.Load().verified[tenantID][strings.ToLower(strings.TrimSuffix(domain, "."))]
+}

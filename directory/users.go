@@ -1,0 +1,131 @@
+package directory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tollgate-mail/tollgate/password"
+)
+
+// CreateUser adds a user whose address is in one of the tenant's verified
+// domains. The password is hashed before the write transaction starts, so
+// the single writer is not held for the length of a hash.
+func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw string) (User, error) {
+	what := fmt.Sprintf("create user %q", address)
+	addr, domain, err := normAddress(address)
+	if err != nil {
+		return User{}, invalid(what, err)
+	}
+	if err := checkPassword(pw); err != nil {
+		return User{}, invalid(what, err)
+	}
+	hash, err := password.HashContext(ctx, pw)
+	if err != nil {
+		return User{}, fmt.Errorf("%s: %w", what, err)
+	}
+	u := User{TenantID: tenantID, Address: addr}
+	var created int64
+	u.CreatedAt, created = now()
+	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := getTenant(ctx, tx, tenantID); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM domains WHERE tenant_id = $1 AND name = $2 AND verified`, tenantID, domain).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return invalid(what, fmt.Errorf("%s is not a verified domain of tenant %d", domain, tenantID))
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE address = $1`, addr).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%s: %w: the address is taken", what, ErrConflict)
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO users (tenant_id, address, password_hash, disabled, created_at) VALUES ($1, $2, $3, FALSE, $4) RETURNING id`,
+			tenantID, addr, hash, created).Scan(&u.ID)
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password.
+func (d *Directory) SetPassword(ctx context.Context, userID int64, pw string) error {
+	what := fmt.Sprintf("set password of user %d", userID)
+	if err := checkPassword(pw); err != nil {
+		return invalid(what, err)
+	}
+	hash, err := password.HashContext(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return d.updateUser(ctx, what, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+}
+
+// SetUserDisabled disables or re-enables a user's logins.
+func (d *Directory) SetUserDisabled(ctx context.Context, userID int64, disabled bool) error {
+	what := fmt.Sprintf("set disabled=%v on user %d", disabled, userID)
+	return d.updateUser(ctx, what, `UPDATE users SET disabled = $1 WHERE id = $2`, disabled, userID)
+}
+
+func (d *Directory) updateUser(ctx context.Context, what, query string, args ...any) error {
+	return d.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, fmt.Errorf("%s: %w", what, ErrNotFound))
+		}
+		return nil
+	})
+}
+
+// Authenticate checks an SMTP AUTH login. Unknown addresses, wrong passwords
+// and disabled users all give ErrBadCredentials after spending one hash, so
+// neither the answer nor its timing tells which addresses exist. A context
+// error (the hash queue is full and ctx ended) is returned as is: it is a
+// temporary failure, not a bad login.
+func (d *Directory) Authenticate(ctx context.Context, address, pw string) (User, Tenant, error) {
+	addr, _, err := normAddress(address)
+	if err != nil {
+		return User{}, Tenant{}, fmt.Errorf("login %q: %w", address, ErrBadCredentials)
+	}
+	var u User
+	var t Tenant
+	var hash string
+	var uCreated, tCreated int64
+	err = d.db.Read.QueryRowContext(ctx, `SELECT u.id, u.tenant_id, u.address, u.password_hash, u.disabled, u.created_at,
+			t.id, t.name, t.license, t.seats, t.created_at
+		FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.address = $1`, addr).
+		Scan(&u.ID, &u.TenantID, &u.Address, &hash, &u.Disabled, &uCreated, &t.ID, &t.Name, &t.License, &t.Seats, &tCreated)
+	known := err == nil
+	if errors.Is(err, sql.ErrNoRows) {
+		if hash, err = d.dummyHash(); err != nil {
+			return User{}, Tenant{}, err
+		}
+	} else if err != nil {
+		return User{}, Tenant{}, fmt.Errorf("login %q: %w", addr, err)
+	}
+	ok, err := password.VerifyContext(ctx, pw, hash)
+	if err != nil {
+		if !errors.Is(err, password.ErrMalformed) {
+			return User{}, Tenant{}, err // ctx ended while queued for a hash
+		}
+		// A stored hash we cannot parse: the user cannot log in until an
+		// admin sets a new password. Tell the operator, not the client.
+		slog.Error("directory: unusable password hash", "user", u.ID, "err", err)
+		ok = false
+	}
+	if !ok || !known || u.Disabled {
+		return User{}, Tenant{}, fmt.Errorf("login %q: %w", addr, ErrBadCredentials)
+	}
+	u.CreatedAt, t.CreatedAt = fromNanos(uCreated), fromNanos(tCreated)
+	return u, t, nil
+}

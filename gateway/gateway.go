@@ -1,0 +1,212 @@
+// Package gateway assembles one Tollgate node from its configuration: the
+// store and directory, the spool and delivery, the SMTP listeners and the
+// admin HTTP port. `tollgate serve` runs it; end-to-end tests start it
+// in-process on loopback ports.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/api"
+	"github.com/tollgate-mail/tollgate/certs"
+	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/deliver"
+	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/password"
+	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/queue"
+	"github.com/tollgate-mail/tollgate/smtpd"
+	"github.com/tollgate-mail/tollgate/store"
+	"github.com/tollgate-mail/tollgate/trace"
+)
+
+// Gateway is a running node.
+type Gateway struct {
+	Config    *config.Config
+	DB        *store.DB
+	Directory *directory.Directory
+	Queue     *queue.Queue
+	SMTP      *smtpd.Server
+	Sink      *devsink.Sink // dev mode's capture sink, or nil
+	Addrs     map[string]net.Addr
+	// DevPassword is user@demo.test's password in dev mode.
+	DevPassword string
+	AdminToken  string
+
+	transport *deliver.Transport
+	api       *api.Server
+	log       *slog.Logger
+}
+
+// Start opens everything and starts listening. On error, what was opened is
+// closed again.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gateway, err error) {
+	g := &Gateway{Config: cfg, Addrs: map[string]net.Addr{}, log: log}
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	tlsConf, err := certs.ServerConfig(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, cfg.Hostname)
+	if err != nil {
+		return nil, err
+	}
+	if g.DB, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "tollgate.db")); err != nil {
+		return nil, err
+	}
+	if g.Directory, err = directory.Open(ctx, g.DB); err != nil {
+		return nil, err
+	}
+	if g.AdminToken, err = adminToken(cfg.Admin.TokenFile); err != nil {
+		return nil, err
+	}
+	if cfg.Dev {
+		if err := g.seedDev(ctx); err != nil {
+			return nil, err
+		}
+	}
+	smarthost := cfg.Delivery.Smarthost
+	if cfg.Dev && smarthost == "" {
+		if g.Sink, err = devsink.Start("127.0.0.1:0", filepath.Join(cfg.DataDir, "capture"), nil, devsink.Hooks{}); err != nil {
+			return nil, err
+		}
+		smarthost = g.Sink.Addr()
+	}
+	rec := trace.Logger{L: log}
+	pools := map[string][]netip.Addr{}
+	for name, p := range cfg.Delivery.Pools {
+		for _, a := range p.SourceAddresses {
+			pools[name] = append(pools[name], netip.MustParseAddr(a)) // validated by config
+		}
+	}
+	d := cfg.Delivery
+	g.transport = deliver.New(deliver.Options{
+		Hostname: cfg.Hostname, Smarthost: smarthost, Resolver: d.Resolver, Port: d.Port,
+		ConnectTimeout: d.ConnectTimeout.Duration, CommandTimeout: d.CommandTimeout.Duration,
+		DataTimeout: d.DataTimeout.Duration, IdleTimeout: d.IdleTimeout.Duration,
+		MaxPerDestination: d.MaxPerDestination, MaxMessagesPerConn: d.MaxMessagesPerConn,
+		RequireTLS: d.RequireTLS, VerifyTLS: d.VerifyTLS, Pools: pools, Logger: log,
+	})
+	retry := make([]time.Duration, len(cfg.Queue.RetrySchedule))
+	for i, r := range cfg.Queue.RetrySchedule {
+		retry[i] = r.Duration
+	}
+	if g.Queue, err = queue.Open(ctx, queue.Options{
+		Dir: cfg.Queue.Dir, RetrySchedule: retry, MaxAge: cfg.Queue.MaxAge.Duration, Workers: cfg.Queue.Workers,
+		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.transport, Trace: rec, Logger: log,
+	}); err != nil {
+		return nil, err
+	}
+	g.Queue.Start()
+	g.SMTP = smtpd.New(smtpd.Options{
+		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf,
+		Directory: g.Directory, Queue: g.Queue, Policy: policy.Chain{policy.AttributionCheck{}},
+		Trace: rec, Logger: log,
+	})
+	for _, l := range []struct{ kind, addr string }{
+		{smtpd.Relay, cfg.Listen.Relay}, {smtpd.Submission, cfg.Listen.Submission}, {smtpd.Submissions, cfg.Listen.Submissions},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		a, err := g.SMTP.Listen(l.kind, l.addr)
+		if err != nil {
+			return nil, err
+		}
+		g.Addrs[l.kind] = a
+	}
+	if cfg.Listen.Admin != "" {
+		ln, err := net.Listen("tcp", cfg.Listen.Admin)
+		if err != nil {
+			return nil, fmt.Errorf("listen admin on %s: %w", cfg.Listen.Admin, err)
+		}
+		g.Addrs["admin"] = ln.Addr()
+		g.api = api.New(api.Options{Token: g.AdminToken, Queue: g.Queue, Sink: g.Sink, Logger: log})
+		g.api.Serve(ln)
+	}
+	return g, nil
+}
+
+// seedDev creates the demo tenant and keeps user@demo.test's password in the
+// data directory, so every start of the same directory prints it.
+func (g *Gateway) seedDev(ctx context.Context) error {
+	pwFile := filepath.Join(g.Config.DataDir, "dev-user-password")
+	pw, err := g.Directory.SeedDev(ctx)
+	if err != nil {
+		return fmt.Errorf("seed dev tenant: %w", err)
+	}
+	if pw != "" {
+		if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+			return fmt.Errorf("save dev password: %w", err)
+		}
+	} else if b, err := os.ReadFile(pwFile); err == nil {
+		pw = strings.TrimSpace(string(b))
+	}
+	g.DevPassword = pw
+	return nil
+}
+
+// adminToken reads the API token, creating it on first start.
+func adminToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return tok, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("admin token %s: %w", path, err)
+	}
+	tok := password.Random(32)
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("admin token %s: %w", path, err)
+	}
+	return tok, nil
+}
+
+// Shutdown stops taking mail, lets sessions finish until ctx ends, then
+// stops delivery and closes the store.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	if g.SMTP != nil {
+		g.SMTP.Shutdown(ctx)
+	}
+	return g.Close()
+}
+
+// Close stops everything at once.
+func (g *Gateway) Close() error {
+	if g.SMTP != nil {
+		g.SMTP.Close()
+	}
+	if g.api != nil {
+		g.api.Shutdown(context.Background())
+	}
+	if g.Queue != nil {
+		g.Queue.Close()
+	}
+	if g.transport != nil {
+		g.transport.Close()
+	}
+	if g.Sink != nil {
+		g.Sink.Close()
+	}
+	if g.Directory != nil {
+		g.Directory.Close()
+	}
+	if g.DB != nil {
+		g.DB.Close()
+	}
+	return nil
+}

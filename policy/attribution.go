@@ -1,0 +1,49 @@
+package policy
+
+import "context"
+
+// Attribution refusals. Tollgate relays only for tenants: a connection that
+// neither authenticated nor matched a connector is refused for every
+// recipient, so Tollgate is never an open relay.
+var (
+	// RelayDenied is the hosted service's 5.7.64 TenantAttribution refusal.
+	RelayDenied = Decision{
+		Action: Reject, Code: 550, Enhanced: [3]int{5, 7, 64},
+		Text: "Relay access denied, connection not attributed to any tenant",
+		Rule: "attribution",
+	}
+	// AuthRequired answers an unauthenticated MAIL FROM on a submission port.
+	AuthRequired = Decision{
+		Action: Reject, Code: 530, Enhanced: [3]int{5, 7, 57},
+		Text: "Client was not authenticated to send mail; use SMTP AUTH on this port",
+		Rule: "attribution",
+	}
+)
+
+// AttributionCheck refuses unattributed mail. On the submission ports it asks
+// for AUTH at MAIL FROM; on the relay port, where connectors are matched by
+// address or certificate, it refuses each recipient with 5.7.64.
+type AttributionCheck struct{ Base }
+
+// Name implements Check.
+func (AttributionCheck) Name() string { return "attribution" }
+
+// Mail implements Check.
+func (AttributionCheck) Mail(_ context.Context, env *Envelope) Decision {
+	if !env.Attributed() && env.Listener != "relay" {
+		d := AuthRequired
+		d.Figures = []Figure{{"listener", env.Listener}, {"client_ip", env.ClientIP.String()}}
+		return d
+	}
+	return Accepted
+}
+
+// Rcpt implements Check.
+func (AttributionCheck) Rcpt(_ context.Context, env *Envelope, _ string) Decision {
+	if !env.Attributed() {
+		d := RelayDenied
+		d.Figures = []Figure{{"listener", env.Listener}, {"client_ip", env.ClientIP.String()}}
+		return d
+	}
+	return Accepted
+}

@@ -1,0 +1,164 @@
+// Package policy holds the ordered checks that decide, at MAIL FROM, RCPT TO
+// and the end of DATA, whether Tollgate takes a message.
+//
+// Each check returns a Decision that carries everything a person needs to
+// understand it: the SMTP reply, the rule that fired and the figures it saw.
+// The front end turns a refusal into an SMTP reply and writes every decision to
+// the message trace; later checks (tenant threshold, IP reputation,
+// unregistered domains, restricted senders, sending limits) plug in here.
+package policy
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Action is what a Decision tells the front end to do.
+type Action int
+
+const (
+	// Accept lets the command through; the next check runs.
+	Accept Action = iota
+	// Reject refuses with a permanent (5xx) reply.
+	Reject
+	// Defer refuses with a temporary (4xx) reply; the client retries.
+	Defer
+)
+
+func (a Action) String() string {
+	switch a {
+	case Accept:
+		return "accept"
+	case Reject:
+		return "reject"
+	case Defer:
+		return "defer"
+	}
+	return fmt.Sprintf("action(%d)", int(a))
+}
+
+// Figure is one number a check looked at, e.g. "recipients" 501 of limit 500.
+type Figure struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Decision is the outcome of one check.
+type Decision struct {
+	Action   Action   `json:"action"`
+	Code     int      `json:"code,omitempty"`     // 550, 451, ...
+	Enhanced [3]int   `json:"enhanced,omitempty"` // RFC 3463, e.g. {5,7,64}
+	Text     string   `json:"text,omitempty"`     // the short text of the reply
+	Rule     string   `json:"rule,omitempty"`     // the check that decided, e.g. "attribution"
+	Figures  []Figure `json:"figures,omitempty"`
+}
+
+// Accepted is the zero-cost decision of a check that has nothing to say.
+var Accepted = Decision{Action: Accept}
+
+// EnhancedString returns the enhanced code as "5.7.64".
+func (d Decision) EnhancedString() string {
+	return fmt.Sprintf("%d.%d.%d", d.Enhanced[0], d.Enhanced[1], d.Enhanced[2])
+}
+
+// String is the decision as one log-friendly line.
+func (d Decision) String() string {
+	if d.Action == Accept {
+		return "accept"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d %s %s [rule=%s", d.Action, d.Code, d.EnhancedString(), d.Text, d.Rule)
+	for _, f := range d.Figures {
+		fmt.Fprintf(&b, " %s=%s", f.Name, f.Value)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// Attribution says whom a connection or message belongs to. The zero value is
+// an unattributed connection.
+type Attribution struct {
+	TenantID    int64  `json:"tenant_id,omitempty"`
+	Tenant      string `json:"tenant,omitempty"`
+	UserID      int64  `json:"user_id,omitempty"`
+	User        string `json:"user,omitempty"`
+	ConnectorID int64  `json:"connector_id,omitempty"`
+	Connector   string `json:"connector,omitempty"`
+	// Method is how the tenant was found: "auth", "connector-ip",
+	// "connector-cert", or "" when it was not.
+	Method string `json:"method,omitempty"`
+}
+
+// Attributed reports whether a tenant was found.
+func (a Attribution) Attributed() bool { return a.TenantID != 0 }
+
+// Envelope is what the checks see of a transaction so far.
+type Envelope struct {
+	Attribution
+	ClientIP netip.Addr
+	Listener string // "relay", "submission" or "submissions"
+	Helo     string
+	TLS      bool
+	From     string
+	Size     int64    // SIZE= from MAIL FROM, 0 if not given
+	Rcpts    []string // accepted so far
+}
+
+// Message is what the end-of-DATA checks see of the content.
+type Message struct {
+	Size       int64
+	MessageID  string
+	Subject    string
+	HeaderFrom string
+}
+
+// Check is one rule. Each method returns Accepted when the rule has nothing
+// to say at that stage.
+type Check interface {
+	Name() string
+	Mail(ctx context.Context, env *Envelope) Decision
+	Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision
+	Data(ctx context.Context, env *Envelope, msg *Message) Decision
+}
+
+// Chain runs checks in order; the first decision that is not Accept wins.
+type Chain []Check
+
+// Mail runs the MAIL FROM stage.
+func (c Chain) Mail(ctx context.Context, env *Envelope) Decision {
+	for _, ch := range c {
+		if d := ch.Mail(ctx, env); d.Action != Accept {
+			return d
+		}
+	}
+	return Accepted
+}
+
+// Rcpt runs the RCPT TO stage for one recipient.
+func (c Chain) Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision {
+	for _, ch := range c {
+		if d := ch.Rcpt(ctx, env, rcpt); d.Action != Accept {
+			return d
+		}
+	}
+	return Accepted
+}
+
+// Data runs the end-of-DATA stage.
+func (c Chain) Data(ctx context.Context, env *Envelope, msg *Message) Decision {
+	for _, ch := range c {
+		if d := ch.Data(ctx, env, msg); d.Action != Accept {
+			return d
+		}
+	}
+	return Accepted
+}
+
+// Base gives a Check the Accepted answer at every stage it does not override.
+type Base struct{}
+
+func (Base) Mail(context.Context, *Envelope) Decision           { return Accepted }
+func (Base) Rcpt(context.Context, *Envelope, string) Decision   { return Accepted }
+func (Base) Data(context.Context, *Envelope, *Message) Decision { return Accepted }

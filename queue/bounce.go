@@ -1,0 +1,87 @@
+package queue
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/tollgate-mail/tollgate/dsn"
+)
+
+// bounce composes and spools (but does not commit) the DSN for m's failed
+// recipients. It returns nil when no DSN is due: nothing failed, the failed
+// recipients asked for none (NOTIFY), or m itself has the null sender — a
+// bounce is never bounced.
+func (q *Queue) bounce(m *Message) (*Message, error) {
+	if dsn.IsNullSender(m.From) || m.Kind == "dsn" {
+		return nil, nil
+	}
+	var rcpts []dsn.Recipient
+	for _, r := range m.Rcpts {
+		if r.Status != Failed || !r.NotifyFailure() {
+			continue
+		}
+		diag, reason := r.Detail, r.Detail
+		if r.Remote == "" {
+			diag = "" // a local reason is explained in the human part, not as a remote reply
+		}
+		if r.Code == "4.4.7" {
+			reason = fmt.Sprintf("not delivered within %s (queue.max_age)", q.opts.MaxAge)
+		}
+		rcpts = append(rcpts, dsn.Recipient{
+			Original: r.ORCPT, Final: r.Addr, Action: "failed", Status: dsnStatus(r.Code),
+			DiagnosticCode: diag, RemoteMTA: r.Remote, LastAttempt: m.NextAttempt,
+			Extra: map[string]string{"Reason": reason},
+		})
+	}
+	if len(rcpts) == 0 {
+		return nil, nil
+	}
+	orig, err := os.Open(q.spool.path(m.ID))
+	if err != nil {
+		orig = nil // compose without the original rather than lose the bounce
+	}
+	w, err := q.Create()
+	if err != nil {
+		if orig != nil {
+			orig.Close()
+		}
+		return nil, err
+	}
+	rep := dsn.Report{
+		ReportingMTA: q.opts.Hostname, From: "MAILER-DAEMON@" + q.opts.Hostname, To: m.From,
+		QueueID: m.ID, EnvelopeID: m.EnvID, ArrivalDate: m.ReceivedAt, Recipients: rcpts,
+		ReturnFull: m.RetFull,
+	}
+	if orig != nil {
+		rep.Original = orig
+		defer orig.Close()
+	} else {
+		rep.Original = strings.NewReader("")
+	}
+	if q.opts.HelpURL != "" {
+		rep.HelpURL = strings.TrimSuffix(q.opts.HelpURL, "/") + "/ndr/" + rcpts[0].Status
+	}
+	if err := dsn.Compose(w, rep); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("queue: compose DSN for %s: %w", m.ID, err)
+	}
+	if err := w.finish(); err != nil {
+		return nil, err
+	}
+	b := q.newMessage(w, Envelope{
+		From: "", Kind: "dsn", Pool: "high-risk", TenantID: m.TenantID, Tenant: m.Tenant,
+		Subject: "Undeliverable: " + m.Subject,
+		Rcpts:   []Recipient{{Addr: m.From, Notify: "NEVER"}},
+	})
+	return b, nil
+}
+
+// dsnStatus is the DSN Status of a recorded code. Expiry keeps 4.4.7
+// ("delivery time expired") with action "failed", as sendmail and Postfix do.
+func dsnStatus(code string) string {
+	if code == "" {
+		return "5.0.0"
+	}
+	return code
+}

@@ -1,0 +1,146 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+func insertMessage(tx *sql.Tx, m *Message) error {
+	_, err := tx.Exec(`INSERT INTO messages (id, sender, envid, ret_full, utf8, kind, pool, tenant_id, tenant,
+		user_name, connector, client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		m.ID, m.From, m.EnvID, m.RetFull, m.UTF8, m.Kind, m.Pool, m.TenantID, m.Tenant,
+		m.User, m.Connector, m.ClientIP, m.MessageID, m.Subject, m.Size, m.ReceivedAt.UnixNano(),
+		m.Attempts, m.NextAttempt.UnixNano(), m.LastError)
+	if err != nil {
+		return fmt.Errorf("insert message %s: %w", m.ID, err)
+	}
+	for i, r := range m.Rcpts {
+		if _, err := tx.Exec(`INSERT INTO recipients (message_id, idx, addr, orcpt, notify, status, code, detail, remote)
+			VALUES (?,?,?,?,?,?,?,?,?)`, m.ID, i, r.Addr, r.ORCPT, r.Notify, string(r.Status), r.Code, r.Detail, r.Remote); err != nil {
+			return fmt.Errorf("insert recipient %d of %s: %w", i, m.ID, err)
+		}
+	}
+	return nil
+}
+
+// saveProgress records the recipients' states after an attempt that left
+// some pending. next_attempt was already written when the attempt was claimed.
+func saveProgress(tx *sql.Tx, m *Message) error {
+	if _, err := tx.Exec(`UPDATE messages SET last_error = ? WHERE id = ?`, m.LastError, m.ID); err != nil {
+		return fmt.Errorf("update message %s: %w", m.ID, err)
+	}
+	for i, r := range m.Rcpts {
+		if _, err := tx.Exec(`UPDATE recipients SET status = ?, code = ?, detail = ?, remote = ? WHERE message_id = ? AND idx = ?`,
+			string(r.Status), r.Code, r.Detail, r.Remote, m.ID, i); err != nil {
+			return fmt.Errorf("update recipient %d of %s: %w", i, m.ID, err)
+		}
+	}
+	return nil
+}
+
+func deleteMessage(tx *sql.Tx, id string) error {
+	if _, err := tx.Exec(`DELETE FROM recipients WHERE message_id = ?`, id); err != nil {
+		return fmt.Errorf("delete recipients of %s: %w", id, err)
+	}
+	if _, err := tx.Exec(`DELETE FROM messages WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete message %s: %w", id, err)
+	}
+	return nil
+}
+
+// claim writes the next attempt's time before the attempt is made.
+func claim(tx *sql.Tx, m *Message) error {
+	_, err := tx.Exec(`UPDATE messages SET attempts = ?, next_attempt = ? WHERE id = ?`,
+		m.Attempts, m.NextAttempt.UnixNano(), m.ID)
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+func makeDue(tx *sql.Tx, ids []string) error {
+	now := time.Now().UnixNano()
+	for _, id := range ids {
+		if _, err := tx.Exec(`UPDATE messages SET next_attempt = ? WHERE id = ?`, now, id); err != nil {
+			return fmt.Errorf("reschedule %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+const messageColumns = `id, sender, envid, ret_full, utf8, kind, pool, tenant_id, tenant, user_name, connector,
+	client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error`
+
+func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
+	var m Message
+	var received, next int64
+	if err := row.Scan(&m.ID, &m.From, &m.EnvID, &m.RetFull, &m.UTF8, &m.Kind, &m.Pool, &m.TenantID, &m.Tenant,
+		&m.User, &m.Connector, &m.ClientIP, &m.MessageID, &m.Subject, &m.Size, &received, &m.Attempts, &next,
+		&m.LastError); err != nil {
+		return nil, err
+	}
+	m.ReceivedAt = time.Unix(0, received)
+	m.NextAttempt = time.Unix(0, next)
+	return &m, nil
+}
+
+// loadMessages reads messages matching where (with args) and their recipients.
+func (q *Queue) loadMessages(ctx context.Context, where string, args ...any) ([]*Message, error) {
+	rows, err := q.db.Read.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("queue: list messages: %w", err)
+	}
+	var msgs []*Message
+	byID := map[string]*Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("queue: read message: %w", err)
+		}
+		msgs = append(msgs, m)
+		byID[m.ID] = m
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("queue: list messages: %w", err)
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	rrows, err := q.db.Read.QueryContext(ctx, `SELECT message_id, addr, orcpt, notify, status, code, detail, remote
+		FROM recipients WHERE message_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY message_id, idx`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("queue: list recipients: %w", err)
+	}
+	defer rrows.Close()
+	for rrows.Next() {
+		var id string
+		var r Recipient
+		var st string
+		if err := rrows.Scan(&id, &r.Addr, &r.ORCPT, &r.Notify, &st, &r.Code, &r.Detail, &r.Remote); err != nil {
+			return nil, fmt.Errorf("queue: read recipient: %w", err)
+		}
+		r.Status = Status(st)
+		if m := byID[id]; m != nil {
+			m.Rcpts = append(m.Rcpts, r)
+		}
+	}
+	return msgs, rrows.Err()
+}
+
+// List returns the spooled messages, oldest first (for the admin API).
+func (q *Queue) List(ctx context.Context, limit int) ([]*Message, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	return q.loadMessages(ctx, `ORDER BY received_at LIMIT ?`, limit)
+}

@@ -1,0 +1,131 @@
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"io"
+	"strings"
+	"time"
+)
+
+// Status is a recipient's delivery state.
+type Status string
+
+const (
+	Pending   Status = "pending"
+	Delivered Status = "delivered"
+	Failed    Status = "failed"
+)
+
+// Recipient is one envelope recipient and where its delivery stands.
+type Recipient struct {
+	Addr   string
+	ORCPT  string // RFC 3461 original recipient, "rfc822;addr" form without the type
+	Notify string // RFC 3461 NOTIFY list ("NEVER", "FAILURE,DELAY"); "" is the default (failures)
+	Status Status
+	Code   string // enhanced status of the last answer, e.g. "4.4.1"
+	Detail string // the last remote reply or local reason
+	Remote string // the host that gave it
+}
+
+// NotifyFailure reports whether this recipient wants a DSN when it fails.
+func (r Recipient) NotifyFailure() bool {
+	n := strings.ToUpper(r.Notify)
+	return n == "" || strings.Contains(n, "FAILURE")
+}
+
+// Envelope is what the front end hands the queue with a message body.
+type Envelope struct {
+	From      string // "" is the null sender
+	EnvID     string
+	RetFull   bool
+	UTF8      bool
+	Kind      string // "message" or "dsn"
+	Pool      string // delivery pool: "normal" or "high-risk"
+	TenantID  int64
+	Tenant    string
+	User      string
+	Connector string
+	ClientIP  string
+	MessageID string
+	Subject   string
+	Rcpts     []Recipient
+}
+
+// Message is a spooled message's metadata.
+type Message struct {
+	ID string
+	Envelope
+	Size        int64
+	ReceivedAt  time.Time
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+}
+
+// Pending returns the recipients still to deliver.
+func (m *Message) Pending() []string {
+	var out []string
+	for _, r := range m.Rcpts {
+		if r.Status == Pending {
+			out = append(out, r.Addr)
+		}
+	}
+	return out
+}
+
+// Delivery is one attempt to hand a message to the next hop.
+type Delivery struct {
+	ID         string
+	From       string
+	Rcpts      []string
+	Pool       string
+	Size       int64
+	UTF8       bool
+	EnvID      string
+	RetFull    bool
+	Body       io.ReaderAt // the spooled message; read it with io.NewSectionReader(Body, 0, Size)
+	ReceivedAt time.Time
+}
+
+// Result is what happened to one recipient in an attempt.
+type Result struct {
+	Rcpt      string
+	OK        bool
+	Permanent bool   // a 5xx: do not retry
+	Code      string // enhanced status, e.g. "5.1.1"
+	Detail    string // the remote reply ("550 5.1.1 no such user") or the local reason
+	Remote    string // the host that answered
+}
+
+// Transport delivers messages. The deliver package implements it; tests and
+// the dev capture sink may too. It returns one Result per recipient.
+type Transport interface {
+	Deliver(ctx context.Context, d *Delivery) []Result
+}
+
+var idEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+
+// NewID returns a queue id that sorts by time: 8 bytes of nanoseconds and
+// 4 random bytes, in Crockford's base32 (20 characters).
+func NewID(now time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	_, _ = rand.Read(b[8:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// validID guards file names made from ids read back from disk or the API.
+func validID(id string) bool {
+	if len(id) != 20 {
+		return false
+	}
+	for _, c := range id {
+		if !strings.ContainsRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,242 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/trace"
+)
+
+// recover runs at Open. tmp/ holds bodies whose clients never got 250, and so
+// does msg/ for a body whose row was never committed: both are removed. A row
+// whose body is missing cannot be delivered; it is logged and dropped.
+func (q *Queue) recover(ctx context.Context) error {
+	tmp, err := os.ReadDir(q.spool.tmp)
+	if err != nil {
+		return fmt.Errorf("queue: recover: %w", err)
+	}
+	for _, e := range tmp {
+		os.Remove(q.spool.tmp + "/" + e.Name())
+	}
+	known := map[string]bool{}
+	rows, err := q.db.Read.QueryContext(ctx, `SELECT id FROM messages`)
+	if err != nil {
+		return fmt.Errorf("queue: recover: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("queue: recover: %w", err)
+		}
+		known[id] = true
+	}
+	rows.Close()
+	files, err := os.ReadDir(q.spool.msg)
+	if err != nil {
+		return fmt.Errorf("queue: recover: %w", err)
+	}
+	orphans := 0
+	for _, e := range files {
+		if !known[e.Name()] {
+			os.Remove(q.spool.path(e.Name()))
+			orphans++
+			continue
+		}
+		delete(known, e.Name())
+	}
+	for id := range known { // rows without a body
+		q.log.Error("spooled message has no body file; dropping it", "queue_id", id)
+		if err := q.exec(ctx, false, func(tx *sql.Tx) error { return deleteMessage(tx, id) }); err != nil {
+			return fmt.Errorf("queue: recover: %w", err)
+		}
+	}
+	var n int
+	if err := q.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&n); err != nil {
+		return fmt.Errorf("queue: recover: %w", err)
+	}
+	metrics.SpoolMessages.Set(float64(n))
+	q.log.Info("spool recovered", "messages", n, "removed_unacknowledged", orphans+len(tmp))
+	return nil
+}
+
+// scanLoop looks for due messages that are not already in hand: those that
+// wait for a retry, and those recovered after a restart.
+func (q *Queue) scanLoop() {
+	defer q.wg.Done()
+	t := time.NewTicker(q.opts.ScanInterval)
+	defer t.Stop()
+	for {
+		if err := q.scanDue(); err != nil && !errors.Is(err, ErrClosed) && q.ctx.Err() == nil {
+			q.log.Error("scan for due messages failed", "err", err)
+		}
+		select {
+		case <-q.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (q *Queue) scanDue() error {
+	now := time.Now()
+	msgs, err := q.loadMessages(q.ctx, `WHERE next_attempt <= ? ORDER BY next_attempt LIMIT 500`, now.UnixNano())
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if _, busy := q.inflight.LoadOrStore(m.ID, struct{}{}); busy {
+			continue
+		}
+		m.Attempts++
+		m.NextAttempt = now.Add(q.retryDelay(m.Attempts))
+		if err := q.exec(q.ctx, false, func(tx *sql.Tx) error { return claim(tx, m) }); err != nil {
+			q.inflight.Delete(m.ID)
+			return err
+		}
+		q.ready.push(m)
+	}
+	return nil
+}
+
+func (q *Queue) worker() {
+	defer q.wg.Done()
+	for {
+		m := q.ready.pop()
+		if m == nil {
+			return
+		}
+		q.attempt(m)
+		q.inflight.Delete(m.ID)
+	}
+}
+
+// attempt delivers m's pending recipients once and records the outcome.
+func (q *Queue) attempt(m *Message) {
+	log := q.log.With("queue_id", m.ID)
+	f, err := os.Open(q.spool.path(m.ID))
+	if err != nil {
+		log.Error("message body unreadable", "err", err)
+		q.failAll(m, "4.3.0", fmt.Sprintf("spool file unreadable: %v", err))
+		q.finish(m, log)
+		return
+	}
+	start := time.Now()
+	d := &Delivery{ID: m.ID, From: m.From, Rcpts: m.Pending(), Pool: m.Pool, Size: m.Size, UTF8: m.UTF8,
+		EnvID: m.EnvID, RetFull: m.RetFull, Body: f, ReceivedAt: m.ReceivedAt}
+	results := q.opts.Transport.Deliver(q.ctx, d)
+	f.Close()
+	metrics.AttemptLatency.Observe(time.Since(start).Seconds())
+	q.apply(m, results, log)
+	if len(m.Pending()) > 0 && time.Since(m.ReceivedAt) >= q.opts.MaxAge && q.ctx.Err() == nil {
+		q.failAll(m, "4.4.7", fmt.Sprintf("not delivered within %s; last error: %s", q.opts.MaxAge, m.LastError))
+	}
+	if len(m.Pending()) > 0 {
+		if err := q.exec(context.Background(), false, func(tx *sql.Tx) error { return saveProgress(tx, m) }); err != nil {
+			log.Error("could not record delivery progress", "err", err)
+		}
+		log.Info("deferred", "attempt", m.Attempts, "next_attempt", m.NextAttempt.Format(time.RFC3339), "pending", len(m.Pending()), "last_error", m.LastError)
+		return
+	}
+	q.finish(m, log)
+}
+
+// apply records each recipient's result.
+func (q *Queue) apply(m *Message, results []Result, log *slog.Logger) {
+	byRcpt := make(map[string]Result, len(results))
+	for _, r := range results {
+		byRcpt[strings.ToLower(r.Rcpt)] = r
+	}
+	for i := range m.Rcpts {
+		rc := &m.Rcpts[i]
+		if rc.Status != Pending {
+			continue
+		}
+		r, ok := byRcpt[strings.ToLower(rc.Addr)]
+		if !ok {
+			r = Result{Code: "4.4.0", Detail: "no result from the transport"}
+		}
+		rc.Code, rc.Detail, rc.Remote = r.Code, r.Detail, r.Remote
+		ev := trace.Event{Time: time.Now(), QueueID: m.ID, Rule: "delivery", Detail: r.Detail,
+			Attrs: []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", m.Pool)}}
+		switch {
+		case r.OK:
+			rc.Status = Delivered
+			metrics.Delivered.WithLabelValues(m.Pool).Inc()
+			ev.Stage, ev.Outcome = "delivered", "ok"
+		case r.Permanent:
+			rc.Status = Failed
+			metrics.Bounced.WithLabelValues(m.Pool).Inc()
+			ev.Stage, ev.Outcome = "bounced", "fail"
+		default:
+			m.LastError = r.Detail
+			metrics.Deferred.WithLabelValues(m.Pool).Inc()
+			ev.Stage, ev.Outcome = "deferred", "defer"
+		}
+		q.opts.Trace.Record(q.ctx, ev)
+	}
+}
+
+// failAll fails every pending recipient with code. A recipient that had a
+// remote reply keeps it (it becomes the DSN's Diagnostic-Code); one without
+// gets reason.
+func (q *Queue) failAll(m *Message, code, reason string) {
+	for i := range m.Rcpts {
+		rc := &m.Rcpts[i]
+		if rc.Status != Pending {
+			continue
+		}
+		rc.Status, rc.Code = Failed, code
+		if rc.Remote == "" || rc.Detail == "" {
+			rc.Detail, rc.Remote = reason, ""
+		}
+		metrics.Bounced.WithLabelValues(m.Pool).Inc()
+	}
+}
+
+// finish ends a message whose recipients are all delivered or failed: it
+// queues a DSN for the failed ones, in the same transaction that deletes the
+// message, so the bounce exists exactly once.
+func (q *Queue) finish(m *Message, log *slog.Logger) {
+	bounce, err := q.bounce(m)
+	if err != nil {
+		log.Error("could not compose DSN; keeping the message for another try", "err", err)
+		return
+	}
+	err = q.exec(context.Background(), bounce != nil, func(tx *sql.Tx) error {
+		if bounce != nil {
+			if err := insertMessage(tx, bounce); err != nil {
+				return err
+			}
+		}
+		return deleteMessage(tx, m.ID)
+	})
+	if err != nil {
+		log.Error("could not remove delivered message", "err", err)
+		if bounce != nil {
+			os.Remove(q.spool.path(bounce.ID))
+		}
+		return
+	}
+	if err := os.Remove(q.spool.path(m.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("could not remove spool file", "err", err)
+	}
+	metrics.SpoolMessages.Dec()
+	metrics.DeliveryLatency.Observe(time.Since(m.ReceivedAt).Seconds())
+	if bounce != nil {
+		metrics.SpoolMessages.Inc()
+		metrics.DSNs.Inc()
+		q.inflight.Store(bounce.ID, struct{}{})
+		q.ready.push(bounce)
+		log.Info("bounced", "dsn_queue_id", bounce.ID, "to", m.From)
+	}
+	log.Debug("done", "rcpts", len(m.Rcpts))
+}

@@ -1,0 +1,136 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/trace"
+)
+
+var (
+	errAuthLocked = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+		Message: "Too many failed logins for this account; try again later"}
+	errAuthIPLocked = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+		Message: "Too many failed logins from your address; closing connection"}
+	errAuthTemp = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+		Message: "Temporary authentication failure"}
+)
+
+// AuthMechanisms implements smtp.AuthSession. go-smtp offers them only after
+// TLS (AllowInsecureAuth is off).
+func (s *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
+
+// Auth implements smtp.AuthSession.
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			if identity != "" && identity != username {
+				return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
+					Message: "Authorization identity must match the login"}
+			}
+			return s.login(username, password)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: s.login}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// login checks a username and password, with throttling per client IP and
+// per account that holds across connections.
+func (s *session) login(username, password string) error {
+	ipKey, userKey := "ip:"+s.env.ClientIP.String(), "user:"+username
+	th := s.srv.throttle
+	if th.blocked(ipKey) {
+		s.disconnectAfterReply()
+		return errAuthIPLocked
+	}
+	if th.blocked(userKey) {
+		return errAuthLocked
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	user, tenant, err := s.srv.opts.Directory.Authenticate(ctx, username, password)
+	if err != nil {
+		if ctx.Err() != nil || !isBadCredentials(err) {
+			s.log.Error("authentication backend failed", "err", err)
+			return errAuthTemp
+		}
+		metrics.AuthFailures.Inc()
+		n := th.fail(ipKey)
+		th.fail(userKey)
+		s.record("auth", "reject", "auth", "bad credentials", "user", username)
+		// A delay per failure slows guessing within one connection...
+		time.Sleep(s.srv.opts.Limits.AuthFailureDelay.Duration)
+		// ...and past the limit the client is cut off.
+		if n >= th.max {
+			s.disconnectAfterReply()
+			return errAuthIPLocked
+		}
+		return smtp.ErrAuthFailed
+	}
+	s.env.Attribution = policy.Attribution{
+		TenantID: tenant.ID, Tenant: tenant.Name, UserID: user.ID, User: user.Address, Method: "auth",
+	}
+	s.record("auth", "accept", "auth", "", "user", user.Address, "tenant", tenant.Name)
+	return nil
+}
+
+func isBadCredentials(err error) bool {
+	return errors.Is(err, errBadCredentials)
+}
+
+// disconnectAfterReply shuts the read side so that go-smtp sends its reply
+// and then, reading the next command, finds the end of the stream.
+func (s *session) disconnectAfterReply() {
+	c := s.conn.Conn()
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if lc, ok := c.(*limitedConn); ok {
+		c = lc.Conn
+	}
+	if tcp, ok := c.(*net.TCPConn); ok {
+		tcp.CloseRead()
+	}
+}
+
+// loginServer is the AUTH LOGIN mechanism (draft-murchison-sasl-login),
+// which go-sasl offers only as a client: the server asks for the user name
+// and then the password, each as base64 "Username:" / "Password:" challenges.
+type loginServer struct {
+	check    func(username, password string) error
+	username string
+	step     int
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if len(response) > 0 { // initial response: AUTH LOGIN <base64 user>
+			l.username = string(response)
+			l.step = 2
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 1:
+		l.username = string(response)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(l.username, string(response))
+	}
+	return nil, false, errors.New("unexpected response")
+}
+
+var _ = trace.Event{}

@@ -1,0 +1,185 @@
+package smtpd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/queue"
+)
+
+var (
+	errBareNewline = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
+		Message: "Message contains a bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8). Refused as a defence against SMTP smuggling"}
+	errHeaderTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+		Message: "Message header too large"}
+	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
+		Message: "Line too long"}
+	errDataTimeout = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2},
+		Message: "Timeout: data arrived too slowly; closing connection"}
+	errLocal = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+		Message: "Local error while queueing; message not accepted, try again later"}
+)
+
+// Data implements smtp.Session. The body streams to a spool file through a
+// filter that refuses bare CR and LF, with a deadline that enforces a
+// minimum data rate. Only when the file and its row are durable does the
+// client get 250.
+func (s *session) Data(r io.Reader) error {
+	start := time.Now()
+	lim := s.srv.opts.Limits
+	w, err := s.srv.opts.Queue.Create()
+	if err != nil {
+		s.log.Error("spool create failed", "err", err)
+		return s.refuse("data", errLocal)
+	}
+	defer w.Abort()
+
+	in := &strictReader{r: &rateReader{r: r, conn: s.conn.Conn(), start: start,
+		idle: lim.DataTimeout.Duration, minRate: int64(lim.MinDataRate)}}
+	br := bufio.NewReaderSize(in, 16<<10)
+	hdr, body, err := readHeaderBlock(br, lim.MaxHeaderBytes)
+	if err == nil {
+		err = s.writeTrace(w, hdr)
+	}
+	if err == nil {
+		_, err = w.Write(body)
+	}
+	if err == nil {
+		_, err = io.Copy(w, br)
+	}
+	if err != nil {
+		return s.refuse("data", s.dataError(err))
+	}
+	msg := headerInfo(hdr)
+	msg.Size = w.Size()
+	d := s.srv.opts.Policy.Data(context.Background(), &s.env, &msg)
+	s.decided("data", d, "size", fmt.Sprint(msg.Size), "message_id", msg.MessageID)
+	if d.Action != policy.Accept {
+		return s.refuseDecision("data", d)
+	}
+	env := queue.Envelope{
+		From: s.env.From, Rcpts: s.rcpts, TenantID: s.env.TenantID, Tenant: s.env.Tenant,
+		User: s.env.User, Connector: s.env.Connector, ClientIP: s.env.ClientIP.String(),
+		MessageID: msg.MessageID, Subject: msg.Subject, Pool: "normal",
+	}
+	if s.mail != nil {
+		env.EnvID, env.UTF8 = s.mail.EnvelopeID, s.mail.UTF8
+		env.RetFull = s.mail.Return == smtp.DSNReturnFull
+	}
+	m, err := s.srv.opts.Queue.Commit(context.Background(), w, env)
+	if err != nil {
+		s.log.Error("spool commit failed", "err", err)
+		return s.refuse("data", errLocal)
+	}
+	metrics.Accepted.WithLabelValues(s.env.Listener).Inc()
+	s.record("queued", "ok", "", "", "queue_id", m.ID, "from", env.From, "rcpts", fmt.Sprint(len(env.Rcpts)),
+		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID)
+	s.log.Info("queued", "queue_id", m.ID, "from", env.From, "rcpts", len(env.Rcpts), "size", m.Size,
+		"tenant", s.env.Tenant, "took", time.Since(start))
+	// go-smtp replies with the code of an SMTPError as given, so a 250 can
+	// carry the queue id, which makes a sender's question traceable.
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + m.ID}
+}
+
+func (s *session) dataError(err error) *smtp.SMTPError {
+	var se *smtp.SMTPError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, errBare):
+		return errBareNewline
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return errLineTooLong
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
+		return errDataTimeout
+	}
+	s.log.Warn("reading message failed", "err", err)
+	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error reading message, try again"}
+}
+
+// writeTrace writes our Received header, a Message-ID when the message has
+// none, and the client's header block.
+func (s *session) writeTrace(w io.Writer, hdr []byte) error {
+	proto := "ESMTP"
+	if s.env.TLS {
+		proto += "S"
+	}
+	if s.env.Method == "auth" {
+		proto += "A"
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (Tollgate) with %s id %s", sanitizeHelo(s.env.Helo),
+		s.env.ClientIP, s.srv.opts.Hostname, proto, queueIDOf(w))
+	if len(s.rcpts) == 1 {
+		fmt.Fprintf(&b, "\r\n\tfor <%s>", s.rcpts[0].Addr)
+	}
+	fmt.Fprintf(&b, ";\r\n\t%s\r\n", time.Now().Format(time.RFC1123Z))
+	if !hasField(hdr, "message-id") {
+		fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", queueIDOf(w), s.srv.opts.Hostname)
+	}
+	if len(hdr) == 0 { // no header block: keep the body a body
+		b.WriteString("\r\n")
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	_, err := w.Write(hdr)
+	return err
+}
+
+func queueIDOf(w io.Writer) string {
+	if qw, ok := w.(*queue.Writer); ok {
+		return qw.ID()
+	}
+	return ""
+}
+
+func sanitizeHelo(h string) string {
+	h = strings.Map(func(r rune) rune {
+		if r <= ' ' || r > '~' || r == '(' || r == ')' || r == ';' {
+			return -1
+		}
+		return r
+	}, h)
+	if h == "" {
+		return "unknown"
+	}
+	return h
+}
+
+// headerInfo reads the fields the checks and the trace want, with a real
+// RFC 5322 parser.
+func headerInfo(hdr []byte) policy.Message {
+	var m policy.Message
+	if len(hdr) == 0 {
+		return m
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
+	if err != nil {
+		return m
+	}
+	m.MessageID = strings.TrimSpace(h.Get("Message-Id"))
+	m.Subject = truncate(h.Get("Subject"), 200)
+	m.HeaderFrom = truncate(h.Get("From"), 200)
+	return m
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

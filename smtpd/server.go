@@ -1,0 +1,174 @@
+// Package smtpd is Tollgate's SMTP front end on emersion/go-smtp: the relay,
+// submission and implicit-TLS listeners, TLS, AUTH, attribution of every
+// connection to a tenant, the protocol limits and the defences against SMTP
+// smuggling and slow clients. It asks the policy chain at MAIL, RCPT and the
+// end of DATA, and hands accepted messages to the queue.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/queue"
+	"github.com/tollgate-mail/tollgate/trace"
+)
+
+// Directory is what attribution needs of the tenant directory.
+type Directory interface {
+	// ConnectorForIP finds the live connector whose ranges contain ip.
+	ConnectorForIP(ip netip.Addr) (directory.Connector, directory.Tenant, bool)
+	// Authenticate checks an SMTP AUTH login.
+	Authenticate(ctx context.Context, address, password string) (directory.User, directory.Tenant, error)
+}
+
+// Spool is what the front end needs of the queue.
+type Spool interface {
+	Create() (*queue.Writer, error)
+	Commit(ctx context.Context, w *queue.Writer, env queue.Envelope) (*queue.Message, error)
+}
+
+// Listener kinds.
+const (
+	Relay       = "relay"       // connectors, port 25
+	Submission  = "submission"  // STARTTLS + AUTH, port 587
+	Submissions = "submissions" // implicit TLS + AUTH, port 465
+)
+
+// Options configures a Server.
+type Options struct {
+	Limits    config.SMTP
+	Hostname  string
+	HelpURL   string // base URL of the /ndr/<code> help pages
+	TLS       *tls.Config
+	Directory Directory
+	Queue     Spool
+	Policy    policy.Chain
+	Trace     trace.Recorder
+	Logger    *slog.Logger
+}
+
+// Server runs the SMTP listeners.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	conns    *connLimiter
+	throttle *authThrottle
+	nextID   atomic.Uint64
+
+	mu      sync.Mutex
+	servers []*smtp.Server
+	wg      sync.WaitGroup
+}
+
+// New returns a Server; call Listen for each listener.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Trace == nil {
+		opts.Trace = trace.Discard{}
+	}
+	l := opts.Limits
+	return &Server{
+		opts:     opts,
+		log:      opts.Logger.With("component", "smtpd"),
+		conns:    newConnLimiter(l.MaxConnections, l.MaxConnectionsPerIP),
+		throttle: newAuthThrottle(l.AuthMaxFailures, l.AuthFailureWindow.Duration),
+	}
+}
+
+// Listen opens a listener of the given kind on addr and serves it in the
+// background. It returns the bound address (useful with port 0).
+func (s *Server) Listen(kind, addr string) (net.Addr, error) {
+	if s.opts.TLS == nil {
+		return nil, errors.New("smtpd: a TLS configuration is required (AUTH is only offered after TLS)")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("smtpd: listen %s on %s: %w", kind, addr, err)
+	}
+	return s.Serve(kind, ln), nil
+}
+
+// Serve serves an open listener of the given kind in the background.
+func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
+	l := s.opts.Limits
+	srv := smtp.NewServer(&backend{s: s, kind: kind})
+	srv.Domain = s.opts.Hostname
+	srv.TLSConfig = s.opts.TLS
+	srv.MaxMessageBytes = l.MaxMessageBytes
+	srv.MaxRecipients = l.MaxRecipients
+	srv.MaxLineLength = l.MaxLineLength
+	srv.ReadTimeout = l.CommandTimeout.Duration
+	srv.WriteTimeout = l.WriteTimeout.Duration
+	srv.EnableSMTPUTF8 = true
+	srv.EnableDSN = true
+	srv.AllowInsecureAuth = false
+	srv.ErrorLog = errorLog{s.log.With("listener", kind)}
+	addr := ln.Addr()
+	ln = s.conns.wrap(ln, kind, l.MaxSessionDuration.Duration)
+	if kind == Submissions {
+		ln = tls.NewListener(ln, s.opts.TLS)
+	}
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("listener stopped", "listener", kind, "err", err)
+		}
+	}()
+	s.log.Info("listening", "listener", kind, "addr", addr.String())
+	return addr
+}
+
+// Shutdown stops accepting, lets sessions in progress finish until ctx ends,
+// then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	servers := s.servers
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	s.wg.Wait()
+	return nil
+}
+
+// Close stops every listener and connection at once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	servers := s.servers
+	s.mu.Unlock()
+	for _, srv := range servers {
+		srv.Close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+type errorLog struct{ l *slog.Logger }
+
+func (e errorLog) Printf(format string, v ...any) { e.l.Debug(fmt.Sprintf(format, v...)) }
+func (e errorLog) Println(v ...any)               { e.l.Debug(fmt.Sprint(v...)) }

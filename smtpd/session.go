@@ -1,0 +1,155 @@
+package smtpd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/queue"
+	"github.com/tollgate-mail/tollgate/trace"
+)
+
+var errBadCredentials = directory.ErrBadCredentials
+
+type backend struct {
+	s    *Server
+	kind string
+}
+
+// NewSession is called by go-smtp at the first EHLO/HELO (and again after
+// STARTTLS). Connector attribution happens here, by the client's address.
+func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s := &session{srv: b.s, conn: c}
+	s.id = strconv.FormatUint(b.s.nextID.Add(1), 36)
+	s.env.Listener = b.kind
+	s.env.ClientIP = remoteIP(c.Conn())
+	s.env.Helo = c.Hostname()
+	_, s.env.TLS = c.TLSConnectionState()
+	s.log = b.s.log.With("session", s.id, "listener", b.kind, "client", s.env.ClientIP.String())
+	if b.kind == Relay {
+		if conn, tenant, ok := b.s.opts.Directory.ConnectorForIP(s.env.ClientIP); ok {
+			s.connector = policy.Attribution{TenantID: tenant.ID, Tenant: tenant.Name,
+				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-ip"}
+			s.env.Attribution = s.connector
+		}
+	}
+	s.record("connect", "accept", "", "", "helo", s.env.Helo, "tls", strconv.FormatBool(s.env.TLS),
+		"tenant", s.env.Tenant, "attribution", s.env.Method)
+	return s, nil
+}
+
+// session is one SMTP session. go-smtp calls it from one goroutine.
+type session struct {
+	srv       *Server
+	conn      *smtp.Conn
+	id        string
+	log       *slog.Logger
+	env       policy.Envelope
+	connector policy.Attribution // kept so RSET after AUTH keeps what AUTH found
+
+	mail  *smtp.MailOptions
+	rcpts []queue.Recipient
+}
+
+// Reset implements smtp.Session: the transaction ends, the login stays.
+func (s *session) Reset() {
+	s.env.From, s.env.Size, s.env.Rcpts = "", 0, nil
+	s.mail, s.rcpts = nil, nil
+}
+
+// Logout implements smtp.Session.
+func (s *session) Logout() error { return nil }
+
+// Mail implements smtp.Session.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if from != "" {
+		if err := checkAddress(from); err != nil {
+			return s.refuse("mail", &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
+				Message: fmt.Sprintf("Bad sender address syntax: %v", err)})
+		}
+	}
+	s.env.From = from
+	if opts != nil {
+		s.env.Size = opts.Size
+	}
+	d := s.srv.opts.Policy.Mail(context.Background(), &s.env)
+	s.decided("mail", d, "from", from)
+	if d.Action != policy.Accept {
+		s.env.From = ""
+		return s.refuseDecision("mail", d)
+	}
+	s.mail = opts
+	return nil
+}
+
+// Rcpt implements smtp.Session.
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if err := checkAddress(to); err != nil {
+		return s.refuse("rcpt", &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3},
+			Message: fmt.Sprintf("Bad recipient address syntax: %v", err)})
+	}
+	d := s.srv.opts.Policy.Rcpt(context.Background(), &s.env, to)
+	s.decided("rcpt", d, "rcpt", to)
+	if d.Action != policy.Accept {
+		return s.refuseDecision("rcpt", d)
+	}
+	r := queue.Recipient{Addr: to}
+	if opts != nil {
+		r.ORCPT = opts.OriginalRecipient
+		notify := make([]string, len(opts.Notify))
+		for i, n := range opts.Notify {
+			notify[i] = string(n)
+		}
+		r.Notify = strings.Join(notify, ",")
+	}
+	s.rcpts = append(s.rcpts, r)
+	s.env.Rcpts = append(s.env.Rcpts, to)
+	return nil
+}
+
+// refuseDecision turns a policy decision into an SMTP reply with a link to
+// the code's help page.
+func (s *session) refuseDecision(stage string, d policy.Decision) error {
+	msg := d.Text
+	if s.srv.opts.HelpURL != "" {
+		msg += "; see " + strings.TrimSuffix(s.srv.opts.HelpURL, "/") + "/ndr/" + d.EnhancedString()
+	}
+	return s.refuse(stage, &smtp.SMTPError{Code: d.Code, EnhancedCode: smtp.EnhancedCode(d.Enhanced), Message: msg})
+}
+
+func (s *session) refuse(stage string, e *smtp.SMTPError) error {
+	code := fmt.Sprintf("%d.%d.%d", e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2])
+	metrics.Rejected.WithLabelValues(stage, code).Inc()
+	return e
+}
+
+// decided writes a check's decision to the trace.
+func (s *session) decided(stage string, d policy.Decision, kv ...string) {
+	if d.Action == policy.Accept {
+		s.record(stage, "accept", "", "", kv...)
+		return
+	}
+	for _, f := range d.Figures {
+		kv = append(kv, f.Name, f.Value)
+	}
+	s.record(stage, d.Action.String(), d.Rule, fmt.Sprintf("%d %s %s", d.Code, d.EnhancedString(), d.Text), kv...)
+}
+
+func (s *session) record(stage, outcome, rule, detail string, kv ...string) {
+	e := trace.Event{Time: time.Now(), Session: s.id, Stage: stage, Outcome: outcome, Rule: rule, Detail: detail}
+	e.Attrs = append(e.Attrs, slog.String("listener", s.env.Listener), slog.String("client_ip", s.env.ClientIP.String()))
+	if s.env.Tenant != "" {
+		e.Attrs = append(e.Attrs, slog.String("tenant", s.env.Tenant))
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.Attrs = append(e.Attrs, slog.String(kv[i], kv[i+1]))
+	}
+	s.srv.opts.Trace.Record(context.Background(), e)
+}

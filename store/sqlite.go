@@ -1,0 +1,124 @@
+// Package store opens the embedded SQLite database and applies schema
+// migrations. Higher packages (directory, later audit and trace) own their
+// tables and migrations; store only knows how to open, migrate and run
+// transactions.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is the embedded store. SQLite allows one writer at a time and answers a
+// second with SQLITE_BUSY, so all writes go through Write, a pool of exactly
+// one connection whose transactions start with BEGIN IMMEDIATE; concurrent
+// Tx calls queue in database/sql instead of failing. Reads use Read, a pool
+// of read-only connections that WAL lets run alongside the writer.
+//
+// Inside Tx use only the *sql.Tx: touching Write there would wait for the
+// connection the transaction holds, forever.
+type DB struct {
+	Write *sql.DB
+	Read  *sql.DB
+	Path  string // absolute path of the database file
+}
+
+// OpenSQLite opens (creating if needed) the database file at path.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", path, err)
+	}
+	// synchronous(FULL): a committed transaction survives power loss, which
+	// the promises in DESIGN.md need more than the extra fsync per commit costs.
+	common := []string{"busy_timeout(5000)", "foreign_keys(1)", "synchronous(FULL)"}
+	w, err := openPool(ctx, abs, append(common, "journal_mode(WAL)"), "_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+
+	// The writer has switched the file to WAL (a persistent setting), so
+	// readers need not; query_only makes a stray write through Read fail
+	// loudly instead of contending with the writer.
+	r, err := openPool(ctx, abs, append(common, "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	r.SetMaxIdleConns(max(4, runtime.NumCPU()))
+
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open %q: journal_mode is %q, want wal (%v)", path, mode, err)
+	}
+	return &DB{Write: w, Read: r, Path: abs}, nil
+}
+
+// openPool opens a pool with the given pragmas and pings it so a bad path or
+// DSN fails here rather than at first use. The path is URI-escaped so '?' or
+// '#' in a directory name cannot be read as DSN syntax.
+func openPool(ctx context.Context, abs string, pragmas []string, extra ...string) (*sql.DB, error) {
+	q := make([]string, 0, len(pragmas)+len(extra))
+	for _, p := range pragmas {
+		q = append(q, "_pragma="+url.QueryEscape(p))
+	}
+	q = append(q, extra...)
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + strings.Join(q, "&")
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", abs, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %q: %w", abs, err)
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.Write.Close(), db.Read.Close())
+}
+
+// Tx runs fn in one write transaction: it commits if fn returns nil and rolls
+// back if fn returns an error or panics (the panic then continues). fn's
+// error is returned as is, so callers can match their own sentinel errors.
+func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	done = true
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
