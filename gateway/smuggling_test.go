@@ -17,13 +17,13 @@ func TestSmugglingIsRefused(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	g := start(t, testConfig(t, sink.Addr()), true)
 	variants := map[string]string{
-		"LF.LF":     "\n.\n",
-		"CR.CR":     "\r.\r",
-		"LF.CRLF":   "\n.\r\n",
-		"CRLF.LF":   "\r\n.\n",
-		"CR.CRLF":   "\r.\r\n",
-		"bare LF":   "\n",
-		"bare CR":   "\r",
+		"LF.LF":   "\n.\n",
+		"CR.CR":   "\r.\r",
+		"LF.CRLF": "\n.\r\n",
+		"CRLF.LF": "\r\n.\n",
+		"CR.CRLF": "\r.\r\n",
+		"bare LF": "\n",
+		"bare CR": "\r",
 	}
 	for name, seq := range variants {
 		t.Run(name, func(t *testing.T) {

@@ -179,7 +179,6 @@ func TestDevModeFirstMessage(t *testing.T) {
 	}
 }
 
-
 // plainSend sends one message without TLS, as a connector's server might.
 func plainSend(addr, from string, to []string, body string) error {
 	c, err := smtp.Dial(addr)
