@@ -2,12 +2,10 @@ package deliver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
+	"strings"
 
-	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
@@ -16,18 +14,18 @@ import (
 // tried; any SMTP reply is final for this attempt.
 func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport string, rcpts []string) (res []queue.Result, retryNext bool) {
 	key := d.Pool + "|" + hostport
-	host, _, _ := net.SplitHostPort(hostport)
 	for try := 0; ; try++ {
 		cl, cached := t.cache.get(key), true
 		if cl == nil {
 			var err error
 			cl, err = t.dial(ctx, hostport, d.Pool)
 			if err != nil {
+				host := hostport
 				return allResults(rcpts, queue.Result{Code: "4.4.1", Detail: fmt.Sprintf("connect to %s: %v", hostport, err), Remote: host}), true
 			}
 			cl.key, cached = key, false
 		}
-		res, broken, stale := t.send(ctx, cl, d, rcpts, host)
+		res, broken, stale := t.send(ctx, cl, d, rcpts)
 		if stale && cached && try == 0 {
 			cl.close() // the server closed the idle connection: dial afresh
 			continue
@@ -39,89 +37,195 @@ func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport st
 			if cl.used < t.opts.MaxMessagesPerConn {
 				t.cache.put(cl, t.opts.MaxPerDestination)
 			} else {
-				cl.c.Quit()
+				cl.quit()
 			}
 		}
 		return res, stale && !cached
 	}
 }
 
-// send runs MAIL, RCPT and DATA. broken says the connection is unusable;
-// stale says it failed before the server answered anything.
-func (t *Transport) send(ctx context.Context, cl *client, d *queue.Delivery, rcpts []string, host string) (res []queue.Result, broken, stale bool) {
+// send runs MAIL, RCPT and DATA, pipelined when the server offers
+// PIPELINING. broken says the connection is unusable afterwards; stale says
+// it failed before the server answered anything.
+func (t *Transport) send(ctx context.Context, cl *client, d *queue.Delivery, rcpts []string) (res []queue.Result, broken, stale bool) {
 	stop := context.AfterFunc(ctx, func() { cl.conn.Close() })
 	defer stop()
-	opts := &smtp.MailOptions{Size: d.Size, UTF8: d.UTF8, EnvelopeID: d.EnvID}
-	if d.RetFull {
-		opts.Return = smtp.DSNReturnFull
-	}
-	if err := cl.c.Mail(d.From, opts); err != nil {
-		r, isReply := classify(err, host, "MAIL FROM")
-		if !isReply {
-			return allResults(rcpts, r), true, true
-		}
-		return allResults(rcpts, r), cl.c.Reset() != nil, false
-	}
 	res = make([]queue.Result, len(rcpts))
+	netFail := func(stage string, err error, from int) ([]queue.Result, bool, bool) {
+		r := queue.Result{Code: "4.4.2", Remote: cl.host,
+			Detail: fmt.Sprintf("connection to %s broke during %s: %v", cl.host, stage, err)}
+		for i := from; i < len(rcpts); i++ {
+			res[i] = r
+			res[i].Rcpt = rcpts[i]
+		}
+		return res, true, stage == "MAIL FROM"
+	}
+	mail, err := t.mailCommand(cl, d)
+	if err != nil {
+		return allResults(rcpts, queue.Result{Permanent: true, Code: "5.6.7", Detail: err.Error(), Remote: cl.host}), false, false
+	}
+	_, pipelining := cl.ext["PIPELINING"]
+	cl.write("%s", mail)
+	for _, rc := range rcpts {
+		if pipelining {
+			cl.write("RCPT TO:<%s>", rc)
+		}
+	}
+	if pipelining {
+		cl.write("DATA")
+	}
+	if err := cl.flush(); err != nil {
+		return netFail("MAIL FROM", err, 0)
+	}
+	r, err := cl.readReply()
+	if err != nil {
+		return netFail("MAIL FROM", err, 0)
+	}
+	mailOK := r.code == 250
+	if !mailOK {
+		rr := replyResult(r, cl.host, "MAIL FROM")
+		for i := range rcpts {
+			res[i] = rr
+			res[i].Rcpt = rcpts[i]
+		}
+	}
 	var accepted []int
 	for i, rc := range rcpts {
-		if err := cl.c.Rcpt(rc, nil); err != nil {
-			r, isReply := classify(err, host, "RCPT TO")
-			r.Rcpt = rc
-			res[i] = r
-			if !isReply {
-				for j := i + 1; j < len(rcpts); j++ {
-					res[j] = r
-					res[j].Rcpt = rcpts[j]
-				}
-				return res, true, false
+		if !pipelining {
+			if !mailOK {
+				break
 			}
+			cl.write("RCPT TO:<%s>", rc)
+			if err := cl.flush(); err != nil {
+				return netFail("RCPT TO", err, i)
+			}
+		}
+		r, err := cl.readReply()
+		if err != nil {
+			return netFail("RCPT TO", err, i)
+		}
+		if !mailOK {
+			continue // the MAIL refusal already answered for every recipient
+		}
+		if r.code == 250 || r.code == 251 {
+			accepted = append(accepted, i)
 			continue
 		}
-		accepted = append(accepted, i)
+		res[i] = replyResult(r, cl.host, "RCPT TO")
+		res[i].Rcpt = rc
 	}
-	if len(accepted) == 0 {
-		return res, cl.c.Reset() != nil, false
+	if !pipelining && len(accepted) > 0 {
+		cl.write("DATA")
+		if err := cl.flush(); err != nil {
+			return netFail("DATA", err, 0)
+		}
 	}
-	fail := func(err error, stage string) ([]queue.Result, bool, bool) {
-		r, isReply := classify(err, host, stage)
+	if !pipelining && len(accepted) == 0 {
+		return res, t.reset(cl), false
+	}
+	r, err = cl.readReply()
+	if err != nil {
+		return netFail("DATA", err, 0)
+	}
+	failAccepted := func(r queue.Result) {
 		for _, i := range accepted {
 			res[i] = r
 			res[i].Rcpt = rcpts[i]
 		}
-		return res, !isReply, false
 	}
-	w, err := cl.c.Data()
+	if r.code != 354 {
+		if len(accepted) > 0 {
+			failAccepted(replyResult(r, cl.host, "DATA"))
+		}
+		return res, t.reset(cl), false
+	}
+	if len(accepted) == 0 {
+		// The server took DATA though it accepted no recipient: end the
+		// (empty) message so the connection stays in step.
+		cl.bw.WriteString(".\r\n")
+		if err := cl.flush(); err != nil {
+			return res, true, false
+		}
+		_, err := cl.readReply()
+		return res, err != nil, false
+	}
+	if err := cl.writeBody(io.NewSectionReader(d.Body, 0, d.Size)); err != nil {
+		failAccepted(queue.Result{Code: "4.4.2", Remote: cl.host, Detail: fmt.Sprintf("connection to %s broke while sending the message: %v", cl.host, err)})
+		return res, true, false
+	}
+	saved := cl.timeout
+	cl.timeout = t.opts.DataTimeout
+	r, err = cl.readReply()
+	cl.timeout = saved
 	if err != nil {
-		return fail(err, "DATA")
+		failAccepted(queue.Result{Code: "4.4.2", Remote: cl.host, Detail: fmt.Sprintf("no reply from %s after the message: %v", cl.host, err)})
+		return res, true, false
 	}
-	if _, err := io.Copy(w, io.NewSectionReader(d.Body, 0, d.Size)); err != nil {
-		w.Close()
-		return fail(err, "message body")
+	if r.code != 250 {
+		failAccepted(replyResult(r, cl.host, "end of DATA"))
+		return res, false, false
 	}
-	resp, err := w.CloseWithResponse()
-	if err != nil {
-		return fail(err, "end of DATA")
-	}
-	for _, i := range accepted {
-		res[i] = queue.Result{Rcpt: rcpts[i], OK: true, Code: "2.0.0", Detail: "250 " + resp.StatusText, Remote: host}
-	}
+	failAccepted(queue.Result{OK: true, Code: enhancedOr(r, "2.0.0"), Detail: r.String(), Remote: cl.host})
 	return res, false, false
 }
 
-// classify turns a client error into a Result. isReply says the server
-// answered (the connection is still in step); otherwise it broke.
-func classify(err error, host, stage string) (r queue.Result, isReply bool) {
-	var se *smtp.SMTPError
-	if errors.As(err, &se) {
-		ec := se.EnhancedCode
-		perm := se.Code/100 == 5
-		code := fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
-		if ec == smtp.EnhancedCodeNotSet || ec == smtp.NoEnhancedCode {
-			code = codeFor(perm, "4.0.0", "5.0.0")
-		}
-		return queue.Result{Permanent: perm, Code: code, Remote: host,
-			Detail: fmt.Sprintf("%d %s %s (in reply to %s)", se.Code, code, se.Message, stage)}, true
+// mailCommand builds MAIL FROM with the parameters the server supports. A
+// message that needs SMTPUTF8 cannot go to a server without it (5.6.7).
+func (t *Transport) mailCommand(cl *client, d *queue.Delivery) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "MAIL FROM:<%s>", d.From)
+	if _, ok := cl.ext["SIZE"]; ok && d.Size > 0 {
+		fmt.Fprintf(&b, " SIZE=%d", d.Size)
 	}
-	return queue.Result{Code: "4.4.2", Remote: host, Detail: fmt.Sprintf("connection to %s broke during %s: %v", host, stage, err)}, false
+	if _, ok := cl.ext["8BITMIME"]; ok {
+		b.WriteString(" BODY=8BITMIME")
+	}
+	if d.UTF8 {
+		if _, ok := cl.ext["SMTPUTF8"]; !ok {
+			return "", fmt.Errorf("%s does not support SMTPUTF8, which this message needs", cl.host)
+		}
+		b.WriteString(" SMTPUTF8")
+	}
+	if _, ok := cl.ext["DSN"]; ok {
+		if d.RetFull {
+			b.WriteString(" RET=FULL")
+		}
+		if d.EnvID != "" {
+			b.WriteString(" ENVID=" + xtext(d.EnvID))
+		}
+	}
+	return b.String(), nil
+}
+
+// reset ends a failed transaction so the connection can be reused; it
+// reports whether the connection is broken.
+func (t *Transport) reset(cl *client) bool {
+	r, err := cl.command("RSET")
+	return err != nil || r.code != 250
+}
+
+func replyResult(r reply, host, stage string) queue.Result {
+	perm := r.code >= 500
+	return queue.Result{Permanent: perm, Code: enhancedOr(r, codeFor(perm, "4.0.0", "5.0.0")), Remote: host,
+		Detail: fmt.Sprintf("%s (in reply to %s)", r, stage)}
+}
+
+func enhancedOr(r reply, def string) string {
+	if r.enhanced != "" {
+		return r.enhanced
+	}
+	return def
+}
+
+// xtext encodes an ENVID value (RFC 3461 section 4).
+func xtext(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c < '!' || c > '~' || c == '+' || c == '=' {
+			fmt.Fprintf(&b, "+%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

@@ -24,7 +24,7 @@ import (
 // waitFor is how long a test waits for a condition before failing.
 const waitFor = 20 * time.Second
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("TOLLGATE_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -33,7 +33,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // testConfig is a gateway on loopback ports chosen by the kernel, with short
 // timers, delivering to smarthost.
-func testConfig(t *testing.T, smarthost string) *config.Config {
+func testConfig(t testing.TB, smarthost string) *config.Config {
 	t.Helper()
 	c := config.Default()
 	c.DataDir = t.TempDir()
@@ -49,7 +49,7 @@ func testConfig(t *testing.T, smarthost string) *config.Config {
 
 // start runs a gateway with the dev seed (tenant demo, user@demo.test,
 // connector 127.0.0.0/8) unless seed is false.
-func start(t *testing.T, cfg *config.Config, seed bool) *gateway.Gateway {
+func start(t testing.TB, cfg *config.Config, seed bool) *gateway.Gateway {
 	t.Helper()
 	cfg.Dev = seed
 	if err := cfg.Finish(); err != nil {
@@ -253,3 +253,4 @@ func dialRawNoGreeting(t *testing.T, a string) *rawConn {
 	t.Cleanup(func() { conn.Close() })
 	return &rawConn{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
+

@@ -8,7 +8,8 @@ import (
 
 // op is one change to the queue's metadata. The committer runs many ops in
 // one transaction (group commit): concurrent sessions share one directory
-// fsync and one WAL fsync instead of paying for their own.
+// fsync and one WAL fsync instead of paying for their own. An op's fn must
+// leave nothing behind when it fails, or the batch is retried op by op.
 type op struct {
 	fn      func(tx *sql.Tx) error
 	syncDir bool       // a body was renamed into msg/: fsync the directory before the commit
@@ -42,52 +43,53 @@ func (q *Queue) commitLoop() {
 }
 
 func (q *Queue) runBatch(batch []op) {
-	errs := make([]error, len(batch))
-	err := func() error {
+	err := q.tryBatch(batch)
+	if err != nil && len(batch) > 1 {
+		// One op's failure (a constraint, say) must not fail the others
+		// that shared its transaction: run each alone.
 		for _, o := range batch {
-			if o.syncDir {
-				if err := q.spool.syncDir(); err != nil {
-					return err
-				}
-				break
+			q.finishOp(o, q.tryBatch([]op{o}))
+		}
+		return
+	}
+	for _, o := range batch {
+		q.finishOp(o, err)
+	}
+}
+
+func (q *Queue) finishOp(o op, err error) {
+	if o.done != nil {
+		o.done <- err
+	} else if err != nil {
+		q.log.Error("queue bookkeeping failed", "err", err)
+	}
+}
+
+// tryBatch runs ops in one transaction, after one directory fsync that makes
+// every body renamed into msg/ so far durable.
+func (q *Queue) tryBatch(batch []op) error {
+	for _, o := range batch {
+		if o.syncDir {
+			if err := q.spool.syncDir(); err != nil {
+				return err
 			}
-		}
-		tx, err := q.db.Write.BeginTx(context.Background(), nil)
-		if err != nil {
-			return fmt.Errorf("queue: begin: %w", err)
-		}
-		defer tx.Rollback()
-		for i, o := range batch {
-			// A savepoint per op: one op's failure (a constraint, say) fails
-			// only that op, not the batch it shares.
-			if _, err := tx.Exec("SAVEPOINT op"); err != nil {
-				return fmt.Errorf("queue: savepoint: %w", err)
-			}
-			if errs[i] = o.fn(tx); errs[i] != nil {
-				if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
-					return fmt.Errorf("queue: rollback to savepoint: %w", err)
-				}
-			}
-			if _, err := tx.Exec("RELEASE op"); err != nil {
-				return fmt.Errorf("queue: release savepoint: %w", err)
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("queue: commit: %w", err)
-		}
-		return nil
-	}()
-	for i, o := range batch {
-		if err != nil {
-			errs[i] = err
-		}
-		if errs[i] != nil && o.done == nil {
-			q.log.Error("queue bookkeeping failed", "err", errs[i])
-		}
-		if o.done != nil {
-			o.done <- errs[i]
+			break
 		}
 	}
+	tx, err := q.db.Write.BeginTx(context.Background(), nil)
+	if err != nil {
+		return fmt.Errorf("queue: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, o := range batch {
+		if err := o.fn(tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("queue: commit: %w", err)
+	}
+	return nil
 }
 
 // exec queues fn and waits for its commit.

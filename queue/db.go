@@ -8,19 +8,50 @@ import (
 	"time"
 )
 
-func insertMessage(tx *sql.Tx, m *Message) error {
-	_, err := tx.Exec(`INSERT INTO messages (id, sender, envid, ret_full, utf8, kind, pool, tenant_id, tenant,
-		user_name, connector, client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		m.ID, m.From, m.EnvID, m.RetFull, m.UTF8, m.Kind, m.Pool, m.TenantID, m.Tenant,
+// statements are prepared once on the writer connection; tx.Stmt reuses
+// them inside each group commit, so SQLite parses each query once rather
+// than once per message.
+type statements struct {
+	insertMsg, insertRcpt, setLastError, updateRcpt, deleteRcpts, deleteMsg, claimMsg, dueNow *sql.Stmt
+}
+
+func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
+	st := &statements{}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.insertMsg, `INSERT INTO messages (id, sender, envid, ret_full, utf8, kind, pool, tenant_id, tenant,
+			user_name, connector, client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`},
+		{&st.insertRcpt, `INSERT INTO recipients (message_id, idx, addr, orcpt, notify, status, code, detail, remote)
+			VALUES (?,?,?,?,?,?,?,?,?)`},
+		{&st.setLastError, `UPDATE messages SET last_error = ? WHERE id = ?`},
+		{&st.updateRcpt, `UPDATE recipients SET status = ?, code = ?, detail = ?, remote = ? WHERE message_id = ? AND idx = ?`},
+		{&st.deleteRcpts, `DELETE FROM recipients WHERE message_id = ?`},
+		{&st.deleteMsg, `DELETE FROM messages WHERE id = ?`},
+		{&st.claimMsg, `UPDATE messages SET attempts = ?, next_attempt = ? WHERE id = ?`},
+		{&st.dueNow, `UPDATE messages SET next_attempt = ? WHERE id = ?`},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return nil, fmt.Errorf("queue: prepare %q: %w", p.sql, err)
+		}
+		*p.dst = stmt
+	}
+	return st, nil
+}
+
+func (st *statements) insertMessage(tx *sql.Tx, m *Message) error {
+	_, err := tx.Stmt(st.insertMsg).Exec(m.ID, m.From, m.EnvID, m.RetFull, m.UTF8, m.Kind, m.Pool, m.TenantID, m.Tenant,
 		m.User, m.Connector, m.ClientIP, m.MessageID, m.Subject, m.Size, m.ReceivedAt.UnixNano(),
 		m.Attempts, m.NextAttempt.UnixNano(), m.LastError)
 	if err != nil {
 		return fmt.Errorf("insert message %s: %w", m.ID, err)
 	}
+	ins := tx.Stmt(st.insertRcpt)
 	for i, r := range m.Rcpts {
-		if _, err := tx.Exec(`INSERT INTO recipients (message_id, idx, addr, orcpt, notify, status, code, detail, remote)
-			VALUES (?,?,?,?,?,?,?,?,?)`, m.ID, i, r.Addr, r.ORCPT, r.Notify, string(r.Status), r.Code, r.Detail, r.Remote); err != nil {
+		if _, err := ins.Exec(m.ID, i, r.Addr, r.ORCPT, r.Notify, string(r.Status), r.Code, r.Detail, r.Remote); err != nil {
 			return fmt.Errorf("insert recipient %d of %s: %w", i, m.ID, err)
 		}
 	}
@@ -29,43 +60,42 @@ func insertMessage(tx *sql.Tx, m *Message) error {
 
 // saveProgress records the recipients' states after an attempt that left
 // some pending. next_attempt was already written when the attempt was claimed.
-func saveProgress(tx *sql.Tx, m *Message) error {
-	if _, err := tx.Exec(`UPDATE messages SET last_error = ? WHERE id = ?`, m.LastError, m.ID); err != nil {
+func (st *statements) saveProgress(tx *sql.Tx, m *Message) error {
+	if _, err := tx.Stmt(st.setLastError).Exec(m.LastError, m.ID); err != nil {
 		return fmt.Errorf("update message %s: %w", m.ID, err)
 	}
+	upd := tx.Stmt(st.updateRcpt)
 	for i, r := range m.Rcpts {
-		if _, err := tx.Exec(`UPDATE recipients SET status = ?, code = ?, detail = ?, remote = ? WHERE message_id = ? AND idx = ?`,
-			string(r.Status), r.Code, r.Detail, r.Remote, m.ID, i); err != nil {
+		if _, err := upd.Exec(string(r.Status), r.Code, r.Detail, r.Remote, m.ID, i); err != nil {
 			return fmt.Errorf("update recipient %d of %s: %w", i, m.ID, err)
 		}
 	}
 	return nil
 }
 
-func deleteMessage(tx *sql.Tx, id string) error {
-	if _, err := tx.Exec(`DELETE FROM recipients WHERE message_id = ?`, id); err != nil {
+func (st *statements) deleteMessage(tx *sql.Tx, id string) error {
+	if _, err := tx.Stmt(st.deleteRcpts).Exec(id); err != nil {
 		return fmt.Errorf("delete recipients of %s: %w", id, err)
 	}
-	if _, err := tx.Exec(`DELETE FROM messages WHERE id = ?`, id); err != nil {
+	if _, err := tx.Stmt(st.deleteMsg).Exec(id); err != nil {
 		return fmt.Errorf("delete message %s: %w", id, err)
 	}
 	return nil
 }
 
 // claim writes the next attempt's time before the attempt is made.
-func claim(tx *sql.Tx, m *Message) error {
-	_, err := tx.Exec(`UPDATE messages SET attempts = ?, next_attempt = ? WHERE id = ?`,
-		m.Attempts, m.NextAttempt.UnixNano(), m.ID)
-	if err != nil {
+func (st *statements) claim(tx *sql.Tx, m *Message) error {
+	if _, err := tx.Stmt(st.claimMsg).Exec(m.Attempts, m.NextAttempt.UnixNano(), m.ID); err != nil {
 		return fmt.Errorf("claim %s: %w", m.ID, err)
 	}
 	return nil
 }
 
-func makeDue(tx *sql.Tx, ids []string) error {
+func (st *statements) makeDue(tx *sql.Tx, ids []string) error {
 	now := time.Now().UnixNano()
+	upd := tx.Stmt(st.dueNow)
 	for _, id := range ids {
-		if _, err := tx.Exec(`UPDATE messages SET next_attempt = ? WHERE id = ?`, now, id); err != nil {
+		if _, err := upd.Exec(now, id); err != nil {
 			return fmt.Errorf("reschedule %s: %w", id, err)
 		}
 	}

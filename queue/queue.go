@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -51,6 +50,7 @@ type Queue struct {
 	opts       Options
 	log        *slog.Logger
 	db         *store.DB
+	stmts      *statements
 	spool      *spool
 	batchLimit int
 
@@ -107,8 +107,14 @@ func Open(ctx context.Context, opts Options) (*Queue, error) {
 		sp.close()
 		return nil, fmt.Errorf("queue: %w", err)
 	}
+	stmts, err := prepare(ctx, db.Write)
+	if err != nil {
+		db.Close()
+		sp.close()
+		return nil, err
+	}
 	q := &Queue{
-		opts: opts, log: opts.Logger.With("component", "queue"), db: db, spool: sp,
+		stmts: stmts, opts: opts, log: opts.Logger.With("component", "queue"), db: db, spool: sp,
 		batchLimit: opts.BatchLimit, ops: make(chan op, maxBatch*4),
 		committerDone: make(chan struct{}), ready: newFIFO(),
 	}
@@ -139,11 +145,11 @@ func (q *Queue) Start() {
 func (q *Queue) Create() (*Writer, error) {
 	now := time.Now()
 	id := NewID(now)
-	f, err := os.OpenFile(filepath.Join(q.spool.tmp, id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, recycled, err := q.spool.create(id)
 	if err != nil {
-		return nil, fmt.Errorf("spool: create: %w", err)
+		return nil, err
 	}
-	return &Writer{q: q, id: id, f: f, bw: newBufWriter(f), at: now}, nil
+	return &Writer{q: q, id: id, f: f, recycled: recycled, bw: newBufWriter(f), at: now}, nil
 }
 
 // Commit makes the body and its envelope durable and schedules delivery.
@@ -155,9 +161,9 @@ func (q *Queue) Commit(ctx context.Context, w *Writer, env Envelope) (*Message, 
 	}
 	m := q.newMessage(w, env)
 	q.inflight.Store(m.ID, struct{}{})
-	if err := q.exec(ctx, true, func(tx *sql.Tx) error { return insertMessage(tx, m) }); err != nil {
+	if err := q.exec(ctx, true, func(tx *sql.Tx) error { return q.stmts.insertMessage(tx, m) }); err != nil {
 		q.inflight.Delete(m.ID)
-		os.Remove(q.spool.path(m.ID))
+		q.spool.reclaim(m.ID)
 		return nil, fmt.Errorf("queue: commit %s: %w", m.ID, err)
 	}
 	metrics.Queued.Inc()
@@ -209,7 +215,7 @@ func (q *Queue) Close() error {
 		for i, m := range waiting {
 			ids[i] = m.ID
 		}
-		if err := q.exec(context.Background(), false, func(tx *sql.Tx) error { return makeDue(tx, ids) }); err != nil {
+		if err := q.exec(context.Background(), false, func(tx *sql.Tx) error { return q.stmts.makeDue(tx, ids) }); err != nil {
 			q.log.Warn("could not reschedule waiting messages", "err", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,7 +25,14 @@ func (q *Queue) recover(ctx context.Context) error {
 		return fmt.Errorf("queue: recover: %w", err)
 	}
 	for _, e := range tmp {
-		os.Remove(q.spool.tmp + "/" + e.Name())
+		os.Remove(filepath.Join(q.spool.tmp, e.Name()))
+	}
+	free, err := os.ReadDir(q.spool.free)
+	if err != nil {
+		return fmt.Errorf("queue: recover: %w", err)
+	}
+	for _, e := range free {
+		q.spool.giveBack(e.Name())
 	}
 	known := map[string]bool{}
 	rows, err := q.db.Read.QueryContext(ctx, `SELECT id FROM messages`)
@@ -47,7 +55,7 @@ func (q *Queue) recover(ctx context.Context) error {
 	orphans := 0
 	for _, e := range files {
 		if !known[e.Name()] {
-			os.Remove(q.spool.path(e.Name()))
+			q.spool.reclaim(e.Name())
 			orphans++
 			continue
 		}
@@ -55,7 +63,7 @@ func (q *Queue) recover(ctx context.Context) error {
 	}
 	for id := range known { // rows without a body
 		q.log.Error("spooled message has no body file; dropping it", "queue_id", id)
-		if err := q.exec(ctx, false, func(tx *sql.Tx) error { return deleteMessage(tx, id) }); err != nil {
+		if err := q.exec(ctx, false, func(tx *sql.Tx) error { return q.stmts.deleteMessage(tx, id) }); err != nil {
 			return fmt.Errorf("queue: recover: %w", err)
 		}
 	}
@@ -98,7 +106,7 @@ func (q *Queue) scanDue() error {
 		}
 		m.Attempts++
 		m.NextAttempt = now.Add(q.retryDelay(m.Attempts))
-		if err := q.exec(q.ctx, false, func(tx *sql.Tx) error { return claim(tx, m) }); err != nil {
+		if err := q.exec(q.ctx, false, func(tx *sql.Tx) error { return q.stmts.claim(tx, m) }); err != nil {
 			q.inflight.Delete(m.ID)
 			return err
 		}
@@ -140,7 +148,7 @@ func (q *Queue) attempt(m *Message) {
 		q.failAll(m, "4.4.7", fmt.Sprintf("not delivered within %s; last error: %s", q.opts.MaxAge, m.LastError))
 	}
 	if len(m.Pending()) > 0 {
-		if err := q.exec(context.Background(), false, func(tx *sql.Tx) error { return saveProgress(tx, m) }); err != nil {
+		if err := q.exec(context.Background(), false, func(tx *sql.Tx) error { return q.stmts.saveProgress(tx, m) }); err != nil {
 			log.Error("could not record delivery progress", "err", err)
 		}
 		log.Info("deferred", "attempt", m.Attempts, "next_attempt", m.NextAttempt.Format(time.RFC3339), "pending", len(m.Pending()), "last_error", m.LastError)
@@ -213,20 +221,20 @@ func (q *Queue) finish(m *Message, log *slog.Logger) {
 	}
 	err = q.exec(context.Background(), bounce != nil, func(tx *sql.Tx) error {
 		if bounce != nil {
-			if err := insertMessage(tx, bounce); err != nil {
+			if err := q.stmts.insertMessage(tx, bounce); err != nil {
 				return err
 			}
 		}
-		return deleteMessage(tx, m.ID)
+		return q.stmts.deleteMessage(tx, m.ID)
 	})
 	if err != nil {
 		log.Error("could not remove delivered message", "err", err)
 		if bounce != nil {
-			os.Remove(q.spool.path(bounce.ID))
+			q.spool.reclaim(bounce.ID)
 		}
 		return
 	}
-	if err := os.Remove(q.spool.path(m.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := q.spool.release(m.ID, m.Size); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Warn("could not remove spool file", "err", err)
 	}
 	metrics.SpoolMessages.Dec()

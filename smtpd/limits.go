@@ -96,7 +96,47 @@ type limitedConn struct {
 	once    sync.Once
 	release func()
 	timer   *time.Timer
+	ahead   *readAhead
 }
+
+// Read reads through a read-ahead buffer: go-smtp reads with a 4 KiB bufio,
+// so a 50 KiB message would cost a dozen read syscalls; one 64 KiB read
+// serves them. The buffer comes from a pool and goes back as soon as it is
+// drained, so an idle connection holds none.
+func (c *limitedConn) Read(p []byte) (int, error) {
+	if c.ahead == nil {
+		if len(p) >= aheadSize {
+			return c.Conn.Read(p)
+		}
+		c.ahead = aheadPool.Get().(*readAhead)
+		n, err := c.Conn.Read(c.ahead.buf[:])
+		c.ahead.r, c.ahead.w = 0, n
+		if n == 0 {
+			c.dropAhead()
+			return 0, err
+		}
+	}
+	n := copy(p, c.ahead.buf[c.ahead.r:c.ahead.w])
+	c.ahead.r += n
+	if c.ahead.r == c.ahead.w {
+		c.dropAhead()
+	}
+	return n, nil
+}
+
+func (c *limitedConn) dropAhead() {
+	aheadPool.Put(c.ahead)
+	c.ahead = nil
+}
+
+const aheadSize = 64 << 10
+
+type readAhead struct {
+	buf  [aheadSize]byte
+	r, w int
+}
+
+var aheadPool = sync.Pool{New: func() any { return new(readAhead) }}
 
 func (c *limitedConn) Close() error {
 	c.once.Do(func() {

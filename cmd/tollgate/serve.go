@@ -4,9 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -80,9 +82,20 @@ Flags:
 	if err := cfg.Finish(); err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log)
+	logOut := newLogWriter(os.Stderr)
+	defer logOut.Flush()
+	log := newLogger(cfg.Log, logOut)
 	slog.SetDefault(log)
 
+	if path := os.Getenv("TOLLGATE_CPUPROFILE"); path != "" {
+		// For benchmarking (docs/benchmarks.md): a CPU profile of the whole run.
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("TOLLGATE_CPUPROFILE: %w", err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g, err := gateway.Start(ctx, cfg, log)
@@ -100,14 +113,14 @@ Flags:
 	return g.Shutdown(sctx)
 }
 
-func newLogger(c config.Log) *slog.Logger {
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(c.Level)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func printDevBanner(g *gateway.Gateway) {

@@ -1,0 +1,72 @@
+package gateway_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/devsink"
+)
+
+// BenchmarkRelay measures accepted-and-delivered messages through an
+// in-process gateway to an in-memory sink, 10 sessions, one connection per
+// message (as smtp-source does). For the figures beside Postfix, see
+// bench/relaybench and docs/benchmarks.md.
+func BenchmarkRelay(b *testing.B) {
+	for _, size := range []int{1024, 50 * 1024} {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			sink, err := devsink.Start("127.0.0.1:0", "", nil, devsink.Hooks{Data: func(m *devsink.Message) error {
+				m.Data = nil
+				return nil
+			}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sink.Close()
+			g := start(b, testConfig(b, sink.Addr()), true)
+			body := "Subject: bench\r\n\r\n" + strings.Repeat(strings.Repeat("x", 78)+"\r\n", size/80)
+			relay := addr(g, "relay")
+			b.SetBytes(int64(len(body)))
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			next := make(chan struct{}, b.N)
+			for i := 0; i < b.N; i++ {
+				next <- struct{}{}
+			}
+			close(next)
+			for w := 0; w < 10; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range next {
+						if err := plainSend(relay, body); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if !sink.Wait(waitFor*3, func(m []*devsink.Message) bool { return len(m) == b.N }) {
+				b.Fatalf("delivered %d of %d", sink.Count(), b.N)
+			}
+		})
+	}
+}
+
+func plainSend(addr, body string) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Hello("bench.test"); err != nil {
+		return err
+	}
+	if err := c.SendMail("a@demo.test", []string{"x@example.net"}, strings.NewReader(body)); err != nil {
+		return err
+	}
+	return c.Quit()
+}
