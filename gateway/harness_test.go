@@ -253,4 +253,3 @@ func dialRawNoGreeting(t *testing.T, a string) *rawConn {
 	t.Cleanup(func() { conn.Close() })
 	return &rawConn{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
-
