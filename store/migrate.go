@@ -87,7 +87,7 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 			return fmt.Errorf("store: migrate %s: %w", m.name, err)
 		}
 		if ran {
-			slog.Info("store: applied migration", "file", m.name, "db", db.Path)
+			slog.Debug("store: applied migration", "file", m.name, "db", db.Path)
 		}
 	}
 	return nil

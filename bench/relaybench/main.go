@@ -42,6 +42,7 @@ func main() {
 	reuse := flag.Bool("reuse", false, "send many messages per session (default: one connection per message, as smtp-source)")
 	idle := flag.Int("idle", 1000, "idle connections to open for the memory measurement (0: skip)")
 	logLevel := flag.String("log-level", "info", "tollgate's log level")
+	config := flag.String("config", "bench/tollgate-bench.toml", "tollgate configuration file (raises the per-address connection limit)")
 	flag.Parse()
 
 	sink, err := startSink(*sinkAddr)
@@ -50,7 +51,7 @@ func main() {
 	}
 	var proc *exec.Cmd
 	if *tollgate != "" {
-		proc, *target, err = startTollgate(*tollgate, sink.addr, *logLevel)
+		proc, *target, err = startTollgate(*tollgate, *config, sink.addr, *logLevel)
 		if err != nil {
 			fatal(err)
 		}
@@ -179,13 +180,13 @@ func sendOne(cl *smtp.Client, body string) (time.Duration, error) {
 
 // startTollgate runs the binary in dev mode on free loopback ports, relaying
 // to the sink, with its data on the same disk as the temp directory.
-func startTollgate(bin, sink, logLevel string) (*exec.Cmd, string, error) {
+func startTollgate(bin, config, sink, logLevel string) (*exec.Cmd, string, error) {
 	dir, err := os.MkdirTemp("", "relaybench")
 	if err != nil {
 		return nil, "", err
 	}
 	relay := freeAddr()
-	cmd := exec.Command(bin, "serve", "--dev", "--data-dir", filepath.Join(dir, "data"), "--listen-relay", relay,
+	cmd := exec.Command(bin, "serve", "--dev", "--config", config, "--data-dir", filepath.Join(dir, "data"), "--listen-relay", relay,
 		"--listen-submission", "", "--listen-submissions", "", "--listen-admin", "", "--smarthost", sink,
 		"--log-level", logLevel)
 	logf, err := os.Create(filepath.Join(dir, "tollgate.log"))
