@@ -229,7 +229,7 @@ func (c *client) hello(name string) error {
 // LF), so a line starts exactly after "\n".
 func (c *client) writeBody(r io.Reader) error {
 	buf := make([]byte, 32<<10)
-	atStart, endsCRLF := true, false
+	atStart, endsCRLF, empty := true, false, true
 	for {
 		n, err := r.Read(buf)
 		chunk := buf[:n]
@@ -248,7 +248,7 @@ func (c *client) writeBody(r io.Reader) error {
 			atStart = true
 		}
 		if n > 0 {
-			endsCRLF = buf[n-1] == '\n'
+			endsCRLF, empty = buf[n-1] == '\n', false
 		}
 		if err == io.EOF {
 			break
@@ -257,7 +257,7 @@ func (c *client) writeBody(r io.Reader) error {
 			return err
 		}
 	}
-	if !endsCRLF {
+	if !endsCRLF && !empty {
 		c.bw.WriteString("\r\n")
 	}
 	c.bw.WriteString(".\r\n")

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -54,7 +55,7 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 		ReturnFull: m.RetFull,
 	}
 	if orig != nil {
-		rep.Original = orig
+		rep.Original = io.LimitReader(orig, m.Size) // a recycled file may be longer than its message
 		defer orig.Close()
 	} else {
 		rep.Original = strings.NewReader("")

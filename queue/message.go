@@ -86,7 +86,7 @@ type Delivery struct {
 	UTF8       bool
 	EnvID      string
 	RetFull    bool
-	Body       io.ReaderAt // the spooled message; read it with io.NewSectionReader(Body, 0, Size)
+	Body       *io.SectionReader // the spooled message, exactly Size bytes
 	ReceivedAt time.Time
 }
 

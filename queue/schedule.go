@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -139,7 +140,7 @@ func (q *Queue) attempt(m *Message) {
 	}
 	start := time.Now()
 	d := &Delivery{ID: m.ID, From: m.From, Rcpts: m.Pending(), Pool: m.Pool, Size: m.Size, UTF8: m.UTF8,
-		EnvID: m.EnvID, RetFull: m.RetFull, Body: f, ReceivedAt: m.ReceivedAt}
+		EnvID: m.EnvID, RetFull: m.RetFull, Body: io.NewSectionReader(f, 0, m.Size), ReceivedAt: m.ReceivedAt}
 	results := q.opts.Transport.Deliver(q.ctx, d)
 	f.Close()
 	metrics.AttemptLatency.Observe(time.Since(start).Seconds())
