@@ -253,3 +253,14 @@ func dialRawNoGreeting(t *testing.T, a string) *rawConn {
 	t.Cleanup(func() { conn.Close() })
 	return &rawConn{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
+
+func dialRawNoGreetingFrom(t *testing.T, src, a string) *rawConn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	conn, err := d.Dial("tcp", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &rawConn{t: t, conn: conn, r: bufio.NewReader(conn)}
+}

@@ -158,3 +158,15 @@ func TestSlowDataIsCutOff(t *testing.T) {
 		t.Fatal("a cut-off message was delivered")
 	}
 }
+
+func TestConnectionLimitTotal(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := testConfig(t, sink.Addr())
+	cfg.SMTP.MaxConnections = 2
+	g := start(t, cfg, true)
+	dialRaw(t, addr(g, "relay"))
+	dialRaw(t, addr(g, "submission"))
+	// The cap holds across listeners and client addresses.
+	third := dialRawNoGreetingFrom(t, "127.0.0.7", addr(g, "submission"))
+	third.expect("421 4.7.0")
+}
