@@ -78,7 +78,9 @@ func TestAPIRequiresToken(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("token %q: %d", tok, resp.StatusCode)
 		}
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		if json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != "unauthorized" {
 			t.Fatalf("error body %q lacks a stable code", body)
 		}

@@ -117,7 +117,9 @@ func FuzzReadReply(f *testing.F) {
 	})
 }
 
-func body(s string) *io.SectionReader { return io.NewSectionReader(strings.NewReader(s), 0, int64(len(s))) }
+func body(s string) *io.SectionReader {
+	return io.NewSectionReader(strings.NewReader(s), 0, int64(len(s)))
+}
 
 func delivery(from string, rcpts ...string) *queue.Delivery {
 	msg := "Subject: t\r\n\r\nhello\r\n"
@@ -257,4 +259,3 @@ func TestUnreachableIsTemporary(t *testing.T) {
 		t.Fatalf("unreachable: %+v", res[0])
 	}
 }
-
