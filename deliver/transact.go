@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/tollgate-mail/tollgate/queue"
@@ -20,7 +21,7 @@ func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport st
 			var err error
 			cl, err = t.dial(ctx, hostport, d.Pool)
 			if err != nil {
-				host := hostport
+				host, _, _ := net.SplitHostPort(hostport)
 				return allResults(rcpts, queue.Result{Code: "4.4.1", Detail: fmt.Sprintf("connect to %s: %v", hostport, err), Remote: host}), true
 			}
 			cl.key, cached = key, false

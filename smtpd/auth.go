@@ -11,7 +11,6 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/metrics"
 	"github.com/tollgate-mail/tollgate/policy"
-	"github.com/tollgate-mail/tollgate/trace"
 )
 
 var (
@@ -132,5 +131,3 @@ func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err er
 	}
 	return nil, false, errors.New("unexpected response")
 }
-
-var _ = trace.Event{}
