@@ -1,0 +1,60 @@
+package policy
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+)
+
+type fixed struct {
+	Base
+	name string
+	rcpt Decision
+}
+
+func (f fixed) Name() string                                     { return f.name }
+func (f fixed) Rcpt(context.Context, *Envelope, string) Decision { return f.rcpt }
+
+// The chain stops at the first check that does not accept.
+func TestChainFirstRefusalWins(t *testing.T) {
+	defer1 := Decision{Action: Defer, Code: 451, Enhanced: [3]int{4, 7, 1}, Rule: "first"}
+	reject2 := Decision{Action: Reject, Code: 550, Enhanced: [3]int{5, 7, 1}, Rule: "second"}
+	c := Chain{fixed{name: "a", rcpt: Accepted}, fixed{name: "b", rcpt: defer1}, fixed{name: "c", rcpt: reject2}}
+	if d := c.Rcpt(context.Background(), &Envelope{}, "x@y.z"); d.Rule != "first" {
+		t.Fatalf("got %v, want the first refusal", d)
+	}
+	if d := (Chain{fixed{rcpt: Accepted}}).Rcpt(context.Background(), &Envelope{}, "x@y.z"); d.Action != Accept {
+		t.Fatalf("all accept: got %v", d)
+	}
+	if d := (Chain{}).Mail(context.Background(), &Envelope{}); d.Action != Accept {
+		t.Fatalf("empty chain: got %v", d)
+	}
+}
+
+func TestAttributionCheck(t *testing.T) {
+	ctx := context.Background()
+	ip := netip.MustParseAddr("192.0.2.7")
+	var a AttributionCheck
+	unattributedRelay := &Envelope{Listener: "relay", ClientIP: ip}
+	if d := a.Mail(ctx, unattributedRelay); d.Action != Accept {
+		t.Fatalf("MAIL on the relay port is decided at RCPT, got %v", d)
+	}
+	d := a.Rcpt(ctx, unattributedRelay, "victim@example.net")
+	if d.Action != Reject || d.Code != 550 || d.EnhancedString() != "5.7.64" || d.Rule != "attribution" {
+		t.Fatalf("unattributed RCPT: %v", d)
+	}
+	if len(d.Figures) == 0 || d.Figures[1].Value != "192.0.2.7" {
+		t.Fatalf("the decision must carry the figures it saw: %+v", d.Figures)
+	}
+	sub := &Envelope{Listener: "submission", ClientIP: ip}
+	if d := a.Mail(ctx, sub); d.Code != 530 || d.EnhancedString() != "5.7.57" {
+		t.Fatalf("unauthenticated submission: %v", d)
+	}
+	ok := &Envelope{Listener: "submission", Attribution: Attribution{TenantID: 1, Method: "auth"}}
+	if a.Mail(ctx, ok).Action != Accept || a.Rcpt(ctx, ok, "x@example.net").Action != Accept {
+		t.Fatal("attributed mail must pass")
+	}
+	if s := d.String(); s == "" || s == "accept" {
+		t.Fatalf("String of a refusal: %q", s)
+	}
+}
