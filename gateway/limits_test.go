@@ -170,3 +170,37 @@ func TestConnectionLimitTotal(t *testing.T) {
 	third := dialRawNoGreetingFrom(t, "127.0.0.7", addr(g, "submission"))
 	third.expect("421 4.7.0")
 }
+
+// A client that goes quiet between commands is told so and disconnected,
+// and so is one that stays past max_session_duration however busy it is.
+func TestIdleAndSessionTimeouts(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := testConfig(t, sink.Addr())
+	cfg.SMTP.CommandTimeout = config.D(300 * time.Millisecond)
+	g := start(t, cfg, true)
+	rc := dialRaw(t, addr(g, "relay"))
+	rc.write("EHLO client.test\r\n")
+	rc.expect("250 ")
+	rc.expect("421 4.4.2") // then nothing: the idle timeout speaks first
+	if _, err := rc.reply(); err == nil {
+		t.Fatal("connection still open after the idle timeout")
+	}
+
+	cfg2 := testConfig(t, sink.Addr())
+	cfg2.SMTP.MaxSessionDuration = config.D(500 * time.Millisecond)
+	g2 := start(t, cfg2, true)
+	busy := dialRaw(t, addr(g2, "relay"))
+	deadline := time.Now().Add(waitFor)
+	for {
+		if _, err := busy.conn.Write([]byte("NOOP\r\n")); err != nil {
+			break // closed by the session cap
+		}
+		if _, err := busy.reply(); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a busy session outlived max_session_duration by far")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
