@@ -217,7 +217,12 @@ func (q *Queue) failAll(m *Message, code, reason string) {
 func (q *Queue) finish(m *Message, log *slog.Logger) {
 	bounce, err := q.bounce(m)
 	if err != nil {
+		// Record who was delivered, so the next attempt (at next_attempt)
+		// only tries the bounce again and never delivers twice.
 		log.Error("could not compose DSN; keeping the message for another try", "err", err)
+		if err := q.exec(context.Background(), false, func(tx *sql.Tx) error { return q.stmts.saveProgress(tx, m) }); err != nil {
+			log.Error("could not record delivery progress", "err", err)
+		}
 		return
 	}
 	err = q.exec(context.Background(), bounce != nil, func(tx *sql.Tx) error {
