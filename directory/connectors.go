@@ -29,22 +29,22 @@ func (d *Directory) CreateConnector(ctx context.Context, tenantID int64, name st
 	c := Connector{TenantID: tenantID, Name: name, IPRanges: ranges, CreatedBy: createdBy}
 	var created int64
 	c.CreatedAt, created = now()
-	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := getTenant(ctx, tx, tenantID); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM connectors WHERE tenant_id = $1 AND name = $2 AND deleted_at IS NULL`, tenantID, name).Scan(&n); err != nil {
+	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		// First statement: see checkOverlap for why this lock.
+		if err := d.db.Lock(ctx, tx, rangesLock); err != nil {
 			return err
 		}
-		if n > 0 {
-			return fmt.Errorf("%s: %w: the tenant has a live connector with that name", what, ErrConflict)
+		if _, err := getTenant(ctx, tx, tenantID); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		if err := checkOverlap(ctx, tx, tenantID, ranges, what); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO connectors (tenant_id, name, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			tenantID, name, createdBy, created).Scan(&c.ID); err != nil {
+		c.ID, err = insertID(ctx, tx, what, "the tenant has a live connector with that name",
+			`INSERT INTO connectors (tenant_id, name, created_by, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, name) WHERE deleted_at IS NULL DO NOTHING RETURNING id`,
+			tenantID, name, createdBy, created)
+		if err != nil {
 			return err
 		}
 		for _, p := range ranges {
@@ -61,8 +61,23 @@ func (d *Directory) CreateConnector(ctx context.Context, tenantID int64, name st
 	return c, nil
 }
 
+// rangesLock is the store.Lock key every connector creation holds.
+const rangesLock = "directory/connector_ranges"
+
 // checkOverlap compares ranges with every live range of other tenants. The
 // table is small (a few per tenant) and this runs only on changes.
+//
+// The check reads rows a concurrent creation may be inserting, so on
+// PostgreSQL two nodes could both pass it under READ COMMITTED (or both
+// abort under SERIALIZABLE). The caller therefore holds rangesLock: one
+// creation at a time checks and inserts, and each sees the ranges the
+// previous one committed; connectors are created rarely, so the queue is
+// short. No constraint can do it for both stores: PostgreSQL could with an
+// exclusion constraint on cidr (&&, GiST, btree_gist for "other tenant")
+// only by copying tenant_id and deleted_at into connector_ranges, and SQLite
+// has none. Deleting needs no lock: it only frees ranges, and a creation
+// that raced it refuses, which is the safe side. On SQLite the lock is free:
+// the one write transaction at a time already gives the same order.
 func checkOverlap(ctx context.Context, tx *sql.Tx, tenantID int64, ranges []netip.Prefix, what string) error {
 	rows, err := tx.QueryContext(ctx, `SELECT r.prefix FROM connector_ranges r JOIN connectors c ON c.id = r.connector_id
 		WHERE c.deleted_at IS NULL AND c.tenant_id <> $1`, tenantID)

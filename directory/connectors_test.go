@@ -7,7 +7,10 @@ import (
 )
 
 func TestConnectorsCreateAndMatch(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testConnectorsCreateAndMatch)
+}
+
+func testConnectorsCreateAndMatch(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
 	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
@@ -82,7 +85,10 @@ func TestConnectorsCreateAndMatch(t *testing.T) {
 }
 
 func TestDeleteConnector(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testDeleteConnector)
+}
+
+func testDeleteConnector(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
 	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
@@ -122,7 +128,10 @@ func TestDeleteConnector(t *testing.T) {
 // The snapshot hands out copies: a caller changing the result must not
 // change what the next connection sees.
 func TestConnectorForIPReturnsCopy(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testConnectorForIPReturnsCopy)
+}
+
+func testConnectorForIPReturnsCopy(t *testing.T, d *Directory) {
 	a := must[Tenant](t)(d.CreateTenant(t.Context(), "a", Licensed, 1))
 	must[Connector](t)(d.CreateConnector(t.Context(), a.ID, "x", prefixes("192.0.2.0/24"), "me"))
 	ip := netip.MustParseAddr("192.0.2.1")

@@ -21,7 +21,10 @@ import (
 	"github.com/tollgate-mail/tollgate/store"
 )
 
-//go:embed migrations/sqlite/*.sql
+// migrations holds one folder per store dialect (store.SQLite,
+// store.Postgres), each a complete, equivalent schema history.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Errors callers match with errors.Is. Returned errors wrap them with what
@@ -119,8 +122,8 @@ type Directory struct {
 	close  sync.Once
 }
 
-// Open migrates the directory tables, loads the snapshot and starts the
-// background refresher.
+// Open migrates the directory tables (with the migrations for db.Dialect),
+// loads the snapshot and starts the background refresher.
 func Open(ctx context.Context, db *store.DB, opts ...Option) (*Directory, error) {
 	d := &Directory{
 		db:        db,
@@ -131,7 +134,10 @@ func Open(ctx context.Context, db *store.DB, opts ...Option) (*Directory, error)
 	for _, o := range opts {
 		o(d)
 	}
-	sub, err := fs.Sub(migrations, "migrations/sqlite")
+	if db.Dialect != store.SQLite && db.Dialect != store.Postgres {
+		return nil, fmt.Errorf("directory: store dialect %q is neither %q nor %q", db.Dialect, store.SQLite, store.Postgres)
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +192,21 @@ func (d *Directory) changed(ctx context.Context) {
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// insertID runs an INSERT … ON CONFLICT (…) DO NOTHING RETURNING id and
+// returns the new id, or ErrConflict (with what and why) when a unique
+// constraint kept the row out. Both stores take this form. On PostgreSQL
+// it waits for a concurrent insert of the same key to commit or roll back
+// and leaves the transaction usable, so two nodes racing end in one row and
+// one clean ErrConflict rather than a raw constraint error.
+func insertID(ctx context.Context, tx *sql.Tx, what, why, query string, args ...any) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%s: %w: %s", what, ErrConflict, why)
+	}
+	return id, err
 }
 
 // now returns the current time as stored (unix nanoseconds) and as read back.

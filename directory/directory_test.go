@@ -3,13 +3,13 @@ package directory
 import (
 	"errors"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/store"
+	"github.com/tollgate-mail/tollgate/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -18,14 +18,18 @@ func TestMain(m *testing.M) {
 	m.Run()
 }
 
-func openDB(t *testing.T, path string) *store.DB {
+// forEachStore runs fn against a fresh SQLite file and a fresh PostgreSQL
+// schema (see storetest), so this suite is the directory's conformance
+// suite for both stores.
+func forEachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	db, err := store.OpenSQLite(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	storetest.ForEach(t, fn)
+}
+
+// forEachDir is forEachStore with a Directory opened on the store.
+func forEachDir(t *testing.T, fn func(t *testing.T, d *Directory)) {
+	t.Helper()
+	forEachStore(t, func(t *testing.T, db *store.DB) { fn(t, openDir(t, db)) })
 }
 
 func openDir(t *testing.T, db *store.DB, opts ...Option) *Directory {
@@ -36,10 +40,6 @@ func openDir(t *testing.T, db *store.DB, opts ...Option) *Directory {
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
-}
-
-func newDir(t *testing.T) *Directory {
-	return openDir(t, openDB(t, filepath.Join(t.TempDir(), "tollgate.db")))
 }
 
 // must fails the test on err and returns v.
@@ -101,7 +101,10 @@ func prefixes(s ...string) []netip.Prefix {
 }
 
 func TestTenants(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testTenants)
+}
+
+func testTenants(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := must[Tenant](t)(d.CreateTenant(ctx, "  Acme  ", Trial, 0))
 	if a.ID == 0 || a.Name != "Acme" || a.License != Trial || a.CreatedAt.IsZero() {
@@ -128,7 +131,10 @@ func TestTenants(t *testing.T) {
 }
 
 func TestDomains(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testDomains)
+}
+
+func testDomains(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
 	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
@@ -174,7 +180,10 @@ func TestDomains(t *testing.T) {
 }
 
 func TestOpenTwiceAndClose(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "t.db"))
+	forEachStore(t, testOpenTwiceAndClose)
+}
+
+func testOpenTwiceAndClose(t *testing.T, db *store.DB) {
 	d1 := openDir(t, db)
 	d2 := openDir(t, db) // migrations already applied: a no-op
 	if err := d1.Close(); err != nil {

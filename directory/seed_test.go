@@ -6,7 +6,10 @@ import (
 )
 
 func TestSeedDev(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testSeedDev)
+}
+
+func testSeedDev(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	pw, err := d.SeedDev(ctx)
 	if err != nil || len(pw) < 16 {

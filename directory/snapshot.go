@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"database/sql"
 	"net/netip"
 	"slices"
 	"strings"
@@ -21,43 +22,52 @@ type snapshot struct {
 }
 
 // reload reads tenants, verified domains and live connectors in one read
-// transaction (a consistent view) and swaps the snapshot in.
+// transaction (a consistent view on both stores: see store.ReadTx) and
+// swaps the snapshot in.
 func (d *Directory) reload(ctx context.Context) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
-	tx, err := d.db.Read.BeginTx(ctx, nil)
+	var s *snapshot
+	err := d.db.ReadTx(ctx, func(tx *sql.Tx) (err error) {
+		s, err = load(ctx, tx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	d.snap.Store(s)
+	return nil
+}
 
+// load builds a snapshot from the database as tx sees it.
+func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 	s := &snapshot{tenants: map[int64]Tenant{}, verified: map[int64]map[string]bool{}, ranges: map[netip.Prefix]*Connector{}}
 	rows, err := tx.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for rows.Next() {
 		t, err := scanTenant(rows)
 		if err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		s.tenants[t.ID] = t
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 
 	rows, err = tx.QueryContext(ctx, `SELECT tenant_id, name FROM domains WHERE verified`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for rows.Next() {
 		var id int64
 		var name string
 		if err := rows.Scan(&id, &name); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		if s.verified[id] == nil {
 			s.verified[id] = map[string]bool{}
@@ -65,12 +75,12 @@ func (d *Directory) reload(ctx context.Context) error {
 		s.verified[id][name] = true
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 
 	conns, err := loadConnectors(ctx, tx, "c.deleted_at IS NULL")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range conns { // ordered by ID, so the first to claim a range keeps it
 		c := &conns[i]
@@ -91,8 +101,7 @@ func (d *Directory) reload(ctx context.Context) error {
 		slices.Reverse(*b)
 		*b = slices.Compact(*b)
 	}
-	d.snap.Store(s)
-	return nil
+	return s, nil
 }
 
 // ConnectorForIP returns the live connector whose range contains ip, the

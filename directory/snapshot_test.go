@@ -2,17 +2,23 @@ package directory
 
 import (
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/store"
+	"github.com/tollgate-mail/tollgate/store/storetest"
 )
 
 // Changes made by another node (here: a second Directory and store.DB on the
-// same file) reach this node's snapshot within the refresh interval.
+// same SQLite file or PostgreSQL schema) reach this node's snapshot within
+// the refresh interval.
 func TestSnapshotRefreshSeesOtherNode(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	writer := newDirAt(t, path)
-	reader := openDir(t, openDB(t, path), WithRefreshInterval(20*time.Millisecond))
+	forEachStore(t, testSnapshotRefreshSeesOtherNode)
+}
+
+func testSnapshotRefreshSeesOtherNode(t *testing.T, db *store.DB) {
+	writer := openDir(t, db)
+	reader := openDir(t, storetest.Reopen(t, db), WithRefreshInterval(20*time.Millisecond))
 	ctx := t.Context()
 	ip := netip.MustParseAddr("192.0.2.10")
 
@@ -32,8 +38,4 @@ func TestSnapshotRefreshSeesOtherNode(t *testing.T) {
 		_, _, ok := reader.ConnectorForIP(ip)
 		return !ok
 	})
-}
-
-func newDirAt(t *testing.T, path string) *Directory {
-	return openDir(t, openDB(t, path))
 }

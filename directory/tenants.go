@@ -25,16 +25,11 @@ func (d *Directory) CreateTenant(ctx context.Context, name string, lic License, 
 	t := Tenant{Name: name, License: lic, Seats: seats}
 	var created int64
 	t.CreatedAt, created = now()
-	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants WHERE name = $1`, name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%s: %w: a tenant with that name exists", what, ErrConflict)
-		}
-		return tx.QueryRowContext(ctx, `INSERT INTO tenants (name, license, seats, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			name, string(lic), seats, created).Scan(&t.ID)
+	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		t.ID, err = insertID(ctx, tx, what, "a tenant with that name exists",
+			`INSERT INTO tenants (name, license, seats, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id`,
+			name, string(lic), seats, created)
+		return err
 	})
 	if err != nil {
 		return Tenant{}, err
@@ -87,19 +82,15 @@ func (d *Directory) AddDomain(ctx context.Context, tenantID int64, name string) 
 	dom := Domain{TenantID: tenantID, Name: name, Token: password.Random(32)}
 	var created int64
 	dom.CreatedAt, created = now()
-	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM domains WHERE tenant_id = $1 AND name = $2`, tenantID, name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%s: %w: the tenant already has it", what, ErrConflict)
-		}
-		return tx.QueryRowContext(ctx, `INSERT INTO domains (tenant_id, name, verified, token, created_at) VALUES ($1, $2, FALSE, $3, $4) RETURNING id`,
-			tenantID, name, dom.Token, created).Scan(&dom.ID)
+		dom.ID, err = insertID(ctx, tx, what, "the tenant already has it",
+			`INSERT INTO domains (tenant_id, name, verified, token, created_at) VALUES ($1, $2, FALSE, $3, $4)
+			ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id`,
+			tenantID, name, dom.Token, created)
+		return err
 	})
 	if err != nil {
 		return Domain{}, err
@@ -111,6 +102,11 @@ func (d *Directory) AddDomain(ctx context.Context, tenantID int64, name string) 
 // domain. A domain is verified for one tenant at most: if another tenant has
 // it verified, the answer is ErrConflict. Marking a verified domain again is
 // a no-op.
+//
+// Two tenants verifying one name at once: the domain's lock (store.Lock,
+// taken first) lets one transaction check and update at a time, so the
+// second sees the first's commit and answers ErrConflict. The partial
+// unique index domains_verified_name is the last line behind it.
 func (d *Directory) MarkDomainVerified(ctx context.Context, tenantID int64, name string) error {
 	what := fmt.Sprintf("verify domain %q", name)
 	name, err := normDomain(name)
@@ -118,6 +114,9 @@ func (d *Directory) MarkDomainVerified(ctx context.Context, tenantID int64, name
 		return invalid(what, err)
 	}
 	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := d.db.Lock(ctx, tx, "directory/domain:"+name); err != nil {
+			return err
+		}
 		var id int64
 		var verified bool
 		err := tx.QueryRowContext(ctx, `SELECT id, verified FROM domains WHERE tenant_id = $1 AND name = $2`, tenantID, name).Scan(&id, &verified)

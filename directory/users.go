@@ -29,7 +29,7 @@ func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw 
 	u := User{TenantID: tenantID, Address: addr}
 	var created int64
 	u.CreatedAt, created = now()
-	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
 		if _, err := getTenant(ctx, tx, tenantID); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
@@ -40,14 +40,11 @@ func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw 
 		if n == 0 {
 			return invalid(what, fmt.Errorf("%s is not a verified domain of tenant %d", domain, tenantID))
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE address = $1`, addr).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%s: %w: the address is taken", what, ErrConflict)
-		}
-		return tx.QueryRowContext(ctx, `INSERT INTO users (tenant_id, address, password_hash, disabled, created_at) VALUES ($1, $2, $3, FALSE, $4) RETURNING id`,
-			tenantID, addr, hash, created).Scan(&u.ID)
+		u.ID, err = insertID(ctx, tx, what, "the address is taken",
+			`INSERT INTO users (tenant_id, address, password_hash, disabled, created_at) VALUES ($1, $2, $3, FALSE, $4)
+			ON CONFLICT (address) DO NOTHING RETURNING id`,
+			tenantID, addr, hash, created)
+		return err
 	})
 	if err != nil {
 		return User{}, err

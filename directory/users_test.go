@@ -6,7 +6,10 @@ import (
 )
 
 func TestCreateUserAndAuthenticate(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testCreateUserAndAuthenticate)
+}
+
+func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
 	b := tenantWithDomain(t, d, "b", "b.example")
@@ -80,7 +83,10 @@ func TestCreateUserAndAuthenticate(t *testing.T) {
 // An unknown user costs a hash, like a known one, so timing does not reveal
 // which addresses exist.
 func TestAuthenticateUnknownSpendsAHash(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testAuthenticateUnknownSpendsAHash)
+}
+
+func testAuthenticateUnknownSpendsAHash(t *testing.T, d *Directory) {
 	real := d.dummyHash
 	calls := 0
 	d.dummyHash = func() (string, error) { calls++; return real() }
@@ -95,7 +101,10 @@ func TestAuthenticateUnknownSpendsAHash(t *testing.T) {
 // A corrupt stored hash is a failed login (and an operator log line), not
 // an internal error the client sees.
 func TestAuthenticateCorruptHash(t *testing.T) {
-	d := newDir(t)
+	forEachDir(t, testAuthenticateCorruptHash)
+}
+
+func testAuthenticateCorruptHash(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
 	u := must[User](t)(d.CreateUser(ctx, a.ID, "x@a.example", "longenough"))

@@ -19,6 +19,10 @@ import (
 // newer Tollgate than this one.
 var ErrSchemaTooNew = errors.New("database schema is newer than this program")
 
+// migrateLock is the Lock key Migrate holds on PostgreSQL. It is one key
+// for the whole database (not per package): schema_migrations is shared.
+const migrateLock = "tollgate/store.Migrate"
+
 type migration struct {
 	version int64
 	name    string // file name, kept in schema_migrations for people reading it
@@ -32,14 +36,20 @@ type migration struct {
 // beyond the newest file: an older binary must not run against a schema it
 // does not know.
 //
-// The SQL is plain (BIGINT, TEXT, BOOLEAN, RETURNING) so the same runner can
-// serve PostgreSQL later.
+// On PostgreSQL several nodes may start at once: every transaction here
+// first takes the advisory lock migrateLock (see Lock), so creating
+// schema_migrations, checking a version and applying its file happen one
+// node at a time, and the second node finds the work done. On SQLite the
+// immediate transaction already excludes other writers.
 func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 	files, err := readMigrations(fsys)
 	if err != nil {
 		return err
 	}
 	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := db.Lock(ctx, tx, migrateLock); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version BIGINT PRIMARY KEY,
 			name TEXT NOT NULL,
@@ -69,8 +79,12 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 		}
 		var ran bool
 		err = db.Tx(ctx, func(tx *sql.Tx) error {
-			// Checked inside the (immediate) transaction, so two nodes
-			// migrating at once cannot both apply the same file.
+			// Checked inside the (immediate or locked) transaction, so
+			// two nodes migrating at once cannot both apply the same file.
+			ran = false // Tx may run this again on PostgreSQL
+			if err := db.Lock(ctx, tx, migrateLock); err != nil {
+				return err
+			}
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil || n > 0 {
 				return err

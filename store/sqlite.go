@@ -1,13 +1,8 @@
-// Package store opens the embedded SQLite database and applies schema
-// migrations. Higher packages (directory, later audit and trace) own their
-// tables and migrations; store only knows how to open, migrate and run
-// transactions.
 package store
 
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -18,21 +13,13 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// DB is the embedded store. SQLite allows one writer at a time and answers a
-// second with SQLITE_BUSY, so all writes go through Write, a pool of exactly
-// one connection whose transactions start with BEGIN IMMEDIATE; concurrent
-// Tx calls queue in database/sql instead of failing. Reads use Read, a pool
-// of read-only connections that WAL lets run alongside the writer.
-//
-// Inside Tx use only the *sql.Tx: touching Write there would wait for the
-// connection the transaction holds, forever.
-type DB struct {
-	Write *sql.DB
-	Read  *sql.DB
-	Path  string // absolute path of the database file
-}
-
 // OpenSQLite opens (creating if needed) the database file at path.
+//
+// SQLite allows one writer at a time and answers a second with SQLITE_BUSY,
+// so all writes go through Write, a pool of exactly one connection whose
+// transactions start with BEGIN IMMEDIATE; concurrent Tx calls queue in
+// database/sql instead of failing. Reads use Read, a pool of read-only
+// connections that WAL lets run alongside the writer.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -70,7 +57,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: open %q: journal_mode is %q, want wal (%v)", path, mode, err)
 	}
-	return &DB{Write: w, Read: r, Path: abs}, nil
+	return &DB{Write: w, Read: r, Path: abs, Dialect: SQLite}, nil
 }
 
 // openPool opens a pool with the given pragmas and pings it so a bad path or
@@ -92,33 +79,4 @@ func openPool(ctx context.Context, abs string, pragmas []string, extra ...string
 		return nil, fmt.Errorf("store: open %q: %w", abs, err)
 	}
 	return db, nil
-}
-
-// Close closes both pools.
-func (db *DB) Close() error {
-	return errors.Join(db.Write.Close(), db.Read.Close())
-}
-
-// Tx runs fn in one write transaction: it commits if fn returns nil and rolls
-// back if fn returns an error or panics (the panic then continues). fn's
-// error is returned as is, so callers can match their own sentinel errors.
-func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tx.Rollback()
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	done = true
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
 }
