@@ -78,13 +78,13 @@ func TestOpenBesideOtherMigrations(t *testing.T) {
 	ctx := t.Context()
 	db := openDB(t)
 	other := fstest.MapFS{"0001_other.sql": {Data: []byte(`CREATE TABLE other (id INTEGER PRIMARY KEY)`)}}
-	if err := db.Migrate(ctx, other); err != nil {
+	if err := db.Migrate(ctx, "other", other); err != nil {
 		t.Fatal(err)
 	}
 	l := openLog(t, db)
 	add(t, l, Entry{Actor: "seed", Action: "tenant.create"})
 	openLog(t, db) // again: no-op, data kept
-	if err := db.Migrate(ctx, other); err != nil {
+	if err := db.Migrate(ctx, "other", other); err != nil {
 		t.Fatalf("other package after audit: %v", err)
 	}
 	if id, _, err := l.Head(ctx); err != nil || id != 1 {
@@ -95,7 +95,7 @@ func TestOpenBesideOtherMigrations(t *testing.T) {
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	db := openDB(t)
 	openLog(t, db)
-	if _, err := db.Write.Exec(`INSERT INTO audit_schema_migrations VALUES (99, '0099_future.sql', 0)`); err != nil {
+	if _, err := db.Write.Exec(`INSERT INTO schema_migrations (scope, version, name, applied_at) VALUES ('audit', 99, '0099_future.sql', 0)`); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Open(t.Context(), db)

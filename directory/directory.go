@@ -141,7 +141,7 @@ func Open(ctx context.Context, db *store.DB, opts ...Option) (*Directory, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx, sub); err != nil {
+	if err := db.Migrate(ctx, "directory", sub); err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
 	if err := d.reload(ctx); err != nil {

@@ -102,7 +102,7 @@ func Open(ctx context.Context, opts Options) (*Queue, error) {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	if err := db.Migrate(ctx, sub); err != nil {
+	if err := db.Migrate(ctx, "queue", sub); err != nil {
 		db.Close()
 		sp.close()
 		return nil, fmt.Errorf("queue: %w", err)

@@ -20,7 +20,7 @@ import (
 var ErrSchemaTooNew = errors.New("database schema is newer than this program")
 
 // migrateLock is the Lock key Migrate holds on PostgreSQL. It is one key
-// for the whole database (not per package): schema_migrations is shared.
+// for the whole database: schema_migrations is shared by every scope.
 const migrateLock = "tollgate/store.Migrate"
 
 type migration struct {
@@ -29,19 +29,26 @@ type migration struct {
 }
 
 // Migrate applies the *.sql files at the root of fsys that the database has
-// not seen, in version order, each in its own transaction together with its
+// not seen for scope, in version order, each in its own transaction together with its
 // row in schema_migrations, so a failing file leaves no trace. Names are
 // <version>_<description>.sql, e.g. 0001_directory.sql. Running it again is
 // a no-op. It refuses to touch a database whose newest applied version is
 // beyond the newest file: an older binary must not run against a schema it
 // does not know.
 //
+// scope names the package that owns the files ("directory", "audit",
+// "queue"): packages that share one database each number their files from
+// 0001, and each has its own versions in schema_migrations.
+//
 // On PostgreSQL several nodes may start at once: every transaction here
 // first takes the advisory lock migrateLock (see Lock), so creating
 // schema_migrations, checking a version and applying its file happen one
 // node at a time, and the second node finds the work done. On SQLite the
 // immediate transaction already excludes other writers.
-func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
+func (db *DB) Migrate(ctx context.Context, scope string, fsys fs.FS) error {
+	if scope == "" {
+		return errors.New("store: migrate: empty scope")
+	}
 	files, err := readMigrations(fsys)
 	if err != nil {
 		return err
@@ -51,9 +58,11 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version BIGINT PRIMARY KEY,
+			scope TEXT NOT NULL,
+			version BIGINT NOT NULL,
 			name TEXT NOT NULL,
-			applied_at BIGINT NOT NULL)`)
+			applied_at BIGINT NOT NULL,
+			PRIMARY KEY (scope, version))`)
 		return err
 	}); err != nil {
 		return fmt.Errorf("store: migrate: create schema_migrations: %w", err)
@@ -64,12 +73,12 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 		newest = files[len(files)-1].version
 	}
 	var applied sql.NullInt64
-	if err := db.Write.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&applied); err != nil {
+	if err := db.Write.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations WHERE scope = $1`, scope).Scan(&applied); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	if applied.Int64 > newest {
-		return fmt.Errorf("store: migrate %s: database is at schema version %d but the newest migration this program has is %d; run the newer Tollgate or restore a backup: %w",
-			db.Path, applied.Int64, newest, ErrSchemaTooNew)
+		return fmt.Errorf("store: migrate %s (%s): database is at schema version %d but the newest migration this program has is %d; run the newer Tollgate or restore a backup: %w",
+			db.Path, scope, applied.Int64, newest, ErrSchemaTooNew)
 	}
 
 	for _, m := range files {
@@ -86,22 +95,22 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 				return err
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil || n > 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE scope = $1 AND version = $2`, scope, m.version).Scan(&n); err != nil || n > 0 {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
 			ran = true
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, time.Now().UnixNano())
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (scope, version, name, applied_at) VALUES ($1, $2, $3, $4)`,
+				scope, m.version, m.name, time.Now().UnixNano())
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("store: migrate %s: %w", m.name, err)
 		}
 		if ran {
-			slog.Debug("store: applied migration", "file", m.name, "db", db.Path)
+			slog.Debug("store: applied migration", "scope", scope, "file", m.name, "db", db.Path)
 		}
 	}
 	return nil

@@ -44,7 +44,7 @@ func testMigrateOnceAndIdempotent(t *testing.T, db *store.DB) {
 		"README.md", "not a migration",
 	)
 	for range 3 {
-		if err := db.Migrate(t.Context(), fsys); err != nil {
+		if err := db.Migrate(t.Context(), "test", fsys); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,7 +55,7 @@ func testMigrateOnceAndIdempotent(t *testing.T, db *store.DB) {
 	}
 	// A later file is applied on the next run.
 	fsys["0003_third.sql"] = &fstest.MapFile{Data: []byte("INSERT INTO a (v) VALUES ('three');")}
-	if err := db.Migrate(t.Context(), fsys); err != nil {
+	if err := db.Migrate(t.Context(), "test", fsys); err != nil {
 		t.Fatal(err)
 	}
 	if versions(t, db) != "1,2,3" {
@@ -72,7 +72,7 @@ func testMigrateFailureLeavesNothing(t *testing.T, db *store.DB) {
 		"0001_ok.sql", "CREATE TABLE a (v TEXT);",
 		"0002_bad.sql", "CREATE TABLE b (v TEXT);\nINSERT INTO a (v) VALUES ('x');\nTHIS IS NOT SQL;",
 	)
-	err := db.Migrate(t.Context(), fsys)
+	err := db.Migrate(t.Context(), "test", fsys)
 	if err == nil || !strings.Contains(err.Error(), "0002_bad.sql") {
 		t.Fatalf("Migrate = %v, want an error naming 0002_bad.sql", err)
 	}
@@ -89,7 +89,7 @@ func testMigrateFailureLeavesNothing(t *testing.T, db *store.DB) {
 	}
 	// Fixing the file lets it apply.
 	fsys["0002_bad.sql"].Data = []byte("CREATE TABLE b (v TEXT);")
-	if err := db.Migrate(t.Context(), fsys); err != nil || versions(t, db) != "1,2" {
+	if err := db.Migrate(t.Context(), "test", fsys); err != nil || versions(t, db) != "1,2" {
 		t.Fatalf("after fix: %v, versions %s", err, versions(t, db))
 	}
 }
@@ -97,10 +97,10 @@ func testMigrateFailureLeavesNothing(t *testing.T, db *store.DB) {
 func TestMigrateRefusesDowngrade(t *testing.T) { storetest.ForEach(t, testMigrateRefusesDowngrade) }
 
 func testMigrateRefusesDowngrade(t *testing.T, db *store.DB) {
-	if err := db.Migrate(t.Context(), files("0001_a.sql", "CREATE TABLE a (v TEXT);", "0002_b.sql", "CREATE TABLE b (v TEXT);")); err != nil {
+	if err := db.Migrate(t.Context(), "test", files("0001_a.sql", "CREATE TABLE a (v TEXT);", "0002_b.sql", "CREATE TABLE b (v TEXT);")); err != nil {
 		t.Fatal(err)
 	}
-	err := db.Migrate(t.Context(), files("0001_a.sql", "CREATE TABLE a (v TEXT);"))
+	err := db.Migrate(t.Context(), "test", files("0001_a.sql", "CREATE TABLE a (v TEXT);"))
 	if !errors.Is(err, store.ErrSchemaTooNew) || !strings.Contains(err.Error(), "version 2") {
 		t.Fatalf("Migrate older = %v, want store.ErrSchemaTooNew naming version 2", err)
 	}
@@ -117,7 +117,7 @@ func testMigrateBadNames(t *testing.T, db *store.DB) {
 		for k, v := range fsys {
 			m[k] = files(k, v)[k]
 		}
-		if err := db.Migrate(t.Context(), m); err == nil {
+		if err := db.Migrate(t.Context(), "test", m); err == nil {
 			t.Errorf("Migrate(%v) succeeded", fsys)
 		}
 	}
@@ -152,7 +152,7 @@ func TestMigrateConcurrentNodes(t *testing.T) {
 		for range 6 {
 			node := storetest.Reopen(t, db)
 			wg.Go(func() {
-				if err := node.Migrate(t.Context(), fsys); err != nil {
+				if err := node.Migrate(t.Context(), "test", fsys); err != nil {
 					t.Error(err)
 				}
 			})
@@ -163,4 +163,28 @@ func TestMigrateConcurrentNodes(t *testing.T) {
 			t.Fatalf("rows %d (%v), versions %s; want 2 rows, 1,2", n, err, versions(t, db))
 		}
 	})
+}
+
+// Packages sharing one database each number their files from 0001: scopes
+// keep their versions apart, and a newer schema in one scope does not block
+// another.
+func TestMigrateScopes(t *testing.T) { storetest.ForEach(t, testMigrateScopes) }
+
+func testMigrateScopes(t *testing.T, db *store.DB) {
+	if err := db.Migrate(t.Context(), "one", files("0001_a.sql", "CREATE TABLE one_a (v TEXT);", "0002_b.sql", "CREATE TABLE one_b (v TEXT);")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(t.Context(), "two", files("0001_a.sql", "CREATE TABLE two_a (v TEXT);")); err != nil {
+		t.Fatalf("scope two's 0001 beside scope one's: %v", err)
+	}
+	if _, err := db.Write.Exec("INSERT INTO two_a (v) VALUES ('x')"); err != nil {
+		t.Fatalf("scope two's table was not created: %v", err)
+	}
+	err := db.Migrate(t.Context(), "one", files("0001_a.sql", "CREATE TABLE one_a (v TEXT);"))
+	if !errors.Is(err, store.ErrSchemaTooNew) || !strings.Contains(err.Error(), "one") {
+		t.Fatalf("downgrade in scope one: %v", err)
+	}
+	if err := db.Migrate(t.Context(), "", files()); err == nil {
+		t.Fatal("an empty scope was accepted")
+	}
 }
