@@ -6,54 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miekg/dns"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/dnstest"
 )
-
-// startDNS serves a small zone on loopback (UDP and TCP) and returns its
-// address. Names not in records get NXDOMAIN; names in hasA but without the
-// asked type get an empty answer.
-func startDNS(t *testing.T, records []string) string {
-	t.Helper()
-	zone := map[string][]dns.RR{}
-	for _, r := range records {
-		rr, err := dns.NewRR(r)
-		if err != nil {
-			t.Fatalf("bad test record %q: %v", r, err)
-		}
-		zone[strings.ToLower(rr.Header().Name)] = append(zone[strings.ToLower(rr.Header().Name)], rr)
-	}
-	h := dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		m.Authoritative = true
-		q := req.Question[0]
-		rrs, ok := zone[strings.ToLower(q.Name)]
-		if !ok {
-			m.Rcode = dns.RcodeNameError
-		}
-		for _, rr := range rrs {
-			if rr.Header().Rrtype == q.Qtype {
-				m.Answer = append(m.Answer, rr)
-			}
-		}
-		w.WriteMsg(m)
-	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	udp := &dns.Server{PacketConn: pc, Handler: h}
-	tcp := &dns.Server{Listener: ln, Handler: h}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
-	return pc.LocalAddr().String()
-}
 
 // Delivery looks up MX records with a real resolver, falls back to the
 // domain's address without MX, and bounces null-MX and non-existent domains
@@ -61,7 +16,7 @@ func startDNS(t *testing.T, records []string) string {
 func TestMXDelivery(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	_, port, _ := net.SplitHostPort(sink.Addr())
-	resolver := startDNS(t, []string{
+	resolver := dnstest.Start(t,
 		"example.test. 60 IN MX 10 mx1.example.test.",
 		"example.test. 60 IN MX 20 mx2.example.test.",
 		"mx1.example.test. 60 IN A 127.0.0.1",
@@ -69,7 +24,7 @@ func TestMXDelivery(t *testing.T) {
 		"nomx.test. 60 IN A 127.0.0.1",
 		"nullmx.test. 60 IN MX 0 .",
 		"demo.test. 60 IN MX 10 mx1.example.test.",
-	})
+	).Addr
 	cfg := testConfig(t, "")
 	cfg.Delivery.Resolver = resolver
 	cfg.Delivery.Port, _ = strconv.Atoi(port)
