@@ -2,35 +2,37 @@
 // help pages for every refusal code under /ndr/, Prometheus metrics at
 // /metrics and a health check at /healthz.
 //
-// Until the directory's admin accounts (with MFA) land, the API accepts one
-// bearer token, kept in a file only the operator can read.
+// Requests carry a bearer token: the bootstrap operator token kept in the
+// data directory (readable by the operator only), or an API token from the
+// directory. Admin sign-in with MFA comes with the web console.
 package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/devsink"
-	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
 // Options configures the admin HTTP server.
 type Options struct {
-	Token  string        // bearer token for /api/v1
-	Queue  *queue.Queue  // for /api/v1/queue
-	Sink   *devsink.Sink // dev mode's capture sink, or nil
-	Logger *slog.Logger
+	Token     string                  // the bootstrap operator token from the data directory
+	Tokens    Authenticator           // other bearer tokens (the directory's API tokens), or nil
+	Directory *directory.Directory    // tenants, domains, connectors, users
+	Verifier  directory.DomainChecker // DNS lookups for domain verification
+	Audit     *audit.Log              // every change is appended here
+	Queue     *queue.Queue            // for /api/v1/queue
+	Sink      *devsink.Sink           // dev mode's capture sink, or nil
+	Logger    *slog.Logger
 }
 
 // Server is the admin HTTP server.
@@ -46,12 +48,16 @@ func New(opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("GET /ndr/{code}", s.ndr)
-	s.mux.HandleFunc("GET /api/v1/queue", s.auth(s.listQueue))
-	s.mux.HandleFunc("GET /api/v1/dev/messages", s.auth(s.listCaptured))
-	s.mux.HandleFunc("GET /api/v1/dev/messages/{id}", s.auth(s.getCaptured))
+	for _, rt := range routes {
+		h := rt.handler(s)
+		switch rt.access {
+		case operator:
+			h = s.auth(s.operatorOnly(h))
+		case admin:
+			h = s.auth(h)
+		}
+		s.mux.HandleFunc(rt.method+" "+rt.path, h)
+	}
 	s.mux.HandleFunc("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
@@ -78,18 +84,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return s.http.Shutdown(ctx)
-}
-
-func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || s.opts.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
-			return
-		}
-		h(w, r)
-	}
 }
 
 func (s *Server) listQueue(w http.ResponseWriter, r *http.Request) {
@@ -168,9 +162,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
-}
-
-// writeError writes the API's error shape: a stable code and a message.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }

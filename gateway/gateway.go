@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/api"
+	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/certs"
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/deliver"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -35,6 +37,7 @@ type Gateway struct {
 	Config    *config.Config
 	DB        *store.DB
 	Directory *directory.Directory
+	Audit     *audit.Log
 	Queue     *queue.Queue
 	SMTP      *smtpd.Server
 	Sink      *devsink.Sink // dev mode's capture sink, or nil
@@ -68,6 +71,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 		return nil, err
 	}
 	if g.Directory, err = directory.Open(ctx, g.DB); err != nil {
+		return nil, err
+	}
+	if g.Audit, err = audit.Open(ctx, g.DB); err != nil {
 		return nil, err
 	}
 	if g.AdminToken, err = adminToken(cfg.Admin.TokenFile); err != nil {
@@ -134,7 +140,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 			return nil, fmt.Errorf("listen admin on %s: %w", cfg.Listen.Admin, err)
 		}
 		g.Addrs["admin"] = ln.Addr()
-		g.api = api.New(api.Options{Token: g.AdminToken, Queue: g.Queue, Sink: g.Sink, Logger: log})
+		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
+			Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log})
 		g.api.Serve(ln)
 	}
 	return g, nil

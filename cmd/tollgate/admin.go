@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/tollgate-mail/tollgate/password"
 	"time"
 )
 
@@ -22,12 +25,17 @@ type adminClient struct {
 	out    io.Writer
 }
 
-var adminCommands = []struct {
-	name, summary string
-	run           func(c *adminClient, args []string) error
-}{
-	{"messages", "list the messages the dev capture sink received", (*adminClient).messages},
-	{"queue", "list the messages waiting in the spool", (*adminClient).queue},
+// adminCommand is one `tollgate admin` command; its flags are set up by
+// flags, its positional arguments described by args.
+type adminCommand struct {
+	name, args, summary string
+	flags               func(fs *flag.FlagSet) any
+	run                 func(c *adminClient, opts any, args []string) error
+}
+
+var adminCommands = []adminCommand{
+	{"messages", "", "list the messages the dev capture sink received", nil, func(c *adminClient, _ any, a []string) error { return c.messages(a) }},
+	{"queue", "", "list the messages waiting in the spool", nil, func(c *adminClient, _ any, a []string) error { return c.queue(a) }},
 }
 
 func adminUsage(fs *flag.FlagSet) func() {
@@ -40,7 +48,7 @@ Speaks the admin API of a running gateway. In dev mode it finds the token in
 Commands:
 `)
 		for _, c := range adminCommands {
-			fmt.Fprintf(fs.Output(), "  %-10s %s\n", c.name, c.summary)
+			fmt.Fprintf(fs.Output(), "  %-17s %s\n", c.name, c.summary)
 		}
 		fmt.Fprint(fs.Output(), "\nFlags:\n")
 		fs.PrintDefaults()
@@ -67,8 +75,17 @@ func runAdmin(args []string) error {
 			continue
 		}
 		sub := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
+		var opts any
+		if c.flags != nil {
+			opts = c.flags(sub)
+		}
 		sub.Usage = func() {
-			fmt.Fprintf(sub.Output(), "Usage: tollgate admin [--server URL] [--token T] [--json] %s\n\n%s.\n", name, strings.ToUpper(c.summary[:1])+c.summary[1:])
+			fmt.Fprintf(sub.Output(), "Usage: tollgate admin [--server URL] [--token T] [--json] %s [flags] %s\n\n%s.\n",
+				name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
+			if c.flags != nil {
+				fmt.Fprint(sub.Output(), "\nFlags:\n")
+				sub.PrintDefaults()
+			}
 		}
 		if err := sub.Parse(fs.Args()[1:]); err != nil {
 			return err
@@ -82,7 +99,7 @@ func runAdmin(args []string) error {
 			tok = strings.TrimSpace(string(b))
 		}
 		cl := &adminClient{server: strings.TrimSuffix(*server, "/"), token: tok, json: *asJSON, out: os.Stdout}
-		return c.run(cl, sub.Args())
+		return c.run(cl, opts, sub.Args())
 	}
 	return fmt.Errorf("unknown admin command %q (see tollgate admin --help)", name)
 }
@@ -96,35 +113,53 @@ func envOr(k, def string) string {
 
 // get fetches path and decodes the JSON answer into v; with --json it also
 // prints the raw answer and returns errPrinted.
-func (c *adminClient) get(path string, v any) error {
-	req, err := http.NewRequest(http.MethodGet, c.server+path, nil)
+func (c *adminClient) get(path string, v any) error { return c.do(http.MethodGet, path, nil, v) }
+
+// do sends a request (body, if not nil, as JSON) and decodes the answer into
+// v. API errors come back as errors that carry the API's message and code.
+func (c *adminClient) do(method, path string, body, v any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.server+path, rd)
 	if err != nil {
 		return fmt.Errorf("bad --server %q: %w", c.server, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach the admin API at %s (is tollgate serve running?): %w", c.server, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("read answer: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode >= 300 {
 		var e struct {
-			Error struct{ Code, Message string }
+			Error struct{ Code, Field, Message string }
 		}
-		if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
+		if json.Unmarshal(answer, &e) == nil && e.Error.Message != "" {
 			return fmt.Errorf("%s: %s (%s)", resp.Status, e.Error.Message, e.Error.Code)
 		}
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(answer)))
 	}
 	if c.json {
-		c.out.Write(body)
+		c.out.Write(answer)
 		return errPrinted
 	}
-	return json.Unmarshal(body, v)
+	if v == nil || len(answer) == 0 {
+		return nil
+	}
+	return json.Unmarshal(answer, v)
 }
 
 var errPrinted = errors.New("printed")
@@ -198,3 +233,6 @@ func orNull(s string) string {
 	}
 	return s
 }
+
+// randomPassword makes a password for a new user.
+func randomPassword() string { return password.Random(20) }

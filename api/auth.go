@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// Principal is who makes a request: an operator (the whole service) or an
+// admin of one tenant.
+type Principal struct {
+	Name     string // for the audit log: "token:bootstrap", "token:ci", ...
+	Operator bool
+	TenantID int64
+}
+
+// CanSee reports whether p may read or change tenant tid's objects.
+func (p Principal) CanSee(tid int64) bool { return p.Operator || p.TenantID == tid }
+
+type principalKey struct{}
+
+func principalOf(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// Authenticator turns a bearer token into a principal; the directory's API
+// tokens implement it. ok is false for an unknown or revoked token.
+type Authenticator func(ctx context.Context, token string) (p Principal, ok bool)
+
+// authenticate resolves the bearer token: the bootstrap token from the data
+// directory is an operator; any other goes to Options.Tokens.
+func (s *Server) authenticate(r *http.Request) (Principal, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return Principal{}, false
+	}
+	if s.opts.Token != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.Token)) == 1 {
+		return Principal{Name: "token:bootstrap", Operator: true}, true
+	}
+	if s.opts.Tokens != nil {
+		return s.opts.Tokens(r.Context(), tok)
+	}
+	return Principal{}, false
+}
+
+func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.authenticate(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// operatorOnly refuses tenant admins. It answers 404, not 403, for the same
+// reason tenant scoping does: a tenant admin learns nothing about what lies
+// outside its tenant.
+func (s *Server) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !principalOf(r.Context()).Operator {
+			writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+			return
+		}
+		h(w, r)
+	}
+}

@@ -1,0 +1,333 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/dnstest"
+	"github.com/tollgate-mail/tollgate/dnsverify"
+	"github.com/tollgate-mail/tollgate/store"
+)
+
+// env is an admin API over a real directory and audit log (SQLite) with
+// DNS answered by a server on loopback. Tokens "op", "t<ID>" map to an
+// operator and to tenant admins.
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+	dir *directory.Directory
+	log *audit.Log
+	dns *dnstest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "tollgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dir, err := directory.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dir.Close() })
+	lg, err := audit.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns := dnstest.Start(t)
+	tokens := func(ctx context.Context, tok string) (Principal, bool) {
+		var id int64
+		if _, err := fmt.Sscanf(tok, "t%d", &id); err == nil && id > 0 {
+			return Principal{Name: "token:" + tok, TenantID: id}, true
+		}
+		return Principal{}, false
+	}
+	s := New(Options{Token: "op", Tokens: tokens, Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr)})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns}
+}
+
+// call sends a request and decodes the JSON answer into out (if not nil).
+func (e *env) call(token, method, path string, body any, out any) (int, string) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, ok := body.(string)
+		if !ok {
+			j, _ := json.Marshal(body)
+			b = string(j)
+		}
+		rd = strings.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode, string(b)
+}
+
+func (e *env) want(status int, token, method, path string, body any, out any) string {
+	e.t.Helper()
+	got, b := e.call(token, method, path, body, out)
+	if got != status {
+		e.t.Fatalf("%s %s: %d %s, want %d", method, path, got, b, status)
+	}
+	return b
+}
+
+// A tenant's lifecycle over the API: create, add and verify a domain (DNS
+// on loopback), create a user, create and delete a connector, and find it
+// all in the audit log.
+func TestDirectoryOverAPI(t *testing.T) {
+	e := newEnv(t)
+	var tn tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme", "license": "licensed", "seats": 20}, &tn)
+	base := fmt.Sprintf("/api/v1/tenants/%d", tn.ID)
+	var dom domainJSON
+	e.want(201, "op", "POST", base+"/domains", map[string]any{"name": "acme.test"}, &dom)
+	if dom.Verified || !strings.HasPrefix(dom.Record, `acme.test. IN TXT "tollgate-verification=`) {
+		t.Fatalf("new domain %+v", dom)
+	}
+	var v struct {
+		Verified bool
+		Detail   string
+	}
+	e.want(200, "op", "POST", base+"/domains/acme.test/verify", nil, &v)
+	if v.Verified || !strings.Contains(v.Detail, "does not exist") {
+		t.Fatalf("verify before publishing: %+v", v)
+	}
+	txt := strings.SplitN(dom.Record, "IN TXT ", 2)[1]
+	e.dns.Set(t, "acme.test", "acme.test. 60 IN TXT "+txt)
+	e.want(200, "op", "POST", base+"/domains/acme.test/verify", nil, &v)
+	if !v.Verified {
+		t.Fatalf("verify after publishing: %+v", v)
+	}
+	var u userJSON
+	e.want(201, "op", "POST", base+"/users", map[string]any{"address": "ann@acme.test", "password": "a long password"}, &u)
+	var c connectorJSON
+	e.want(201, "op", "POST", base+"/connectors", map[string]any{"name": "onprem", "ip_ranges": []string{"192.0.2.0/24", "2001:db8::1"}}, &c)
+	if c.CreatedBy != "token:bootstrap" || len(c.IPRanges) != 2 || c.IPRanges[1] != "2001:db8::1/128" {
+		t.Fatalf("connector %+v", c)
+	}
+	e.want(204, "op", "DELETE", fmt.Sprintf("%s/connectors/%d", base, c.ID), nil, nil)
+	var cs struct{ Connectors []connectorJSON }
+	e.want(200, "op", "GET", base+"/connectors", nil, &cs)
+	if len(cs.Connectors) != 1 || cs.Connectors[0].Live || cs.Connectors[0].DeletedAt == nil || cs.Connectors[0].CreatedBy != "token:bootstrap" {
+		t.Fatalf("a deleted connector keeps its record and creator: %+v", cs)
+	}
+	var au struct{ Entries []auditJSON }
+	e.want(200, "op", "GET", "/api/v1/audit?action=connector.create&days=7", nil, &au)
+	if len(au.Entries) != 1 || au.Entries[0].Target != fmt.Sprintf("connector:%d", c.ID) || au.Entries[0].Actor != "token:bootstrap" || au.Entries[0].SourceIP != "127.0.0.1" {
+		t.Fatalf("connectors created in the last 7 days: %+v", au.Entries)
+	}
+	e.want(200, "op", "GET", fmt.Sprintf("/api/v1/audit?tenant=%d", tn.ID), nil, &au)
+	var actions []string
+	for _, en := range au.Entries {
+		actions = append(actions, en.Action)
+	}
+	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.create domain.verify domain.add tenant.create" {
+		t.Fatalf("audit trail: %s", got)
+	}
+	if r, err := e.log.Verify(context.Background()); err != nil || !r.OK {
+		t.Fatalf("audit chain: %+v %v", r, err)
+	}
+}
+
+// Bad requests get a 4xx with a stable code naming the field, never a 500.
+func TestBadRequests(t *testing.T) {
+	e := newEnv(t)
+	var tn tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &tn)
+	base := fmt.Sprintf("/api/v1/tenants/%d", tn.ID)
+	cases := []struct {
+		method, path string
+		body         any
+		status       int
+		code, field  string
+	}{
+		{"POST", "/api/v1/tenants", `{"name":"x","colour":"red"}`, 400, "unknown_field", "colour"},
+		{"POST", "/api/v1/tenants", `{"name":`, 400, "bad_json", ""},
+		{"POST", "/api/v1/tenants", `{"name":"a"} {"name":"b"}`, 400, "bad_json", ""},
+		{"POST", "/api/v1/tenants", `{"name":"x","seats":"many"}`, 400, "invalid", "seats"},
+		{"POST", "/api/v1/tenants", `{"name":"x","license":"forever"}`, 400, "invalid", ""},
+		{"POST", "/api/v1/tenants", `{"name":"acme"}`, 409, "conflict", ""},
+		{"POST", "/api/v1/tenants", ``, 400, "bad_json", ""},
+		{"POST", base + "/domains", `{"name":"not a domain"}`, 400, "invalid", ""},
+		{"POST", base + "/connectors", `{"name":"x","ip_ranges":["10.0.0.0/33"]}`, 400, "invalid", "ip_ranges[0]"},
+		{"POST", base + "/connectors", `{"name":"x","ip_ranges":["192.0.2.0/24","nonsense"]}`, 400, "invalid", "ip_ranges[1]"},
+		{"POST", base + "/connectors", `{"name":"x","ip_ranges":[]}`, 400, "invalid", "ip_ranges"},
+		{"POST", base + "/connectors", `{"name":"wide","ip_ranges":["0.0.0.0/0"]}`, 400, "invalid", ""},
+		{"POST", base + "/users", `{"address":"nobody","password":"long enough pw"}`, 400, "invalid", ""},
+		{"POST", base + "/users", `{"address":"ann@unverified.test","password":"long enough pw"}`, 400, "invalid", ""},
+		{"GET", "/api/v1/tenants/abc", nil, 400, "invalid", "tenant"},
+		{"GET", "/api/v1/tenants/999", nil, 404, "not_found", ""},
+		{"DELETE", base + "/connectors/xyz", nil, 400, "invalid", "connector"},
+		{"DELETE", base + "/connectors/12345", nil, 404, "not_found", ""},
+		{"POST", base + "/domains/nope.test/verify", nil, 404, "not_found", ""},
+		{"GET", "/api/v1/audit?since=yesterday", nil, 400, "invalid", "since"},
+		{"GET", "/api/v1/audit?limit=-1", nil, 400, "invalid", "limit"},
+		{"GET", "/api/v1/nothing", nil, 404, "not_found", ""},
+	}
+	for _, c := range cases {
+		status, body := e.call("op", c.method, c.path, c.body, nil)
+		var got struct{ Error apiError }
+		if status != c.status || json.Unmarshal([]byte(body), &got) != nil || got.Error.Code != c.code || got.Error.Field != c.field || got.Error.Message == "" {
+			t.Errorf("%s %s %v: %d %s; want %d code %q field %q", c.method, c.path, c.body, status, body, c.status, c.code, c.field)
+		}
+	}
+	// Connector ranges overlapping another tenant's are refused.
+	var other tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "other"}, &other)
+	e.want(201, "op", "POST", base+"/connectors", map[string]any{"name": "a", "ip_ranges": []string{"198.51.100.0/24"}}, nil)
+	b := e.want(409, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/connectors", other.ID), map[string]any{"name": "b", "ip_ranges": []string{"198.51.100.128/25"}}, nil)
+	if strings.Contains(b, "acme") {
+		t.Fatalf("the conflict must not reveal the other tenant: %s", b)
+	}
+}
+
+// A tenant admin can never read or change another tenant's data: every
+// tenant-scoped route, called by tenant A's admin with tenant B's ids, is a
+// 404, and B's objects are unchanged afterwards.
+func TestTenantIsolation(t *testing.T) {
+	e := newEnv(t)
+	var a, b tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "bravo"}, &b)
+	bBase := fmt.Sprintf("/api/v1/tenants/%d", b.ID)
+	var bc connectorJSON
+	e.want(201, "op", "POST", bBase+"/domains", map[string]any{"name": "bravo.test"}, nil)
+	e.want(201, "op", "POST", bBase+"/connectors", map[string]any{"name": "b-mx", "ip_ranges": []string{"203.0.113.0/24"}}, &bc)
+	tokA := fmt.Sprintf("t%d", a.ID)
+
+	bodies := map[string]any{
+		"/domains":    map[string]any{"name": "evil.test"},
+		"/connectors": map[string]any{"name": "evil", "ip_ranges": []string{"192.0.2.9"}},
+		"/users":      map[string]any{"address": "x@bravo.test", "password": "long enough pw"},
+	}
+	tried := 0
+	for _, rt := range routes {
+		if rt.access == public || !strings.HasPrefix(rt.path, "/api/v1/") {
+			continue
+		}
+		path := strings.NewReplacer("{tenant}", fmt.Sprint(b.ID), "{domain}", "bravo.test",
+			"{connector}", fmt.Sprint(bc.ID), "{id}", "x").Replace(rt.path)
+		var body any
+		for suffix, bd := range bodies {
+			if strings.HasSuffix(rt.path, suffix) && rt.method == "POST" {
+				body = bd
+			}
+		}
+		if rt.path == "/api/v1/tenants" && rt.method == "POST" {
+			body = map[string]any{"name": "sneaky"}
+		}
+		status, resp := e.call(tokA, rt.method, path, body, nil)
+		switch {
+		case rt.path == "/api/v1/tenants" && rt.method == "GET", rt.path == "/api/v1/audit":
+			// Allowed, but scoped: nothing of bravo's may appear.
+			if status != 200 || strings.Contains(resp, "bravo") || strings.Contains(resp, "b-mx") {
+				t.Errorf("%s %s as alpha: %d %s", rt.method, path, status, resp)
+			}
+		case status != http.StatusNotFound:
+			t.Errorf("%s %s as alpha's admin: %d %s, want 404", rt.method, path, status, resp)
+		}
+		tried++
+	}
+	if tried < 12 {
+		t.Fatalf("walked only %d routes", tried)
+	}
+	// Also explicitly asking the audit log for bravo.
+	if st, _ := e.call(tokA, "GET", fmt.Sprintf("/api/v1/audit?tenant=%d", b.ID), nil, nil); st != 404 {
+		t.Errorf("audit for another tenant: %d", st)
+	}
+	// Bravo is untouched.
+	var cs struct{ Connectors []connectorJSON }
+	e.want(200, "op", "GET", bBase+"/connectors", nil, &cs)
+	if len(cs.Connectors) != 1 || !cs.Connectors[0].Live {
+		t.Fatalf("bravo's connectors changed: %+v", cs)
+	}
+	// And alpha's admin manages alpha.
+	e.want(201, tokA, "POST", fmt.Sprintf("/api/v1/tenants/%d/domains", a.ID), map[string]any{"name": "alpha.test"}, nil)
+}
+
+// The OpenAPI document and the route table describe the same API.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+	inDoc := map[string]bool{}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			if regexp.MustCompile(`^(get|post|put|patch|delete)$`).MatchString(m) {
+				inDoc[strings.ToUpper(m)+" "+p] = true
+			}
+		}
+	}
+	inCode := map[string]bool{}
+	for _, rt := range routes {
+		if strings.HasPrefix(rt.path, "/api/v1/") {
+			inCode[rt.method+" "+rt.path] = true
+		}
+	}
+	var missing []string
+	for k := range inCode {
+		if !inDoc[k] {
+			missing = append(missing, "undocumented: "+k)
+		}
+	}
+	for k := range inDoc {
+		if !inCode[k] {
+			missing = append(missing, "documented but not served: "+k)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatal(strings.Join(missing, "\n"))
+	}
+	srv := httptest.NewServer(New(Options{}).Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Equal(b, openAPI) {
+		t.Fatalf("served document differs: %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tollgate-mail/tollgate/metrics"
+)
+
+// access says who may call a route.
+type access int
+
+const (
+	public   access = iota // no token
+	admin                  // any admin; tenant objects are scoped to the admin's tenant
+	operator               // operators only
+)
+
+// route is one endpoint. The table is the API: New registers it, and a test
+// checks it against openapi.json in both directions.
+type route struct {
+	method, path string
+	access       access
+	handler      func(*Server) http.HandlerFunc
+}
+
+var routes = []route{
+	{"GET", "/healthz", public, func(*Server) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }
+	}},
+	{"GET", "/metrics", public, func(*Server) http.HandlerFunc {
+		return promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP
+	}},
+	{"GET", "/ndr/{code}", public, func(s *Server) http.HandlerFunc { return s.ndr }},
+	{"GET", "/api/v1/openapi.json", public, func(s *Server) http.HandlerFunc { return serveOpenAPI }},
+	{"GET", "/api/v1/queue", operator, func(s *Server) http.HandlerFunc { return s.listQueue }},
+	{"GET", "/api/v1/dev/messages", operator, func(s *Server) http.HandlerFunc { return s.listCaptured }},
+	{"GET", "/api/v1/dev/messages/{id}", operator, func(s *Server) http.HandlerFunc { return s.getCaptured }},
+	{"GET", "/api/v1/tenants", admin, func(s *Server) http.HandlerFunc { return s.listTenants }},
+	{"POST", "/api/v1/tenants", operator, func(s *Server) http.HandlerFunc { return s.createTenant }},
+	{"GET", "/api/v1/tenants/{tenant}", admin, func(s *Server) http.HandlerFunc { return s.getTenant }},
+	{"GET", "/api/v1/tenants/{tenant}/domains", admin, func(s *Server) http.HandlerFunc { return s.listDomains }},
+	{"POST", "/api/v1/tenants/{tenant}/domains", admin, func(s *Server) http.HandlerFunc { return s.addDomain }},
+	{"POST", "/api/v1/tenants/{tenant}/domains/{domain}/verify", admin, func(s *Server) http.HandlerFunc { return s.verifyDomain }},
+	{"GET", "/api/v1/tenants/{tenant}/connectors", admin, func(s *Server) http.HandlerFunc { return s.listConnectors }},
+	{"POST", "/api/v1/tenants/{tenant}/connectors", admin, func(s *Server) http.HandlerFunc { return s.createConnector }},
+	{"DELETE", "/api/v1/tenants/{tenant}/connectors/{connector}", admin, func(s *Server) http.HandlerFunc { return s.deleteConnector }},
+	{"GET", "/api/v1/tenants/{tenant}/users", admin, func(s *Server) http.HandlerFunc { return s.listUsers }},
+	{"POST", "/api/v1/tenants/{tenant}/users", admin, func(s *Server) http.HandlerFunc { return s.createUser }},
+	{"GET", "/api/v1/audit", admin, func(s *Server) http.HandlerFunc { return s.queryAudit }},
+	{"GET", "/api/v1/audit/verify", operator, func(s *Server) http.HandlerFunc { return s.verifyAudit }},
+}

@@ -1,0 +1,348 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/directory"
+)
+
+// The JSON shapes of the directory's objects.
+type tenantJSON struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	License   string    `json:"license"`
+	Seats     int       `json:"seats"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toTenant(t directory.Tenant) tenantJSON {
+	return tenantJSON{t.ID, t.Name, string(t.License), t.Seats, t.CreatedAt}
+}
+
+type domainJSON struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Verified  bool      `json:"verified"`
+	Record    string    `json:"record"` // the TXT record to publish
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toDomain(d directory.Domain) domainJSON {
+	return domainJSON{d.ID, d.Name, d.Verified, d.DNSRecord(), d.CreatedAt}
+}
+
+type connectorJSON struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	IPRanges  []string   `json:"ip_ranges"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	Live      bool       `json:"live"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+}
+
+func toConnector(c directory.Connector) connectorJSON {
+	j := connectorJSON{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Live: c.Live(), IPRanges: []string{}}
+	for _, p := range c.IPRanges {
+		j.IPRanges = append(j.IPRanges, p.String())
+	}
+	if !c.Live() {
+		j.DeletedAt = &c.DeletedAt
+	}
+	return j
+}
+
+type userJSON struct {
+	ID        int64     `json:"id"`
+	Address   string    `json:"address"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toUser(u directory.User) userJSON { return userJSON{u.ID, u.Address, u.Disabled, u.CreatedAt} }
+
+// tenant resolves {tenant} for the caller. A tenant admin asking for
+// another tenant gets the same 404 as for a tenant that does not exist.
+func (s *Server) tenant(w http.ResponseWriter, r *http.Request) (directory.Tenant, bool) {
+	id, err := strconv.ParseInt(r.PathValue("tenant"), 10, 64)
+	if err != nil || id <= 0 {
+		s.fail(w, r, badField("tenant", "%q is not a tenant id", r.PathValue("tenant")))
+		return directory.Tenant{}, false
+	}
+	if !principalOf(r.Context()).CanSee(id) {
+		s.fail(w, r, fmt.Errorf("tenant %d: %w", id, directory.ErrNotFound))
+		return directory.Tenant{}, false
+	}
+	t, err := s.opts.Directory.Tenant(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return directory.Tenant{}, false
+	}
+	return t, true
+}
+
+// record appends a change to the audit log. The change is already
+// committed; an audit failure is logged loudly rather than undoing it.
+func (s *Server) record(r *http.Request, tenantID int64, action, target string, before, after any) {
+	if s.opts.Audit == nil {
+		return
+	}
+	e := audit.Entry{Actor: principalOf(r.Context()).Name, TenantID: tenantID, Action: action, Target: target}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		e.SourceIP = host
+	}
+	if before != nil {
+		e.Before, _ = json.Marshal(before)
+	}
+	if after != nil {
+		e.After, _ = json.Marshal(after)
+	}
+	if _, err := s.opts.Audit.Append(r.Context(), e); err != nil {
+		s.opts.Logger.Error("audit append failed", "action", action, "target", target, "err", err)
+	}
+}
+
+func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	var ts []directory.Tenant
+	var err error
+	if p.Operator {
+		ts, err = s.opts.Directory.Tenants(r.Context())
+	} else {
+		var t directory.Tenant
+		t, err = s.opts.Directory.Tenant(r.Context(), p.TenantID)
+		ts = []directory.Tenant{t}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []tenantJSON{}
+	for _, t := range ts {
+		out = append(out, toTenant(t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenants": out})
+}
+
+func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name    string `json:"name"`
+		License string `json:"license"`
+		Seats   int    `json:"seats"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.License == "" {
+		req.License = string(directory.Trial)
+	}
+	t, err := s.opts.Directory.CreateTenant(r.Context(), req.Name, directory.License(req.License), req.Seats)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "tenant.create", fmt.Sprintf("tenant:%d", t.ID), nil, toTenant(t))
+	writeJSON(w, http.StatusCreated, toTenant(t))
+}
+
+func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) {
+	if t, ok := s.tenant(w, r); ok {
+		writeJSON(w, http.StatusOK, toTenant(t))
+	}
+}
+
+func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	ds, err := s.opts.Directory.Domains(r.Context(), t.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []domainJSON{}
+	for _, d := range ds {
+		out = append(out, toDomain(d))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"domains": out})
+}
+
+func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.opts.Directory.AddDomain(r.Context(), t.ID, req.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "domain.add", "domain:"+d.Name, nil, toDomain(d))
+	writeJSON(w, http.StatusCreated, toDomain(d))
+}
+
+func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	d, res, err := s.opts.Directory.VerifyDomain(r.Context(), t.ID, r.PathValue("domain"), s.opts.Verifier)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if res.Verified && res.Detail != "already verified" {
+		s.record(r, t.ID, "domain.verify", "domain:"+d.Name, nil, toDomain(d))
+	}
+	found := res.Found
+	if found == nil {
+		found = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"domain": toDomain(d), "verified": res.Verified, "detail": res.Detail, "found": found})
+}
+
+func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	cs, err := s.opts.Directory.Connectors(r.Context(), t.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []connectorJSON{}
+	for _, c := range cs {
+		out = append(out, toConnector(c))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": out})
+}
+
+func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Name     string   `json:"name"`
+		IPRanges []string `json:"ip_ranges"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(req.IPRanges) == 0 {
+		s.fail(w, r, badField("ip_ranges", "give at least one address or CIDR range"))
+		return
+	}
+	var ranges []netip.Prefix
+	for i, v := range req.IPRanges {
+		p, err := parseRange(v)
+		if err != nil {
+			s.fail(w, r, badField(fmt.Sprintf("ip_ranges[%d]", i), "%q is not an IP address or CIDR range", v))
+			return
+		}
+		ranges = append(ranges, p)
+	}
+	c, err := s.opts.Directory.CreateConnector(r.Context(), t.ID, req.Name, ranges, principalOf(r.Context()).Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
+	writeJSON(w, http.StatusCreated, toConnector(c))
+}
+
+// parseRange takes a CIDR range or a single address.
+func parseRange(v string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(v); err == nil {
+		return p, nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("connector"), 10, 64)
+	if err != nil {
+		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
+		return
+	}
+	var before *connectorJSON
+	if cs, err := s.opts.Directory.Connectors(r.Context(), t.ID); err == nil {
+		for _, c := range cs {
+			if c.ID == id {
+				j := toConnector(c)
+				before = &j
+			}
+		}
+	}
+	if err := s.opts.Directory.DeleteConnector(r.Context(), t.ID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "connector.delete", fmt.Sprintf("connector:%d", id), before, nil)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	us, err := s.opts.Directory.Users(r.Context(), t.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []userJSON{}
+	for _, u := range us {
+		out = append(out, toUser(u))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Address  string `json:"address"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.opts.Directory.CreateUser(r.Context(), t.ID, req.Address, req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "user.create", fmt.Sprintf("user:%d", u.ID), nil, toUser(u))
+	writeJSON(w, http.StatusCreated, toUser(u))
+}

@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// The directory commands: tenants, domains, connectors, users, audit.
+func init() {
+	tenantFlag := func(fs *flag.FlagSet) any {
+		return fs.Int64("tenant", 0, "tenant `id` (see tollgate admin tenants)")
+	}
+	adminCommands = append(adminCommands,
+		adminCommand{"tenants", "", "list tenants (a tenant admin sees its own)", nil, (*adminClient).tenants},
+		adminCommand{"tenant-create", "NAME", "create a tenant (operators)", func(fs *flag.FlagSet) any {
+			return &tenantOpts{license: fs.String("license", "trial", "licence: trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
+		}, (*adminClient).tenantCreate},
+		adminCommand{"domains", "", "list a tenant's accepted domains and the TXT record each needs", tenantFlag, (*adminClient).domains},
+		adminCommand{"domain-add", "NAME", "add an accepted domain and print the TXT record to publish", tenantFlag, (*adminClient).domainAdd},
+		adminCommand{"domain-verify", "NAME", "look the domain's TXT record up now and say what was found", tenantFlag, (*adminClient).domainVerify},
+		adminCommand{"connectors", "", "list a tenant's connectors, deleted ones included, with creator and time", tenantFlag, (*adminClient).connectors},
+		adminCommand{"connector-create", "RANGE...", "create a connector for IP addresses or CIDR ranges", func(fs *flag.FlagSet) any {
+			return &connectorOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), name: fs.String("name", "", "connector `name`")}
+		}, (*adminClient).connectorCreate},
+		adminCommand{"connector-delete", "ID", "delete a connector (its record and history are kept)", tenantFlag, (*adminClient).connectorDelete},
+		adminCommand{"users", "", "list a tenant's users", tenantFlag, (*adminClient).users},
+		adminCommand{"user-create", "ADDRESS", "create a user; the password is read from standard input, or generated and printed", func(fs *flag.FlagSet) any {
+			return &userOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), stdin: fs.Bool("password-stdin", false, "read the password from the first line of standard input")}
+		}, (*adminClient).userCreate},
+		adminCommand{"audit", "[verify]", "search the audit log, newest first; \"audit verify\" checks its hash chain", func(fs *flag.FlagSet) any {
+			return &auditOpts{tenant: fs.Int64("tenant", 0, "only this tenant's entries"), action: fs.String("action", "", "exact action, e.g. connector.create"),
+				actor: fs.String("actor", "", "exact actor"), days: fs.Int("days", 0, "only the last `N` days"), limit: fs.Int("limit", 100, "at most `N` entries")}
+		}, (*adminClient).audit},
+	)
+}
+
+type tenantOpts struct {
+	license *string
+	seats   *int
+}
+
+type connectorOpts struct {
+	tenant *int64
+	name   *string
+}
+
+type userOpts struct {
+	tenant *int64
+	stdin  *bool
+}
+
+type auditOpts struct {
+	tenant        *int64
+	action, actor *string
+	days, limit   *int
+}
+
+// tenantPath is /api/v1/tenants/<id>; a missing --tenant is an error that
+// says so.
+func tenantPath(id *int64) (string, error) {
+	if id == nil || *id <= 0 {
+		return "", errors.New("give --tenant ID (see tollgate admin tenants)")
+	}
+	return fmt.Sprintf("/api/v1/tenants/%d", *id), nil
+}
+
+func oneArg(args []string, what string) (string, error) {
+	if len(args) != 1 {
+		return "", fmt.Errorf("give exactly one %s", what)
+	}
+	return args[0], nil
+}
+
+func (c *adminClient) table(header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+type tenantRow struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	License   string    `json:"license"`
+	Seats     int       `json:"seats"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (c *adminClient) tenants(_ any, args []string) error {
+	var r struct{ Tenants []tenantRow }
+	if err := c.get("/api/v1/tenants", &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("ID\tNAME\tLICENCE\tSEATS\tCREATED")
+	for _, t := range r.Tenants {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", t.ID, t.Name, t.License, t.Seats, when(t.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+func (c *adminClient) tenantCreate(o any, args []string) error {
+	opts := o.(*tenantOpts)
+	name, err := oneArg(args, "tenant NAME")
+	if err != nil {
+		return err
+	}
+	var t tenantRow
+	if err := c.do("POST", "/api/v1/tenants", map[string]any{"name": name, "license": *opts.license, "seats": *opts.seats}, &t); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "created tenant %d %q (%s)\n", t.ID, t.Name, t.License)
+	return nil
+}
+
+type domainRow struct {
+	Name     string `json:"name"`
+	Verified bool   `json:"verified"`
+	Record   string `json:"record"`
+}
+
+func (c *adminClient) domains(o any, args []string) error {
+	base, err := tenantPath(o.(*int64))
+	if err != nil {
+		return err
+	}
+	var r struct{ Domains []domainRow }
+	if err := c.get(base+"/domains", &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("DOMAIN\tSTATUS\tRECORD TO PUBLISH")
+	for _, d := range r.Domains {
+		status := "pending"
+		if d.Verified {
+			status = "verified"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Name, status, d.Record)
+	}
+	return tw.Flush()
+}
+
+func (c *adminClient) domainAdd(o any, args []string) error {
+	base, err := tenantPath(o.(*int64))
+	if err != nil {
+		return err
+	}
+	name, err := oneArg(args, "domain NAME")
+	if err != nil {
+		return err
+	}
+	var d domainRow
+	if err := c.do("POST", base+"/domains", map[string]any{"name": name}, &d); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "added %s (pending). Publish this DNS record, then run tollgate admin domain-verify --tenant %d %s:\n\n  %s\n",
+		d.Name, *o.(*int64), d.Name, d.Record)
+	return nil
+}
+
+func (c *adminClient) domainVerify(o any, args []string) error {
+	base, err := tenantPath(o.(*int64))
+	if err != nil {
+		return err
+	}
+	name, err := oneArg(args, "domain NAME")
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Verified bool
+		Detail   string
+		Found    []string
+	}
+	if err := c.do("POST", base+"/domains/"+name+"/verify", nil, &r); err != nil {
+		return printed(err)
+	}
+	if r.Verified {
+		fmt.Fprintf(c.out, "%s is verified: %s\n", name, r.Detail)
+		return nil
+	}
+	fmt.Fprintf(c.out, "%s is not verified yet: %s\n", name, r.Detail)
+	for _, f := range r.Found {
+		fmt.Fprintf(c.out, "  found TXT %q\n", f)
+	}
+	return errors.New("not verified")
+}
+
+type connectorRow struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	IPRanges  []string   `json:"ip_ranges"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	Live      bool       `json:"live"`
+	DeletedAt *time.Time `json:"deleted_at"`
+}
+
+func (c *adminClient) connectors(o any, args []string) error {
+	base, err := tenantPath(o.(*int64))
+	if err != nil {
+		return err
+	}
+	var r struct{ Connectors []connectorRow }
+	if err := c.get(base+"/connectors", &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("ID\tNAME\tIP RANGES\tCREATED BY\tCREATED\tSTATE")
+	for _, k := range r.Connectors {
+		state := "live"
+		if !k.Live && k.DeletedAt != nil {
+			state = "deleted " + when(*k.DeletedAt)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.IPRanges, ","), k.CreatedBy, when(k.CreatedAt), state)
+	}
+	return tw.Flush()
+}
+
+func (c *adminClient) connectorCreate(o any, args []string) error {
+	opts := o.(*connectorOpts)
+	base, err := tenantPath(opts.tenant)
+	if err != nil {
+		return err
+	}
+	if *opts.name == "" || len(args) == 0 {
+		return errors.New("give --name NAME and at least one IP address or CIDR range")
+	}
+	var k connectorRow
+	if err := c.do("POST", base+"/connectors", map[string]any{"name": *opts.name, "ip_ranges": args}, &k); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "created connector %d %q for %s\n", k.ID, k.Name, strings.Join(k.IPRanges, ", "))
+	return nil
+}
+
+func (c *adminClient) connectorDelete(o any, args []string) error {
+	base, err := tenantPath(o.(*int64))
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(args, "connector ID")
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		return fmt.Errorf("connector ID %q is not a number", id)
+	}
+	if err := c.do("DELETE", base+"/connectors/"+id, nil, nil); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "deleted connector %s (its record stays in tollgate admin connectors and the audit log)\n", id)
+	return nil
+}
+
+func (c *adminClient) users(o any, args []string) error {
+	base, err := tenantPath(o.(*int64))
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Users []struct {
+			ID        int64     `json:"id"`
+			Address   string    `json:"address"`
+			Disabled  bool      `json:"disabled"`
+			CreatedAt time.Time `json:"created_at"`
+		}
+	}
+	if err := c.get(base+"/users", &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("ID\tADDRESS\tSTATE\tCREATED")
+	for _, u := range r.Users {
+		state := "active"
+		if u.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", u.ID, u.Address, state, when(u.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+func (c *adminClient) userCreate(o any, args []string) error {
+	opts := o.(*userOpts)
+	base, err := tenantPath(opts.tenant)
+	if err != nil {
+		return err
+	}
+	addr, err := oneArg(args, "user ADDRESS")
+	if err != nil {
+		return err
+	}
+	pw, generated := "", false
+	if *opts.stdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read the password from standard input: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	} else {
+		pw, generated = randomPassword(), true
+	}
+	if err := c.do("POST", base+"/users", map[string]any{"address": addr, "password": pw}, nil); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "created user %s\n", addr)
+	if generated {
+		fmt.Fprintf(c.out, "password (shown once): %s\n", pw)
+	}
+	return nil
+}
+
+func (c *adminClient) audit(o any, args []string) error {
+	opts := o.(*auditOpts)
+	if len(args) == 1 && args[0] == "verify" {
+		return c.auditVerify()
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected %q (the only sub-command is verify)", args[0])
+	}
+	q := []string{fmt.Sprintf("limit=%d", *opts.limit)}
+	if *opts.tenant > 0 {
+		q = append(q, fmt.Sprintf("tenant=%d", *opts.tenant))
+	}
+	if *opts.action != "" {
+		q = append(q, "action="+*opts.action)
+	}
+	if *opts.actor != "" {
+		q = append(q, "actor="+*opts.actor)
+	}
+	if *opts.days > 0 {
+		q = append(q, fmt.Sprintf("days=%d", *opts.days))
+	}
+	var r struct {
+		Entries []struct {
+			ID       int64     `json:"id"`
+			Time     time.Time `json:"time"`
+			Actor    string    `json:"actor"`
+			TenantID int64     `json:"tenant_id"`
+			SourceIP string    `json:"source_ip"`
+			Action   string    `json:"action"`
+			Target   string    `json:"target"`
+		}
+	}
+	if err := c.get("/api/v1/audit?"+strings.Join(q, "&"), &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("ID\tTIME\tTENANT\tACTOR\tFROM\tACTION\tTARGET")
+	for _, e := range r.Entries {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.Time.Local().Format("2006-01-02 15:04:05"), e.TenantID, e.Actor, e.SourceIP, e.Action, e.Target)
+	}
+	return tw.Flush()
+}
+
+// printed turns the --json marker into success: the answer was printed.
+func printed(err error) error {
+	if err == errPrinted {
+		return nil
+	}
+	return err
+}
+
+func (c *adminClient) auditVerify() error {
+	var r struct {
+		Entries  int64  `json:"entries"`
+		OK       bool   `json:"ok"`
+		FirstBad int64  `json:"first_bad"`
+		Problem  string `json:"problem"`
+		HeadID   int64  `json:"head_id"`
+		HeadHash string `json:"head_hash"`
+	}
+	if err := c.get("/api/v1/audit/verify", &r); err != nil {
+		return printed(err)
+	}
+	if !r.OK {
+		fmt.Fprintf(c.out, "audit log TAMPERED: entry %d: %s (%d entries checked)\n", r.FirstBad, r.Problem, r.Entries)
+		return errors.New("audit log verification failed")
+	}
+	fmt.Fprintf(c.out, "audit log intact: %d entries, head %d %s\nRecord the head somewhere else; a later check of it proves nothing was rewritten.\n",
+		r.Entries, r.HeadID, r.HeadHash)
+	return nil
+}
