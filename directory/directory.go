@@ -117,6 +117,13 @@ type Directory struct {
 	// same hash as known ones.
 	dummyHash func() (string, error)
 
+	// Sign-in throttle for admins (see WithSignInThrottle).
+	throttleLimit  int
+	throttleWindow time.Duration
+	// clock is the time for calls that take no now parameter (token and
+	// app-password LastUsed, UseRecoveryCode's throttle); tests replace it.
+	clock func() time.Time
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	close  sync.Once
@@ -130,6 +137,10 @@ func Open(ctx context.Context, db *store.DB, opts ...Option) (*Directory, error)
 		interval:  DefaultRefreshInterval,
 		dummyHash: sync.OnceValues(func() (string, error) { return password.Hash(password.Random(24)) }),
 		done:      make(chan struct{}),
+
+		throttleLimit:  DefaultThrottleLimit,
+		throttleWindow: DefaultThrottleWindow,
+		clock:          time.Now,
 	}
 	for _, o := range opts {
 		o(d)

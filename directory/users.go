@@ -84,11 +84,14 @@ func (d *Directory) updateUser(ctx context.Context, what, query string, args ...
 	})
 }
 
-// Authenticate checks an SMTP AUTH login. Unknown addresses, wrong passwords
+// Authenticate checks an SMTP AUTH login with the user's password or any of
+// the user's live app passwords. Unknown addresses, wrong passwords
 // and disabled users all give ErrBadCredentials after spending one hash, so
 // neither the answer nor its timing tells which addresses exist. A context
 // error (the hash queue is full and ctx ended) is returned as is: it is a
-// temporary failure, not a bad login.
+// temporary failure, not a bad login. A wrong password for a known user
+// costs at most one hash more per live app password (MaxAppPasswords caps
+// them), and only if it has an app password's length.
 func (d *Directory) Authenticate(ctx context.Context, address, pw string) (User, Tenant, error) {
 	addr, _, err := normAddress(address)
 	if err != nil {
@@ -119,6 +122,12 @@ func (d *Directory) Authenticate(ctx context.Context, address, pw string) (User,
 		// admin sets a new password. Tell the operator, not the client.
 		slog.Error("directory: unusable password hash", "user", u.ID, "err", err)
 		ok = false
+	}
+	if !ok && known && !u.Disabled {
+		// Not the main password: maybe one of the user's app passwords.
+		if ok, err = d.matchAppPassword(ctx, u.ID, pw); err != nil {
+			return User{}, Tenant{}, fmt.Errorf("login %q: %w", addr, err)
+		}
 	}
 	if !ok || !known || u.Disabled {
 		return User{}, Tenant{}, fmt.Errorf("login %q: %w", addr, ErrBadCredentials)

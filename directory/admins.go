@@ -1,0 +1,245 @@
+package directory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/password"
+)
+
+// Role is what an admin may manage.
+type Role string
+
+const (
+	// Operator runs the whole service (Admin.TenantID is 0).
+	Operator Role = "operator"
+	// TenantAdmin manages one tenant (Admin.TenantID).
+	TenantAdmin Role = "tenant-admin"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool { return r == Operator || r == TenantAdmin }
+
+// Admin is an operator or a tenant admin. Every admin signs in with a
+// password and a TOTP code: while TOTPEnabled is false the admin must enrol
+// (BeginTOTP, ConfirmTOTP) before anything else.
+type Admin struct {
+	ID                int64
+	TenantID          int64 // 0 for operators
+	Email             string
+	Role              Role
+	TOTPEnabled       bool
+	CreatedAt         time.Time
+	PasswordChangedAt time.Time
+	LastSignIn        time.Time // last accepted password (SignIn); zero if never
+}
+
+// Admin passwords are longer than users' (checkPassword): an admin account
+// reaches every user of a tenant, or every tenant.
+const (
+	minAdminPassword = 12
+	maxAdminPassword = 1024
+)
+
+func checkAdminPassword(pw string) error {
+	if len(pw) < minAdminPassword || len(pw) > maxAdminPassword {
+		return fmt.Errorf("admin password must be %d to %d bytes", minAdminPassword, maxAdminPassword)
+	}
+	return nil
+}
+
+// CreateAdmin adds an admin. Operators have tenantID 0; a tenant admin
+// needs an existing tenant (else ErrNotFound). The email is validated and
+// lowercased, and is unique across all admins (ErrConflict). The password
+// is hashed before the write transaction starts.
+func (d *Directory) CreateAdmin(ctx context.Context, tenantID int64, email, pw string, role Role) (Admin, error) {
+	what := fmt.Sprintf("create admin %q", email)
+	addr, _, err := normAddress(email)
+	if err != nil {
+		return Admin{}, invalid(what, err)
+	}
+	switch {
+	case !role.Valid():
+		return Admin{}, invalid(what, fmt.Errorf("role %q is not %q or %q", role, Operator, TenantAdmin))
+	case role == Operator && tenantID != 0:
+		return Admin{}, invalid(what, fmt.Errorf("an operator belongs to no tenant, got tenant %d", tenantID))
+	case role == TenantAdmin && tenantID <= 0:
+		return Admin{}, invalid(what, errors.New("a tenant admin needs a tenant"))
+	}
+	if err := checkAdminPassword(pw); err != nil {
+		return Admin{}, invalid(what, err)
+	}
+	hash, err := password.HashContext(ctx, pw)
+	if err != nil {
+		return Admin{}, fmt.Errorf("%s: %w", what, err)
+	}
+	a := Admin{TenantID: tenantID, Email: addr, Role: role}
+	var created int64
+	a.CreatedAt, created = now()
+	a.PasswordChangedAt = a.CreatedAt
+	var tenant sql.NullInt64
+	if role == TenantAdmin {
+		tenant = sql.NullInt64{Int64: tenantID, Valid: true}
+	}
+	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		if role == TenantAdmin {
+			if _, err := getTenant(ctx, tx, tenantID); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+		}
+		a.ID, err = insertID(ctx, tx, what, "an admin with that email exists",
+			`INSERT INTO admins (tenant_id, email, role, password_hash, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $5)
+			ON CONFLICT (email) DO NOTHING RETURNING id`,
+			tenant, addr, string(role), hash, created)
+		return err
+	})
+	if err != nil {
+		return Admin{}, err
+	}
+	return a, nil
+}
+
+const adminCols = `id, tenant_id, email, role, totp_secret IS NOT NULL, created_at, password_changed_at, last_sign_in`
+
+func scanAdmin(row interface{ Scan(...any) error }, extra ...any) (Admin, error) {
+	var a Admin
+	var tenant, lastSignIn sql.NullInt64
+	var created, changed int64
+	err := row.Scan(append([]any{&a.ID, &tenant, &a.Email, &a.Role, &a.TOTPEnabled, &created, &changed, &lastSignIn}, extra...)...)
+	a.TenantID = tenant.Int64
+	a.CreatedAt, a.PasswordChangedAt = fromNanos(created), fromNanos(changed)
+	if lastSignIn.Valid {
+		a.LastSignIn = fromNanos(lastSignIn.Int64)
+	}
+	return a, err
+}
+
+// Admin returns the admin with id, or ErrNotFound.
+func (d *Directory) Admin(ctx context.Context, id int64) (Admin, error) {
+	a, err := scanAdmin(d.db.Read.QueryRowContext(ctx, `SELECT `+adminCols+` FROM admins WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Admin{}, fmt.Errorf("admin %d: %w", id, ErrNotFound)
+	}
+	return a, err
+}
+
+// Admins lists a tenant's admins by email; tenantID 0 lists the operators.
+// An unknown tenant is ErrNotFound.
+func (d *Directory) Admins(ctx context.Context, tenantID int64) ([]Admin, error) {
+	query := `SELECT ` + adminCols + ` FROM admins WHERE tenant_id IS NULL ORDER BY email`
+	var args []any
+	if tenantID != 0 {
+		if _, err := d.Tenant(ctx, tenantID); err != nil {
+			return nil, fmt.Errorf("list admins: %w", err)
+		}
+		query = `SELECT ` + adminCols + ` FROM admins WHERE tenant_id = $1 ORDER BY email`
+		args = append(args, tenantID)
+	}
+	rows, err := d.db.Read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Admin
+	for rows.Next() {
+		a, err := scanAdmin(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// SetAdminPassword replaces an admin's password and sets PasswordChangedAt.
+// It does not lift a throttle or touch the second factor.
+func (d *Directory) SetAdminPassword(ctx context.Context, id int64, pw string) error {
+	what := fmt.Sprintf("set password of admin %d", id)
+	if err := checkAdminPassword(pw); err != nil {
+		return invalid(what, err)
+	}
+	hash, err := password.HashContext(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	_, changed := now()
+	return d.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = $1, password_changed_at = $2 WHERE id = $3`, hash, changed, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, fmt.Errorf("%s: %w", what, ErrNotFound))
+		}
+		return nil
+	})
+}
+
+// SignIn checks an admin's email and password at time now, the first step
+// of every sign-in. A wrong password and an unknown email both give
+// ErrBadCredentials after one argon2id hash, so neither the answer nor its
+// timing tells which emails are admins. Every attempt counts toward the
+// email's throttle (see WithSignInThrottle), and while it is throttled
+// every attempt, even with the right password, gets ErrThrottled. A
+// context error (the hash queue is full and ctx ended) is returned as is.
+//
+// On success LastSignIn is set to now. The admin must then pass the second
+// factor: CheckTOTP (or UseRecoveryCode) if TOTPEnabled, otherwise enrol
+// with BeginTOTP and ConfirmTOTP.
+func (d *Directory) SignIn(ctx context.Context, email, pw string, now time.Time) (Admin, error) {
+	addr, _, err := normAddress(email)
+	if err != nil {
+		// No admin can have this email, and there is no sane key to
+		// count it under.
+		return Admin{}, fmt.Errorf("sign in %q: %w", email, ErrBadCredentials)
+	}
+	what := fmt.Sprintf("sign in %q", addr)
+	attempt, err := d.reserveAttempt(ctx, addr, now)
+	if err != nil {
+		return Admin{}, fmt.Errorf("%s: %w", what, err)
+	}
+	var hash string
+	a, err := scanAdmin(d.db.Read.QueryRowContext(ctx, `SELECT `+adminCols+`, password_hash FROM admins WHERE email = $1`, addr), &hash)
+	known := err == nil
+	if errors.Is(err, sql.ErrNoRows) {
+		hash, err = d.dummyHash()
+	}
+	if err != nil {
+		d.releaseAttempt(ctx, attempt)
+		return Admin{}, fmt.Errorf("%s: %w", what, err)
+	}
+	ok := false
+	if len(pw) <= maxAdminPassword { // longer ones were never accepted
+		ok, err = password.VerifyContext(ctx, pw, hash)
+		if err != nil {
+			if !errors.Is(err, password.ErrMalformed) {
+				d.releaseAttempt(ctx, attempt)
+				return Admin{}, err // ctx ended while queued for a hash
+			}
+			// The admin cannot sign in until an operator sets a new
+			// password. Tell the operator, not the client.
+			slog.Error("directory: unusable admin password hash", "admin", a.ID, "err", err)
+			ok = false
+		}
+	}
+	if !ok || !known {
+		return Admin{}, fmt.Errorf("%s: %w", what, ErrBadCredentials)
+	}
+	at := now.UnixNano()
+	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := clearAttempt(ctx, tx, attempt); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE admins SET last_sign_in = $1 WHERE id = $2`, at, a.ID)
+		return err
+	})
+	if err != nil {
+		return Admin{}, fmt.Errorf("%s: %w", what, err)
+	}
+	a.LastSignIn = fromNanos(at)
+	return a, nil
+}
