@@ -22,8 +22,8 @@ import (
 )
 
 // env is an admin API over a real directory and audit log (SQLite) with
-// DNS answered by a server on loopback. Tokens "op", "t<ID>" map to an
-// operator and to tenant admins.
+// DNS answered by a server on loopback. Token "op" is the bootstrap
+// operator; tenantToken makes a real tenant-scoped API token.
 type env struct {
 	t   *testing.T
 	srv *httptest.Server
@@ -50,14 +50,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	dns := dnstest.Start(t)
-	tokens := func(ctx context.Context, tok string) (Principal, bool) {
-		var id int64
-		if _, err := fmt.Sscanf(tok, "t%d", &id); err == nil && id > 0 {
-			return Principal{Name: "token:" + tok, TenantID: id}, true
-		}
-		return Principal{}, false
-	}
-	s := New(Options{Token: "op", Tokens: tokens, Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr)})
+	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr)})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns}
@@ -94,6 +87,17 @@ func (e *env) call(token, method, path string, body any, out any) (int, string) 
 		}
 	}
 	return resp.StatusCode, string(b)
+}
+
+// tenantToken creates an API token scoped to tenant id, as an operator.
+func (e *env) tenantToken(id int64) string {
+	e.t.Helper()
+	var tok tokenJSON
+	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": fmt.Sprintf("tenant-%d", id), "tenant_id": id}, &tok)
+	if tok.Token == "" {
+		e.t.Fatal("no secret in the create answer")
+	}
+	return tok.Token
 }
 
 func (e *env) want(status int, token, method, path string, body any, out any) string {
@@ -226,13 +230,24 @@ func TestTenantIsolation(t *testing.T) {
 	bBase := fmt.Sprintf("/api/v1/tenants/%d", b.ID)
 	var bc connectorJSON
 	e.want(201, "op", "POST", bBase+"/domains", map[string]any{"name": "bravo.test"}, nil)
+	if err := e.dir.MarkDomainVerified(context.Background(), b.ID, "bravo.test"); err != nil {
+		t.Fatal(err)
+	}
 	e.want(201, "op", "POST", bBase+"/connectors", map[string]any{"name": "b-mx", "ip_ranges": []string{"203.0.113.0/24"}}, &bc)
-	tokA := fmt.Sprintf("t%d", a.ID)
+	var bu userJSON
+	e.want(201, "op", "POST", bBase+"/users", map[string]any{"address": "bob@bravo.test", "password": "long enough pw"}, &bu)
+	var bap appPasswordJSON
+	e.want(201, "op", "POST", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), map[string]any{"name": "phone"}, &bap)
+	var btok tokenJSON
+	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": "bravo-ci", "tenant_id": b.ID}, &btok)
+	tokA := e.tenantToken(a.ID)
 
 	bodies := map[string]any{
-		"/domains":    map[string]any{"name": "evil.test"},
-		"/connectors": map[string]any{"name": "evil", "ip_ranges": []string{"192.0.2.9"}},
-		"/users":      map[string]any{"address": "x@bravo.test", "password": "long enough pw"},
+		"/domains":       map[string]any{"name": "evil.test"},
+		"/connectors":    map[string]any{"name": "evil", "ip_ranges": []string{"192.0.2.9"}},
+		"/users":         map[string]any{"address": "x@bravo.test", "password": "long enough pw"},
+		"/app-passwords": map[string]any{"name": "evil"},
+		"/admins":        map[string]any{"email": "evil@bravo.test", "password": "a long enough password"},
 	}
 	tried := 0
 	for _, rt := range routes {
@@ -240,7 +255,8 @@ func TestTenantIsolation(t *testing.T) {
 			continue
 		}
 		path := strings.NewReplacer("{tenant}", fmt.Sprint(b.ID), "{domain}", "bravo.test",
-			"{connector}", fmt.Sprint(bc.ID), "{id}", "x").Replace(rt.path)
+			"{connector}", fmt.Sprint(bc.ID), "{user}", fmt.Sprint(bu.ID), "{app_password}", fmt.Sprint(bap.ID),
+			"{token}", fmt.Sprint(btok.ID), "{id}", "x").Replace(rt.path)
 		var body any
 		for suffix, bd := range bodies {
 			if strings.HasSuffix(rt.path, suffix) && rt.method == "POST" {
@@ -250,9 +266,12 @@ func TestTenantIsolation(t *testing.T) {
 		if rt.path == "/api/v1/tenants" && rt.method == "POST" {
 			body = map[string]any{"name": "sneaky"}
 		}
+		if rt.path == "/api/v1/tokens" && rt.method == "POST" {
+			body = map[string]any{"name": "sneaky", "tenant_id": b.ID}
+		}
 		status, resp := e.call(tokA, rt.method, path, body, nil)
 		switch {
-		case rt.path == "/api/v1/tenants" && rt.method == "GET", rt.path == "/api/v1/audit":
+		case rt.path == "/api/v1/tenants" && rt.method == "GET", rt.path == "/api/v1/audit", rt.path == "/api/v1/tokens" && rt.method == "GET":
 			// Allowed, but scoped: nothing of bravo's may appear.
 			if status != 200 || strings.Contains(resp, "bravo") || strings.Contains(resp, "b-mx") {
 				t.Errorf("%s %s as alpha: %d %s", rt.method, path, status, resp)
@@ -262,19 +281,27 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		tried++
 	}
-	if tried < 12 {
+	if tried < 18 {
 		t.Fatalf("walked only %d routes", tried)
 	}
 	// Also explicitly asking the audit log for bravo.
 	if st, _ := e.call(tokA, "GET", fmt.Sprintf("/api/v1/audit?tenant=%d", b.ID), nil, nil); st != 404 {
 		t.Errorf("audit for another tenant: %d", st)
 	}
-	// Bravo is untouched.
+	// Bravo is untouched: its connector, app password and token all live.
 	var cs struct{ Connectors []connectorJSON }
 	e.want(200, "op", "GET", bBase+"/connectors", nil, &cs)
 	if len(cs.Connectors) != 1 || !cs.Connectors[0].Live {
 		t.Fatalf("bravo's connectors changed: %+v", cs)
 	}
+	var aps struct {
+		AppPasswords []appPasswordJSON `json:"app_passwords"`
+	}
+	e.want(200, "op", "GET", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), nil, &aps)
+	if len(aps.AppPasswords) != 1 || aps.AppPasswords[0].Revoked {
+		t.Fatalf("bravo's app passwords changed: %+v", aps)
+	}
+	e.want(200, btok.Token, "GET", bBase, nil, nil)
 	// And alpha's admin manages alpha.
 	e.want(201, tokA, "POST", fmt.Sprintf("/api/v1/tenants/%d/domains", a.ID), map[string]any{"name": "alpha.test"}, nil)
 }
@@ -329,5 +356,37 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !bytes.Equal(b, openAPI) {
 		t.Fatalf("served document differs: %d", resp.StatusCode)
+	}
+}
+
+// A tenant token works for its tenant only, and stops at once when revoked.
+func TestTokenLifecycle(t *testing.T) {
+	e := newEnv(t)
+	var a tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
+	var tok tokenJSON
+	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": "ci", "tenant_id": a.ID}, &tok)
+	base := fmt.Sprintf("/api/v1/tenants/%d", a.ID)
+	e.want(200, tok.Token, "GET", base, nil, nil)
+	e.want(404, tok.Token, "POST", "/api/v1/tenants", map[string]any{"name": "x"}, nil) // operators only
+	// A tenant admin's token is always for its own tenant, never the operator role.
+	var own tokenJSON
+	e.want(201, tok.Token, "POST", "/api/v1/tokens", map[string]any{"name": "deploy"}, &own)
+	if own.Operator || own.TenantID != a.ID {
+		t.Fatalf("a tenant admin minted %+v", own)
+	}
+	e.want(404, tok.Token, "POST", "/api/v1/tokens", map[string]any{"name": "x", "tenant_id": a.ID + 1}, nil)
+	var list struct{ Tokens []tokenJSON }
+	e.want(200, tok.Token, "GET", "/api/v1/tokens", nil, &list)
+	if len(list.Tokens) != 2 || list.Tokens[0].Token != "" || list.Tokens[1].Token != "" {
+		t.Fatalf("token list %+v (the secret must never be listed)", list)
+	}
+	e.want(204, "op", "DELETE", fmt.Sprintf("/api/v1/tokens/%d", tok.ID), nil, nil)
+	e.want(401, tok.Token, "GET", base, nil, nil)
+	e.want(401, tok.Token[:len(tok.Token)-1]+"x", "GET", base, nil, nil)
+	var au struct{ Entries []auditJSON }
+	e.want(200, "op", "GET", "/api/v1/audit?action_prefix=token", nil, &au)
+	if len(au.Entries) != 3 || au.Entries[0].Action != "token.revoke" || strings.Contains(fmt.Sprint(au.Entries), tok.Token) {
+		t.Fatalf("token audit entries %+v (and never the secret)", au.Entries)
 	}
 }

@@ -124,6 +124,22 @@ func TestAdminCLI(t *testing.T) {
 	if out, err := admin(t, dir, url, "domains"); err == nil || !strings.Contains(out, "--tenant") {
 		t.Fatalf("missing --tenant: %v %s", err, out)
 	}
+	// A tenant-scoped token from the CLI works for that tenant only.
+	out = mustAdmin(t, dir, url, "token-create", "--tenant", tid, "ci")
+	secret := strings.TrimSpace(out[strings.LastIndex(out, "\n\n")+2:])
+	if !strings.HasPrefix(secret, "tg_") {
+		t.Fatalf("token-create: %s", out)
+	}
+	if out := mustAdmin(t, dir, url, "--token", secret, "domains", "--tenant", tid); !strings.Contains(out, "acme.test") {
+		t.Fatalf("tenant token on its tenant: %s", out)
+	}
+	if out, err := admin(t, dir, url, "--token", secret, "domains", "--tenant", "1"); err == nil || !strings.Contains(out, "404") {
+		t.Fatalf("tenant token on another tenant: %v %s", err, out)
+	}
+	mustAdmin(t, dir, url, "admin-create", "--tenant", tid, "boss@acme.test")
+	if out := mustAdmin(t, dir, url, "admins", "--tenant", tid); !strings.Contains(out, "boss@acme.test") || !strings.Contains(out, "not enrolled") {
+		t.Fatalf("admins: %s", out)
+	}
 	if out := mustAdmin(t, dir, url, "audit", "verify"); !strings.Contains(out, "intact") {
 		t.Fatalf("audit verify on a clean log: %s", out)
 	}

@@ -93,7 +93,11 @@ func (b *syncBuffer) String() string {
 
 func TestHelp(t *testing.T) {
 	bin := binary(t)
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}, {"admin", "messages", "--help"}} {
+	all := [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}}
+	for _, c := range adminCommands {
+		all = append(all, []string{"admin", c.name, "--help"})
+	}
+	for _, args := range all {
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		if err != nil {
 			t.Errorf("tollgate %v: %v\n%s", args, err, out)

@@ -1,0 +1,290 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/directory"
+)
+
+// DirectoryTokens authenticates the directory's API tokens.
+func DirectoryTokens(d *directory.Directory) Authenticator {
+	return func(ctx context.Context, tok string) (Principal, bool) {
+		t, err := d.AuthenticateToken(ctx, tok)
+		if err != nil {
+			return Principal{}, false
+		}
+		return Principal{Name: "token:" + t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID}, true
+	}
+}
+
+type tokenJSON struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Operator  bool       `json:"operator"`
+	TenantID  int64      `json:"tenant_id,omitempty"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  *time.Time `json:"last_used,omitempty"`
+	Revoked   bool       `json:"revoked"`
+	Token     string     `json:"token,omitempty"` // the secret, in the create answer only
+}
+
+func toToken(t directory.Token) tokenJSON {
+	j := tokenJSON{ID: t.ID, Name: t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID,
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, Revoked: !t.RevokedAt.IsZero()}
+	if !t.LastUsed.IsZero() {
+		j.LastUsed = &t.LastUsed
+	}
+	return j
+}
+
+// scopeOf is the token scope a principal may see and grant: an operator any
+// (it asks with ?tenant= or "tenant_id"), a tenant admin its own tenant.
+func scopeOf(p Principal, tenantID int64) (directory.TokenScope, error) {
+	switch {
+	case p.Operator && tenantID == 0:
+		return directory.TokenScope{Operator: true}, nil
+	case p.CanSee(tenantID):
+		return directory.TokenScope{TenantID: tenantID}, nil
+	}
+	return directory.TokenScope{}, fmt.Errorf("tenant %d: %w", tenantID, directory.ErrNotFound)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	tid := p.TenantID
+	if v := r.URL.Query().Get("tenant"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			s.fail(w, r, badField("tenant", "%q is not a tenant id", v))
+			return
+		}
+		tid = n
+	}
+	scope, err := scopeOf(p, tid)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ts, err := s.opts.Directory.Tokens(r.Context(), scope)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []tokenJSON{}
+	for _, t := range ts {
+		out = append(out, toToken(t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name     string `json:"name"`
+		TenantID int64  `json:"tenant_id"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := principalOf(r.Context())
+	if !p.Operator && req.TenantID == 0 {
+		req.TenantID = p.TenantID
+	}
+	scope, err := scopeOf(p, req.TenantID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, secret, err := s.opts.Directory.CreateToken(r.Context(), req.Name, scope, p.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, scope.TenantID, "token.create", fmt.Sprintf("token:%d", t.ID), nil, toToken(t))
+	j := toToken(t)
+	j.Token = secret
+	writeJSON(w, http.StatusCreated, j)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("token"), 10, 64)
+	if err != nil {
+		s.fail(w, r, badField("token", "%q is not a token id", r.PathValue("token")))
+		return
+	}
+	t, err := s.opts.Directory.Token(r.Context(), id)
+	if err == nil {
+		p := principalOf(r.Context())
+		if !(p.Operator || (!t.Scope.Operator && p.TenantID == t.Scope.TenantID)) {
+			err = fmt.Errorf("token %d: %w", id, directory.ErrNotFound)
+		}
+	}
+	if err == nil {
+		err = s.opts.Directory.RevokeToken(r.Context(), id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.Scope.TenantID, "token.revoke", fmt.Sprintf("token:%d", id), toToken(t), nil)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type appPasswordJSON struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  *time.Time `json:"last_used,omitempty"`
+	Revoked   bool       `json:"revoked"`
+	Password  string     `json:"password,omitempty"` // in the create answer only
+}
+
+func toAppPassword(a directory.AppPassword) appPasswordJSON {
+	j := appPasswordJSON{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt, Revoked: !a.RevokedAt.IsZero()}
+	if !a.LastUsed.IsZero() {
+		j.LastUsed = &a.LastUsed
+	}
+	return j
+}
+
+// user resolves {tenant} and {user}: the user must belong to the tenant.
+func (s *Server) user(w http.ResponseWriter, r *http.Request) (directory.Tenant, directory.User, bool) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return t, directory.User{}, false
+	}
+	id, err := strconv.ParseInt(r.PathValue("user"), 10, 64)
+	if err != nil {
+		s.fail(w, r, badField("user", "%q is not a user id", r.PathValue("user")))
+		return t, directory.User{}, false
+	}
+	us, err := s.opts.Directory.Users(r.Context(), t.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return t, directory.User{}, false
+	}
+	for _, u := range us {
+		if u.ID == id {
+			return t, u, true
+		}
+	}
+	s.fail(w, r, fmt.Errorf("user %d of tenant %d: %w", id, t.ID, directory.ErrNotFound))
+	return t, directory.User{}, false
+}
+
+func (s *Server) listAppPasswords(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	aps, err := s.opts.Directory.AppPasswords(r.Context(), u.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []appPasswordJSON{}
+	for _, a := range aps {
+		out = append(out, toAppPassword(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"app_passwords": out})
+}
+
+func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {
+	t, u, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, secret, err := s.opts.Directory.CreateAppPassword(r.Context(), u.ID, req.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "app_password.create", fmt.Sprintf("user:%d/app_password:%d", u.ID, a.ID), nil, toAppPassword(a))
+	j := toAppPassword(a)
+	j.Password = secret
+	writeJSON(w, http.StatusCreated, j)
+}
+
+func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
+	t, u, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("app_password"), 10, 64)
+	if err != nil {
+		s.fail(w, r, badField("app_password", "%q is not an id", r.PathValue("app_password")))
+		return
+	}
+	if err := s.opts.Directory.RevokeAppPassword(r.Context(), u.ID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "app_password.revoke", fmt.Sprintf("user:%d/app_password:%d", u.ID, id), nil, nil)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type adminJSON struct {
+	ID          int64     `json:"id"`
+	Email       string    `json:"email"`
+	Role        string    `json:"role"`
+	TenantID    int64     `json:"tenant_id,omitempty"`
+	TOTPEnabled bool      `json:"totp_enabled"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func toAdmin(a directory.Admin) adminJSON {
+	return adminJSON{a.ID, a.Email, string(a.Role), a.TenantID, a.TOTPEnabled, a.CreatedAt}
+}
+
+func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	as, err := s.opts.Directory.Admins(r.Context(), t.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []adminJSON{}
+	for _, a := range as {
+		out = append(out, toAdmin(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"admins": out})
+}
+
+// createAdmin adds a tenant admin. The new admin enrols TOTP at first
+// sign-in; until then the account cannot pass the second factor.
+func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.opts.Directory.CreateAdmin(r.Context(), t.ID, req.Email, req.Password, directory.TenantAdmin)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
+	writeJSON(w, http.StatusCreated, toAdmin(a))
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// The access commands: API tokens, app passwords, tenant admins.
+func init() {
+	userFlags := func(fs *flag.FlagSet) any {
+		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin users)")}
+	}
+	adminCommands = append(adminCommands,
+		adminCommand{"tokens", "", "list API tokens (operators: operator tokens, or a tenant's with --tenant)", func(fs *flag.FlagSet) any {
+			return fs.Int64("tenant", 0, "list this tenant's tokens")
+		}, (*adminClient).tokens},
+		adminCommand{"token-create", "NAME", "create an API token; the secret is printed once", func(fs *flag.FlagSet) any {
+			return fs.Int64("tenant", 0, "scope it to this tenant (default for operators: the operator role)")
+		}, (*adminClient).tokenCreate},
+		adminCommand{"token-revoke", "ID", "revoke an API token; it stops working at once", nil, (*adminClient).tokenRevoke},
+		adminCommand{"app-passwords", "", "list a user's app passwords", userFlags, (*adminClient).appPasswords},
+		adminCommand{"app-password-create", "NAME", "create an app password for a user; printed once", userFlags, (*adminClient).appPasswordCreate},
+		adminCommand{"app-password-revoke", "ID", "revoke one app password; the user's other credentials keep working", userFlags, (*adminClient).appPasswordRevoke},
+		adminCommand{"admins", "", "list a tenant's admins", func(fs *flag.FlagSet) any { return fs.Int64("tenant", 0, "tenant `id`") }, (*adminClient).admins},
+		adminCommand{"admin-create", "EMAIL", "add a tenant admin; the password is read from standard input or generated and printed", func(fs *flag.FlagSet) any {
+			return &userOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), stdin: fs.Bool("password-stdin", false, "read the password from the first line of standard input")}
+		}, (*adminClient).adminCreate},
+	)
+}
+
+type userRef struct{ tenant, user *int64 }
+
+func (u *userRef) path() (string, error) {
+	base, err := tenantPath(u.tenant)
+	if err != nil {
+		return "", err
+	}
+	if *u.user <= 0 {
+		return "", errors.New("give --user ID (see tollgate admin users)")
+	}
+	return fmt.Sprintf("%s/users/%d/app-passwords", base, *u.user), nil
+}
+
+type tokenRow struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Operator  bool       `json:"operator"`
+	TenantID  int64      `json:"tenant_id"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  *time.Time `json:"last_used"`
+	Revoked   bool       `json:"revoked"`
+	Token     string     `json:"token"`
+}
+
+func scopeName(operator bool, tenant int64) string {
+	if operator {
+		return "operator"
+	}
+	return fmt.Sprintf("tenant %d", tenant)
+}
+
+func (c *adminClient) tokens(o any, _ []string) error {
+	path := "/api/v1/tokens"
+	if t := *o.(*int64); t > 0 {
+		path += fmt.Sprintf("?tenant=%d", t)
+	}
+	var r struct{ Tokens []tokenRow }
+	if err := c.get(path, &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("ID\tNAME\tSCOPE\tCREATED BY\tCREATED\tLAST USED\tSTATE")
+	for _, t := range r.Tokens {
+		last, state := "-", "live"
+		if t.LastUsed != nil {
+			last = when(*t.LastUsed)
+		}
+		if t.Revoked {
+			state = "revoked"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, scopeName(t.Operator, t.TenantID), t.CreatedBy, when(t.CreatedAt), last, state)
+	}
+	return tw.Flush()
+}
+
+func (c *adminClient) tokenCreate(o any, args []string) error {
+	name, err := oneArg(args, "token NAME")
+	if err != nil {
+		return err
+	}
+	var t tokenRow
+	if err := c.do("POST", "/api/v1/tokens", map[string]any{"name": name, "tenant_id": *o.(*int64)}, &t); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "created token %d %q for %s. The secret, shown once:\n\n  %s\n", t.ID, t.Name, scopeName(t.Operator, t.TenantID), t.Token)
+	return nil
+}
+
+func (c *adminClient) tokenRevoke(_ any, args []string) error {
+	id, err := oneArg(args, "token ID")
+	if err != nil {
+		return err
+	}
+	if err := c.do("DELETE", "/api/v1/tokens/"+id, nil, nil); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "revoked token %s\n", id)
+	return nil
+}
+
+func (c *adminClient) appPasswords(o any, _ []string) error {
+	path, err := o.(*userRef).path()
+	if err != nil {
+		return err
+	}
+	var r struct {
+		AppPasswords []struct {
+			ID        int64      `json:"id"`
+			Name      string     `json:"name"`
+			CreatedAt time.Time  `json:"created_at"`
+			LastUsed  *time.Time `json:"last_used"`
+			Revoked   bool       `json:"revoked"`
+		} `json:"app_passwords"`
+	}
+	if err := c.get(path, &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("ID\tNAME\tCREATED\tLAST USED\tSTATE")
+	for _, a := range r.AppPasswords {
+		last, state := "-", "live"
+		if a.LastUsed != nil {
+			last = when(*a.LastUsed)
+		}
+		if a.Revoked {
+			state = "revoked"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", a.ID, a.Name, when(a.CreatedAt), last, state)
+	}
+	return tw.Flush()
+}
+
+func (c *adminClient) appPasswordCreate(o any, args []string) error {
+	path, err := o.(*userRef).path()
+	if err != nil {
+		return err
+	}
+	name, err := oneArg(args, "app password NAME")
+	if err != nil {
+		return err
+	}
+	var a struct {
+		ID       int64  `json:"id"`
+		Password string `json:"password"`
+	}
+	if err := c.do("POST", path, map[string]any{"name": name}, &a); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "created app password %d %q. Use it as the SMTP password; shown once:\n\n  %s\n", a.ID, name, a.Password)
+	return nil
+}
+
+func (c *adminClient) appPasswordRevoke(o any, args []string) error {
+	path, err := o.(*userRef).path()
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(args, "app password ID")
+	if err != nil {
+		return err
+	}
+	if err := c.do("DELETE", path+"/"+id, nil, nil); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "revoked app password %s\n", id)
+	return nil
+}
+
+func (c *adminClient) admins(o any, _ []string) error {
+	base, err := tenantPath(o.(*int64))
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Admins []struct {
+			ID          int64     `json:"id"`
+			Email       string    `json:"email"`
+			Role        string    `json:"role"`
+			TOTPEnabled bool      `json:"totp_enabled"`
+			CreatedAt   time.Time `json:"created_at"`
+		}
+	}
+	if err := c.get(base+"/admins", &r); err != nil {
+		return printed(err)
+	}
+	tw := c.table("ID\tEMAIL\tROLE\tTOTP\tCREATED")
+	for _, a := range r.Admins {
+		totp := "not enrolled"
+		if a.TOTPEnabled {
+			totp = "enrolled"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", a.ID, a.Email, a.Role, totp, when(a.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+func (c *adminClient) adminCreate(o any, args []string) error {
+	opts := o.(*userOpts)
+	base, err := tenantPath(opts.tenant)
+	if err != nil {
+		return err
+	}
+	email, err := oneArg(args, "admin EMAIL")
+	if err != nil {
+		return err
+	}
+	pw, generated := "", false
+	if *opts.stdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read the password from standard input: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	} else {
+		pw, generated = randomPassword(), true
+	}
+	if err := c.do("POST", base+"/admins", map[string]any{"email": email, "password": pw}, nil); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "added admin %s; TOTP is enrolled at first sign-in\n", email)
+	if generated {
+		fmt.Fprintf(c.out, "password (shown once): %s\n", pw)
+	}
+	return nil
+}
