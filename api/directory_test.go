@@ -117,6 +117,12 @@ func TestDirectoryOverAPI(t *testing.T) {
 	var tn tenantJSON
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme", "license": "licensed", "seats": 20}, &tn)
 	base := fmt.Sprintf("/api/v1/tenants/%d", tn.ID)
+	var lic tenantJSON
+	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "expired"}, &lic)
+	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "licensed", "seats": 30}, &lic)
+	if lic.License != "licensed" || lic.Seats != 30 {
+		t.Fatalf("licence: %+v", lic)
+	}
 	var dom domainJSON
 	e.want(201, "op", "POST", base+"/domains", map[string]any{"name": "acme.test"}, &dom)
 	if dom.Verified || !strings.HasPrefix(dom.Record, `acme.test. IN TXT "tollgate-verification=`) {
@@ -159,7 +165,7 @@ func TestDirectoryOverAPI(t *testing.T) {
 	for _, en := range au.Entries {
 		actions = append(actions, en.Action)
 	}
-	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.create domain.verify domain.add tenant.create" {
+	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.create domain.verify domain.add licence.change licence.change tenant.create" {
 		t.Fatalf("audit trail: %s", got)
 	}
 	if r, err := e.log.Verify(context.Background()); err != nil || !r.OK {
@@ -265,6 +271,9 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		if rt.path == "/api/v1/tenants" && rt.method == "POST" {
 			body = map[string]any{"name": "sneaky"}
+		}
+		if strings.HasSuffix(rt.path, "/licence") {
+			body = map[string]any{"license": "expired"}
 		}
 		if rt.path == "/api/v1/tokens" && rt.method == "POST" {
 			body = map[string]any{"name": "sneaky", "tenant_id": b.ID}

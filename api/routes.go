@@ -40,6 +40,7 @@ var routes = []route{
 	{"GET", "/api/v1/tenants", admin, func(s *Server) http.HandlerFunc { return s.listTenants }},
 	{"POST", "/api/v1/tenants", operator, func(s *Server) http.HandlerFunc { return s.createTenant }},
 	{"GET", "/api/v1/tenants/{tenant}", admin, func(s *Server) http.HandlerFunc { return s.getTenant }},
+	{"PUT", "/api/v1/tenants/{tenant}/licence", operator, func(s *Server) http.HandlerFunc { return s.setLicence }},
 	{"GET", "/api/v1/tenants/{tenant}/domains", admin, func(s *Server) http.HandlerFunc { return s.listDomains }},
 	{"POST", "/api/v1/tenants/{tenant}/domains", admin, func(s *Server) http.HandlerFunc { return s.addDomain }},
 	{"POST", "/api/v1/tenants/{tenant}/domains/{domain}/verify", admin, func(s *Server) http.HandlerFunc { return s.verifyDomain }},

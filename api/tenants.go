@@ -159,6 +159,29 @@ func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// setLicence changes a tenant's licence state and seats (operators).
+func (s *Server) setLicence(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		License string `json:"license"`
+		Seats   int    `json:"seats"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	before, after, err := s.opts.Directory.SetLicense(r.Context(), t.ID, directory.License(req.License), req.Seats)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "licence.change", fmt.Sprintf("tenant:%d", t.ID), toTenant(before), toTenant(after))
+	writeJSON(w, http.StatusOK, toTenant(after))
+}
+
 func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 	t, ok := s.tenant(w, r)
 	if !ok {

@@ -22,6 +22,9 @@ func init() {
 		adminCommand{"tenant-create", "NAME", "create a tenant (operators)", func(fs *flag.FlagSet) any {
 			return &tenantOpts{license: fs.String("license", "trial", "licence: trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
 		}, (*adminClient).tenantCreate},
+		adminCommand{"tenant-licence", "", "set a tenant's licence state and seats (operators)", func(fs *flag.FlagSet) any {
+			return &licenceOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), license: fs.String("license", "", "trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
+		}, (*adminClient).tenantLicence},
 		adminCommand{"domains", "", "list a tenant's accepted domains and the TXT record each needs", tenantFlag, (*adminClient).domains},
 		adminCommand{"domain-add", "NAME", "add an accepted domain and print the TXT record to publish", tenantFlag, (*adminClient).domainAdd},
 		adminCommand{"domain-verify", "NAME", "look the domain's TXT record up now and say what was found", tenantFlag, (*adminClient).domainVerify},
@@ -44,6 +47,29 @@ func init() {
 type tenantOpts struct {
 	license *string
 	seats   *int
+}
+
+type licenceOpts struct {
+	tenant  *int64
+	license *string
+	seats   *int
+}
+
+func (c *adminClient) tenantLicence(o any, _ []string) error {
+	opts := o.(*licenceOpts)
+	base, err := tenantPath(opts.tenant)
+	if err != nil {
+		return err
+	}
+	if *opts.license == "" {
+		return errors.New("give --license trial, licensed or expired")
+	}
+	var t tenantRow
+	if err := c.do("PUT", base+"/licence", map[string]any{"license": *opts.license, "seats": *opts.seats}, &t); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "tenant %d %q is now %s with %d seats\n", t.ID, t.Name, t.License, t.Seats)
+	return nil
 }
 
 type connectorOpts struct {

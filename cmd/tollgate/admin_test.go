@@ -95,6 +95,12 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("acme not listed: %+v", ts)
 	}
 	tid := fmt.Sprint(id)
+	if out := mustAdmin(t, dir, url, "tenant-licence", "--tenant", tid, "--license", "expired"); !strings.Contains(out, "expired") {
+		t.Fatalf("tenant-licence: %s", out)
+	}
+	if out, err := admin(t, dir, url, "tenant-licence", "--tenant", tid, "--license", "forever"); err == nil || !strings.Contains(out, "forever") {
+		t.Fatalf("a bad licence must be refused naming it: %v %s", err, out)
+	}
 	if out := mustAdmin(t, dir, url, "domain-add", "--tenant", tid, "acme.test"); !strings.Contains(out, `acme.test. IN TXT "tollgate-verification=`) {
 		t.Fatalf("domain-add does not print the record: %s", out)
 	}
