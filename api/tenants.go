@@ -39,13 +39,15 @@ func toDomain(d directory.Domain) domainJSON {
 }
 
 type connectorJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	IPRanges  []string   `json:"ip_ranges"`
-	CreatedBy string     `json:"created_by"`
-	CreatedAt time.Time  `json:"created_at"`
-	Live      bool       `json:"live"`
-	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	ID          int64      `json:"id"`
+	Name        string     `json:"name"`
+	IPRanges    []string   `json:"ip_ranges"`
+	CreatedBy   string     `json:"created_by"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Live        bool       `json:"live"`
+	DeletedAt   *time.Time `json:"deleted_at,omitempty"`
+	Messages    int64      `json:"messages"`
+	LastTraffic *time.Time `json:"last_traffic,omitempty"`
 }
 
 func toConnector(c directory.Connector) connectorJSON {
@@ -55,6 +57,10 @@ func toConnector(c directory.Connector) connectorJSON {
 	}
 	if !c.Live() {
 		j.DeletedAt = &c.DeletedAt
+	}
+	j.Messages = c.Messages
+	if !c.LastTraffic.IsZero() {
+		j.LastTraffic = &c.LastTraffic
 	}
 	return j
 }

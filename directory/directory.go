@@ -83,6 +83,8 @@ type Connector struct {
 	CreatedBy    string
 	CreatedAt    time.Time
 	DeletedAt    time.Time // zero while live
+	Messages     int64     // messages accepted through it, ever (flushed every refresh interval)
+	LastTraffic  time.Time // when the last of them was accepted; zero if never
 }
 
 // Live reports whether the connector has not been deleted.
@@ -124,6 +126,8 @@ type Directory struct {
 	// app-password LastUsed, UseRecoveryCode's throttle); tests replace it.
 	clock func() time.Time
 
+	traffic traffic // per-connector counts waiting for the next flush
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	close  sync.Once
@@ -164,11 +168,13 @@ func Open(ctx context.Context, db *store.DB, opts ...Option) (*Directory, error)
 	return d, nil
 }
 
-// Close stops the refresher and waits for it. It does not close the DB.
+// Close stops the refresher, waits for it and writes out the connector
+// traffic it holds. It does not close the DB.
 func (d *Directory) Close() error {
 	d.close.Do(func() {
 		d.cancel()
 		<-d.done
+		d.FlushTraffic(context.Background())
 	})
 	return nil
 }
@@ -182,6 +188,7 @@ func (d *Directory) refresh(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			d.FlushTraffic(ctx)
 			if err := d.reload(ctx); err != nil && ctx.Err() == nil {
 				// Keep serving the last good snapshot; the next tick retries.
 				slog.Warn("directory: refresh snapshot", "err", err)

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net"
 	"strings"
 	"testing"
@@ -72,6 +73,18 @@ func TestRelayThroughConnector(t *testing.T) {
 	}
 	if sink.Count() != 2 {
 		t.Fatalf("sink has %d messages, want 2", sink.Count())
+	}
+	// The connector's traffic is counted.
+	if err := g.Directory.FlushTraffic(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	demo, err := g.Directory.TenantByName(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := g.Directory.Connectors(context.Background(), demo.ID)
+	if err != nil || len(cs) != 1 || cs[0].Messages != 2 || cs[0].LastTraffic.IsZero() {
+		t.Fatalf("connector traffic: %+v %v", cs, err)
 	}
 }
 

@@ -84,6 +84,9 @@ func (s *session) Data(r io.Reader) error {
 		return s.refuse("data", errLocal)
 	}
 	metrics.Accepted.WithLabelValues(s.env.Listener).Inc()
+	if s.env.ConnectorID != 0 {
+		s.srv.opts.Directory.NoteConnectorTraffic(s.env.ConnectorID)
+	}
 	s.record("queued", "ok", "", "", "queue_id", m.ID, "from", env.From, "rcpts", fmt.Sprint(len(env.Rcpts)),
 		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID)
 	s.log.Info("queued", "queue_id", m.ID, "from", env.From, "rcpts", len(env.Rcpts), "size", m.Size,

@@ -30,6 +30,9 @@ type Directory interface {
 	ConnectorForIP(ip netip.Addr) (directory.Connector, directory.Tenant, bool)
 	// Authenticate checks an SMTP AUTH login.
 	Authenticate(ctx context.Context, address, password string) (directory.User, directory.Tenant, error)
+	// NoteConnectorTraffic counts a message accepted through a connector
+	// (kept even after the connector is deleted).
+	NoteConnectorTraffic(id int64)
 }
 
 // Spool is what the front end needs of the queue.

@@ -224,13 +224,15 @@ func (c *adminClient) domainVerify(o any, args []string) error {
 }
 
 type connectorRow struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	IPRanges  []string   `json:"ip_ranges"`
-	CreatedBy string     `json:"created_by"`
-	CreatedAt time.Time  `json:"created_at"`
-	Live      bool       `json:"live"`
-	DeletedAt *time.Time `json:"deleted_at"`
+	ID          int64      `json:"id"`
+	Name        string     `json:"name"`
+	IPRanges    []string   `json:"ip_ranges"`
+	CreatedBy   string     `json:"created_by"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Live        bool       `json:"live"`
+	DeletedAt   *time.Time `json:"deleted_at"`
+	Messages    int64      `json:"messages"`
+	LastTraffic *time.Time `json:"last_traffic"`
 }
 
 func (c *adminClient) connectors(o any, args []string) error {
@@ -242,13 +244,17 @@ func (c *adminClient) connectors(o any, args []string) error {
 	if err := c.get(base+"/connectors", &r); err != nil {
 		return printed(err)
 	}
-	tw := c.table("ID\tNAME\tIP RANGES\tCREATED BY\tCREATED\tSTATE")
+	tw := c.table("ID\tNAME\tIP RANGES\tCREATED BY\tCREATED\tMESSAGES\tLAST TRAFFIC\tSTATE")
 	for _, k := range r.Connectors {
 		state := "live"
 		if !k.Live && k.DeletedAt != nil {
 			state = "deleted " + when(*k.DeletedAt)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.IPRanges, ","), k.CreatedBy, when(k.CreatedAt), state)
+		last := "-"
+		if k.LastTraffic != nil {
+			last = when(*k.LastTraffic)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", k.ID, k.Name, strings.Join(k.IPRanges, ","), k.CreatedBy, when(k.CreatedAt), k.Messages, last, state)
 	}
 	return tw.Flush()
 }
