@@ -35,7 +35,7 @@ import (
 	"github.com/tollgate-mail/tollgate/store"
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Errors callers match with errors.Is. Returned errors wrap them with the

@@ -8,11 +8,14 @@ import (
 	"github.com/tollgate-mail/tollgate/store"
 )
 
-// migrate applies migrations/sqlite/*.sql under the scope "audit", beside
-// the other packages that share the database (AppendTx needs audit to live
-// in the same database as the changes it records).
+// migrate applies migrations/<dialect>/*.sql under the scope "audit",
+// beside the other packages that share the database (AppendTx needs audit to
+// live in the same database as the changes it records).
 func migrate(ctx context.Context, db *store.DB) error {
-	sub, err := fs.Sub(migrations, "migrations/sqlite")
+	if db.Dialect != store.SQLite && db.Dialect != store.Postgres {
+		return fmt.Errorf("audit: store dialect %q is neither %q nor %q", db.Dialect, store.SQLite, store.Postgres)
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

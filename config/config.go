@@ -31,6 +31,7 @@ type Config struct {
 	// and delivers into the capture sink unless a smarthost is given.
 	Dev bool `toml:"-"`
 
+	Store    Store    `toml:"store"`
 	Listen   Listen   `toml:"listen"`
 	TLS      TLS      `toml:"tls"`
 	SMTP     SMTP     `toml:"smtp"`
@@ -38,6 +39,15 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	Admin    Admin    `toml:"admin"`
 	Log      Log      `toml:"log"`
+}
+
+// Store selects where the directory and the audit log live. Each node's
+// spool stays on its own disk either way.
+type Store struct {
+	// PostgresDSN, when set, puts them in PostgreSQL, shared by every node
+	// of a fleet (e.g. "postgres://tollgate@db.internal:5432/tollgate");
+	// empty keeps them in SQLite under data_dir.
+	PostgresDSN string `toml:"postgres_dsn"`
 }
 
 // Listen names the addresses of the four listeners; an empty address turns a
@@ -219,6 +229,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Listen.Relay == "" && c.Listen.Submission == "" && c.Listen.Submissions == "" {
 		bad("listen", "no SMTP listener: set listen.relay, listen.submission or listen.submissions")
+	}
+	if d := c.Store.PostgresDSN; d != "" && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		bad("store.postgres_dsn", "must be a postgres:// or postgresql:// URL")
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file go together")

@@ -67,7 +67,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 	if err != nil {
 		return nil, err
 	}
-	if g.DB, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "tollgate.db")); err != nil {
+	if cfg.Store.PostgresDSN != "" {
+		g.DB, err = store.OpenPostgres(ctx, cfg.Store.PostgresDSN)
+	} else {
+		g.DB, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "tollgate.db"))
+	}
+	if err != nil {
 		return nil, err
 	}
 	if g.Directory, err = directory.Open(ctx, g.DB); err != nil {

@@ -53,6 +53,17 @@ func SQLite(t testing.TB) *store.DB {
 // server cannot be reached.
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
+	dsn := PostgresDSN(t)
+	db := open(t, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, dsn) })
+	dsns.Store(db, dsn)
+	return db
+}
+
+// PostgresDSN creates a fresh schema, dropped when the test ends, and
+// returns a DSN whose search_path selects it: for tests that start whole
+// gateways (or several, as a fleet) on PostgreSQL. It skips like Postgres.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
 	srv := server()
 	if srv.err != nil {
 		t.Skipf("PostgreSQL half skipped: cannot reach %s (set $%s to a reachable server): %v", redact(srv.dsn), EnvPostgres, srv.err)
@@ -73,10 +84,7 @@ func Postgres(t testing.TB) *store.DB {
 			t.Errorf("drop test schema %s: %v", schema, err)
 		}
 	})
-	dsn := withSearchPath(base, schema)
-	db := open(t, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, dsn) })
-	dsns.Store(db, dsn)
-	return db
+	return withSearchPath(base, schema)
 }
 
 // Reopen opens a second, independent handle on the store db is open on, as
