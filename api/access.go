@@ -17,7 +17,13 @@ func DirectoryTokens(d *directory.Directory) Authenticator {
 		if err != nil {
 			return Principal{}, false
 		}
-		return Principal{Name: "token:" + t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID}, true
+		name := "token:" + t.Name
+		if t.Kind == directory.KindSession {
+			if a, err := d.Admin(ctx, t.AdminID); err == nil {
+				name = "admin:" + a.Email
+			}
+		}
+		return Principal{Name: name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID}, true
 	}
 }
 

@@ -46,6 +46,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
 	case errors.Is(err, directory.ErrInvalid), errors.Is(err, audit.ErrInvalid):
 		ae = &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
+	case errors.Is(err, directory.ErrThrottled):
+		ae = &apiError{Status: http.StatusTooManyRequests, Code: "throttled", Message: err.Error()}
+	case errors.Is(err, directory.ErrBadCredentials):
+		ae = &apiError{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: "wrong email, password, code or ticket"}
 	case errors.Is(err, dnsverify.ErrLookup):
 		ae = &apiError{Status: http.StatusServiceUnavailable, Code: "dns_lookup_failed", Message: err.Error()}
 	default:

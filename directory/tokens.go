@@ -42,7 +42,17 @@ type Token struct {
 	CreatedAt time.Time
 	LastUsed  time.Time // zero if never; updated at most once a minute
 	RevokedAt time.Time // zero while live
+	Kind      string    // KindAPI, KindSignIn or KindSession
+	AdminID   int64     // the signed-in admin, for sign-in tickets and sessions
+	ExpiresAt time.Time // zero for API tokens, which never expire
 }
+
+// Token kinds.
+const (
+	KindAPI     = "api"     // for automation; never expires
+	KindSignIn  = "signin"  // between password and second factor; never authenticates a request
+	KindSession = "session" // an admin's signed-in session; expires
+)
 
 // Live reports whether the token has not been revoked.
 func (t Token) Live() bool { return t.RevokedAt.IsZero() }
@@ -121,14 +131,19 @@ func parseToken(s string) (id int64, secret string, ok bool) {
 	return id, secret, err == nil && id > 0
 }
 
-const tokenCols = `id, name, operator, tenant_id, created_by, created_at, last_used, revoked_at`
+const tokenCols = `id, name, operator, tenant_id, created_by, created_at, last_used, revoked_at, kind, admin_id, expires_at`
 
 func scanToken(row interface{ Scan(...any) error }, extra ...any) (Token, error) {
 	var t Token
-	var tenant, lastUsed, revoked sql.NullInt64
+	var tenant, lastUsed, revoked, adminID, expires sql.NullInt64
 	var created int64
-	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Scope.Operator, &tenant, &t.CreatedBy, &created, &lastUsed, &revoked}, extra...)...)
+	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Scope.Operator, &tenant, &t.CreatedBy, &created, &lastUsed, &revoked,
+		&t.Kind, &adminID, &expires}, extra...)...)
 	t.Scope.TenantID = tenant.Int64
+	t.AdminID = adminID.Int64
+	if expires.Valid {
+		t.ExpiresAt = fromNanos(expires.Int64)
+	}
 	t.CreatedAt = fromNanos(created)
 	if lastUsed.Valid {
 		t.LastUsed = fromNanos(lastUsed.Int64)
@@ -158,6 +173,10 @@ func (d *Directory) AuthenticateToken(ctx context.Context, plaintext string) (To
 		return Token{}, fmt.Errorf("API token %d: %w", id, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(hashTokenSecret(secret)), []byte(stored)) != 1 || !t.Live() {
+		return Token{}, bad
+	}
+	// Sign-in tickets only lead to the second factor; expired sessions are done.
+	if t.Kind == KindSignIn || (!t.ExpiresAt.IsZero() && !d.clock().Before(t.ExpiresAt)) {
 		return Token{}, bad
 	}
 	if at := d.clock(); at.Sub(t.LastUsed) >= lastUsedEvery {
@@ -217,13 +236,13 @@ func (d *Directory) Tokens(ctx context.Context, scope TokenScope) ([]Token, erro
 	if err := scope.check(); err != nil {
 		return nil, invalid("list API tokens", err)
 	}
-	query := `SELECT ` + tokenCols + ` FROM api_tokens ORDER BY id`
+	query := `SELECT ` + tokenCols + ` FROM api_tokens WHERE kind <> 'signin' ORDER BY id`
 	var args []any
 	if !scope.Operator {
 		if _, err := d.Tenant(ctx, scope.TenantID); err != nil {
 			return nil, fmt.Errorf("list API tokens: %w", err)
 		}
-		query = `SELECT ` + tokenCols + ` FROM api_tokens WHERE tenant_id = $1 ORDER BY id`
+		query = `SELECT ` + tokenCols + ` FROM api_tokens WHERE tenant_id = $1 AND kind <> 'signin' ORDER BY id`
 		args = append(args, scope.TenantID)
 	}
 	rows, err := d.db.Read.QueryContext(ctx, query, args...)

@@ -1,0 +1,147 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/directory"
+)
+
+// Admin sign-in: the password, then the second factor, always. The first
+// step answers with a short-lived ticket and what comes next: "enroll"
+// (first sign-in: scan this QR code, then send a code) or "totp". The
+// second step spends the ticket for a session token. Both steps share the
+// directory's throttle, which holds across nodes.
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.opts.Directory.SignIn(r.Context(), req.Email, req.Password, time.Now())
+	if err != nil {
+		s.recordAuth(r, 0, "auth.signin.fail", req.Email, err)
+		s.fail(w, r, err)
+		return
+	}
+	ticket, err := s.opts.Directory.StartSignIn(r.Context(), a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if a.TOTPEnabled {
+		writeJSON(w, http.StatusOK, map[string]any{"next": "totp", "ticket": ticket})
+		return
+	}
+	enr, err := s.opts.Directory.BeginTOTP(r.Context(), a.ID, "Tollgate")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"next": "enroll", "ticket": ticket, "secret": enr.Secret,
+		"otpauth_url": enr.URL, "qr_png": base64.StdEncoding.EncodeToString(enr.PNG)})
+}
+
+// signInTOTP completes a sign-in with a TOTP code; on the first sign-in it
+// confirms the enrolment and answers with the recovery codes, once.
+func (s *Server) signInTOTP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Ticket string `json:"ticket"`
+		Code   string `json:"code"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, ticketID, err := s.opts.Directory.SignInTicket(r.Context(), req.Ticket)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var recovery []string
+	if a.TOTPEnabled {
+		err = s.opts.Directory.CheckTOTP(r.Context(), a.ID, req.Code, time.Now())
+	} else {
+		recovery, err = s.opts.Directory.ConfirmTOTP(r.Context(), a.ID, req.Code, time.Now())
+		if err == nil {
+			s.recordAuth(r, a.TenantID, "auth.mfa.enroll", a.Email, nil)
+		}
+	}
+	if err != nil {
+		s.recordAuth(r, a.TenantID, "auth.signin.fail", a.Email, err)
+		s.fail(w, r, err)
+		return
+	}
+	s.finishSignIn(w, r, ticketID, a, recovery)
+}
+
+// signInRecovery completes a sign-in with a one-time recovery code.
+func (s *Server) signInRecovery(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Ticket       string `json:"ticket"`
+		RecoveryCode string `json:"recovery_code"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, ticketID, err := s.opts.Directory.SignInTicket(r.Context(), req.Ticket)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	remaining, err := s.opts.Directory.UseRecoveryCode(r.Context(), a.ID, req.RecoveryCode)
+	if err != nil {
+		s.recordAuth(r, a.TenantID, "auth.signin.fail", a.Email, err)
+		s.fail(w, r, err)
+		return
+	}
+	s.recordAuth(r, a.TenantID, "auth.recovery_code.use", a.Email, fmt.Errorf("%d recovery codes left", remaining))
+	s.finishSignIn(w, r, ticketID, a, nil)
+}
+
+func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, ticketID int64, a directory.Admin, recovery []string) {
+	tok, plain, err := s.opts.Directory.IssueSession(r.Context(), ticketID, a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.recordAuth(r, a.TenantID, "auth.signin", a.Email, nil)
+	out := map[string]any{"token": plain, "expires_at": tok.ExpiresAt, "admin": toAdmin(a)}
+	if recovery != nil {
+		out["recovery_codes"] = recovery
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// recordAuth appends a security event. The actor is the admin's email as
+// typed; why says what failed (never a secret).
+func (s *Server) recordAuth(r *http.Request, tenantID int64, action, email string, why error) {
+	var after any
+	if why != nil {
+		reason := why.Error()
+		if errors.Is(why, directory.ErrThrottled) {
+			reason = "throttled"
+		} else if errors.Is(why, directory.ErrBadCredentials) {
+			reason = "bad credentials"
+		}
+		after = map[string]string{"reason": reason}
+	}
+	ctx := r.Context()
+	r = r.WithContext(withPrincipal(ctx, Principal{Name: "admin:" + truncateEmail(email)}))
+	s.record(r, tenantID, action, "admin:"+truncateEmail(email), nil, after)
+}
+
+func truncateEmail(e string) string {
+	if len(e) > 200 {
+		return e[:200]
+	}
+	return e
+}

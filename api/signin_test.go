@@ -1,0 +1,97 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+// An admin signs in with password and TOTP: enrolment on the first
+// sign-in, recovery codes once, each code accepted once, recovery codes
+// single-use, the session scoped to the admin's tenant, every step audited,
+// and guessing throttled.
+func TestAdminSignIn(t *testing.T) {
+	e := newEnv(t)
+	var a, other tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &a)
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "other"}, &other)
+	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, nil)
+
+	var step1 struct {
+		Next, Ticket, Secret string
+		OtpauthURL           string `json:"otpauth_url"`
+		QRPNG                string `json:"qr_png"`
+	}
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, &step1)
+	if step1.Next != "enroll" || step1.Secret == "" || !strings.HasPrefix(step1.OtpauthURL, "otpauth://totp/") {
+		t.Fatalf("first sign-in must enrol TOTP: %+v", step1)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(step1.QRPNG)
+	if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
+		t.Fatalf("QR code is no PNG: %v", err)
+	}
+	// The ticket alone is no session.
+	e.want(401, step1.Ticket, "GET", fmt.Sprintf("/api/v1/tenants/%d", a.ID), nil, nil)
+	code, _ := totp.GenerateCode(step1.Secret, time.Now())
+	e.want(401, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": step1.Ticket, "code": wrongCode(code)}, nil)
+	var sess struct {
+		Token         string
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": step1.Ticket, "code": code}, &sess)
+	if sess.Token == "" || len(sess.RecoveryCodes) != 10 {
+		t.Fatalf("session after enrolment: %+v", sess)
+	}
+	e.want(200, sess.Token, "GET", fmt.Sprintf("/api/v1/tenants/%d", a.ID), nil, nil)
+	e.want(404, sess.Token, "GET", fmt.Sprintf("/api/v1/tenants/%d", other.ID), nil, nil)
+	// The spent ticket cannot make a second session.
+	e.want(401, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": step1.Ticket, "code": code}, nil)
+
+	// Second sign-in: TOTP, and the code already used is refused (replay).
+	var step2 struct{ Next, Ticket string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, &step2)
+	if step2.Next != "totp" {
+		t.Fatalf("second sign-in: %+v", step2)
+	}
+	e.want(401, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": step2.Ticket, "code": code}, nil)
+	// A recovery code works once.
+	e.want(200, "", "POST", "/api/v1/signin/recovery", map[string]any{"ticket": step2.Ticket, "recovery_code": sess.RecoveryCodes[0]}, nil)
+	var step3 struct{ Ticket string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, &step3)
+	e.want(401, "", "POST", "/api/v1/signin/recovery", map[string]any{"ticket": step3.Ticket, "recovery_code": sess.RecoveryCodes[0]}, nil)
+
+	// Everything is in the audit log, as the admin.
+	var au struct{ Entries []auditJSON }
+	e.want(200, "op", "GET", "/api/v1/audit?action_prefix=auth", nil, &au)
+	seen := map[string]int{}
+	for _, en := range au.Entries {
+		seen[en.Action]++
+		if en.Actor != "admin:boss@acme.test" || en.TenantID != a.ID {
+			t.Fatalf("auth event %+v", en)
+		}
+	}
+	if seen["auth.mfa.enroll"] != 1 || seen["auth.signin"] != 2 || seen["auth.signin.fail"] < 3 || seen["auth.recovery_code.use"] != 1 {
+		t.Fatalf("auth events %v", seen)
+	}
+	// Guessing the password is throttled, the right one included, with 429.
+	for i := 0; i < 5; i++ {
+		e.call("", "POST", "/api/v1/signin", map[string]any{"email": "boss@acme.test", "password": fmt.Sprintf("guess %d guess", i)}, nil)
+	}
+	b := e.want(429, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, nil)
+	if !strings.Contains(b, "throttled") {
+		t.Fatalf("throttled answer %s", b)
+	}
+}
+
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
