@@ -196,6 +196,8 @@ func TestBadRequests(t *testing.T) {
 		{"POST", base + "/connectors", `{"name":"x","ip_ranges":["10.0.0.0/33"]}`, 400, "invalid", "ip_ranges[0]"},
 		{"POST", base + "/connectors", `{"name":"x","ip_ranges":["192.0.2.0/24","nonsense"]}`, 400, "invalid", "ip_ranges[1]"},
 		{"POST", base + "/connectors", `{"name":"x","ip_ranges":[]}`, 400, "invalid", "ip_ranges"},
+		{"POST", base + "/connectors", `{"name":"x","ip_ranges":["192.0.2.1"],"certificate_domain":"mx.acme.test"}`, 400, "invalid", "certificate_domain"},
+		{"POST", base + "/connectors", `{"name":"x","certificate_domain":"*.unverified.test"}`, 400, "invalid", ""},
 		{"POST", base + "/connectors", `{"name":"wide","ip_ranges":["0.0.0.0/0"]}`, 400, "invalid", ""},
 		{"POST", base + "/users", `{"address":"nobody","password":"long enough pw"}`, 400, "invalid", ""},
 		{"POST", base + "/users", `{"address":"ann@unverified.test","password":"long enough pw"}`, 400, "invalid", ""},

@@ -39,19 +39,21 @@ func toDomain(d directory.Domain) domainJSON {
 }
 
 type connectorJSON struct {
-	ID          int64      `json:"id"`
-	Name        string     `json:"name"`
-	IPRanges    []string   `json:"ip_ranges"`
-	CreatedBy   string     `json:"created_by"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Live        bool       `json:"live"`
-	DeletedAt   *time.Time `json:"deleted_at,omitempty"`
-	Messages    int64      `json:"messages"`
-	LastTraffic *time.Time `json:"last_traffic,omitempty"`
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	IPRanges          []string   `json:"ip_ranges"`
+	CertificateDomain string     `json:"certificate_domain,omitempty"`
+	CreatedBy         string     `json:"created_by"`
+	CreatedAt         time.Time  `json:"created_at"`
+	Live              bool       `json:"live"`
+	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
+	Messages          int64      `json:"messages"`
+	LastTraffic       *time.Time `json:"last_traffic,omitempty"`
 }
 
 func toConnector(c directory.Connector) connectorJSON {
-	j := connectorJSON{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Live: c.Live(), IPRanges: []string{}}
+	j := connectorJSON{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Live: c.Live(), IPRanges: []string{},
+		CertificateDomain: c.CertDomain}
 	for _, p := range c.IPRanges {
 		j.IPRanges = append(j.IPRanges, p.String())
 	}
@@ -269,15 +271,30 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Name     string   `json:"name"`
-		IPRanges []string `json:"ip_ranges"`
+		Name              string   `json:"name"`
+		IPRanges          []string `json:"ip_ranges"`
+		CertificateDomain string   `json:"certificate_domain"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	if req.CertificateDomain != "" {
+		if len(req.IPRanges) > 0 {
+			s.fail(w, r, badField("certificate_domain", "give ip_ranges or certificate_domain, not both"))
+			return
+		}
+		c, err := s.opts.Directory.CreateCertConnector(r.Context(), t.ID, req.Name, req.CertificateDomain, principalOf(r.Context()).Name)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
+		writeJSON(w, http.StatusCreated, toConnector(c))
+		return
+	}
 	if len(req.IPRanges) == 0 {
-		s.fail(w, r, badField("ip_ranges", "give at least one address or CIDR range"))
+		s.fail(w, r, badField("ip_ranges", "give at least one address or CIDR range (or a certificate_domain)"))
 		return
 	}
 	var ranges []netip.Prefix

@@ -64,6 +64,10 @@ type Listen struct {
 type TLS struct {
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+	// ClientCAFile holds the CA certificates (PEM) that sign tenants'
+	// servers' client certificates, for certificate connectors. Empty
+	// turns certificate connectors off.
+	ClientCAFile string `toml:"client_ca_file"`
 }
 
 // SMTP holds the front end's limits. The defaults follow the hosted service

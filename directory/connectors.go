@@ -135,7 +135,7 @@ func (d *Directory) Connectors(ctx context.Context, tenantID int64) ([]Connector
 
 // loadConnectors reads connectors matching where, with their ranges.
 func loadConnectors(ctx context.Context, q queryer, where string, args ...any) ([]Connector, error) {
-	rows, err := q.QueryContext(ctx, `SELECT c.id, c.tenant_id, c.name, c.created_by, c.created_at, c.deleted_at, c.messages, c.last_traffic, r.prefix
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.tenant_id, c.name, c.created_by, c.created_at, c.deleted_at, c.messages, c.last_traffic, c.cert_domain, r.prefix
 		FROM connectors c LEFT JOIN connector_ranges r ON r.connector_id = c.id
 		WHERE `+where+` ORDER BY c.id`, args...)
 	if err != nil {
@@ -148,7 +148,7 @@ func loadConnectors(ctx context.Context, q queryer, where string, args ...any) (
 		var created, last int64
 		var deleted sql.NullInt64
 		var prefix sql.NullString
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.CreatedBy, &created, &deleted, &c.Messages, &last, &prefix); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.CreatedBy, &created, &deleted, &c.Messages, &last, &c.CertDomain, &prefix); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].ID != c.ID {

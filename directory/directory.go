@@ -83,6 +83,7 @@ type Connector struct {
 	CreatedBy    string
 	CreatedAt    time.Time
 	DeletedAt    time.Time // zero while live
+	CertDomain   string    // certificate connectors: the domain its TLS client certificate must name ("*.x" allowed); "" for IP ranges
 	Messages     int64     // messages accepted through it, ever (flushed every refresh interval)
 	LastTraffic  time.Time // when the last of them was accepted; zero if never
 }

@@ -19,6 +19,7 @@ type snapshot struct {
 	// is the most specific match.
 	ranges       map[netip.Prefix]*Connector
 	bits4, bits6 []int
+	certs        map[string]*Connector // certificate connectors by domain ("*.x" for wildcards)
 }
 
 // reload reads tenants, verified domains and live connectors in one read
@@ -41,7 +42,8 @@ func (d *Directory) reload(ctx context.Context) error {
 
 // load builds a snapshot from the database as tx sees it.
 func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
-	s := &snapshot{tenants: map[int64]Tenant{}, verified: map[int64]map[string]bool{}, ranges: map[netip.Prefix]*Connector{}}
+	s := &snapshot{tenants: map[int64]Tenant{}, verified: map[int64]map[string]bool{}, ranges: map[netip.Prefix]*Connector{},
+		certs: map[string]*Connector{}}
 	rows, err := tx.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants`)
 	if err != nil {
 		return nil, err
@@ -84,6 +86,11 @@ func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 	}
 	for i := range conns { // ordered by ID, so the first to claim a range keeps it
 		c := &conns[i]
+		if c.CertDomain != "" {
+			if _, dup := s.certs[c.CertDomain]; !dup {
+				s.certs[c.CertDomain] = c
+			}
+		}
 		for _, p := range c.IPRanges {
 			if _, dup := s.ranges[p]; dup {
 				continue

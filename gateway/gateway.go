@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 	if err != nil {
 		return nil, err
 	}
+	var clientCAs *x509.CertPool
+	if cfg.TLS.ClientCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLS.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("config: tls.client_ca_file: %w", err)
+		}
+		clientCAs = x509.NewCertPool()
+		if !clientCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("config: tls.client_ca_file: no PEM certificate in %s", cfg.TLS.ClientCAFile)
+		}
+	}
 	if cfg.Store.PostgresDSN != "" {
 		g.DB, err = store.OpenPostgres(ctx, cfg.Store.PostgresDSN)
 	} else {
@@ -123,7 +135,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 	}
 	g.Queue.Start()
 	g.SMTP = smtpd.New(smtpd.Options{
-		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf,
+		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
 		Directory: g.Directory, Queue: g.Queue, Policy: policy.Chain{policy.AttributionCheck{}},
 		Trace: rec, Logger: log,
 	})

@@ -8,6 +8,7 @@ package smtpd
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,9 @@ type Directory interface {
 	ConnectorForIP(ip netip.Addr) (directory.Connector, directory.Tenant, bool)
 	// Authenticate checks an SMTP AUTH login.
 	Authenticate(ctx context.Context, address, password string) (directory.User, directory.Tenant, error)
+	// ConnectorForCert finds the certificate connector one of names (a
+	// verified client certificate's CN and DNS SANs) matches.
+	ConnectorForCert(names []string) (directory.Connector, directory.Tenant, bool)
 	// NoteConnectorTraffic counts a message accepted through a connector
 	// (kept even after the connector is deleted).
 	NoteConnectorTraffic(id int64)
@@ -50,10 +54,15 @@ const (
 
 // Options configures a Server.
 type Options struct {
-	Limits    config.SMTP
-	Hostname  string
-	HelpURL   string // base URL of the /ndr/<code> help pages
-	TLS       *tls.Config
+	Limits   config.SMTP
+	Hostname string
+	HelpURL  string // base URL of the /ndr/<code> help pages
+	TLS      *tls.Config
+	// ClientCAs verifies TLS client certificates for certificate
+	// connectors; nil turns them off. Certificates are requested, never
+	// required, and checked after the handshake, so a client presenting an
+	// unrelated certificate still gets TLS — just no attribution from it.
+	ClientCAs *x509.CertPool
 	Directory Directory
 	Queue     Spool
 	Policy    policy.Chain
@@ -110,6 +119,11 @@ func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
 	srv := smtp.NewServer(&backend{s: s, kind: kind})
 	srv.Domain = s.opts.Hostname
 	srv.TLSConfig = s.opts.TLS
+	if s.opts.ClientCAs != nil {
+		tc := s.opts.TLS.Clone()
+		tc.ClientAuth = tls.RequestClientCert
+		srv.TLSConfig = tc
+	}
 	srv.MaxMessageBytes = l.MaxMessageBytes
 	srv.MaxRecipients = l.MaxRecipients
 	srv.MaxLineLength = l.MaxLineLength
@@ -122,7 +136,7 @@ func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
 	addr := ln.Addr()
 	ln = s.conns.wrap(ln, kind, l.MaxSessionDuration.Duration)
 	if kind == Submissions {
-		ln = tls.NewListener(ln, s.opts.TLS)
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -34,7 +35,11 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, s.env.TLS = c.TLSConnectionState()
 	s.log = b.s.log.With("session", s.id, "listener", b.kind, "client", s.env.ClientIP.String())
 	if b.kind == Relay {
-		if conn, tenant, ok := b.s.opts.Directory.ConnectorForIP(s.env.ClientIP); ok {
+		if conn, tenant, ok := b.s.certConnector(c); ok {
+			s.connector = policy.Attribution{TenantID: tenant.ID, Tenant: tenant.Name,
+				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-cert"}
+			s.env.Attribution = s.connector
+		} else if conn, tenant, ok := b.s.opts.Directory.ConnectorForIP(s.env.ClientIP); ok {
 			s.connector = policy.Attribution{TenantID: tenant.ID, Tenant: tenant.Name,
 				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-ip"}
 			s.env.Attribution = s.connector
@@ -152,4 +157,29 @@ func (s *session) record(stage, outcome, rule, detail string, kv ...string) {
 		e.Attrs = append(e.Attrs, slog.String(kv[i], kv[i+1]))
 	}
 	s.srv.opts.Trace.Record(context.Background(), e)
+}
+
+// certConnector matches a client certificate that verifies against the
+// configured CA pool (for client authentication) to a certificate
+// connector, by its DNS SANs and CN.
+func (s *Server) certConnector(c *smtp.Conn) (directory.Connector, directory.Tenant, bool) {
+	state, ok := c.TLSConnectionState()
+	if !ok || s.opts.ClientCAs == nil || len(state.PeerCertificates) == 0 {
+		return directory.Connector{}, directory.Tenant{}, false
+	}
+	leaf := state.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, ic := range state.PeerCertificates[1:] {
+		inter.AddCert(ic)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: s.opts.ClientCAs, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		s.log.Info("client certificate not accepted for attribution", "subject", leaf.Subject.String(), "err", err)
+		return directory.Connector{}, directory.Tenant{}, false
+	}
+	names := append([]string{}, leaf.DNSNames...)
+	if cn := leaf.Subject.CommonName; cn != "" {
+		names = append(names, cn)
+	}
+	return s.opts.Directory.ConnectorForCert(names)
 }

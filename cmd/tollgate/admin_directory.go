@@ -29,8 +29,9 @@ func init() {
 		adminCommand{"domain-add", "NAME", "add an accepted domain and print the TXT record to publish", tenantFlag, (*adminClient).domainAdd},
 		adminCommand{"domain-verify", "NAME", "look the domain's TXT record up now and say what was found", tenantFlag, (*adminClient).domainVerify},
 		adminCommand{"connectors", "", "list a tenant's connectors, deleted ones included, with creator and time", tenantFlag, (*adminClient).connectors},
-		adminCommand{"connector-create", "RANGE...", "create a connector for IP addresses or CIDR ranges", func(fs *flag.FlagSet) any {
-			return &connectorOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), name: fs.String("name", "", "connector `name`")}
+		adminCommand{"connector-create", "[RANGE...]", "create a connector for IP addresses or CIDR ranges, or (--cert-domain) for a TLS client certificate", func(fs *flag.FlagSet) any {
+			return &connectorOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), name: fs.String("name", "", "connector `name`"),
+				cert: fs.String("cert-domain", "", "the `domain` the server's client certificate names (\"*.\" allowed)")}
 		}, (*adminClient).connectorCreate},
 		adminCommand{"connector-delete", "ID", "delete a connector (its record and history are kept)", tenantFlag, (*adminClient).connectorDelete},
 		adminCommand{"users", "", "list a tenant's users", tenantFlag, (*adminClient).users},
@@ -73,8 +74,8 @@ func (c *adminClient) tenantLicence(o any, _ []string) error {
 }
 
 type connectorOpts struct {
-	tenant *int64
-	name   *string
+	tenant     *int64
+	name, cert *string
 }
 
 type userOpts struct {
@@ -224,15 +225,16 @@ func (c *adminClient) domainVerify(o any, args []string) error {
 }
 
 type connectorRow struct {
-	ID          int64      `json:"id"`
-	Name        string     `json:"name"`
-	IPRanges    []string   `json:"ip_ranges"`
-	CreatedBy   string     `json:"created_by"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Live        bool       `json:"live"`
-	DeletedAt   *time.Time `json:"deleted_at"`
-	Messages    int64      `json:"messages"`
-	LastTraffic *time.Time `json:"last_traffic"`
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	IPRanges          []string   `json:"ip_ranges"`
+	CertificateDomain string     `json:"certificate_domain"`
+	CreatedBy         string     `json:"created_by"`
+	CreatedAt         time.Time  `json:"created_at"`
+	Live              bool       `json:"live"`
+	DeletedAt         *time.Time `json:"deleted_at"`
+	Messages          int64      `json:"messages"`
+	LastTraffic       *time.Time `json:"last_traffic"`
 }
 
 func (c *adminClient) connectors(o any, args []string) error {
@@ -244,7 +246,7 @@ func (c *adminClient) connectors(o any, args []string) error {
 	if err := c.get(base+"/connectors", &r); err != nil {
 		return printed(err)
 	}
-	tw := c.table("ID\tNAME\tIP RANGES\tCREATED BY\tCREATED\tMESSAGES\tLAST TRAFFIC\tSTATE")
+	tw := c.table("ID\tNAME\tMATCHES\tCREATED BY\tCREATED\tMESSAGES\tLAST TRAFFIC\tSTATE")
 	for _, k := range r.Connectors {
 		state := "live"
 		if !k.Live && k.DeletedAt != nil {
@@ -254,7 +256,11 @@ func (c *adminClient) connectors(o any, args []string) error {
 		if k.LastTraffic != nil {
 			last = when(*k.LastTraffic)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", k.ID, k.Name, strings.Join(k.IPRanges, ","), k.CreatedBy, when(k.CreatedAt), k.Messages, last, state)
+		match := strings.Join(k.IPRanges, ",")
+		if k.CertificateDomain != "" {
+			match = "cert:" + k.CertificateDomain
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", k.ID, k.Name, match, k.CreatedBy, when(k.CreatedAt), k.Messages, last, state)
 	}
 	return tw.Flush()
 }
@@ -265,14 +271,22 @@ func (c *adminClient) connectorCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *opts.name == "" || len(args) == 0 {
-		return errors.New("give --name NAME and at least one IP address or CIDR range")
+	if *opts.name == "" || (len(args) == 0) == (*opts.cert == "") {
+		return errors.New("give --name NAME and either IP addresses or CIDR ranges, or --cert-domain DOMAIN")
+	}
+	body := map[string]any{"name": *opts.name, "ip_ranges": args}
+	if *opts.cert != "" {
+		body = map[string]any{"name": *opts.name, "certificate_domain": *opts.cert}
 	}
 	var k connectorRow
-	if err := c.do("POST", base+"/connectors", map[string]any{"name": *opts.name, "ip_ranges": args}, &k); err != nil {
+	if err := c.do("POST", base+"/connectors", body, &k); err != nil {
 		return printed(err)
 	}
-	fmt.Fprintf(c.out, "created connector %d %q for %s\n", k.ID, k.Name, strings.Join(k.IPRanges, ", "))
+	what := strings.Join(k.IPRanges, ", ")
+	if k.CertificateDomain != "" {
+		what = "client certificates naming " + k.CertificateDomain
+	}
+	fmt.Fprintf(c.out, "created connector %d %q for %s\n", k.ID, k.Name, what)
 	return nil
 }
 
