@@ -17,13 +17,13 @@ func DirectoryTokens(d *directory.Directory) Authenticator {
 		if err != nil {
 			return Principal{}, false
 		}
-		name := "token:" + t.Name
+		p := Principal{Name: "token:" + t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID}
 		if t.Kind == directory.KindSession {
 			if a, err := d.Admin(ctx, t.AdminID); err == nil {
-				name = "admin:" + a.Email
+				p.Name, p.AdminID = "admin:"+a.Email, a.ID
 			}
 		}
-		return Principal{Name: name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID}, true
+		return p, true
 	}
 }
 

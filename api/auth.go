@@ -13,6 +13,7 @@ type Principal struct {
 	Name     string // for the audit log: "token:bootstrap", "token:ci", ...
 	Operator bool
 	TenantID int64
+	AdminID  int64 // set for an admin's session (not for API tokens): it can step up with TOTP
 }
 
 // CanSee reports whether p may read or change tenant tid's objects.

@@ -49,6 +49,7 @@ var routes = []route{
 	{"POST", "/api/v1/tenants/{tenant}/domains/{domain}/verify", admin, func(s *Server) http.HandlerFunc { return s.verifyDomain }},
 	{"GET", "/api/v1/tenants/{tenant}/connectors", admin, func(s *Server) http.HandlerFunc { return s.listConnectors }},
 	{"POST", "/api/v1/tenants/{tenant}/connectors", admin, func(s *Server) http.HandlerFunc { return s.createConnector }},
+	{"POST", "/api/v1/tenants/{tenant}/connectors/{connector}/confirm", admin, func(s *Server) http.HandlerFunc { return s.confirmConnector }},
 	{"DELETE", "/api/v1/tenants/{tenant}/connectors/{connector}", admin, func(s *Server) http.HandlerFunc { return s.deleteConnector }},
 	{"GET", "/api/v1/tenants/{tenant}/users", admin, func(s *Server) http.HandlerFunc { return s.listUsers }},
 	{"POST", "/api/v1/tenants/{tenant}/users", admin, func(s *Server) http.HandlerFunc { return s.createUser }},

@@ -95,3 +95,46 @@ func wrongCode(code string) string {
 	}
 	return "000000"
 }
+
+// Confirming a connector takes an admin session and a fresh TOTP code; an
+// API token cannot, whoever holds it.
+func TestConfirmConnectorStepUp(t *testing.T) {
+	e := newEnv(t)
+	var a tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &a)
+	base := fmt.Sprintf("/api/v1/tenants/%d", a.ID)
+	e.want(201, "op", "POST", base+"/admins", map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, nil)
+	var c connectorJSON
+	e.want(201, "op", "POST", base+"/connectors", map[string]any{"name": "onprem", "ip_ranges": []string{"192.0.2.0/24"}}, &c)
+	if !c.Probation {
+		t.Fatalf("a new connector must be on probation: %+v", c)
+	}
+	confirm := fmt.Sprintf("%s/connectors/%d/confirm", base, c.ID)
+	// The bootstrap operator token and a tenant API token cannot step up.
+	for _, tok := range []string{"op", e.tenantToken(a.ID)} {
+		b := e.want(403, tok, "POST", confirm, map[string]any{"code": "123456"}, nil)
+		if !strings.Contains(b, "step_up_required") {
+			t.Fatalf("%s", b)
+		}
+	}
+	// Sign in (enrolling TOTP), then step up with a fresh code.
+	var s1 struct{ Ticket, Secret string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, &s1)
+	now := time.Now()
+	code, _ := totp.GenerateCode(s1.Secret, now)
+	var sess struct{ Token string }
+	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": s1.Ticket, "code": code}, &sess)
+	// The sign-in code is spent: the step-up needs the next one.
+	e.want(401, sess.Token, "POST", confirm, map[string]any{"code": code}, nil)
+	next, _ := totp.GenerateCode(s1.Secret, now.Add(30*time.Second))
+	var got connectorJSON
+	e.want(200, sess.Token, "POST", confirm, map[string]any{"code": next}, &got)
+	if got.Probation || got.ConfirmedBy != "admin:boss@acme.test" {
+		t.Fatalf("confirmed connector %+v", got)
+	}
+	var au struct{ Entries []auditJSON }
+	e.want(200, "op", "GET", "/api/v1/audit?action=connector.confirm", nil, &au)
+	if len(au.Entries) != 1 || au.Entries[0].Actor != "admin:boss@acme.test" {
+		t.Fatalf("audit %+v", au.Entries)
+	}
+}

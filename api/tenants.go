@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/audit"
@@ -49,6 +50,9 @@ type connectorJSON struct {
 	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
 	Messages          int64      `json:"messages"`
 	LastTraffic       *time.Time `json:"last_traffic,omitempty"`
+	Probation         bool       `json:"probation"` // true until an admin confirms it
+	ConfirmedBy       string     `json:"confirmed_by,omitempty"`
+	MessagesToday     int64      `json:"messages_today"`
 }
 
 func toConnector(c directory.Connector) connectorJSON {
@@ -60,7 +64,8 @@ func toConnector(c directory.Connector) connectorJSON {
 	if !c.Live() {
 		j.DeletedAt = &c.DeletedAt
 	}
-	j.Messages = c.Messages
+	j.Messages, j.MessagesToday = c.Messages, c.MessagesToday
+	j.Probation, j.ConfirmedBy = c.ConfirmedAt.IsZero(), c.ConfirmedBy
 	if !c.LastTraffic.IsZero() {
 		j.LastTraffic = &c.LastTraffic
 	}
@@ -352,6 +357,46 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(r, t.ID, "connector.delete", fmt.Sprintf("connector:%d", id), before, nil)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// confirmConnector ends a connector's probation. It takes an admin's
+// session and a fresh TOTP code (a step-up): neither an API token nor a
+// stolen password alone can confirm a connector.
+func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("connector"), 10, 64)
+	if err != nil {
+		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
+		return
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := principalOf(r.Context())
+	if p.AdminID == 0 {
+		s.fail(w, r, &apiError{Status: http.StatusForbidden, Code: "step_up_required",
+			Message: "confirming a connector needs an admin's session (POST /api/v1/signin) and a fresh TOTP code, not an API token"})
+		return
+	}
+	if err := s.opts.Directory.CheckTOTP(r.Context(), p.AdminID, req.Code, time.Now()); err != nil {
+		s.recordAuth(r, t.ID, "auth.stepup.fail", strings.TrimPrefix(p.Name, "admin:"), err)
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.opts.Directory.ConfirmConnector(r.Context(), t.ID, id, p.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "connector.confirm", fmt.Sprintf("connector:%d", id), nil, toConnector(c))
+	writeJSON(w, http.StatusOK, toConnector(c))
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {

@@ -32,6 +32,7 @@ type Config struct {
 	Dev bool `toml:"-"`
 
 	Store    Store    `toml:"store"`
+	Policy   Policy   `toml:"policy"`
 	Listen   Listen   `toml:"listen"`
 	TLS      TLS      `toml:"tls"`
 	SMTP     SMTP     `toml:"smtp"`
@@ -48,6 +49,13 @@ type Store struct {
 	// of a fleet (e.g. "postgres://tollgate@db.internal:5432/tollgate");
 	// empty keeps them in SQLite under data_dir.
 	PostgresDSN string `toml:"postgres_dsn"`
+}
+
+// Policy holds the protection checks' settings.
+type Policy struct {
+	// ConnectorProbationQuota is how many messages per UTC day a new
+	// connector may relay until an admin confirms it with a TOTP step-up.
+	ConnectorProbationQuota int64 `toml:"connector_probation_quota"`
 }
 
 // Listen names the addresses of the four listeners; an empty address turns a
@@ -263,6 +271,9 @@ func (c *Config) Validate() error {
 		if p.v <= 0 {
 			bad(p.key, "must be greater than 0, got %d", p.v)
 		}
+	}
+	if c.Policy.ConnectorProbationQuota < 0 {
+		bad("policy.connector_probation_quota", "must not be negative, got %d", c.Policy.ConnectorProbationQuota)
 	}
 	if c.SMTP.MaxRecipients > 1000 {
 		bad("smtp.max_recipients", "must be at most 1000, got %d", c.SMTP.MaxRecipients)

@@ -45,7 +45,8 @@ func Default() *Config {
 			MaxMessagesPerConn: 100,
 			Pools:              map[string]Pool{},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Policy: Policy{ConnectorProbationQuota: 100},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 

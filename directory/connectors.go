@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // CreateConnector adds a connector for the given sender IP ranges. Ranges
@@ -135,7 +136,7 @@ func (d *Directory) Connectors(ctx context.Context, tenantID int64) ([]Connector
 
 // loadConnectors reads connectors matching where, with their ranges.
 func loadConnectors(ctx context.Context, q queryer, where string, args ...any) ([]Connector, error) {
-	rows, err := q.QueryContext(ctx, `SELECT c.id, c.tenant_id, c.name, c.created_by, c.created_at, c.deleted_at, c.messages, c.last_traffic, c.cert_domain, r.prefix
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.tenant_id, c.name, c.created_by, c.created_at, c.deleted_at, c.messages, c.last_traffic, c.cert_domain, c.confirmed_at, c.confirmed_by, c.day_start, c.day_messages, r.prefix
 		FROM connectors c LEFT JOIN connector_ranges r ON r.connector_id = c.id
 		WHERE `+where+` ORDER BY c.id`, args...)
 	if err != nil {
@@ -145,16 +146,23 @@ func loadConnectors(ctx context.Context, q queryer, where string, args ...any) (
 	var out []Connector
 	for rows.Next() {
 		var c Connector
-		var created, last int64
-		var deleted sql.NullInt64
+		var created, last, dayStart, dayMessages int64
+		var deleted, confirmed sql.NullInt64
+		var confirmedBy string
 		var prefix sql.NullString
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.CreatedBy, &created, &deleted, &c.Messages, &last, &c.CertDomain, &prefix); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.CreatedBy, &created, &deleted, &c.Messages, &last, &c.CertDomain, &confirmed, &confirmedBy, &dayStart, &dayMessages, &prefix); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].ID != c.ID {
 			c.CreatedAt = fromNanos(created)
 			if last > 0 {
 				c.LastTraffic = fromNanos(last)
+			}
+			if confirmed.Valid {
+				c.ConfirmedAt, c.ConfirmedBy = fromNanos(confirmed.Int64), confirmedBy
+			}
+			if dayStart == dayOf(time.Now()).UnixNano() {
+				c.MessagesToday = dayMessages
 			}
 			if deleted.Valid {
 				c.DeletedAt = fromNanos(deleted.Int64)
@@ -174,4 +182,34 @@ func loadConnectors(ctx context.Context, q queryer, where string, args ...any) (
 		slices.SortFunc(out[i].IPRanges, comparePrefix)
 	}
 	return out, rows.Err()
+}
+
+// ConfirmConnector ends a connector's probation. The caller has checked the
+// admin's fresh second factor (the API's step-up); by names the admin for the
+// record. Confirming a confirmed connector is a no-op; a deleted or unknown
+// one is ErrNotFound.
+func (d *Directory) ConfirmConnector(ctx context.Context, tenantID, id int64, by string) (Connector, error) {
+	what := fmt.Sprintf("confirm connector %d", id)
+	_, at := now()
+	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM connectors WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`,
+			id, tenantID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%s of tenant %d: %w", what, tenantID, ErrNotFound)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE connectors SET confirmed_at = $1, confirmed_by = $2 WHERE id = $3 AND confirmed_at IS NULL`, at, by, id)
+		return err
+	})
+	if err != nil {
+		return Connector{}, err
+	}
+	d.changed(ctx)
+	cs, err := loadConnectors(ctx, d.db.Read, "c.id = $1", id)
+	if err != nil || len(cs) != 1 {
+		return Connector{}, fmt.Errorf("%s: reload: %v", what, err)
+	}
+	return cs[0], nil
 }

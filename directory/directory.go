@@ -77,15 +77,18 @@ type User struct {
 // Connector is an inbound connector identified by sender IP ranges. Deleted
 // connectors are kept for the record with DeletedAt set.
 type Connector struct {
-	ID, TenantID int64
-	Name         string
-	IPRanges     []netip.Prefix // masked, sorted, no duplicates
-	CreatedBy    string
-	CreatedAt    time.Time
-	DeletedAt    time.Time // zero while live
-	CertDomain   string    // certificate connectors: the domain its TLS client certificate must name ("*.x" allowed); "" for IP ranges
-	Messages     int64     // messages accepted through it, ever (flushed every refresh interval)
-	LastTraffic  time.Time // when the last of them was accepted; zero if never
+	ID, TenantID  int64
+	Name          string
+	IPRanges      []netip.Prefix // masked, sorted, no duplicates
+	CreatedBy     string
+	CreatedAt     time.Time
+	DeletedAt     time.Time // zero while live
+	CertDomain    string    // certificate connectors: the domain its TLS client certificate must name ("*.x" allowed); "" for IP ranges
+	ConfirmedAt   time.Time // zero while on probation
+	ConfirmedBy   string
+	MessagesToday int64     // this UTC day's messages, as of the last flush
+	Messages      int64     // messages accepted through it, ever (flushed every refresh interval)
+	LastTraffic   time.Time // when the last of them was accepted; zero if never
 }
 
 // Live reports whether the connector has not been deleted.

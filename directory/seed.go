@@ -65,7 +65,12 @@ func (d *Directory) SeedDev(ctx context.Context) (string, error) {
 	}
 	if !hasLiveConnector(conns, DemoConnector) {
 		ranges := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-		if _, err := d.CreateConnector(ctx, t.ID, DemoConnector, ranges, "seed"); err != nil {
+		c, err := d.CreateConnector(ctx, t.ID, DemoConnector, ranges, "seed")
+		if err != nil {
+			return "", fmt.Errorf("seed: %w", err)
+		}
+		// The demo connector skips probation: dev mode is for trying mail.
+		if _, err := d.ConfirmConnector(ctx, t.ID, c.ID, "seed"); err != nil {
 			return "", fmt.Errorf("seed: %w", err)
 		}
 	}

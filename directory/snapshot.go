@@ -20,6 +20,7 @@ type snapshot struct {
 	ranges       map[netip.Prefix]*Connector
 	bits4, bits6 []int
 	certs        map[string]*Connector // certificate connectors by domain ("*.x" for wildcards)
+	byID         map[int64]*Connector  // live connectors
 }
 
 // reload reads tenants, verified domains and live connectors in one read
@@ -43,7 +44,7 @@ func (d *Directory) reload(ctx context.Context) error {
 // load builds a snapshot from the database as tx sees it.
 func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 	s := &snapshot{tenants: map[int64]Tenant{}, verified: map[int64]map[string]bool{}, ranges: map[netip.Prefix]*Connector{},
-		certs: map[string]*Connector{}}
+		certs: map[string]*Connector{}, byID: map[int64]*Connector{}}
 	rows, err := tx.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants`)
 	if err != nil {
 		return nil, err
@@ -86,6 +87,7 @@ func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 	}
 	for i := range conns { // ordered by ID, so the first to claim a range keeps it
 		c := &conns[i]
+		s.byID[c.ID] = c
 		if c.CertDomain != "" {
 			if _, dup := s.certs[c.CertDomain]; !dup {
 				s.certs[c.CertDomain] = c

@@ -50,9 +50,12 @@ func (d *Directory) FlushTraffic(ctx context.Context) error {
 	}
 	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
 		for id, c := range pending {
+			today := dayOf(c.last).UnixNano()
 			if _, err := tx.ExecContext(ctx, `UPDATE connectors SET messages = messages + $1,
-				last_traffic = CASE WHEN last_traffic > $2 THEN last_traffic ELSE $2 END WHERE id = $3`,
-				c.n, c.last.UnixNano(), id); err != nil {
+				last_traffic = CASE WHEN last_traffic > $2 THEN last_traffic ELSE $2 END,
+				day_messages = CASE WHEN day_start = $4 THEN day_messages + $1 ELSE $1 END,
+				day_start = $4 WHERE id = $3`,
+				c.n, c.last.UnixNano(), id, today); err != nil {
 				return err
 			}
 		}
@@ -75,4 +78,34 @@ func (d *Directory) FlushTraffic(ctx context.Context) error {
 		slog.Warn("directory: flush connector traffic", "err", err)
 	}
 	return err
+}
+
+// dayOf is the start of t's UTC day: probation quotas count per UTC day.
+func dayOf(t time.Time) time.Time {
+	return t.UTC().Truncate(24 * time.Hour)
+}
+
+// MessagesToday is connector id's count for the current UTC day: what the
+// database had at the last snapshot plus what this node has not flushed.
+// Other nodes' unflushed messages (at most a refresh interval's worth) are
+// not in it.
+func (d *Directory) MessagesToday(id int64) int64 {
+	var n int64
+	if c := d.snap.Load().byID[id]; c != nil {
+		n = c.MessagesToday
+	}
+	today := dayOf(time.Now())
+	d.traffic.mu.Lock()
+	if c, ok := d.traffic.byID[id]; ok && !c.last.Before(today) {
+		n += c.n
+	}
+	d.traffic.mu.Unlock()
+	return n
+}
+
+// ConnectorOnProbation reports whether live connector id awaits an admin's
+// confirmation (from the snapshot).
+func (d *Directory) ConnectorOnProbation(id int64) bool {
+	c := d.snap.Load().byID[id]
+	return c != nil && c.ConfirmedAt.IsZero()
 }

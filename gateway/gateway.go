@@ -136,7 +136,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 	g.Queue.Start()
 	g.SMTP = smtpd.New(smtpd.Options{
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
-		Directory: g.Directory, Queue: g.Queue, Policy: policy.Chain{policy.AttributionCheck{}},
+		Directory: g.Directory, Queue: g.Queue, Policy: policy.Chain{
+			policy.AttributionCheck{},
+			policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: g.Directory},
+		},
 		Trace: rec, Logger: log,
 	})
 	for _, l := range []struct{ kind, addr string }{

@@ -175,3 +175,37 @@ func dialFrom(t *testing.T, src, a string) *smtp.Client {
 	}
 	return c
 }
+
+// A new connector relays only its probation quota a day until an admin
+// confirms it; then it relays freely.
+func TestConnectorProbationQuota(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := testConfig(t, sink.Addr())
+	cfg.Policy.ConnectorProbationQuota = 2
+	g := start(t, cfg, false)
+	tn := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	c := dialFrom(t, "127.0.0.2", addr(g, "relay"))
+	for i := 0; i < 2; i++ {
+		if err := send(c, "a@acme.test", []string{"x@example.net"}, testMessage("probation", "ok")); err != nil {
+			t.Fatalf("message %d within the quota: %v", i+1, err)
+		}
+	}
+	err := c.Mail("a@acme.test", nil)
+	wantCode(t, err, 451, "4.7.711")
+	if se := err.(*smtp.SMTPError); !strings.Contains(se.Message, "/ndr/4.7.711") {
+		t.Fatalf("no help link: %q", se.Message)
+	}
+	cs, err := g.Directory.Connectors(context.Background(), tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Directory.ConfirmConnector(context.Background(), tn.ID, cs[0].ID, "admin:test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(c, "a@acme.test", []string{"x@example.net"}, testMessage("confirmed", "ok")); err != nil {
+		t.Fatalf("after confirmation: %v", err)
+	}
+	if !sink.Wait(waitFor, func(m []*devsink.Message) bool { return len(m) == 3 }) {
+		t.Fatalf("sink has %d", sink.Count())
+	}
+}

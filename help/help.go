@@ -54,6 +54,11 @@ func init() {
 		Cause:  "Tollgate relays mail only for its tenants. This connection neither signed in (SMTP AUTH) nor came from an address or certificate of any tenant's connector, so Tollgate refused to relay it. This is what keeps Tollgate from being an open relay.",
 		Sender: "Your mail server or app is not set up to send through this gateway. Only your email admin can fix this: send them this page.",
 		Admin:  "Check how the sending server connects. On the relay port, its public IP address must be inside the IP ranges of one of your connectors (or it must present the TLS certificate your certificate connector names); if your server's address changed, update the connector. Users and apps should send on the submission port (587 or 465) and sign in with SMTP AUTH."})
+	add(Page{Code: "4.7.711", Reply: "451 4.7.711 Connector on probation has reached its daily quota; an admin must confirm it",
+		Title:  "New connector on probation",
+		Cause:  "This mail came through a connector that was created recently and not yet confirmed by an admin. Until it is, it may relay only a small number of messages a day (policy.connector_probation_quota). This stops someone who stole an admin password from opening a spam channel with a new connector.",
+		Sender: "Nothing is lost: your server keeps the mail and retries. Ask your email admin to confirm the connector.",
+		Admin:  "If you created this connector, confirm it: sign in and confirm it with a fresh code from your authenticator (POST /api/v1/tenants/{tenant}/connectors/{id}/confirm, or the admin center). If you did not create it, delete it at once, change your admin passwords and check the audit log for who created it."})
 	add(Page{Code: "5.7.57", Reply: "530 5.7.57 Client was not authenticated to send mail",
 		Title:  "Sign-in required on the submission port",
 		Cause:  "The submission ports (587 and 465) take mail only from signed-in users. The client sent MAIL FROM without SMTP AUTH.",

@@ -58,3 +58,35 @@ func TestAttributionCheck(t *testing.T) {
 		t.Fatalf("String of a refusal: %q", s)
 	}
 }
+
+type probationState struct {
+	onProbation bool
+	today       int64
+}
+
+func (p probationState) ConnectorOnProbation(int64) bool { return p.onProbation }
+func (p probationState) MessagesToday(int64) int64       { return p.today }
+
+func TestProbationCheck(t *testing.T) {
+	ctx := context.Background()
+	env := &Envelope{Attribution: Attribution{TenantID: 1, ConnectorID: 7, Connector: "onprem"}}
+	for _, tc := range []struct {
+		st   probationState
+		want Action
+	}{
+		{probationState{true, 99}, Accept},
+		{probationState{true, 100}, Defer},
+		{probationState{false, 5000}, Accept},
+	} {
+		d := ProbationCheck{Quota: 100, Connectors: tc.st}.Mail(ctx, env)
+		if d.Action != tc.want {
+			t.Errorf("%+v: %v, want %v", tc.st, d, tc.want)
+		}
+		if d.Action == Defer && (d.Code != 451 || d.EnhancedString() != "4.7.711" || len(d.Figures) != 3) {
+			t.Errorf("deferral %v", d)
+		}
+	}
+	if d := (ProbationCheck{Quota: 0, Connectors: probationState{true, 0}}).Mail(ctx, &Envelope{}); d.Action != Accept {
+		t.Errorf("no connector: %v", d)
+	}
+}

@@ -33,6 +33,9 @@ func init() {
 			return &connectorOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), name: fs.String("name", "", "connector `name`"),
 				cert: fs.String("cert-domain", "", "the `domain` the server's client certificate names (\"*.\" allowed)")}
 		}, (*adminClient).connectorCreate},
+		adminCommand{"connector-confirm", "ID", "end a connector's probation: needs an admin session token (--token from POST /api/v1/signin) and a fresh TOTP code", func(fs *flag.FlagSet) any {
+			return &confirmOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), code: fs.String("code", "", "a fresh TOTP `code` from your authenticator")}
+		}, (*adminClient).connectorConfirm},
 		adminCommand{"connector-delete", "ID", "delete a connector (its record and history are kept)", tenantFlag, (*adminClient).connectorDelete},
 		adminCommand{"users", "", "list a tenant's users", tenantFlag, (*adminClient).users},
 		adminCommand{"user-create", "ADDRESS", "create a user; the password is read from standard input, or generated and printed", func(fs *flag.FlagSet) any {
@@ -48,6 +51,32 @@ func init() {
 type tenantOpts struct {
 	license *string
 	seats   *int
+}
+
+type confirmOpts struct {
+	tenant *int64
+	code   *string
+}
+
+func (c *adminClient) connectorConfirm(o any, args []string) error {
+	opts := o.(*confirmOpts)
+	base, err := tenantPath(opts.tenant)
+	if err != nil {
+		return err
+	}
+	id, err := oneArg(args, "connector ID")
+	if err != nil {
+		return err
+	}
+	if *opts.code == "" {
+		return errors.New("give --code with a fresh TOTP code")
+	}
+	var k connectorRow
+	if err := c.do("POST", base+"/connectors/"+id+"/confirm", map[string]any{"code": *opts.code}, &k); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "connector %d %q confirmed; it is off probation\n", k.ID, k.Name)
+	return nil
 }
 
 type licenceOpts struct {
@@ -235,6 +264,8 @@ type connectorRow struct {
 	DeletedAt         *time.Time `json:"deleted_at"`
 	Messages          int64      `json:"messages"`
 	LastTraffic       *time.Time `json:"last_traffic"`
+	Probation         bool       `json:"probation"`
+	MessagesToday     int64      `json:"messages_today"`
 }
 
 func (c *adminClient) connectors(o any, args []string) error {
@@ -249,6 +280,9 @@ func (c *adminClient) connectors(o any, args []string) error {
 	tw := c.table("ID\tNAME\tMATCHES\tCREATED BY\tCREATED\tMESSAGES\tLAST TRAFFIC\tSTATE")
 	for _, k := range r.Connectors {
 		state := "live"
+		if k.Probation {
+			state = fmt.Sprintf("probation (%d today)", k.MessagesToday)
+		}
 		if !k.Live && k.DeletedAt != nil {
 			state = "deleted " + when(*k.DeletedAt)
 		}
