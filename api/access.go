@@ -18,6 +18,9 @@ func DirectoryTokens(d *directory.Directory) Authenticator {
 			return Principal{}, false
 		}
 		p := Principal{Name: "token:" + t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID}
+		if t.Touched && t.Kind == directory.KindAPI {
+			p.UsedToken = fmt.Sprintf("token:%d", t.ID)
+		}
 		if t.Kind == directory.KindSession {
 			if a, err := d.Admin(ctx, t.AdminID); err == nil {
 				p.Name, p.AdminID = "admin:"+a.Email, a.ID
@@ -292,5 +295,39 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, t.ID, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
+	writeJSON(w, http.StatusCreated, toAdmin(a))
+}
+
+// listOperators lists the operator admins (operators only).
+func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
+	as, err := s.opts.Directory.Admins(r.Context(), 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []adminJSON{}
+	for _, a := range as {
+		out = append(out, toAdmin(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"operators": out})
+}
+
+// createOperator adds an operator admin (operators only): the bootstrap
+// token makes the first, who then signs in with password and TOTP.
+func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.opts.Directory.CreateAdmin(r.Context(), 0, req.Email, req.Password, directory.Operator)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, 0, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
 	writeJSON(w, http.StatusCreated, toAdmin(a))
 }

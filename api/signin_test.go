@@ -138,3 +138,23 @@ func TestConfirmConnectorStepUp(t *testing.T) {
 		t.Fatalf("audit %+v", au.Entries)
 	}
 }
+
+// The bootstrap token makes an operator account; the operator signs in with
+// TOTP and sees every tenant.
+func TestOperatorAccount(t *testing.T) {
+	e := newEnv(t)
+	e.want(201, "op", "POST", "/api/v1/operators", map[string]any{"email": "ops@provider.test", "password": "operator passphrase"}, nil)
+	e.want(409, "op", "POST", "/api/v1/operators", map[string]any{"email": "ops@provider.test", "password": "operator passphrase"}, nil)
+	e.want(400, "op", "POST", "/api/v1/operators", map[string]any{"email": "short@provider.test", "password": "short"}, nil)
+	var s1 struct{ Ticket, Secret string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "ops@provider.test", "password": "operator passphrase"}, &s1)
+	code, _ := totp.GenerateCode(s1.Secret, time.Now())
+	var sess struct{ Token string }
+	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": s1.Ticket, "code": code}, &sess)
+	e.want(201, sess.Token, "POST", "/api/v1/tenants", map[string]any{"name": "made-by-ops"}, nil)
+	var ops struct{ Operators []adminJSON }
+	e.want(200, sess.Token, "GET", "/api/v1/operators", nil, &ops)
+	if len(ops.Operators) != 1 || !ops.Operators[0].TOTPEnabled || ops.Operators[0].Role != "operator" {
+		t.Fatalf("operators %+v", ops)
+	}
+}

@@ -45,6 +45,10 @@ type Token struct {
 	Kind      string    // KindAPI, KindSignIn or KindSession
 	AdminID   int64     // the signed-in admin, for sign-in tickets and sessions
 	ExpiresAt time.Time // zero for API tokens, which never expire
+	// Touched is set by AuthenticateToken when this use updated LastUsed
+	// (at most once a minute): the moment to record "token used" once,
+	// not on every request.
+	Touched bool
 }
 
 // Token kinds.
@@ -184,6 +188,7 @@ func (d *Directory) AuthenticateToken(ctx context.Context, plaintext string) (To
 			return Token{}, fmt.Errorf("API token %d: %w", id, err)
 		}
 		t.LastUsed = fromNanos(at.UnixNano())
+		t.Touched = true
 	}
 	return t, nil
 }
