@@ -119,8 +119,13 @@ func TestDirectoryOverAPI(t *testing.T) {
 	base := fmt.Sprintf("/api/v1/tenants/%d", tn.ID)
 	var lic tenantJSON
 	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "expired"}, &lic)
+	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "licensed", "seats": 30, "license_expires": "2000-01-01T00:00:00Z"}, &lic)
+	if lic.Effective != "expired" {
+		t.Fatalf("a subscription that ended is expired: %+v", lic)
+	}
+	lic = tenantJSON{}
 	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "licensed", "seats": 30}, &lic)
-	if lic.License != "licensed" || lic.Seats != 30 {
+	if lic.License != "licensed" || lic.Seats != 30 || lic.Effective != "licensed" || lic.Expires != nil {
 		t.Fatalf("licence: %+v", lic)
 	}
 	var dom domainJSON
@@ -165,7 +170,7 @@ func TestDirectoryOverAPI(t *testing.T) {
 	for _, en := range au.Entries {
 		actions = append(actions, en.Action)
 	}
-	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.create domain.verify domain.add licence.change licence.change tenant.create" {
+	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.create domain.verify domain.add licence.change licence.change licence.change tenant.create" {
 		t.Fatalf("audit trail: %s", got)
 	}
 	if r, err := e.log.Verify(context.Background()); err != nil || !r.OK {

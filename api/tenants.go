@@ -16,15 +16,24 @@ import (
 
 // The JSON shapes of the directory's objects.
 type tenantJSON struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	License   string    `json:"license"`
-	Seats     int       `json:"seats"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	License   string     `json:"license"`
+	Seats     int        `json:"seats"`
+	CreatedAt time.Time  `json:"created_at"`
+	Expires   *time.Time `json:"license_expires,omitempty"`
+	// Effective is the licence in force now: expired once a licensed
+	// tenant's end date has passed.
+	Effective string `json:"effective_license"`
 }
 
 func toTenant(t directory.Tenant) tenantJSON {
-	return tenantJSON{t.ID, t.Name, string(t.License), t.Seats, t.CreatedAt}
+	j := tenantJSON{ID: t.ID, Name: t.Name, License: string(t.License), Seats: t.Seats, CreatedAt: t.CreatedAt,
+		Effective: string(t.LicenseAt(time.Now()))}
+	if !t.LicenseExpires.IsZero() {
+		j.Expires = &t.LicenseExpires
+	}
+	return j
 }
 
 type domainJSON struct {
@@ -179,14 +188,19 @@ func (s *Server) setLicence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		License string `json:"license"`
-		Seats   int    `json:"seats"`
+		License string     `json:"license"`
+		Seats   int        `json:"seats"`
+		Expires *time.Time `json:"license_expires"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	before, after, err := s.opts.Directory.SetLicense(r.Context(), t.ID, directory.License(req.License), req.Seats)
+	var expires time.Time
+	if req.Expires != nil {
+		expires = *req.Expires
+	}
+	before, after, err := s.opts.Directory.SetLicense(r.Context(), t.ID, directory.License(req.License), req.Seats, expires)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -54,6 +54,17 @@ type Tenant struct {
 	License   License
 	Seats     int
 	CreatedAt time.Time
+	// LicenseExpires ends a licensed subscription; zero is open-ended.
+	LicenseExpires time.Time
+}
+
+// LicenseAt is the licence in force at now: a licensed tenant whose
+// subscription ended counts as expired from that moment.
+func (t Tenant) LicenseAt(now time.Time) License {
+	if t.License == Licensed && !t.LicenseExpires.IsZero() && !now.Before(t.LicenseExpires) {
+		return Expired
+	}
+	return t.License
 }
 
 // Domain is an accepted domain. It is pending until the DNS TXT record

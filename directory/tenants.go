@@ -38,13 +38,16 @@ func (d *Directory) CreateTenant(ctx context.Context, name string, lic License, 
 	return t, nil
 }
 
-const tenantCols = `id, name, license, seats, created_at`
+const tenantCols = `id, name, license, seats, created_at, license_expires`
 
 func scanTenant(row interface{ Scan(...any) error }) (Tenant, error) {
 	var t Tenant
-	var created int64
-	err := row.Scan(&t.ID, &t.Name, &t.License, &t.Seats, &created)
+	var created, expires int64
+	err := row.Scan(&t.ID, &t.Name, &t.License, &t.Seats, &created, &expires)
 	t.CreatedAt = fromNanos(created)
+	if expires > 0 {
+		t.LicenseExpires = fromNanos(expires)
+	}
 	return t, err
 }
 

@@ -23,7 +23,8 @@ func init() {
 			return &tenantOpts{license: fs.String("license", "trial", "licence: trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
 		}, (*adminClient).tenantCreate},
 		adminCommand{"tenant-licence", "", "set a tenant's licence state and seats (operators)", func(fs *flag.FlagSet) any {
-			return &licenceOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), license: fs.String("license", "", "trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
+			return &licenceOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), license: fs.String("license", "", "trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats"),
+				expires: fs.String("expires", "", "last `date` of a licensed subscription, YYYY-MM-DD (UTC); empty: open-ended")}
 		}, (*adminClient).tenantLicence},
 		adminCommand{"domains", "", "list a tenant's accepted domains and the TXT record each needs", tenantFlag, (*adminClient).domains},
 		adminCommand{"domain-add", "NAME", "add an accepted domain and print the TXT record to publish", tenantFlag, (*adminClient).domainAdd},
@@ -80,9 +81,9 @@ func (c *adminClient) connectorConfirm(o any, args []string) error {
 }
 
 type licenceOpts struct {
-	tenant  *int64
-	license *string
-	seats   *int
+	tenant           *int64
+	license, expires *string
+	seats            *int
 }
 
 func (c *adminClient) tenantLicence(o any, _ []string) error {
@@ -94,8 +95,16 @@ func (c *adminClient) tenantLicence(o any, _ []string) error {
 	if *opts.license == "" {
 		return errors.New("give --license trial, licensed or expired")
 	}
+	body := map[string]any{"license": *opts.license, "seats": *opts.seats}
+	if *opts.expires != "" {
+		day, err := time.Parse("2006-01-02", *opts.expires)
+		if err != nil {
+			return fmt.Errorf("--expires %q is not a date like 2027-01-31", *opts.expires)
+		}
+		body["license_expires"] = day.Add(24 * time.Hour) // the subscription runs through that day
+	}
 	var t tenantRow
-	if err := c.do("PUT", base+"/licence", map[string]any{"license": *opts.license, "seats": *opts.seats}, &t); err != nil {
+	if err := c.do("PUT", base+"/licence", body, &t); err != nil {
 		return printed(err)
 	}
 	fmt.Fprintf(c.out, "tenant %d %q is now %s with %d seats\n", t.ID, t.Name, t.License, t.Seats)
