@@ -331,3 +331,52 @@ func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
 	s.record(r, 0, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
 	writeJSON(w, http.StatusCreated, toAdmin(a))
 }
+
+// setUserPassword replaces a user's SMTP password.
+func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
+	t, u, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.opts.Directory.SetPassword(r.Context(), u.ID, req.Password); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.record(r, t.ID, "user.password", fmt.Sprintf("user:%d", u.ID), nil, nil)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setUserDisabled stops (or restores) a user's SMTP sign-in, app passwords
+// included.
+func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request) {
+	t, u, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Disabled *bool `json:"disabled"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Disabled == nil {
+		s.fail(w, r, badField("disabled", "give true or false"))
+		return
+	}
+	if err := s.opts.Directory.SetUserDisabled(r.Context(), u.ID, *req.Disabled); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after := u
+	after.Disabled = *req.Disabled
+	s.record(r, t.ID, "user.disable", fmt.Sprintf("user:%d", u.ID), toUser(u), toUser(after))
+	writeJSON(w, http.StatusOK, toUser(after))
+}

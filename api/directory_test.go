@@ -149,6 +149,20 @@ func TestDirectoryOverAPI(t *testing.T) {
 	}
 	var u userJSON
 	e.want(201, "op", "POST", base+"/users", map[string]any{"address": "ann@acme.test", "password": "a long password"}, &u)
+	ctx := context.Background()
+	if _, _, err := e.dir.Authenticate(ctx, "ann@acme.test", "a long password"); err != nil {
+		t.Fatalf("new user cannot sign in: %v", err)
+	}
+	e.want(204, "op", "PUT", fmt.Sprintf("%s/users/%d/password", base, u.ID), map[string]any{"password": "another long one"}, nil)
+	if _, _, err := e.dir.Authenticate(ctx, "ann@acme.test", "another long one"); err != nil {
+		t.Fatalf("changed password: %v", err)
+	}
+	var du userJSON
+	e.want(200, "op", "PUT", fmt.Sprintf("%s/users/%d/disabled", base, u.ID), map[string]any{"disabled": true}, &du)
+	if _, _, err := e.dir.Authenticate(ctx, "ann@acme.test", "another long one"); err == nil || !du.Disabled {
+		t.Fatal("a disabled user can still sign in")
+	}
+	e.want(400, "op", "PUT", fmt.Sprintf("%s/users/%d/disabled", base, u.ID), map[string]any{}, nil)
 	var c connectorJSON
 	e.want(201, "op", "POST", base+"/connectors", map[string]any{"name": "onprem", "ip_ranges": []string{"192.0.2.0/24", "2001:db8::1"}}, &c)
 	if c.CreatedBy != "token:bootstrap" || len(c.IPRanges) != 2 || c.IPRanges[1] != "2001:db8::1/128" {
@@ -170,7 +184,7 @@ func TestDirectoryOverAPI(t *testing.T) {
 	for _, en := range au.Entries {
 		actions = append(actions, en.Action)
 	}
-	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.create domain.verify domain.add licence.change licence.change licence.change tenant.create" {
+	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.disable user.password user.create domain.verify domain.add licence.change licence.change licence.change tenant.create" {
 		t.Fatalf("audit trail: %s", got)
 	}
 	if r, err := e.log.Verify(context.Background()); err != nil || !r.OK {
@@ -278,6 +292,12 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		if rt.path == "/api/v1/tenants" && rt.method == "POST" {
 			body = map[string]any{"name": "sneaky"}
+		}
+		if strings.HasSuffix(rt.path, "/password") {
+			body = map[string]any{"password": "evil password 1"}
+		}
+		if strings.HasSuffix(rt.path, "/disabled") {
+			body = map[string]any{"disabled": true}
 		}
 		if strings.HasSuffix(rt.path, "/licence") {
 			body = map[string]any{"license": "expired"}

@@ -53,6 +53,8 @@ var routes = []route{
 	{"DELETE", "/api/v1/tenants/{tenant}/connectors/{connector}", admin, func(s *Server) http.HandlerFunc { return s.deleteConnector }},
 	{"GET", "/api/v1/tenants/{tenant}/users", admin, func(s *Server) http.HandlerFunc { return s.listUsers }},
 	{"POST", "/api/v1/tenants/{tenant}/users", admin, func(s *Server) http.HandlerFunc { return s.createUser }},
+	{"PUT", "/api/v1/tenants/{tenant}/users/{user}/password", admin, func(s *Server) http.HandlerFunc { return s.setUserPassword }},
+	{"PUT", "/api/v1/tenants/{tenant}/users/{user}/disabled", admin, func(s *Server) http.HandlerFunc { return s.setUserDisabled }},
 	{"GET", "/api/v1/tenants/{tenant}/users/{user}/app-passwords", admin, func(s *Server) http.HandlerFunc { return s.listAppPasswords }},
 	{"POST", "/api/v1/tenants/{tenant}/users/{user}/app-passwords", admin, func(s *Server) http.HandlerFunc { return s.createAppPassword }},
 	{"DELETE", "/api/v1/tenants/{tenant}/users/{user}/app-passwords/{app_password}", admin, func(s *Server) http.HandlerFunc { return s.revokeAppPassword }},

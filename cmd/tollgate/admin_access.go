@@ -26,6 +26,10 @@ func init() {
 		adminCommand{"app-passwords", "", "list a user's app passwords", userFlags, (*adminClient).appPasswords},
 		adminCommand{"app-password-create", "NAME", "create an app password for a user; printed once", userFlags, (*adminClient).appPasswordCreate},
 		adminCommand{"app-password-revoke", "ID", "revoke one app password; the user's other credentials keep working", userFlags, (*adminClient).appPasswordRevoke},
+		adminCommand{"user-password", "", "replace a user's SMTP password (read from standard input, or generated and printed)", userFlags, (*adminClient).userPassword},
+		adminCommand{"user-disable", "", "disable a user's SMTP sign-in (app passwords too); --enable undoes it", func(fs *flag.FlagSet) any {
+			return &userToggle{userRef: userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id`")}, enable: fs.Bool("enable", false, "enable instead")}
+		}, (*adminClient).userDisable},
 		adminCommand{"admins", "", "list a tenant's admins", func(fs *flag.FlagSet) any { return fs.Int64("tenant", 0, "tenant `id`") }, (*adminClient).admins},
 		adminCommand{"admin-create", "EMAIL", "add a tenant admin; the password is read from standard input or generated and printed", func(fs *flag.FlagSet) any {
 			return &userOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), stdin: fs.Bool("password-stdin", false, "read the password from the first line of standard input")}
@@ -234,6 +238,56 @@ func (c *adminClient) adminCreate(o any, args []string) error {
 	fmt.Fprintf(c.out, "added admin %s; TOTP is enrolled at first sign-in\n", email)
 	if generated {
 		fmt.Fprintf(c.out, "password (shown once): %s\n", pw)
+	}
+	return nil
+}
+
+type userToggle struct {
+	userRef
+	enable *bool
+}
+
+func (u *userRef) userPath() (string, error) {
+	p, err := u.path()
+	return strings.TrimSuffix(p, "/app-passwords"), err
+}
+
+func (c *adminClient) userPassword(o any, _ []string) error {
+	path, err := o.(*userRef).userPath()
+	if err != nil {
+		return err
+	}
+	pw, generated := randomPassword(), true
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read the password from standard input: %w", err)
+		}
+		pw, generated = strings.TrimRight(line, "\r\n"), false
+	}
+	if err := c.do("PUT", path+"/password", map[string]any{"password": pw}, nil); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintln(c.out, "password changed")
+	if generated {
+		fmt.Fprintf(c.out, "new password (shown once): %s\n", pw)
+	}
+	return nil
+}
+
+func (c *adminClient) userDisable(o any, _ []string) error {
+	opts := o.(*userToggle)
+	path, err := opts.userPath()
+	if err != nil {
+		return err
+	}
+	if err := c.do("PUT", path+"/disabled", map[string]any{"disabled": !*opts.enable}, nil); err != nil {
+		return printed(err)
+	}
+	if *opts.enable {
+		fmt.Fprintln(c.out, "user enabled")
+	} else {
+		fmt.Fprintln(c.out, "user disabled: SMTP sign-in refused, app passwords included")
 	}
 	return nil
 }
