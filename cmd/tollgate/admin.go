@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -234,5 +235,19 @@ func orNull(s string) string {
 	return s
 }
 
-// randomPassword makes a password for a new user.
+// randomPassword makes a password for a new user or admin.
 func randomPassword() string { return password.Random(20) }
+
+// newPassword reads a password from the first line of standard input when
+// fromStdin is set, and otherwise generates one (generated says so: the
+// caller prints it, once).
+func newPassword(fromStdin bool) (pw string, generated bool, err error) {
+	if !fromStdin {
+		return randomPassword(), true, nil
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", false, fmt.Errorf("read the password from standard input: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), false, nil
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -222,15 +221,9 @@ func (c *adminClient) adminCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated := "", false
-	if *opts.stdin {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("read the password from standard input: %w", err)
-		}
-		pw = strings.TrimRight(line, "\r\n")
-	} else {
-		pw, generated = randomPassword(), true
+	pw, generated, err := newPassword(*opts.stdin)
+	if err != nil {
+		return err
 	}
 	if err := c.do("POST", base+"/admins", map[string]any{"email": email, "password": pw}, nil); err != nil {
 		return printed(err)
@@ -257,13 +250,10 @@ func (c *adminClient) userPassword(o any, _ []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated := randomPassword(), true
-	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("read the password from standard input: %w", err)
-		}
-		pw, generated = strings.TrimRight(line, "\r\n"), false
+	fi, err := os.Stdin.Stat()
+	pw, generated, err := newPassword(err == nil && fi.Mode()&os.ModeCharDevice == 0) // piped in, or generated
+	if err != nil {
+		return err
 	}
 	if err := c.do("PUT", path+"/password", map[string]any{"password": pw}, nil); err != nil {
 		return printed(err)

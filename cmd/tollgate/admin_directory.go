@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -389,15 +387,9 @@ func (c *adminClient) userCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated := "", false
-	if *opts.stdin {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("read the password from standard input: %w", err)
-		}
-		pw = strings.TrimRight(line, "\r\n")
-	} else {
-		pw, generated = randomPassword(), true
+	pw, generated, err := newPassword(*opts.stdin)
+	if err != nil {
+		return err
 	}
 	if err := c.do("POST", base+"/users", map[string]any{"address": addr, "password": pw}, nil); err != nil {
 		return printed(err)

@@ -110,4 +110,3 @@ func FuzzLineLimitEquivalence(f *testing.F) {
 		}
 	})
 }
-
