@@ -2,9 +2,12 @@ package api
 
 import (
 	"bytes"
+	"time"
+
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pquerna/otp/totp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -267,7 +270,38 @@ func TestTenantIsolation(t *testing.T) {
 	e.want(201, "op", "POST", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), map[string]any{"name": "phone"}, &bap)
 	var btok tokenJSON
 	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": "bravo-ci", "tenant_id": b.ID}, &btok)
-	tokA := e.tenantToken(a.ID)
+	// Alpha's admin, signed in with password and TOTP, and an alpha API
+	// token: each walks every route against bravo's objects.
+	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, nil)
+	var s1 struct{ Ticket, Secret string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, &s1)
+	code, _ := totp.GenerateCode(s1.Secret, time.Now())
+	var sess struct{ Token string }
+	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": s1.Ticket, "code": code}, &sess)
+	for _, tokA := range []string{sess.Token, e.tenantToken(a.ID)} {
+		walkAsAlpha(t, e, tokA, a, b, bc, bu, bap, btok)
+	}
+	// Bravo is untouched: its connector, app password and token all live.
+	var cs struct{ Connectors []connectorJSON }
+	e.want(200, "op", "GET", bBase+"/connectors", nil, &cs)
+	if len(cs.Connectors) != 1 || !cs.Connectors[0].Live {
+		t.Fatalf("bravo's connectors changed: %+v", cs)
+	}
+	var aps struct {
+		AppPasswords []appPasswordJSON `json:"app_passwords"`
+	}
+	e.want(200, "op", "GET", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), nil, &aps)
+	if len(aps.AppPasswords) != 1 || aps.AppPasswords[0].Revoked {
+		t.Fatalf("bravo's app passwords changed: %+v", aps)
+	}
+	e.want(200, btok.Token, "GET", bBase, nil, nil)
+	// And alpha's admin manages alpha.
+	e.want(201, sess.Token, "POST", fmt.Sprintf("/api/v1/tenants/%d/domains", a.ID), map[string]any{"name": "alpha.test"}, nil)
+}
+
+// walkAsAlpha calls every admin route with tenant bravo's ids as alpha.
+func walkAsAlpha(t *testing.T, e *env, tokA string, a, b tenantJSON, bc connectorJSON, bu userJSON, bap appPasswordJSON, btok tokenJSON) {
+	t.Helper()
 
 	bodies := map[string]any{
 		"/domains":       map[string]any{"name": "evil.test"},
@@ -327,22 +361,6 @@ func TestTenantIsolation(t *testing.T) {
 	if st, _ := e.call(tokA, "GET", fmt.Sprintf("/api/v1/audit?tenant=%d", b.ID), nil, nil); st != 404 {
 		t.Errorf("audit for another tenant: %d", st)
 	}
-	// Bravo is untouched: its connector, app password and token all live.
-	var cs struct{ Connectors []connectorJSON }
-	e.want(200, "op", "GET", bBase+"/connectors", nil, &cs)
-	if len(cs.Connectors) != 1 || !cs.Connectors[0].Live {
-		t.Fatalf("bravo's connectors changed: %+v", cs)
-	}
-	var aps struct {
-		AppPasswords []appPasswordJSON `json:"app_passwords"`
-	}
-	e.want(200, "op", "GET", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), nil, &aps)
-	if len(aps.AppPasswords) != 1 || aps.AppPasswords[0].Revoked {
-		t.Fatalf("bravo's app passwords changed: %+v", aps)
-	}
-	e.want(200, btok.Token, "GET", bBase, nil, nil)
-	// And alpha's admin manages alpha.
-	e.want(201, tokA, "POST", fmt.Sprintf("/api/v1/tenants/%d/domains", a.ID), map[string]any{"name": "alpha.test"}, nil)
 }
 
 // The OpenAPI document and the route table describe the same API.
