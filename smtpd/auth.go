@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"net"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -87,18 +86,16 @@ func isBadCredentials(err error) bool {
 	return errors.Is(err, errBadCredentials)
 }
 
-// disconnectAfterReply shuts the read side so that go-smtp sends its reply
-// and then, reading the next command, finds the end of the stream.
+// disconnectAfterReply closes the connection as soon as go-smtp has written
+// the reply to the current command. (Shutting the read side is not enough:
+// Linux still delivers data that arrives after SHUT_RD.)
 func (s *session) disconnectAfterReply() {
 	c := s.conn.Conn()
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
 	if lc, ok := c.(*limitedConn); ok {
-		c = lc.Conn
-	}
-	if tcp, ok := c.(*net.TCPConn); ok {
-		tcp.CloseRead()
+		lc.hangUp.Store(true)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/metrics"
@@ -97,6 +98,18 @@ type limitedConn struct {
 	release func()
 	timer   *time.Timer
 	ahead   *readAhead
+	// hangUp makes the next write the last: the connection closes once that
+	// reply is out (used to end a session right after a refusal).
+	hangUp atomic.Bool
+}
+
+// Write writes p, and closes the connection after it if hangUp is set.
+func (c *limitedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.hangUp.Load() {
+		c.Close()
+	}
+	return n, err
 }
 
 // Read reads through a read-ahead buffer: go-smtp reads with a 4 KiB bufio,
