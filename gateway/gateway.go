@@ -47,9 +47,10 @@ type Gateway struct {
 	DevPassword string
 	AdminToken  string
 
-	transport *deliver.Transport
-	api       *api.Server
-	log       *slog.Logger
+	transport  *deliver.Transport
+	stopAnchor func()
+	api        *api.Server
+	log        *slog.Logger
 }
 
 // Start opens everything and starts listening. On error, what was opened is
@@ -93,6 +94,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 	if g.Audit, err = audit.Open(ctx, g.DB); err != nil {
 		return nil, err
 	}
+	g.stopAnchor = g.logAuditHead(time.Hour)
 	if g.AdminToken, err = adminToken(cfg.Admin.TokenFile); err != nil {
 		return nil, err
 	}
@@ -212,8 +214,41 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return g.Close()
 }
 
+// logAuditHead logs the audit log's head now and every interval: a record
+// outside the database, so a later rewrite of the chain (by someone with
+// write access to it) shows as a head that no longer matches
+// (audit.Log.CheckAnchor, `tollgate admin audit verify`).
+func (g *Gateway) logAuditHead(every time.Duration) func() {
+	logHead := func() {
+		id, hash, err := g.Audit.Head(context.Background())
+		if err != nil {
+			g.log.Warn("audit head", "err", err)
+			return
+		}
+		g.log.Info("audit head", "audit_id", id, "audit_hash", hash)
+	}
+	logHead()
+	t := time.NewTicker(every)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				logHead()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
+}
+
 // Close stops everything at once.
 func (g *Gateway) Close() error {
+	if g.stopAnchor != nil {
+		g.stopAnchor()
+		g.stopAnchor = nil
+	}
 	if g.SMTP != nil {
 		g.SMTP.Close()
 	}
