@@ -84,11 +84,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []tokenJSON{}
-	for _, t := range ts {
-		out = append(out, toToken(t))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	writeList(w, "tokens", ts, toToken)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -196,11 +192,7 @@ func (s *Server) listAppPasswords(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []appPasswordJSON{}
-	for _, a := range aps {
-		out = append(out, toAppPassword(a))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"app_passwords": out})
+	writeList(w, "app_passwords", aps, toAppPassword)
 }
 
 func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {
@@ -267,11 +259,7 @@ func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []adminJSON{}
-	for _, a := range as {
-		out = append(out, toAdmin(a))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"admins": out})
+	writeList(w, "admins", as, toAdmin)
 }
 
 // createAdmin adds a tenant admin. The new admin enrols TOTP at first
@@ -305,11 +293,7 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []adminJSON{}
-	for _, a := range as {
-		out = append(out, toAdmin(a))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"operators": out})
+	writeList(w, "operators", as, toAdmin)
 }
 
 // createOperator adds an operator admin (operators only): the bootstrap

@@ -91,3 +91,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// writeList answers {"<key>": [conv(item), ...]}, with an empty array rather
+// than null when there are no items.
+func writeList[T, J any](w http.ResponseWriter, key string, items []T, conv func(T) J) {
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, conv(it))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{key: out})
+}

@@ -146,11 +146,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []tenantJSON{}
-	for _, t := range ts {
-		out = append(out, toTenant(t))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tenants": out})
+	writeList(w, "tenants", ts, toTenant)
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
@@ -219,11 +215,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []domainJSON{}
-	for _, d := range ds {
-		out = append(out, toDomain(d))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"domains": out})
+	writeList(w, "domains", ds, toDomain)
 }
 
 func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
@@ -277,11 +269,7 @@ func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []connectorJSON{}
-	for _, c := range cs {
-		out = append(out, toConnector(c))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"connectors": out})
+	writeList(w, "connectors", cs, toConnector)
 }
 
 func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
@@ -423,11 +411,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []userJSON{}
-	for _, u := range us {
-		out = append(out, toUser(u))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	writeList(w, "users", us, toUser)
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
