@@ -174,23 +174,26 @@ func (q *Queue) apply(m *Message, results []Result, log *slog.Logger) {
 			r = Result{Code: "4.4.0", Detail: "no result from the transport"}
 		}
 		rc.Code, rc.Detail, rc.Remote = r.Code, r.Detail, r.Remote
-		ev := trace.Event{Time: time.Now(), QueueID: m.ID, Rule: "delivery", Detail: r.Detail,
-			Attrs: []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", m.Pool)}}
+		var stage, outcome string
 		switch {
 		case r.OK:
 			rc.Status = Delivered
 			metrics.Delivered.WithLabelValues(m.Pool).Inc()
-			ev.Stage, ev.Outcome = "delivered", "ok"
+			stage, outcome = "delivered", "ok"
 		case r.Permanent:
 			rc.Status = Failed
 			metrics.Bounced.WithLabelValues(m.Pool).Inc()
-			ev.Stage, ev.Outcome = "bounced", "fail"
+			stage, outcome = "bounced", "fail"
 		default:
 			m.LastError = r.Detail
 			metrics.Deferred.WithLabelValues(m.Pool).Inc()
-			ev.Stage, ev.Outcome = "deferred", "defer"
+			stage, outcome = "deferred", "defer"
 		}
-		q.opts.Trace.Record(q.ctx, ev)
+		if f, ok := q.opts.Trace.(trace.Filter); ok && !f.Enabled(q.ctx, outcome) {
+			continue
+		}
+		q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, Stage: stage, Outcome: outcome, Rule: "delivery", Detail: r.Detail,
+			Attrs: []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", m.Pool)}})
 	}
 }
 

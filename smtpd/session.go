@@ -148,6 +148,9 @@ func (s *session) decided(stage string, d policy.Decision, kv ...string) {
 }
 
 func (s *session) record(stage, outcome, rule, detail string, kv ...string) {
+	if f, ok := s.srv.opts.Trace.(trace.Filter); ok && !f.Enabled(context.Background(), outcome) {
+		return // not recorded: do not build it on the SMTP path
+	}
 	e := trace.Event{Time: time.Now(), Session: s.id, Stage: stage, Outcome: outcome, Rule: rule, Detail: detail}
 	e.Attrs = append(e.Attrs, slog.String("listener", s.env.Listener), slog.String("client_ip", s.env.ClientIP.String()))
 	if s.env.Tenant != "" {

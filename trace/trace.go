@@ -35,12 +35,24 @@ type Recorder interface {
 // (the routine steps of an accepted message).
 type Logger struct{ L *slog.Logger }
 
+// levelOf is the log level of an event with this outcome: refusals at
+// info, the routine steps of an accepted message at debug.
+func levelOf(outcome string) slog.Level {
+	if outcome == "reject" || outcome == "defer" || outcome == "fail" {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}
+
+// Enabled reports whether an event with this outcome would be recorded, so
+// callers on the SMTP path can skip building it.
+func (l Logger) Enabled(ctx context.Context, outcome string) bool {
+	return l.L.Enabled(ctx, levelOf(outcome))
+}
+
 // Record implements Recorder.
 func (l Logger) Record(ctx context.Context, e Event) {
-	level := slog.LevelDebug
-	if e.Outcome == "reject" || e.Outcome == "defer" || e.Outcome == "fail" {
-		level = slog.LevelInfo
-	}
+	level := levelOf(e.Outcome)
 	if !l.L.Enabled(ctx, level) {
 		return
 	}
@@ -62,8 +74,17 @@ func (l Logger) Record(ctx context.Context, e Event) {
 	l.L.LogAttrs(ctx, level, "trace", attrs...)
 }
 
+// Filter is implemented by recorders that drop some events: callers ask it
+// before building an event they may not need.
+type Filter interface {
+	Enabled(ctx context.Context, outcome string) bool
+}
+
 // Discard drops every event (tests, benchmarks).
 type Discard struct{}
+
+// Enabled implements Filter.
+func (Discard) Enabled(context.Context, string) bool { return false }
 
 // Record implements Recorder.
 func (Discard) Record(context.Context, Event) {}
