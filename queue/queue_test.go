@@ -184,7 +184,13 @@ func TestSpoolFilesAreRecycled(t *testing.T) {
 	defer q.Close()
 	q.Start()
 	first := enqueue(t, q, "Subject: a long first message\r\n\r\n"+fmt.Sprintf("%01000d", 0)+"\r\n")
-	waitUntil(t, "first delivered", func() bool { return spooled(t, q) == 0 })
+	// Delivered, and its file back in the free pool (the release follows
+	// the row's removal).
+	waitUntil(t, "first delivered and its file released", func() bool {
+		q.spool.mu.Lock()
+		defer q.spool.mu.Unlock()
+		return len(q.spool.freeNames) == 1
+	})
 	w, err := q.Create()
 	if err != nil {
 		t.Fatal(err)
