@@ -8,6 +8,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/redis/go-redis/v9"
+	"github.com/tollgate-mail/tollgate/policy"
 	"net"
 	"net/netip"
 	"os"
@@ -33,6 +35,7 @@ type Config struct {
 
 	Store    Store    `toml:"store"`
 	Policy   Policy   `toml:"policy"`
+	Counters Counters `toml:"counters"`
 	Listen   Listen   `toml:"listen"`
 	TLS      TLS      `toml:"tls"`
 	SMTP     SMTP     `toml:"smtp"`
@@ -51,11 +54,54 @@ type Store struct {
 	PostgresDSN string `toml:"postgres_dsn"`
 }
 
-// Policy holds the protection checks' settings.
+// Policy holds the protection checks' settings: the defaults for every
+// tenant. Tenants' overrides (the API's PUT /tenants/{id}/policy) replace
+// single keys of them. docs/configuration.md explains each one.
 type Policy struct {
 	// ConnectorProbationQuota is how many messages per UTC day a new
 	// connector may relay until an admin confirms it with a TOTP step-up.
 	ConnectorProbationQuota int64 `toml:"connector_probation_quota"`
+
+	TenantWindow          Duration `toml:"tenant_window"`
+	TenantSpamCount       int64    `toml:"tenant_spam_count"`
+	TenantSpamRatio       float64  `toml:"tenant_spam_ratio"`
+	UnregisteredPerDay    int64    `toml:"unregistered_per_day"`
+	UserMessagesPerMinute int64    `toml:"user_messages_per_minute"`
+	UserRecipientsPerDay  int64    `toml:"user_recipients_per_day"`
+	RecipientsPerMessage  int64    `toml:"recipients_per_message"`
+	TenantExternalPerDay  int64    `toml:"tenant_external_per_day"`
+	UserExternalPerHour   int64    `toml:"user_external_per_hour"`
+	UserInternalPerHour   int64    `toml:"user_internal_per_hour"`
+	UserDailyRecipients   int64    `toml:"user_daily_recipients"`
+	UserSpamPerHour       int64    `toml:"user_spam_per_hour"`
+	RestrictAction        string   `toml:"restrict_action"`
+	ProbationQuota        int64    `toml:"probation_quota"`
+	ProbationDays         int      `toml:"probation_days"`
+}
+
+// Settings are the [policy] values as the checks take them.
+func (p Policy) Settings() policy.Settings {
+	return policy.Settings{
+		TenantWindow: p.TenantWindow.Duration, TenantSpamCount: p.TenantSpamCount, TenantSpamRatio: p.TenantSpamRatio,
+		UnregisteredPerDay: p.UnregisteredPerDay, UserMessagesPerMinute: p.UserMessagesPerMinute,
+		UserRecipientsPerDay: p.UserRecipientsPerDay, RecipientsPerMessage: p.RecipientsPerMessage,
+		TenantExternalPerDay: p.TenantExternalPerDay, UserExternalPerHour: p.UserExternalPerHour,
+		UserInternalPerHour: p.UserInternalPerHour, UserDailyRecipients: p.UserDailyRecipients,
+		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction,
+		ProbationQuota: p.ProbationQuota, ProbationDays: p.ProbationDays,
+	}
+}
+
+// Counters selects where the sliding-window counts behind the limits live.
+type Counters struct {
+	// RedisURL shares the counts across a fleet
+	// (redis://[:password@]host:port/db); empty keeps them in this node,
+	// saved to data_dir/counters.
+	RedisURL string `toml:"redis_url"`
+	// Prefix namespaces Tollgate's Redis keys.
+	Prefix string `toml:"prefix"`
+	// SaveInterval is how often the embedded counts are written to disk.
+	SaveInterval Duration `toml:"save_interval"`
 }
 
 // Listen names the addresses of the four listeners; an empty address turns a
@@ -271,6 +317,17 @@ func (c *Config) Validate() error {
 		if p.v <= 0 {
 			bad(p.key, "must be greater than 0, got %d", p.v)
 		}
+	}
+	if err := c.Policy.Settings().Validate(); err != nil {
+		bad("policy."+strings.SplitN(err.Error(), " ", 2)[0], "%s", strings.SplitN(err.Error(), " ", 2)[1])
+	}
+	if c.Counters.RedisURL != "" {
+		if _, err := redis.ParseURL(c.Counters.RedisURL); err != nil {
+			bad("counters.redis_url", "%v", err)
+		}
+	}
+	if c.Counters.SaveInterval.Duration <= 0 {
+		bad("counters.save_interval", "must be a positive duration, got %s", c.Counters.SaveInterval)
 	}
 	if c.Policy.ConnectorProbationQuota < 0 {
 		bad("policy.connector_probation_quota", "must not be negative, got %d", c.Policy.ConnectorProbationQuota)

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/tollgate-mail/tollgate/policy"
+)
 
 // Default returns the production defaults. docs/configuration.md lists each
 // one; keep the two in step (a test checks that every key is documented).
@@ -45,8 +49,9 @@ func Default() *Config {
 			MaxMessagesPerConn: 100,
 			Pools:              map[string]Pool{},
 		},
-		Policy: Policy{ConnectorProbationQuota: 100},
-		Log:    Log{Level: "info", Format: "text"},
+		Policy:   defaultPolicy(),
+		Counters: Counters{Prefix: "tollgate:", SaveInterval: D(10 * time.Second)},
+		Log:      Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -65,4 +70,19 @@ func (c *Config) ApplyDev() {
 	}
 	c.Queue.RetrySchedule = []Duration{D(10 * time.Second), D(30 * time.Second), D(time.Minute)}
 	c.Queue.MaxAge = D(time.Hour)
+}
+
+// defaultPolicy is policy.DefaultSettings in the config's shape.
+func defaultPolicy() Policy {
+	d := policy.DefaultSettings()
+	return Policy{
+		ConnectorProbationQuota: 100,
+		TenantWindow:            D(d.TenantWindow), TenantSpamCount: d.TenantSpamCount, TenantSpamRatio: d.TenantSpamRatio,
+		UnregisteredPerDay: d.UnregisteredPerDay, UserMessagesPerMinute: d.UserMessagesPerMinute,
+		UserRecipientsPerDay: d.UserRecipientsPerDay, RecipientsPerMessage: d.RecipientsPerMessage,
+		TenantExternalPerDay: d.TenantExternalPerDay, UserExternalPerHour: d.UserExternalPerHour,
+		UserInternalPerHour: d.UserInternalPerHour, UserDailyRecipients: d.UserDailyRecipients,
+		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction,
+		ProbationQuota: d.ProbationQuota, ProbationDays: d.ProbationDays,
+	}
 }

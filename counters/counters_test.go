@@ -1,6 +1,7 @@
 package counters
 
 import (
+	"path/filepath"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,14 @@ func impls(t testing.TB) []impl {
 	prefix := uniquePrefix(t)
 	return []impl{
 		{"memory", func(t testing.TB) Counter { return NewMemory() }},
+		{"file", func(t testing.TB) Counter {
+			c, err := OpenFile(filepath.Join(t.TempDir(), "counters"), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		}},
 		{"redis", func(t testing.TB) Counter {
 			c, err := NewRedis(&redis.Options{Addr: redisAddr}, prefix)
 			if err != nil {

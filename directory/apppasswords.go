@@ -137,19 +137,19 @@ func (d *Directory) RevokeAppPassword(ctx context.Context, userID, id int64) err
 }
 
 // matchAppPassword checks pw against the user's live app passwords and
-// reports whether one matched. Only a password of the generated length is
+// returns the id of the one that matched (0 for none). Only a password of the generated length is
 // tried, so a mistyped main password costs no more than before; otherwise
 // it costs one hash per live app password (at most MaxAppPasswords: the
 // LIMIT holds that bound even if the cap were bypassed). The list is read
 // on every login, so a revocation counts at once.
-func (d *Directory) matchAppPassword(ctx context.Context, userID int64, pw string) (bool, error) {
+func (d *Directory) matchAppPassword(ctx context.Context, userID int64, pw string) (int64, error) {
 	if len(pw) != appPasswordLen {
-		return false, nil
+		return 0, nil
 	}
 	rows, err := d.db.Read.QueryContext(ctx, `SELECT id, password_hash, last_used FROM app_passwords
 		WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id LIMIT `+strconv.Itoa(MaxAppPasswords), userID)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	type cand struct {
 		id       int64
@@ -161,13 +161,13 @@ func (d *Directory) matchAppPassword(ctx context.Context, userID int64, pw strin
 		var c cand
 		if err := rows.Scan(&c.id, &c.hash, &c.lastUsed); err != nil {
 			rows.Close()
-			return false, err
+			return 0, err
 		}
 		cands = append(cands, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return false, err
+		return 0, err
 	}
 	for _, c := range cands {
 		ok, err := password.VerifyContext(ctx, pw, c.hash)
@@ -176,7 +176,7 @@ func (d *Directory) matchAppPassword(ctx context.Context, userID int64, pw strin
 			continue
 		}
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if !ok {
 			continue
@@ -188,7 +188,7 @@ func (d *Directory) matchAppPassword(ctx context.Context, userID int64, pw strin
 				slog.Warn("directory: record app password use", "app_password", c.id, "err", err)
 			}
 		}
-		return true, nil
+		return c.id, nil
 	}
-	return false, nil
+	return 0, nil
 }

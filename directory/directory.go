@@ -83,6 +83,10 @@ type User struct {
 	Address      string
 	Disabled     bool
 	CreatedAt    time.Time
+	// AppPasswordID is set by Authenticate when the login used one of the
+	// user's app passwords rather than the main password, so a restriction
+	// can stop that credential alone.
+	AppPasswordID int64
 }
 
 // Connector is an inbound connector identified by sender IP ranges. Deleted

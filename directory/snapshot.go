@@ -146,3 +146,10 @@ func (d *Directory) ConnectorForIP(ip netip.Addr) (Connector, Tenant, bool) {
 func (d *Directory) IsVerifiedDomain(tenantID int64, domain string) bool {
 	return d.snap.Load().verified[tenantID][strings.ToLower(strings.TrimSuffix(domain, "."))]
 }
+
+// SnapshotTenant returns a tenant from the snapshot, for the checks on the
+// SMTP path: no database round trip per message.
+func (d *Directory) SnapshotTenant(id int64) (Tenant, bool) {
+	t, ok := d.snap.Load().tenants[id]
+	return t, ok
+}

@@ -125,9 +125,10 @@ func (d *Directory) Authenticate(ctx context.Context, address, pw string) (User,
 	}
 	if !ok && known && !u.Disabled {
 		// Not the main password: maybe one of the user's app passwords.
-		if ok, err = d.matchAppPassword(ctx, u.ID, pw); err != nil {
+		if u.AppPasswordID, err = d.matchAppPassword(ctx, u.ID, pw); err != nil {
 			return User{}, Tenant{}, fmt.Errorf("login %q: %w", addr, err)
 		}
+		ok = u.AppPasswordID != 0
 	}
 	if !ok || !known || u.Disabled {
 		return User{}, Tenant{}, fmt.Errorf("login %q: %w", addr, ErrBadCredentials)

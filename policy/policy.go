@@ -86,6 +86,9 @@ type Attribution struct {
 	User        string `json:"user,omitempty"`
 	ConnectorID int64  `json:"connector_id,omitempty"`
 	Connector   string `json:"connector,omitempty"`
+	// AppPasswordID is the app password the user logged in with; 0 for
+	// the main password or a connector.
+	AppPasswordID int64 `json:"app_password_id,omitempty"`
 	// Method is how the tenant was found: "auth", "connector-ip",
 	// "connector-cert", or "" when it was not.
 	Method string `json:"method,omitempty"`
@@ -104,15 +107,47 @@ type Envelope struct {
 	From     string
 	Size     int64    // SIZE= from MAIL FROM, 0 if not given
 	Rcpts    []string // accepted so far
+
+	// Unregistered is set once the transaction has been counted against
+	// the tenant's unregistered-domain allowance, so a message whose
+	// envelope and header senders are both foreign counts once.
+	Unregistered bool
+}
+
+// Sender is whom the per-sender limits and restrictions apply to: the
+// logged-in user, or for connector mail the envelope sender.
+func (e *Envelope) Sender() string {
+	if e.User != "" {
+		return e.User
+	}
+	return strings.ToLower(e.From)
 }
 
 // Message is what the end-of-DATA checks see of the content.
 type Message struct {
+	QueueID    string
 	Size       int64
 	MessageID  string
 	Subject    string
-	HeaderFrom string
+	HeaderFrom string // the From field as written
+	Verdict    Verdict
+
+	// Pool is the delivery pool the message leaves through; checks set it
+	// to "high-risk" for spam that is not refused. Empty means "normal".
+	Pool string
 }
+
+// Verdict is the content classifier's answer for a message.
+type Verdict struct {
+	Class   string   `json:"class"` // clean, bulk, spam; "" when not classified
+	Score   float64  `json:"score"`
+	Bulk    int      `json:"bulk"` // 0-9
+	Reasons []string `json:"reasons,omitempty"`
+	Engine  string   `json:"engine,omitempty"`
+}
+
+// SpamOrBulk reports whether the verdict counts towards the thresholds.
+func (v Verdict) SpamOrBulk() bool { return v.Class == "spam" || v.Class == "bulk" }
 
 // Check is one rule. Each method returns Accepted when the rule has nothing
 // to say at that stage.

@@ -77,6 +77,7 @@ func (s *session) login(username, password string) error {
 	}
 	s.env.Attribution = policy.Attribution{
 		TenantID: tenant.ID, Tenant: tenant.Name, UserID: user.ID, User: user.Address, Method: "auth",
+		AppPasswordID: user.AppPasswordID,
 	}
 	s.record("auth", "accept", "auth", "", "user", user.Address, "tenant", tenant.Name)
 	return nil

@@ -49,30 +49,45 @@ func (s *session) Data(r io.Reader) error {
 	in := &strictReader{r: &rateReader{r: r, conn: s.conn.Conn(), start: start,
 		idle: lim.DataTimeout.Duration, minRate: int64(lim.MinDataRate)}}
 	br := bufio.NewReaderSize(in, 16<<10)
+	var out io.Writer = w
+	var capture *captureWriter
+	if s.srv.opts.Classify != nil {
+		capture = newCapture(w, s.srv.opts.ClassifyBytes)
+		defer capture.release()
+		out = capture
+	}
 	hdr, body, err := readHeaderBlock(br, lim.MaxHeaderBytes)
 	if err == nil {
-		err = s.writeTrace(w, hdr)
+		err = s.writeTrace(out, hdr)
 	}
 	if err == nil {
-		_, err = w.Write(body)
+		_, err = out.Write(body)
 	}
 	if err == nil {
-		_, err = io.Copy(w, br)
+		_, err = io.Copy(out, br)
 	}
 	if err != nil {
 		return s.refuse("data", s.dataError(err))
 	}
 	msg := headerInfo(hdr)
-	msg.Size = w.Size()
+	msg.Size, msg.QueueID = w.Size(), w.ID()
+	if capture != nil {
+		msg.Verdict = s.classify(capture.buf)
+	}
 	d := s.srv.opts.Policy.Data(context.Background(), &s.env, &msg)
-	s.decided("data", d, "size", fmt.Sprint(msg.Size), "message_id", msg.MessageID)
+	s.decided("data", d, "size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
+		"score", fmt.Sprintf("%.2f", msg.Verdict.Score))
 	if d.Action != policy.Accept {
 		return s.refuseDecision("data", d)
+	}
+	pool := msg.Pool
+	if pool == "" {
+		pool = "normal"
 	}
 	env := queue.Envelope{
 		From: s.env.From, Rcpts: s.rcpts, TenantID: s.env.TenantID, Tenant: s.env.Tenant,
 		User: s.env.User, Connector: s.env.Connector, ClientIP: s.env.ClientIP.String(),
-		MessageID: msg.MessageID, Subject: msg.Subject, Pool: "normal",
+		MessageID: msg.MessageID, Subject: msg.Subject, Pool: pool,
 	}
 	if s.mail != nil {
 		env.EnvID, env.UTF8 = s.mail.EnvelopeID, s.mail.UTF8
@@ -88,7 +103,8 @@ func (s *session) Data(r io.Reader) error {
 		s.srv.opts.Directory.NoteConnectorTraffic(s.env.ConnectorID)
 	}
 	s.record("queued", "ok", "", "", "queue_id", m.ID, "from", env.From, "rcpts", fmt.Sprint(len(env.Rcpts)),
-		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID)
+		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID, "subject", msg.Subject, "pool", pool,
+		"verdict", msg.Verdict.Class)
 	s.log.Info("queued", "queue_id", m.ID, "from", env.From, "rcpts", len(env.Rcpts), "size", m.Size,
 		"tenant", s.env.Tenant, "took", time.Since(start))
 	// go-smtp replies with the code of an SMTPError as given, so a 250 can

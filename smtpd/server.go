@@ -66,7 +66,12 @@ type Options struct {
 	Directory Directory
 	Queue     Spool
 	Policy    policy.Chain
-	Trace     trace.Recorder
+	// Classify gives the content verdict at the end of DATA, from the
+	// message's first ClassifyBytes bytes; nil leaves messages
+	// unclassified. An error leaves the message unclassified and is traced.
+	Classify      func(ctx context.Context, raw []byte, recipients int, tenant string) (policy.Verdict, error)
+	ClassifyBytes int
+	Trace         trace.Recorder
 	Logger    *slog.Logger
 }
 

@@ -1,0 +1,178 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Restriction actions: what the per-user outbound spam policy does when a
+// sender crosses one of its limits.
+const (
+	// RestrictUntilTomorrow stops the sender until the next UTC midnight
+	// (the hosted service's default) or an earlier release by an admin.
+	RestrictUntilTomorrow = "restrict-until-tomorrow"
+	// RestrictUntilReleased stops the sender until an admin releases it.
+	RestrictUntilReleased = "restrict"
+	// AlertOnly lets the mail through and alerts the tenant's admins.
+	AlertOnly = "alert"
+)
+
+// Settings are the protection thresholds. The config file's [policy]
+// section gives the defaults for every tenant; a tenant's Overrides replace
+// single fields of them.
+type Settings struct {
+	// Tenant threshold (5.7.705): a tenant is blocked when, within
+	// TenantWindow, its spam+bulk verdicts reach TenantSpamCount AND they
+	// are at least TenantSpamRatio of its verdicts. Both must hold, so a
+	// false positive never blocks a large tenant and a small tenant that
+	// sprays spam is stopped after TenantSpamCount messages.
+	TenantWindow    time.Duration
+	TenantSpamCount int64
+	TenantSpamRatio float64
+
+	// UnregisteredPerDay is how many messages a day a tenant may send from
+	// domains that are not its verified accepted domains (5.7.750).
+	UnregisteredPerDay int64
+
+	// Sending limits per sender (a user, or the envelope sender of
+	// connector mail).
+	UserMessagesPerMinute int64 // deferred with 4.7.500 beyond it
+	UserRecipientsPerDay  int64 // rolling 24 h; 5.1.90 beyond it
+	RecipientsPerMessage  int64 // 5.5.3 beyond it
+	// TenantExternalPerDay caps a tenant's external recipients per rolling
+	// 24 h (5.7.233). Zero means the hosted service's formula,
+	// 500 × licences^0.7 + 9500.
+	TenantExternalPerDay int64
+
+	// Per-user outbound spam policy (5.1.8). Zero turns a limit off.
+	UserExternalPerHour int64
+	UserInternalPerHour int64
+	UserDailyRecipients int64
+	// UserSpamPerHour restricts the credential (user password, app
+	// password or connector) that sent this many spam verdicts in an hour.
+	UserSpamPerHour int64
+	RestrictAction  string
+
+	// ProbationQuota is a released tenant's first-day quota (messages per
+	// rolling 24 h); it doubles with every clean day until ProbationDays.
+	ProbationQuota int64
+	ProbationDays  int
+}
+
+// DefaultSettings are the built-in defaults, the hosted service's where it
+// publishes them.
+func DefaultSettings() Settings {
+	return Settings{
+		TenantWindow: time.Hour, TenantSpamCount: 20, TenantSpamRatio: 0.3,
+		UnregisteredPerDay:    100,
+		UserMessagesPerMinute: 30, UserRecipientsPerDay: 10000, RecipientsPerMessage: 500,
+		UserExternalPerHour: 500, UserInternalPerHour: 1000, UserDailyRecipients: 0,
+		UserSpamPerHour: 10, RestrictAction: RestrictUntilTomorrow,
+		ProbationQuota: 200, ProbationDays: 5,
+	}
+}
+
+// ExternalPerDay is the tenant external recipient limit for a tenant with
+// this many licences.
+func (s Settings) ExternalPerDay(licences int) int64 {
+	if s.TenantExternalPerDay > 0 {
+		return s.TenantExternalPerDay
+	}
+	return int64(500*math.Pow(float64(max(licences, 0)), 0.7)) + 9500
+}
+
+// Validate names the first bad field.
+func (s Settings) Validate() error {
+	switch {
+	case s.TenantWindow < time.Minute:
+		return fmt.Errorf("tenant_window must be at least 1m, got %v", s.TenantWindow)
+	case s.TenantSpamCount < 1:
+		return fmt.Errorf("tenant_spam_count must be at least 1, got %d", s.TenantSpamCount)
+	case s.TenantSpamRatio <= 0 || s.TenantSpamRatio > 1:
+		return fmt.Errorf("tenant_spam_ratio must be in (0, 1], got %v", s.TenantSpamRatio)
+	case s.UnregisteredPerDay < 0:
+		return fmt.Errorf("unregistered_per_day must not be negative, got %d", s.UnregisteredPerDay)
+	case s.UserMessagesPerMinute < 1:
+		return fmt.Errorf("user_messages_per_minute must be at least 1, got %d", s.UserMessagesPerMinute)
+	case s.UserRecipientsPerDay < 1:
+		return fmt.Errorf("user_recipients_per_day must be at least 1, got %d", s.UserRecipientsPerDay)
+	case s.RecipientsPerMessage < 1 || s.RecipientsPerMessage > 1000:
+		return fmt.Errorf("recipients_per_message must be in 1..1000, got %d", s.RecipientsPerMessage)
+	case s.TenantExternalPerDay < 0:
+		return fmt.Errorf("tenant_external_per_day must not be negative, got %d", s.TenantExternalPerDay)
+	case s.UserExternalPerHour < 0 || s.UserInternalPerHour < 0 || s.UserDailyRecipients < 0 || s.UserSpamPerHour < 0:
+		return fmt.Errorf("user_external_per_hour, user_internal_per_hour, user_daily_recipients and user_spam_per_hour must not be negative")
+	case s.RestrictAction != RestrictUntilTomorrow && s.RestrictAction != RestrictUntilReleased && s.RestrictAction != AlertOnly:
+		return fmt.Errorf("restrict_action must be %q, %q or %q, got %q", RestrictUntilTomorrow, RestrictUntilReleased, AlertOnly, s.RestrictAction)
+	case s.ProbationQuota < 1:
+		return fmt.Errorf("probation_quota must be at least 1, got %d", s.ProbationQuota)
+	case s.ProbationDays < 0:
+		return fmt.Errorf("probation_days must not be negative, got %d", s.ProbationDays)
+	}
+	return nil
+}
+
+// Overrides are a tenant's own values for the settings that make sense per
+// tenant. A nil field keeps the default. The JSON names are the config
+// file's keys.
+type Overrides struct {
+	TenantSpamCount       *int64   `json:"tenant_spam_count,omitempty"`
+	TenantSpamRatio       *float64 `json:"tenant_spam_ratio,omitempty"`
+	UnregisteredPerDay    *int64   `json:"unregistered_per_day,omitempty"`
+	UserMessagesPerMinute *int64   `json:"user_messages_per_minute,omitempty"`
+	UserRecipientsPerDay  *int64   `json:"user_recipients_per_day,omitempty"`
+	RecipientsPerMessage  *int64   `json:"recipients_per_message,omitempty"`
+	TenantExternalPerDay  *int64   `json:"tenant_external_per_day,omitempty"`
+	UserExternalPerHour   *int64   `json:"user_external_per_hour,omitempty"`
+	UserInternalPerHour   *int64   `json:"user_internal_per_hour,omitempty"`
+	UserDailyRecipients   *int64   `json:"user_daily_recipients,omitempty"`
+	UserSpamPerHour       *int64   `json:"user_spam_per_hour,omitempty"`
+	RestrictAction        *string  `json:"restrict_action,omitempty"`
+}
+
+// Apply returns s with o's fields in place.
+func (o Overrides) Apply(s Settings) Settings {
+	set := func(dst *int64, v *int64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&s.TenantSpamCount, o.TenantSpamCount)
+	set(&s.UnregisteredPerDay, o.UnregisteredPerDay)
+	set(&s.UserMessagesPerMinute, o.UserMessagesPerMinute)
+	set(&s.UserRecipientsPerDay, o.UserRecipientsPerDay)
+	set(&s.RecipientsPerMessage, o.RecipientsPerMessage)
+	set(&s.TenantExternalPerDay, o.TenantExternalPerDay)
+	set(&s.UserExternalPerHour, o.UserExternalPerHour)
+	set(&s.UserInternalPerHour, o.UserInternalPerHour)
+	set(&s.UserDailyRecipients, o.UserDailyRecipients)
+	set(&s.UserSpamPerHour, o.UserSpamPerHour)
+	if o.TenantSpamRatio != nil {
+		s.TenantSpamRatio = *o.TenantSpamRatio
+	}
+	if o.RestrictAction != nil {
+		s.RestrictAction = *o.RestrictAction
+	}
+	return s
+}
+
+// ParseOverrides reads overrides from JSON, refusing unknown keys and
+// values that would make the settings invalid.
+func ParseOverrides(data []byte, defaults Settings) (Overrides, error) {
+	var o Overrides
+	if len(data) == 0 {
+		return o, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return Overrides{}, fmt.Errorf("policy overrides: %w", err)
+	}
+	if err := o.Apply(defaults).Validate(); err != nil {
+		return Overrides{}, fmt.Errorf("policy overrides: %w", err)
+	}
+	return o, nil
+}

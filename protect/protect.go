@@ -1,0 +1,147 @@
+// Package protect holds the outbound protection checks: the tenant
+// threshold and expired subscriptions (5.7.705), unregistered domains
+// (5.7.750), restricted senders, app passwords and connectors (5.1.8,
+// 5.7.711) and the sending limits (4.7.500, 5.1.90, 5.7.233, 4.5.3).
+//
+// The checks are policy.Checks over three sources: the sticky state in
+// package blocks, the sliding-window counters (one node in memory, a fleet
+// in Redis) and the directory's snapshot. Every threshold comes from
+// policy.Settings with the tenant's overrides applied.
+//
+// When a counter cannot be read (Redis down) a check defers with 451 4.3.0:
+// the client keeps the message and retries, so no mail is lost and no
+// limit is silently skipped.
+package protect
+
+import (
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/counters"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/policy"
+)
+
+// Alert kinds the checks raise (the alert package delivers them).
+const (
+	AlertUserRestricted      = "user-restricted"
+	AlertLimitExceeded       = "limit-exceeded"
+	AlertTenantBlocked       = "tenant-blocked"
+	AlertConnectorSuspicious = "connector-suspicious"
+)
+
+// Alert is one notice for a tenant's admins and the operators.
+type Alert struct {
+	Kind     string
+	TenantID int64
+	Tenant   string
+	Subject  string
+	Text     string
+	Figures  []policy.Figure
+	Code     string // the enhanced code whose help page explains it
+}
+
+// Tenants is what the checks read of the directory: the snapshot, never a
+// query per message.
+type Tenants interface {
+	SnapshotTenant(id int64) (directory.Tenant, bool)
+	IsVerifiedDomain(tenantID int64, domain string) bool
+}
+
+// Engine holds what the checks share. Build it once; Checks returns the
+// checks in the order they run.
+type Engine struct {
+	Defaults policy.Settings
+	Counters counters.Counter
+	Blocks   *blocks.Store
+	Tenants  Tenants
+	// Alert is called (from the SMTP goroutine: it must not block) when a
+	// check blocks, restricts or limits; nil for none.
+	Alert  func(Alert)
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	recent evidenceRing
+}
+
+// Settings are the defaults with the tenant's overrides applied.
+func (e *Engine) Settings(tenantID int64) policy.Settings {
+	if e.Blocks == nil {
+		return e.Defaults
+	}
+	return e.Blocks.Overrides(tenantID).Apply(e.Defaults)
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.Default()
+}
+
+func (e *Engine) alert(a Alert) {
+	if e.Alert != nil {
+		e.Alert(a)
+	}
+}
+
+// Checks returns the protection checks in order: the tenant first (a
+// blocked tenant learns nothing more), then restrictions, unregistered
+// domains, the sending limits and finally the content verdict.
+func (e *Engine) Checks() []policy.Check {
+	return []policy.Check{TenantCheck{e}, RestrictionCheck{e}, UnregisteredCheck{e}, LimitsCheck{e}, VerdictCheck{e}}
+}
+
+// counterFailed is the decision when a counter cannot be read: a 4xx, so
+// the message stays with the client, and the failure is logged.
+func (e *Engine) counterFailed(rule string, err error) policy.Decision {
+	e.log().Error("protect: counter unavailable; deferring", "rule", rule, "err", err)
+	return policy.Decision{Action: policy.Defer, Code: 451, Enhanced: [3]int{4, 3, 0},
+		Text: "Temporary policy failure: sending limits cannot be checked right now; try again later",
+		Rule: rule, Figures: []policy.Figure{{Name: "error", Value: "counter unavailable"}}}
+}
+
+const hour = time.Hour
+
+// Counter keys. One window per key (see package counters).
+func tenantKey(id int64, what string) string { return "t:" + strconv.FormatInt(id, 10) + ":" + what }
+func senderKey(tenant int64, sender, what string) string {
+	return "s:" + strconv.FormatInt(tenant, 10) + ":" + sender + ":" + what
+}
+
+func fig(name string, v int64) policy.Figure { return policy.Figure{Name: name, Value: strconv.FormatInt(v, 10)} }
+func figs(name, v string) policy.Figure      { return policy.Figure{Name: name, Value: v} }
+
+// domainOf is the domain of an address, lowercased; "" for none.
+func domainOf(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == '@' {
+			return lower(addr[i+1:])
+		}
+	}
+	return ""
+}
+
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}

@@ -1,0 +1,71 @@
+package protect
+
+import (
+	"context"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/policy"
+)
+
+// TenantBlocked is the 5.7.705 refusal: the tenant is blocked (threshold or
+// expired subscription).
+var TenantBlocked = policy.Decision{Action: policy.Reject, Code: 550, Enhanced: [3]int{5, 7, 705},
+	Text: "Access denied, tenant has exceeded threshold"}
+
+// TenantCheck refuses every message of a blocked tenant or one whose
+// subscription expired, and holds a tenant released from a block to its
+// probation quota. It reads the snapshot, so a renewal or a release
+// applies at once on the node that made it.
+type TenantCheck struct{ e *Engine }
+
+// Name implements policy.Check.
+func (TenantCheck) Name() string { return "tenant" }
+
+// Mail implements policy.Check.
+func (c TenantCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
+	if !env.Attributed() {
+		return policy.Accepted
+	}
+	now := c.e.now()
+	if t, ok := c.e.Tenants.SnapshotTenant(env.TenantID); ok && t.LicenseAt(now) == directory.Expired {
+		d := TenantBlocked
+		d.Text += " (subscription expired)"
+		d.Rule = "tenant-expired"
+		d.Figures = []policy.Figure{figs("tenant", t.Name), figs("licence", string(t.License))}
+		if !t.LicenseExpires.IsZero() {
+			d.Figures = append(d.Figures, figs("expired_at", t.LicenseExpires.Format(time.RFC3339)))
+		}
+		return d
+	}
+	if c.e.Blocks == nil {
+		return policy.Accepted
+	}
+	if b, ok := c.e.Blocks.ActiveBlock(env.TenantID); ok {
+		d := TenantBlocked
+		d.Rule = "tenant-threshold"
+		d.Figures = append([]policy.Figure{figs("tenant", env.Tenant), figs("blocked_at", b.CreatedAt.Format(time.RFC3339)),
+			figs("reason", b.Reason)}, b.Figures...)
+		return d
+	}
+	if quota, on := c.e.Blocks.Probation(env.TenantID, now); on {
+		n, ok, err := c.e.Counters.AddIfBelow(ctx, tenantKey(env.TenantID, "probation"), 1, quota, 24*time.Hour, now)
+		if err != nil {
+			return c.e.counterFailed("tenant-probation", err)
+		}
+		if !ok {
+			return policy.Decision{Action: policy.Defer, Code: 451, Enhanced: [3]int{4, 7, 500},
+				Text: "Tenant released from a block is on probation and has reached its quota for now; try again later",
+				Rule: "tenant-probation", Figures: []policy.Figure{figs("tenant", env.Tenant), fig("messages_24h", n), fig("quota", quota)}}
+		}
+	}
+	return policy.Accepted
+}
+
+// Rcpt implements policy.Check.
+func (TenantCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision { return policy.Accepted }
+
+// Data implements policy.Check.
+func (TenantCheck) Data(context.Context, *policy.Envelope, *policy.Message) policy.Decision {
+	return policy.Accepted
+}
