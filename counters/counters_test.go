@@ -1,10 +1,10 @@
 package counters
 
 import (
-	"path/filepath"
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"

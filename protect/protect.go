@@ -118,8 +118,10 @@ func senderKey(tenant int64, sender, what string) string {
 	return "s:" + strconv.FormatInt(tenant, 10) + ":" + sender + ":" + what
 }
 
-func fig(name string, v int64) policy.Figure { return policy.Figure{Name: name, Value: strconv.FormatInt(v, 10)} }
-func figs(name, v string) policy.Figure      { return policy.Figure{Name: name, Value: v} }
+func fig(name string, v int64) policy.Figure {
+	return policy.Figure{Name: name, Value: strconv.FormatInt(v, 10)}
+}
+func figs(name, v string) policy.Figure { return policy.Figure{Name: name, Value: v} }
 
 // domainOf is the domain of an address, lowercased; "" for none.
 func domainOf(addr string) string {

@@ -63,7 +63,9 @@ func (c TenantCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Deci
 }
 
 // Rcpt implements policy.Check.
-func (TenantCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision { return policy.Accepted }
+func (TenantCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
+	return policy.Accepted
+}
 
 // Data implements policy.Check.
 func (TenantCheck) Data(context.Context, *policy.Envelope, *policy.Message) policy.Decision {

@@ -82,7 +82,7 @@ func (c UnregisteredCheck) check(ctx context.Context, env *policy.Envelope, wher
 	d.Figures = []policy.Figure{figs("tenant", env.Tenant), figs("sender", addr), figs("checked", where),
 		fig("messages_24h", n), fig("allowance", limit), figs("window", "24h")}
 	c.e.alert(Alert{Kind: AlertLimitExceeded, TenantID: env.TenantID, Tenant: env.Tenant, Subject: "unregistered-domain allowance",
-		Text: "The tenant sent more mail from domains that are not its verified accepted domains than its daily allowance.",
+		Text:    "The tenant sent more mail from domains that are not its verified accepted domains than its daily allowance.",
 		Figures: d.Figures, Code: d.EnhancedString()})
 	return d
 }

@@ -116,7 +116,7 @@ func (c VerdictCheck) block(ctx context.Context, env *policy.Envelope, set polic
 	if created {
 		e.log().Warn("tenant blocked", "tenant", env.Tenant, "block", got.ID, "spam_bulk", spamBulk, "messages", total)
 		e.alert(Alert{Kind: AlertTenantBlocked, TenantID: env.TenantID, Tenant: env.Tenant, Subject: env.Tenant,
-			Text: "The tenant's outbound spam and bulk mail crossed the tenant threshold; all its outbound mail is refused until an operator approves an unblock request.",
+			Text:    "The tenant's outbound spam and bulk mail crossed the tenant threshold; all its outbound mail is refused until an operator approves an unblock request.",
 			Figures: figures, Code: d.EnhancedString()})
 	}
 	return d

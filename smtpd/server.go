@@ -72,7 +72,7 @@ type Options struct {
 	Classify      func(ctx context.Context, raw []byte, recipients int, tenant string) (policy.Verdict, error)
 	ClassifyBytes int
 	Trace         trace.Recorder
-	Logger    *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Server runs the SMTP listeners.
