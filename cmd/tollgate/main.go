@@ -19,6 +19,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the gateway (serve --dev for the embedded demo set-up)", runServe},
 	{"admin", "administer a running gateway over its admin API", runAdmin},
+	{"classify", "classify messages, train and evaluate the content classifier", runClassify},
 	{"version", "print the version", func([]string) error { fmt.Println("tollgate", version); return nil }},
 }
 

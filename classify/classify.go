@@ -1,0 +1,74 @@
+// Package classify gives each outbound message a content verdict (clean, bulk
+// or spam), a score and the reasons behind it, so the policy checks can count
+// a tenant's spam and an admin can read why a message was judged as it was.
+//
+// Two engines implement Classifier: Engine, built in, which parses the MIME
+// structure itself and scores hashed tokens with a trained linear model plus a
+// few named rules; and Rspamd, which asks an rspamd server over its HTTP
+// protocol. Fallback and Both combine them so an rspamd outage never stops mail.
+//
+// The package is a leaf: it imports only the standard library, go-message,
+// golang.org/x and the counters package (for campaign counts), so the SMTP
+// path can call it without pulling in the rest of the gateway.
+package classify
+
+import "context"
+
+// Verdict is the classifier's judgement of one message.
+type Verdict string
+
+const (
+	Clean Verdict = "clean"
+	// Bulk is legitimate-looking mail sent in bulk (newsletters, campaigns):
+	// it counts towards a tenant's bulk volume, not its spam.
+	Bulk Verdict = "bulk"
+	Spam Verdict = "spam"
+)
+
+// Reason is one contribution to a score, named so an admin can read it:
+// a token ("body:viagra", "subject:free", "url:example.com") or a rule
+// ("rule:HTML_ONLY", "CAMPAIGN"). Weight is in the engine's score units;
+// positive pushes towards spam.
+type Reason struct {
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"`
+}
+
+// Input is one message to classify.
+type Input struct {
+	// Raw is the message as received, header and body, possibly truncated
+	// by the caller at its own size cap.
+	Raw []byte
+	// Recipients is the number of envelope recipients: many recipients is a
+	// bulk signal, and campaign counts are in recipients.
+	Recipients int
+	// Tenant keys the campaign counts; empty disables campaign counting.
+	Tenant string
+}
+
+// Result is a verdict with the figures behind it.
+type Result struct {
+	Verdict Verdict
+	// Score is the engine's own score: for the built-in engine the log-odds
+	// of spam (the sum of the reasons' weights and a bias), for rspamd its
+	// points. Compare it only within one engine.
+	Score float64
+	// Bulk is the bulk level, 0 (personal mail) to 9 (certainly bulk).
+	Bulk int
+	// Reasons are the largest contributions, largest first.
+	Reasons []Reason
+	// Fingerprint is the fuzzy content fingerprint used for campaign counts
+	// ("" when the message has too little text to fingerprint).
+	Fingerprint string
+	// Engine names the engine that produced the verdict ("builtin",
+	// "rspamd", or a combination).
+	Engine string
+}
+
+// Classifier classifies a message. Implementations are safe for concurrent
+// use. An error means no verdict could be reached (the caller decides
+// whether to accept the message unclassified); a malformed message is not
+// an error, it gets a verdict.
+type Classifier interface {
+	Classify(ctx context.Context, in Input) (Result, error)
+}

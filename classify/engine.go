@@ -1,0 +1,169 @@
+package classify
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+)
+
+// maxReasons is how many token and rule reasons a result carries.
+const maxReasons = 10
+
+// Engine is the built-in classifier: MIME parsing, a trained linear model,
+// fixed rules, bulk level and campaign counts. It is safe for concurrent use.
+type Engine struct {
+	model     *Model
+	opts      Options
+	threshold float64
+	pool      sync.Pool // *scorer
+}
+
+// New returns an engine scoring with m.
+func New(m *Model, opts Options) (*Engine, error) {
+	if m == nil || len(m.Weights) != 1<<m.Meta.Bits {
+		return nil, errors.New("classify: model has no weights")
+	}
+	if m.Meta.FeatureVersion != FeatureVersion {
+		return nil, fmt.Errorf("classify: model is for features version %d, this build extracts %d: retrain it", m.Meta.FeatureVersion, FeatureVersion)
+	}
+	e := &Engine{model: m, opts: opts.withDefaults(), threshold: m.Meta.Threshold}
+	if opts.SpamThreshold != 0 {
+		e.threshold = opts.SpamThreshold
+	}
+	e.pool.New = func() any {
+		return &scorer{weights: m.Weights, mask: uint32(len(m.Weights) - 1), seen: make(map[uint32]struct{}, 512)}
+	}
+	return e, nil
+}
+
+// Model is the engine's model (read-only).
+func (e *Engine) Model() *Model { return e.model }
+
+// Threshold is the score from which the engine says spam.
+func (e *Engine) Threshold() float64 { return e.threshold }
+
+// Classify parses and scores one message. It fails only on empty input or a
+// cancelled context; a malformed or hostile message gets a verdict with the
+// reasons saying what was wrong.
+func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("classify: %w", err)
+	}
+	if len(in.Raw) == 0 {
+		return Result{}, errors.New("classify: empty message")
+	}
+	s := e.pool.Get().(*scorer)
+	defer e.pool.Put(s)
+	s.reset()
+	d := &s.doc
+	d.parse(in.Raw, e.opts.Caps)
+	s.scratch = d.extract(s, s.scratch)
+
+	score := e.model.Meta.Bias + s.sum
+	fixed, reasons := fixedRules(d)
+	score += fixed
+	reasons = append(reasons, s.reasons()...)
+
+	res := Result{Engine: "builtin"}
+	campaign := false
+	if bands := d.fp.bands(); bands != nil {
+		res.Fingerprint = joinBands(bands)
+		if e.opts.Campaigns != nil && in.Tenant != "" {
+			n, err := campaignCount(ctx, e.opts.Campaigns, in.Tenant, bands, in.Recipients, e.opts.CampaignWindow, e.opts.Now())
+			switch {
+			case err != nil:
+				// The verdict without campaign counts is still a verdict.
+				e.opts.Logger.Warn("classify: campaign count failed", "tenant", in.Tenant, "err", err)
+			case n >= e.opts.CampaignRecipients:
+				campaign = true
+				w := campaignWeight(n, e.opts.CampaignRecipients)
+				score += w
+				reasons = append(reasons, Reason{"CAMPAIGN", w})
+			}
+		}
+	}
+	slices.SortStableFunc(reasons, func(a, b Reason) int { return cmp.Compare(math.Abs(b.Weight), math.Abs(a.Weight)) })
+	if len(reasons) > maxReasons {
+		reasons = reasons[:maxReasons]
+	}
+	bulk, bulkReasons := bulkLevel(d.header, in.Recipients, d, campaign)
+	res.Score, res.Bulk = score, bulk
+	res.Reasons = append(reasons, bulkReasons...)
+	switch {
+	case score >= e.threshold:
+		res.Verdict = Spam
+	case bulk >= e.opts.BulkThreshold:
+		res.Verdict = Bulk
+	default:
+		res.Verdict = Clean
+	}
+	return res, nil
+}
+
+// scorer is the per-call state, pooled: the parsed document, the distinct
+// features seen, the running sum and the largest contributions.
+type scorer struct {
+	doc     document
+	scratch []byte
+	weights []float32
+	mask    uint32
+	seen    map[uint32]struct{}
+	sum     float64
+	top     []topFeature // at most maxReasons, unordered
+}
+
+type topFeature struct {
+	kind byte
+	tok  []byte
+	w    float32
+}
+
+func (s *scorer) reset() {
+	s.doc.reset()
+	clear(s.seen)
+	s.sum = 0
+	s.top = s.top[:0]
+}
+
+// feature adds a feature's weight once per message and keeps it if it is
+// among the largest so far. Names are copied only for those.
+func (s *scorer) feature(kind byte, tok []byte) {
+	i := hashFeature(kind, tok) & s.mask
+	if _, dup := s.seen[i]; dup {
+		return
+	}
+	s.seen[i] = struct{}{}
+	w := s.weights[i]
+	if w == 0 {
+		return
+	}
+	s.sum += float64(w)
+	if len(s.top) < maxReasons {
+		s.top = append(s.top, topFeature{kind, append([]byte(nil), tok...), w})
+		return
+	}
+	least := 0
+	for j := range s.top {
+		if abs32(s.top[j].w) < abs32(s.top[least].w) {
+			least = j
+		}
+	}
+	if abs32(w) > abs32(s.top[least].w) {
+		s.top[least] = topFeature{kind, append(s.top[least].tok[:0], tok...), w}
+	}
+}
+
+// reasons names the kept contributions.
+func (s *scorer) reasons() []Reason {
+	out := make([]Reason, len(s.top))
+	for i, t := range s.top {
+		out[i] = Reason{kindNames[t.kind] + string(t.tok), float64(t.w)}
+	}
+	return out
+}
+
+func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }

@@ -1,0 +1,142 @@
+package classify
+
+import (
+	"math/bits"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// Feature kinds: the first byte hashed with each token, so "free" in the
+// subject and "free" in the body are different features, and the prefix of
+// the reason an admin reads.
+const (
+	kindBody     = 'b'
+	kindSubject  = 's'
+	kindURL      = 'u'
+	kindFrom     = 'f'
+	kindFromName = 'n'
+	kindMailer   = 'm'
+	kindAttach   = 'a'
+	kindRule     = 'r'
+)
+
+// kindNames are the reason prefixes, indexed by kind byte.
+var kindNames = map[byte]string{
+	kindBody: "body:", kindSubject: "subject:", kindURL: "url:", kindFrom: "from:",
+	kindFromName: "fromname:", kindMailer: "mailer:", kindAttach: "attach:", kindRule: "rule:",
+}
+
+// featureSink receives each feature of a message; a feature may repeat and
+// the sink counts it once.
+type featureSink interface {
+	feature(kind byte, tok []byte)
+}
+
+// FeatureVersion changes whenever the features change meaning, so a model
+// trained on other features is refused instead of scoring nonsense.
+const FeatureVersion = 1
+
+// extract sends d's features to s: words of the subject, the body and the
+// sender's name; link domains; the sender's domain and mail program;
+// attachment kinds; and the learned rules (named structural signals whose
+// weights the model learns like any token's).
+func (d *document) extract(s featureSink, scratch []byte) []byte {
+	var subj, body, name textStats
+	scratch = scanText([]byte(d.subject), scratch, &subj,
+		func(w []byte) { s.feature(kindSubject, w) }, func(h string) { s.feature(kindURL, []byte(registrable(h))) })
+	scratch = scanText([]byte(d.fromName), scratch, &name,
+		func(w []byte) { s.feature(kindFromName, w) }, func(string) {})
+	scratch = scanText(d.text, scratch, &body,
+		func(w []byte) {
+			s.feature(kindBody, w)
+			d.fp.word(w)
+			if string(w) == "unsubscribe" {
+				d.unsubscribeText = true
+			}
+		},
+		func(h string) {
+			if len(d.hosts) < maxHosts {
+				d.hosts = append(d.hosts, h)
+			}
+		})
+	ipLink := false
+	for _, h := range d.hosts {
+		if isIPHost(h) {
+			ipLink = true
+			continue
+		}
+		s.feature(kindURL, []byte(registrable(h)))
+	}
+	if d.fromDomain != "" {
+		s.feature(kindFrom, []byte(registrable(d.fromDomain)))
+	}
+	if d.mailer != "" {
+		m, _, _ := strings.Cut(strings.TrimSpace(d.mailer), " ")
+		s.feature(kindMailer, []byte(strings.ToLower(m)))
+	}
+	for _, a := range d.attachments {
+		s.feature(kindAttach, []byte(a))
+	}
+	rule := func(name string) { s.feature(kindRule, []byte(name)) }
+	rule(bucket("WORDS_", body.words))
+	rule(bucket("LINKS_", len(d.hosts)))
+	if d.hasHTML {
+		rule(bucket("IMAGES_", d.images))
+		if !d.hasPlain {
+			rule("HTML_ONLY")
+		}
+	}
+	if ipLink {
+		rule("LINK_IP")
+	}
+	if body.letters >= 40 && body.upper*10 >= body.letters*3 {
+		rule("BODY_CAPS")
+	}
+	if subj.letters >= 8 && subj.upper*10 >= subj.letters*7 {
+		rule("SUBJECT_CAPS")
+	}
+	if strings.TrimSpace(d.subject) == "" {
+		rule("SUBJECT_EMPTY")
+	}
+	if strings.Contains(d.subject, "!") {
+		rule("SUBJECT_EXCLAIM")
+	}
+	if strings.ContainsAny(d.subject, "$%€£") {
+		rule("SUBJECT_MONEY")
+	}
+	if d.replyDomain != "" && d.replyDomain != d.fromDomain {
+		rule("REPLYTO_OTHER_DOMAIN")
+	}
+	if strings.Contains(d.fromName, "@") {
+		rule("FROMNAME_HAS_ADDRESS")
+	}
+	if d.malformed {
+		rule("MALFORMED")
+	}
+	if d.badCharset {
+		rule("BAD_CHARSET")
+	}
+	return scratch
+}
+
+// bucket names n by its power-of-two range: WORDS_0, WORDS_1, WORDS_2-3,
+// WORDS_4-7 and so on, so a count becomes a few learnable features.
+func bucket(prefix string, n int) string {
+	if n <= 1 {
+		return prefix + string(rune('0'+max(n, 0)))
+	}
+	b := bits.Len(uint(n)) - 1
+	return prefix + strconv.Itoa(1<<b) + "-" + strconv.Itoa(1<<(b+1)-1)
+}
+
+// registrable is the domain a host belongs to (example.co.uk for
+// a.b.example.co.uk), so links to many hosts of one site count as one;
+// the host itself when the suffix list does not know it.
+func registrable(h string) string {
+	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil {
+		return d
+	}
+	return h
+}
