@@ -11,6 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/policy"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,6 +34,8 @@ type Options struct {
 	Audit     *audit.Log              // every change is appended here
 	Queue     *queue.Queue            // for /api/v1/queue
 	Sink      *devsink.Sink           // dev mode's capture sink, or nil
+	Blocks    *blocks.Store           // tenant blocks, restrictions, unblock requests; nil without protection
+	Policy    policy.Settings         // the [policy] defaults
 	Logger    *slog.Logger
 }
 

@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/policy"
 	"time"
 
 	"context"
@@ -28,11 +30,12 @@ import (
 // DNS answered by a server on loopback. Token "op" is the bootstrap
 // operator; tenantToken makes a real tenant-scoped API token.
 type env struct {
-	t   *testing.T
-	srv *httptest.Server
-	dir *directory.Directory
-	log *audit.Log
-	dns *dnstest.Server
+	t      *testing.T
+	srv    *httptest.Server
+	dir    *directory.Directory
+	log    *audit.Log
+	dns    *dnstest.Server
+	blocks *blocks.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -52,11 +55,17 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bl, err := blocks.Open(ctx, db, blocks.Options{Audit: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bl.Close() })
 	dns := dnstest.Start(t)
-	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr)})
+	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
+		Blocks: bl, Policy: policy.DefaultSettings()})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns}
+	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl}
 }
 
 // call sends a request and decodes the JSON answer into out (if not nil).
@@ -278,8 +287,36 @@ func TestTenantIsolation(t *testing.T) {
 	code, _ := totp.GenerateCode(s1.Secret, time.Now())
 	var sess struct{ Token string }
 	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": s1.Ticket, "code": code}, &sess)
+	// Bravo is blocked, has asked to be unblocked and has a restricted
+	// sender: the protection routes are walked too.
+	ctx := context.Background()
+	blk, _, err := e.blocks.BlockTenant(ctx, blocks.Block{TenantID: b.ID, Reason: blocks.ReasonThreshold, Rule: "tenant-threshold",
+		Evidence: blocks.Evidence{Samples: []blocks.Sample{{Subject: "bravo spam"}}}}, "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := e.blocks.RequestUnblock(ctx, b.ID, "a leaked password", "reset it", "admin:bob@bravo.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _, err := e.blocks.Restrict(ctx, blocks.Restriction{TenantID: b.ID, Kind: blocks.KindSender, Subject: "bob@bravo.test",
+		Reason: "spam", Rule: "outbound-spam-policy"}, "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string]string{"{request}": fmt.Sprint(req.ID), "{restriction}": fmt.Sprint(rs.ID)}
 	for _, tokA := range []string{sess.Token, e.tenantToken(a.ID)} {
-		walkAsAlpha(t, e, tokA, a, b, bc, bu, bap, btok)
+		walkAsAlpha(t, e, tokA, a, b, bc, bu, bap, btok, extra)
+	}
+	// Bravo's block, request and restriction are untouched.
+	if got, ok := e.blocks.ActiveBlock(b.ID); !ok || got.ID != blk.ID {
+		t.Fatalf("bravo's block changed: %+v %v", got, ok)
+	}
+	if got, err := e.blocks.UnblockRequest(ctx, req.ID); err != nil || got.Status != blocks.StatusPending {
+		t.Fatalf("bravo's unblock request changed: %+v %v", got, err)
+	}
+	if _, ok := e.blocks.Restricted(b.ID, blocks.KindSender, "bob@bravo.test", time.Now()); !ok {
+		t.Fatal("bravo's restriction was released by alpha")
 	}
 	// Bravo is untouched: its connector, app password and token all live.
 	var cs struct{ Connectors []connectorJSON }
@@ -300,15 +337,17 @@ func TestTenantIsolation(t *testing.T) {
 }
 
 // walkAsAlpha calls every admin route with tenant bravo's ids as alpha.
-func walkAsAlpha(t *testing.T, e *env, tokA string, a, b tenantJSON, bc connectorJSON, bu userJSON, bap appPasswordJSON, btok tokenJSON) {
+func walkAsAlpha(t *testing.T, e *env, tokA string, a, b tenantJSON, bc connectorJSON, bu userJSON, bap appPasswordJSON, btok tokenJSON, extra map[string]string) {
 	t.Helper()
 
 	bodies := map[string]any{
-		"/domains":       map[string]any{"name": "evil.test"},
-		"/connectors":    map[string]any{"name": "evil", "ip_ranges": []string{"192.0.2.9"}},
-		"/users":         map[string]any{"address": "x@bravo.test", "password": "long enough pw"},
-		"/app-passwords": map[string]any{"name": "evil"},
-		"/admins":        map[string]any{"email": "evil@bravo.test", "password": "a long enough password"},
+		"/domains":          map[string]any{"name": "evil.test"},
+		"/connectors":       map[string]any{"name": "evil", "ip_ranges": []string{"192.0.2.9"}},
+		"/users":            map[string]any{"address": "x@bravo.test", "password": "long enough pw"},
+		"/app-passwords":    map[string]any{"name": "evil"},
+		"/admins":           map[string]any{"email": "evil@bravo.test", "password": "a long enough password"},
+		"/unblock-requests": map[string]any{"cause": "x", "fix": "y"},
+		"/blocks":           map[string]any{"reason": "x"},
 	}
 	tried := 0
 	for _, rt := range routes {
@@ -318,6 +357,9 @@ func walkAsAlpha(t *testing.T, e *env, tokA string, a, b tenantJSON, bc connecto
 		path := strings.NewReplacer("{tenant}", fmt.Sprint(b.ID), "{domain}", "bravo.test",
 			"{connector}", fmt.Sprint(bc.ID), "{user}", fmt.Sprint(bu.ID), "{app_password}", fmt.Sprint(bap.ID),
 			"{token}", fmt.Sprint(btok.ID), "{id}", "x").Replace(rt.path)
+		for k, v := range extra {
+			path = strings.ReplaceAll(path, k, v)
+		}
 		var body any
 		for suffix, bd := range bodies {
 			if strings.HasSuffix(rt.path, suffix) && rt.method == "POST" {

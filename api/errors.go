@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/blocks"
 	"io"
 	"net/http"
 	"strings"
@@ -40,11 +41,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-	case errors.Is(err, directory.ErrNotFound):
+	case errors.Is(err, directory.ErrNotFound), errors.Is(err, blocks.ErrNotFound):
 		ae = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
-	case errors.Is(err, directory.ErrConflict):
+	case errors.Is(err, directory.ErrConflict), errors.Is(err, blocks.ErrConflict):
 		ae = &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
-	case errors.Is(err, directory.ErrInvalid), errors.Is(err, audit.ErrInvalid):
+	case errors.Is(err, directory.ErrInvalid), errors.Is(err, audit.ErrInvalid), errors.Is(err, blocks.ErrInvalid):
 		ae = &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
 	case errors.Is(err, directory.ErrThrottled):
 		ae = &apiError{Status: http.StatusTooManyRequests, Code: "throttled", Message: err.Error()}

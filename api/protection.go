@@ -1,0 +1,241 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/policy"
+)
+
+// statusJSON is a tenant's standing: what its admin sees first.
+type statusJSON struct {
+	Tenant         tenantJSON             `json:"tenant"`
+	State          string                 `json:"state"` // sending, blocked, expired, probation
+	Reason         string                 `json:"reason,omitempty"`
+	Block          *blocks.Block          `json:"block,omitempty"`
+	ProbationQuota int64                  `json:"probation_quota,omitempty"`
+	Restrictions   []blocks.Restriction   `json:"restrictions"`
+	Today          blocks.DayStats        `json:"today"`
+	SpamRatio      float64                `json:"spam_ratio_today"`
+	Settings       settingsJSON           `json:"settings"`
+	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request,omitempty"`
+}
+
+// settingsJSON is policy.Settings with the config file's key names.
+type settingsJSON struct {
+	TenantWindow          string  `json:"tenant_window"`
+	TenantSpamCount       int64   `json:"tenant_spam_count"`
+	TenantSpamRatio       float64 `json:"tenant_spam_ratio"`
+	UnregisteredPerDay    int64   `json:"unregistered_per_day"`
+	UserMessagesPerMinute int64   `json:"user_messages_per_minute"`
+	UserRecipientsPerDay  int64   `json:"user_recipients_per_day"`
+	RecipientsPerMessage  int64   `json:"recipients_per_message"`
+	TenantExternalPerDay  int64   `json:"tenant_external_per_day"`
+	UserExternalPerHour   int64   `json:"user_external_per_hour"`
+	UserInternalPerHour   int64   `json:"user_internal_per_hour"`
+	UserDailyRecipients   int64   `json:"user_daily_recipients"`
+	UserSpamPerHour       int64   `json:"user_spam_per_hour"`
+	RestrictAction        string  `json:"restrict_action"`
+	ProbationQuota        int64   `json:"probation_quota"`
+	ProbationDays         int     `json:"probation_days"`
+}
+
+func toSettings(s policy.Settings, seats int) settingsJSON {
+	return settingsJSON{s.TenantWindow.String(), s.TenantSpamCount, s.TenantSpamRatio, s.UnregisteredPerDay,
+		s.UserMessagesPerMinute, s.UserRecipientsPerDay, s.RecipientsPerMessage, s.ExternalPerDay(seats),
+		s.UserExternalPerHour, s.UserInternalPerHour, s.UserDailyRecipients, s.UserSpamPerHour, s.RestrictAction,
+		s.ProbationQuota, s.ProbationDays}
+}
+
+// protection reports whether the protection state is wired in; the API can
+// run without it (older tests, tools).
+func (s *Server) protection(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.Blocks == nil {
+		s.fail(w, r, &apiError{Status: http.StatusNotImplemented, Code: "not_available", Message: "protection state is not available on this server"})
+		return false
+	}
+	return true
+}
+
+func (s *Server) settingsFor(tenantID int64) policy.Settings {
+	return s.opts.Blocks.Overrides(tenantID).Apply(s.opts.Policy)
+}
+
+func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	now := time.Now()
+	st := statusJSON{Tenant: toTenant(t), State: "sending", Settings: toSettings(s.settingsFor(t.ID), t.Seats)}
+	if t.LicenseAt(now) == directory.Expired {
+		st.State, st.Reason = "expired", "the subscription expired: all outbound mail is refused with 550 5.7.705 until it is renewed"
+	}
+	if b, ok := s.opts.Blocks.ActiveBlock(t.ID); ok {
+		st.State, st.Block = "blocked", &b
+		st.Reason = "the tenant crossed its spam threshold: all outbound mail is refused with 550 5.7.705 until an operator approves an unblock request"
+		if b.Reason == blocks.ReasonOperator {
+			st.Reason = "an operator blocked the tenant: all outbound mail is refused with 550 5.7.705"
+		}
+	} else if q, on := s.opts.Blocks.Probation(t.ID, now); on && st.State == "sending" {
+		st.State, st.ProbationQuota = "probation", q
+		st.Reason = fmt.Sprintf("released from a block: at most %d messages per 24 hours until the probation ends", q)
+	}
+	var err error
+	if st.Restrictions, err = s.opts.Blocks.Restrictions(r.Context(), t.ID, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	days, err := s.opts.Blocks.Stats(r.Context(), t.ID, 1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st.Today = days[0]
+	if st.Today.Messages > 0 {
+		st.SpamRatio = float64(st.Today.SpamBulk()) / float64(st.Today.Messages)
+	}
+	if reqs, err := s.opts.Blocks.UnblockRequests(r.Context(), t.ID, blocks.StatusPending); err == nil && len(reqs) > 0 {
+		st.PendingRequest = &reqs[0]
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) tenantStats(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	days := 14
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 366 {
+			s.fail(w, r, badField("days", "%q is not a number of days in 1..366", v))
+			return
+		}
+		days = n
+	}
+	st, err := s.opts.Blocks.Stats(r.Context(), t.ID, days)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"days": st})
+}
+
+func (s *Server) listBlocks(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	bs, err := s.opts.Blocks.Blocks(r.Context(), t.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeList(w, "blocks", bs, func(b blocks.Block) blocks.Block { return b })
+}
+
+// blockTenant lets an operator block a tenant by hand (a report from
+// outside, a compromise seen elsewhere).
+func (s *Server) blockTenant(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Reason == "" {
+		s.fail(w, r, badField("reason", "is required: say why the tenant is blocked"))
+		return
+	}
+	b, created, err := s.opts.Blocks.BlockTenant(r.Context(), blocks.Block{TenantID: t.ID, Reason: blocks.ReasonOperator,
+		Rule: "operator", Figures: []policy.Figure{{Name: "note", Value: req.Reason}}}, principalOf(r.Context()).Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !created {
+		s.fail(w, r, &apiError{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf("tenant %d is already blocked (block %d)", t.ID, b.ID)})
+		return
+	}
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (s *Server) listRestrictions(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	rs, err := s.opts.Blocks.Restrictions(r.Context(), t.ID, r.URL.Query().Get("all") == "true")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeList(w, "restrictions", rs, func(x blocks.Restriction) blocks.Restriction { return x })
+}
+
+// releaseRestriction lets a tenant admin send again through a restricted
+// sender, app password or connector: at once, not after a day.
+func (s *Server) releaseRestriction(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("restriction"), 10, 64)
+	if err != nil {
+		s.fail(w, r, badField("restriction", "%q is not a restriction id", r.PathValue("restriction")))
+		return
+	}
+	out, err := s.opts.Blocks.Release(r.Context(), t.ID, id, principalOf(r.Context()).Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"overrides": s.opts.Blocks.Overrides(t.ID),
+		"effective": toSettings(s.settingsFor(t.ID), t.Seats)})
+}
+
+// setPolicy replaces a tenant's overrides (operators). The body is the
+// overrides object: keys as in the config file's [policy] section.
+func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	var o policy.Overrides
+	if err := decode(w, r, &o); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := o.Apply(s.opts.Policy).Validate(); err != nil {
+		s.fail(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()})
+		return
+	}
+	if err := s.opts.Blocks.SetOverrides(r.Context(), t.ID, o, principalOf(r.Context()).Name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"overrides": o, "effective": toSettings(s.settingsFor(t.ID), t.Seats)})
+}
+
+func (s *Server) getDefaults(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, toSettings(s.opts.Policy, 0))
+}

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/directory"
+)
+
+// requestJSON is an unblock request with what the operator reviews beside
+// it: the block and its evidence, and the checklist Tollgate computes.
+type requestJSON struct {
+	blocks.UnblockRequest
+	Tenant    string             `json:"tenant,omitempty"`
+	Block     *blocks.Block      `json:"block,omitempty"`
+	Checklist []blocks.CheckItem `json:"checklist,omitempty"`
+}
+
+func (s *Server) withReview(r *http.Request, u blocks.UnblockRequest) requestJSON {
+	out := requestJSON{UnblockRequest: u}
+	if t, err := s.opts.Directory.Tenant(r.Context(), u.TenantID); err == nil {
+		out.Tenant = t.Name
+	}
+	bs, err := s.opts.Blocks.Blocks(r.Context(), u.TenantID)
+	if err != nil {
+		return out
+	}
+	for i := range bs {
+		if bs[i].ID == u.BlockID {
+			out.Block = &bs[i]
+		}
+	}
+	if out.Block == nil {
+		return out
+	}
+	conns, err1 := s.opts.Directory.Connectors(r.Context(), u.TenantID)
+	admins, err2 := s.opts.Directory.Admins(r.Context(), u.TenantID)
+	if err1 == nil && err2 == nil {
+		out.Checklist = blocks.Checklist(*out.Block, conns, admins)
+	}
+	return out
+}
+
+func (s *Server) createUnblockRequest(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	var req struct {
+		Cause string `json:"cause"`
+		Fix   string `json:"fix"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.opts.Blocks.RequestUnblock(r.Context(), t.ID, req.Cause, req.Fix, principalOf(r.Context()).Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.withReview(r, u))
+}
+
+func (s *Server) listTenantUnblockRequests(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	us, err := s.opts.Blocks.UnblockRequests(r.Context(), t.ID, r.URL.Query().Get("status"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) requestJSON { return s.withReview(r, u) })
+}
+
+// listUnblockRequests is the operator's queue: every tenant's requests
+// (pending by default) with evidence and checklist.
+func (s *Server) listUnblockRequests(w http.ResponseWriter, r *http.Request) {
+	if !s.protection(w, r) {
+		return
+	}
+	status := r.URL.Query().Get("status")
+	switch status {
+	case "":
+		status = blocks.StatusPending
+	case "all":
+		status = ""
+	case blocks.StatusPending, blocks.StatusApproved, blocks.StatusDenied:
+	default:
+		s.fail(w, r, badField("status", "%q is not pending, approved, denied or all", status))
+		return
+	}
+	us, err := s.opts.Blocks.UnblockRequests(r.Context(), 0, status)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) requestJSON { return s.withReview(r, u) })
+}
+
+// unblockRequest finds a request the caller may see.
+func (s *Server) unblockRequest(w http.ResponseWriter, r *http.Request) (blocks.UnblockRequest, bool) {
+	if !s.protection(w, r) {
+		return blocks.UnblockRequest{}, false
+	}
+	id, err := strconv.ParseInt(r.PathValue("request"), 10, 64)
+	if err != nil {
+		s.fail(w, r, badField("request", "%q is not a request id", r.PathValue("request")))
+		return blocks.UnblockRequest{}, false
+	}
+	u, err := s.opts.Blocks.UnblockRequest(r.Context(), id)
+	if err == nil && !principalOf(r.Context()).CanSee(u.TenantID) {
+		err = fmt.Errorf("unblock request %d: %w", id, directory.ErrNotFound)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return blocks.UnblockRequest{}, false
+	}
+	return u, true
+}
+
+func (s *Server) getUnblockRequest(w http.ResponseWriter, r *http.Request) {
+	if u, ok := s.unblockRequest(w, r); ok {
+		writeJSON(w, http.StatusOK, s.withReview(r, u))
+	}
+}
+
+func (s *Server) approveUnblockRequest(w http.ResponseWriter, r *http.Request) { s.decide(w, r, true) }
+func (s *Server) denyUnblockRequest(w http.ResponseWriter, r *http.Request)    { s.decide(w, r, false) }
+
+// decide approves (releasing the tenant on probation) or denies a request.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, approve bool) {
+	u, ok := s.unblockRequest(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Note string `json:"note"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	set := s.settingsFor(u.TenantID)
+	out, err := s.opts.Blocks.Decide(r.Context(), u.ID, approve, req.Note, principalOf(r.Context()).Name, set.ProbationQuota, set.ProbationDays)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.withReview(r, out))
+}
