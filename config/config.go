@@ -33,16 +33,18 @@ type Config struct {
 	// and delivers into the capture sink unless a smarthost is given.
 	Dev bool `toml:"-"`
 
-	Store    Store    `toml:"store"`
-	Policy   Policy   `toml:"policy"`
-	Counters Counters `toml:"counters"`
-	Listen   Listen   `toml:"listen"`
-	TLS      TLS      `toml:"tls"`
-	SMTP     SMTP     `toml:"smtp"`
-	Queue    Queue    `toml:"queue"`
-	Delivery Delivery `toml:"delivery"`
-	Admin    Admin    `toml:"admin"`
-	Log      Log      `toml:"log"`
+	Store      Store      `toml:"store"`
+	Policy     Policy     `toml:"policy"`
+	Counters   Counters   `toml:"counters"`
+	Reputation Reputation `toml:"reputation"`
+	Classify   Classify   `toml:"classify"`
+	Listen     Listen     `toml:"listen"`
+	TLS        TLS        `toml:"tls"`
+	SMTP       SMTP       `toml:"smtp"`
+	Queue      Queue      `toml:"queue"`
+	Delivery   Delivery   `toml:"delivery"`
+	Admin      Admin      `toml:"admin"`
+	Log        Log        `toml:"log"`
 }
 
 // Store selects where the directory and the audit log live. Each node's
@@ -90,6 +92,28 @@ func (p Policy) Settings() policy.Settings {
 		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction,
 		ProbationQuota: p.ProbationQuota, ProbationDays: p.ProbationDays,
 	}
+}
+
+// Reputation tunes the source-IP reputation behind 5.7.708.
+type Reputation struct {
+	// TrustedRanges are always of good reputation (the operator's own
+	// networks; loopback in dev mode).
+	TrustedRanges []string `toml:"trusted_ranges"`
+	NewIPAge      Duration `toml:"new_ip_age"`
+	MinMessages   int64    `toml:"min_messages"`
+	PoorRatio     float64  `toml:"poor_ratio"`
+	DNSBLZones    []string `toml:"dnsbl_zones"`
+	DNSBLServer   string   `toml:"dnsbl_server"`
+	DNSBLTimeout  Duration `toml:"dnsbl_timeout"`
+}
+
+// Classify selects the content classifier.
+type Classify struct {
+	// Engine is "builtin" (the trained model shipped in the binary) or
+	// "off" (no verdicts: the tenant threshold and spam limits never fire).
+	Engine string `toml:"engine"`
+	// MaxBytes is how much of each message the classifier reads.
+	MaxBytes int `toml:"max_bytes"`
 }
 
 // Counters selects where the sliding-window counts behind the limits live.
@@ -325,6 +349,34 @@ func (c *Config) Validate() error {
 		if _, err := redis.ParseURL(c.Counters.RedisURL); err != nil {
 			bad("counters.redis_url", "%v", err)
 		}
+	}
+	for i, r := range c.Reputation.TrustedRanges {
+		if _, err := netip.ParsePrefix(r); err != nil {
+			if _, err := netip.ParseAddr(r); err != nil {
+				bad(fmt.Sprintf("reputation.trusted_ranges[%d]", i), "%q is not an IP address or CIDR range", r)
+			}
+		}
+	}
+	if c.Reputation.NewIPAge.Duration < 0 {
+		bad("reputation.new_ip_age", "must not be negative")
+	}
+	if c.Reputation.MinMessages < 0 {
+		bad("reputation.min_messages", "must not be negative")
+	}
+	if c.Reputation.PoorRatio < 0 || c.Reputation.PoorRatio > 1 {
+		bad("reputation.poor_ratio", "must be in [0, 1], got %v", c.Reputation.PoorRatio)
+	}
+	if c.Reputation.DNSBLServer != "" && !validHostPort(c.Reputation.DNSBLServer) {
+		bad("reputation.dnsbl_server", "%q is not HOST:PORT", c.Reputation.DNSBLServer)
+	}
+	if c.Reputation.DNSBLTimeout.Duration <= 0 {
+		bad("reputation.dnsbl_timeout", "must be a positive duration, got %s", c.Reputation.DNSBLTimeout)
+	}
+	if c.Classify.Engine != "builtin" && c.Classify.Engine != "off" {
+		bad("classify.engine", "must be \"builtin\" or \"off\", got %q", c.Classify.Engine)
+	}
+	if c.Classify.MaxBytes < 4096 {
+		bad("classify.max_bytes", "must be at least 4096, got %d", c.Classify.MaxBytes)
 	}
 	if c.Counters.SaveInterval.Duration <= 0 {
 		bad("counters.save_interval", "must be a positive duration, got %s", c.Counters.SaveInterval)

@@ -51,6 +51,9 @@ func Default() *Config {
 		},
 		Policy:   defaultPolicy(),
 		Counters: Counters{Prefix: "tollgate:", SaveInterval: D(10 * time.Second)},
+		Reputation: Reputation{NewIPAge: D(24 * time.Hour), MinMessages: 100, PoorRatio: 0.3,
+			DNSBLTimeout: D(time.Second)},
+		Classify: Classify{Engine: "builtin", MaxBytes: 512 << 10},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -70,6 +73,9 @@ func (c *Config) ApplyDev() {
 	}
 	c.Queue.RetrySchedule = []Duration{D(10 * time.Second), D(30 * time.Second), D(time.Minute)}
 	c.Queue.MaxAge = D(time.Hour)
+	// The demo tenant is a trial tenant relaying from loopback: trust it,
+	// or its first message would get 5.7.708 (a new IP).
+	c.Reputation.TrustedRanges = []string{"127.0.0.0/8", "::1/128"}
 }
 
 // defaultPolicy is policy.DefaultSettings in the config's shape.

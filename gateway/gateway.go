@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -19,15 +20,18 @@ import (
 
 	"github.com/tollgate-mail/tollgate/api"
 	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/certs"
 	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/counters"
 	"github.com/tollgate-mail/tollgate/deliver"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/password"
-	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/queue"
+	"github.com/tollgate-mail/tollgate/reputation"
 	"github.com/tollgate-mail/tollgate/smtpd"
 	"github.com/tollgate-mail/tollgate/store"
 	"github.com/tollgate-mail/tollgate/trace"
@@ -42,7 +46,14 @@ type Gateway struct {
 	Queue     *queue.Queue
 	SMTP      *smtpd.Server
 	Sink      *devsink.Sink // dev mode's capture sink, or nil
-	Addrs     map[string]net.Addr
+	Counters  counters.Counter
+	Blocks    *blocks.Store
+	Protect   *protect.Engine
+	// Reputation tracks source IPs for 5.7.708.
+	Reputation *reputation.Tracker
+	trusted    []netip.Prefix
+	classifier Classifier
+	Addrs      map[string]net.Addr
 	// DevPassword is user@demo.test's password in dev mode.
 	DevPassword string
 	AdminToken  string
@@ -50,12 +61,18 @@ type Gateway struct {
 	transport  *deliver.Transport
 	stopAnchor func()
 	api        *api.Server
+	adminHTTP  *http.Server // the admin port: API and web console
 	log        *slog.Logger
 }
 
 // Start opens everything and starts listening. On error, what was opened is
 // closed again.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gateway, err error) {
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	return StartWith(ctx, cfg, log, Options{})
+}
+
+// StartWith is Start with plug-ins beyond the configuration.
+func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (_ *Gateway, err error) {
 	g := &Gateway{Config: cfg, Addrs: map[string]net.Addr{}, log: log}
 	defer func() {
 		if err != nil {
@@ -95,6 +112,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 		return nil, err
 	}
 	g.stopAnchor = g.logAuditHead(time.Hour)
+	if err := g.openProtection(ctx, cfg, opts); err != nil {
+		return nil, err
+	}
 	if g.AdminToken, err = adminToken(cfg.Admin.TokenFile); err != nil {
 		return nil, err
 	}
@@ -138,10 +158,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 	g.Queue.Start()
 	g.SMTP = smtpd.New(smtpd.Options{
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
-		Directory: g.Directory, Queue: g.Queue, Policy: policy.Chain{
-			policy.AttributionCheck{},
-			policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: g.Directory},
-		},
+		Directory: g.Directory, Queue: g.Queue, Policy: g.policyChain(cfg),
+		Classify: g.classifier, ClassifyBytes: cfg.Classify.MaxBytes,
 		Trace: rec, Logger: log,
 	})
 	for _, l := range []struct{ kind, addr string }{
@@ -163,8 +181,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Gatewa
 		}
 		g.Addrs["admin"] = ln.Addr()
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
-			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log})
-		g.api.Serve(ln)
+			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
+			Blocks: g.Blocks, Policy: cfg.Policy.Settings()})
+		g.adminHTTP = serveAdmin(ln, g.api, cfg, log)
 	}
 	return g, nil
 }
@@ -252,8 +271,8 @@ func (g *Gateway) Close() error {
 	if g.SMTP != nil {
 		g.SMTP.Close()
 	}
-	if g.api != nil {
-		g.api.Shutdown(context.Background())
+	if g.adminHTTP != nil {
+		g.adminHTTP.Shutdown(context.Background())
 	}
 	if g.Queue != nil {
 		g.Queue.Close()
@@ -264,6 +283,7 @@ func (g *Gateway) Close() error {
 	if g.Sink != nil {
 		g.Sink.Close()
 	}
+	g.closeProtection()
 	if g.Directory != nil {
 		g.Directory.Close()
 	}

@@ -3,7 +3,12 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/classify"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/reputation"
+	"net/netip"
 	"path/filepath"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -52,11 +57,66 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 	if g.Blocks, err = blocks.Open(ctx, g.DB, blocks.Options{Audit: g.Audit, Logger: g.log}); err != nil {
 		return err
 	}
+	rc := cfg.Reputation
+	if g.Reputation, err = reputation.Open(ctx, g.DB, reputation.Config{NewIPAge: rc.NewIPAge.Duration,
+		MinMessages: rc.MinMessages, PoorRatio: rc.PoorRatio,
+		DNSBL: reputation.DNSBLConfig{Zones: rc.DNSBLZones, Server: rc.DNSBLServer, Timeout: rc.DNSBLTimeout.Duration}}); err != nil {
+		return err
+	}
+	for _, r := range rc.TrustedRanges {
+		p, err := reputation.ParsePrefix(r)
+		if err != nil {
+			return fmt.Errorf("config: reputation.trusted_ranges: %w", err)
+		}
+		g.trusted = append(g.trusted, p)
+	}
 	g.Protect = &protect.Engine{
 		Defaults: cfg.Policy.Settings(), Counters: g.Counters, Blocks: g.Blocks, Tenants: g.Directory,
-		Logger: g.log, Alert: g.alert(opts.Alert),
+		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe,
+	}
+	g.classifier = opts.Classifier
+	if g.classifier == nil && cfg.Classify.Engine == "builtin" {
+		if g.classifier, err = builtinClassifier(); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// builtinClassifier adapts the built-in engine to the SMTP front end.
+func builtinClassifier() (Classifier, error) {
+	e, err := classify.Default()
+	if err != nil {
+		return nil, fmt.Errorf("classify: load the built-in model: %w", err)
+	}
+	return func(ctx context.Context, raw []byte, n int, tenant string) (policy.Verdict, error) {
+		r, err := e.Classify(ctx, classify.Input{Raw: raw, Recipients: n, Tenant: tenant})
+		if err != nil {
+			return policy.Verdict{}, err
+		}
+		v := policy.Verdict{Class: string(r.Verdict), Score: r.Score, Bulk: r.Bulk, Engine: r.Engine}
+		for _, reason := range r.Reasons {
+			v.Reasons = append(v.Reasons, fmt.Sprintf("%s (%+.2f)", reason.Name, reason.Weight))
+		}
+		return v, nil
+	}, nil
+}
+
+// reputationCheck is 5.7.708 for trial tenants, skipping the operator's
+// trusted ranges.
+type reputationCheck struct {
+	reputation.Check
+	trusted []netip.Prefix
+}
+
+func (c reputationCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
+	ip := env.ClientIP.Unmap()
+	for _, p := range c.trusted {
+		if p.Contains(ip) {
+			return policy.Accepted
+		}
+	}
+	return c.Check.Mail(ctx, env)
 }
 
 // alert logs every alert and passes it on.
@@ -73,12 +133,20 @@ func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
 	chain := policy.Chain{policy.AttributionCheck{}}
 	chain = append(chain, g.Protect.Checks()[0]) // the tenant first: a blocked tenant learns nothing more
+	rep, _ := reputation.NewCheck(g.Reputation, func(id int64) bool {
+		t, ok := g.Directory.SnapshotTenant(id)
+		return ok && t.LicenseAt(time.Now()) == directory.Trial
+	})
+	chain = append(chain, reputationCheck{Check: rep, trusted: g.trusted})
 	chain = append(chain, policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: g.Directory})
 	chain = append(chain, g.Protect.Checks()[1:]...)
 	return chain
 }
 
 func (g *Gateway) closeProtection() {
+	if g.Reputation != nil {
+		g.Reputation.Close(context.Background())
+	}
 	if g.Blocks != nil {
 		g.Blocks.Close()
 	}

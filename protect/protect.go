@@ -15,6 +15,7 @@ package protect
 
 import (
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -59,9 +60,12 @@ type Engine struct {
 	Tenants  Tenants
 	// Alert is called (from the SMTP goroutine: it must not block) when a
 	// check blocks, restricts or limits; nil for none.
-	Alert  func(Alert)
-	Now    func() time.Time
-	Logger *slog.Logger
+	Alert func(Alert)
+	// Observe records each classified message against its source IP
+	// (the IP reputation behind 5.7.708); nil for none.
+	Observe func(ip netip.Addr, spam bool)
+	Now     func() time.Time
+	Logger  *slog.Logger
 
 	recent evidenceRing
 }

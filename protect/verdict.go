@@ -32,10 +32,13 @@ func (VerdictCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decis
 // Data implements policy.Check.
 func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	v := msg.Verdict
+	e := c.e
+	if e.Observe != nil && env.ClientIP.IsValid() && env.Attributed() {
+		e.Observe(env.ClientIP, v.Class == "spam")
+	}
 	if !env.Attributed() || v.Class == "" {
 		return policy.Accepted
 	}
-	e := c.e
 	if e.Blocks != nil {
 		e.Blocks.NoteVerdict(env.TenantID, v.Class)
 	}

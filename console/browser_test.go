@@ -1,0 +1,189 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/tollgate-mail/tollgate/dnstest"
+)
+
+// TestConsoleBrowser drives the admin center in headless Chromium against
+// a real gateway: a tenant admin signs in with a password and TOTP
+// (enrolling on the way), adds and verifies a domain against DNS served by
+// the test, deletes a connector an attacker made and finds that in the
+// audit log, confirms a connector with a TOTP step-up, and cannot reach
+// another tenant's pages; then an operator sees every tenant.
+func TestConsoleBrowser(t *testing.T) {
+	dns := dnstest.Start(t)
+	g := startGateway(t, dns.Addr)
+	f := newFixture(t, g)
+	ctx := context.Background()
+	var err error
+	f.legit, err = g.Directory.CreateConnector(ctx, f.alpha.ID, "onprem", []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, "admin:boss@alpha.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rogue, err = g.Directory.CreateConnector(ctx, f.alpha.ID, "relay-x", []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}, "admin:intruder@alpha.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, baseURL(g))
+	// Each step builds on the one before: stop at the first that fails.
+	step := func(t *testing.T, name string, f func(t *testing.T)) {
+		if !t.Run(name, f) {
+			t.FailNow()
+		}
+	}
+
+	step(t, "a wrong password is refused and said so", func(t *testing.T) {
+		b.t = t
+		b.open("/console/signin")
+		b.fill(map[string]string{"email": f.alphaAdmin.email, "password": "not the password"})
+		if st := b.submit("signin"); st != 401 {
+			t.Fatalf("wrong password: want 401, got %d", st)
+		}
+		b.wantText("#error", "Wrong email or password")
+	})
+
+	step(t, "sign in with TOTP enrolment", func(t *testing.T) {
+		b.t = t
+		b.signIn(f.alphaAdmin, true)
+		if p := b.path(); p != fmt.Sprintf("/console/t/%d/", f.alpha.ID) {
+			t.Fatalf("a tenant admin lands on their overview, not %s", p)
+		}
+		b.wantText("#licence", "licensed", "25 seats")
+		b.shot("overview")
+	})
+
+	step(t, "add and verify a domain", func(t *testing.T) {
+		b.t = t
+		b.open(fmt.Sprintf("/console/t/%d/domains", f.alpha.ID))
+		b.fill(map[string]string{"domain-name": "alpha.test"})
+		b.submit("add-domain")
+		b.wantText("#flash", "Added alpha.test")
+		ds, err := g.Directory.Domains(ctx, f.alpha.ID)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("alpha's domains after adding one: %v %v", ds, err)
+		}
+		row, verify := fmt.Sprintf("#domain-%d", ds[0].ID), fmt.Sprintf("verify-%d", ds[0].ID)
+		b.wantText(row+" .status", "pending")
+		record := b.text(row + " code")
+		token, ok := strings.CutPrefix(record, `alpha.test. IN TXT "`)
+		if !ok {
+			t.Fatalf("unexpected TXT record shown: %q", record)
+		}
+		token = strings.TrimSuffix(token, `"`)
+
+		// The copy button works under the CSP (the script is a file).
+		b.do("copy", chromedp.Click(chromedp.CSS(row+" button.copy")))
+		run(b, "copy feedback", chromedp.Poll[bool](`/Copied|Selected/.test(document.getElementById('live').textContent)`))
+
+		// Not published yet: the page says what DNS answered.
+		dns.Set(t, "alpha.test", `alpha.test. 60 IN TXT "v=spf1 -all"`)
+		b.submit(verify)
+		b.wantText("#flash", "not verified yet", "v=spf1 -all")
+		b.wantText(row+" .status", "pending")
+
+		dns.Set(t, "alpha.test", `alpha.test. 60 IN TXT "v=spf1 -all"`, `alpha.test. 60 IN TXT "`+token+`"`)
+		b.submit(verify)
+		b.wantText("#flash", "alpha.test is verified")
+		b.wantText(row+" .status", "verified")
+		b.shot("domains")
+	})
+
+	step(t, "delete a connector and find it in the audit log", func(t *testing.T) {
+		b.t = t
+		b.open(fmt.Sprintf("/console/t/%d/connectors", f.alpha.ID))
+		rogue := fmt.Sprintf("#connector-%d", f.rogue.ID)
+		b.wantText(rogue, "relay-x", "new", "198.51.100.0/24", "admin:intruder@alpha.test", "probation")
+		b.shot("connectors")
+
+		b.submit(fmt.Sprintf("delete-%d", f.rogue.ID))
+		b.wantText("#del-h", "Delete connector relay-x?")
+		b.shot("connector-delete")
+		b.submit("confirm-delete")
+		b.wantText("#flash", "Deleted connector relay-x")
+		b.wantText(rogue, "deleted")
+
+		b.open(fmt.Sprintf("/console/t/%d/audit", f.alpha.ID))
+		b.do("filter connector events", chromedp.SetValue(chromedp.ID("f-category"), "connector"))
+		b.submit("filter")
+		b.wantText("#audit tbody tr.connector-event", "connector.delete", fmt.Sprintf("connector:%d", f.rogue.ID), "admin:boss@alpha.test")
+		if n := run(b, "count non-connector rows", chromedp.Evaluate[int](`document.querySelectorAll('#audit tbody tr:not(.connector-event)').length`)); n != 0 {
+			t.Errorf("the connector filter shows %d other entries", n)
+		}
+		b.shot("audit")
+	})
+
+	step(t, "confirm a connector with a TOTP step-up", func(t *testing.T) {
+		b.t = t
+		b.open(fmt.Sprintf("/console/t/%d/connectors/%d/confirm", f.alpha.ID, f.legit.ID))
+		b.fill(map[string]string{"stepup-code": "000000"})
+		b.submit("confirm-connector")
+		b.wantText("#flash", "not accepted")
+		b.fill(map[string]string{"stepup-code": b.code(f.alphaAdmin.email)})
+		b.submit("confirm-connector")
+		b.wantText("#flash", "Confirmed connector onprem")
+		b.wantText(fmt.Sprintf("#connector-%d", f.legit.ID), "confirmed", "admin:boss@alpha.test")
+	})
+
+	step(t, "another tenant's pages are out of reach", func(t *testing.T) {
+		b.t = t
+		for _, p := range []string{"", "domains", "connectors", "users", "audit"} {
+			path := fmt.Sprintf("/console/t/%d/%s", f.beta.ID, p)
+			if st := b.open(path); st != 404 {
+				t.Errorf("%s as alpha's admin: want 404, got %d", path, st)
+			}
+			b.wantText("#error", "not found")
+		}
+		for _, p := range []string{"/console/tenants", "/console/audit"} {
+			if st := b.open(p); st != 404 {
+				t.Errorf("operator page %s as a tenant admin: want 404, got %d", p, st)
+			}
+		}
+		// Even a well-formed post, with this session's CSRF token, cannot
+		// add a domain to beta.
+		b.open(fmt.Sprintf("/console/t/%d/domains", f.alpha.ID))
+		status := run(b, "post to beta", chromedp.Evaluate[int](fmt.Sprintf(`(async () => {
+			const body = new URLSearchParams({csrf: document.querySelector('input[name=csrf]').value, name: 'grab.test'});
+			const r = await fetch('/console/t/%d/domains', {method: 'POST', body});
+			return r.status;
+		})()`, f.beta.ID), chromedp.EvalAwaitPromise))
+		if status != 404 {
+			t.Errorf("POST to beta's domains from alpha's session: want 404, got %d", status)
+		}
+		ds, err := g.Directory.Domains(ctx, f.beta.ID)
+		if err != nil || len(ds) != 0 {
+			t.Errorf("beta's domains after the attempt: %v %v", ds, err)
+		}
+	})
+
+	step(t, "sign out ends the session", func(t *testing.T) {
+		b.t = t
+		b.submit("signout")
+		b.wantText("#flash", "signed out")
+		b.open(fmt.Sprintf("/console/t/%d/", f.alpha.ID))
+		if p := b.path(); p != "/console/signin" {
+			t.Fatalf("after signing out a tenant page sends to sign-in, not %s", p)
+		}
+	})
+
+	step(t, "an operator sees every tenant", func(t *testing.T) {
+		b.t = t
+		b.signIn(f.operator, false)
+		if p := b.path(); p != "/console/tenants" {
+			t.Fatalf("an operator lands on all tenants, not %s", p)
+		}
+		b.wantText("#tenants", "alpha", "beta")
+		b.shot("tenants")
+		if st := b.open(fmt.Sprintf("/console/t/%d/connectors", f.beta.ID)); st != 200 {
+			t.Fatalf("operator on beta's connectors: status %d", st)
+		}
+		b.open("/console/audit")
+		b.wantText("#audit", "connector.delete", "auth.signin")
+	})
+}

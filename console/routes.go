@@ -1,0 +1,51 @@
+package console
+
+import (
+	"io/fs"
+	"net/http"
+)
+
+// routes is the console's page table. Every page is a GET; every change a
+// POST from a form (with its CSRF token) that redirects to a GET.
+func (c *Console) routes() {
+	static, _ := fs.Sub(staticFS, "static") // a constant path: cannot fail
+	c.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+
+	c.mux.HandleFunc("GET /console/{$}", c.home)
+	c.mux.HandleFunc("GET /console/signin", c.signInForm)
+	c.mux.HandleFunc("POST /console/signin", c.signIn)
+	c.mux.HandleFunc("GET /console/signin/totp", c.totpForm)
+	c.mux.HandleFunc("POST /console/signin/totp", c.signInTOTP)
+	c.mux.HandleFunc("POST /console/signin/recovery", c.signInRecovery)
+	c.mux.HandleFunc("GET /console/signin/qr.png", c.enrolQR)
+	c.mux.HandleFunc("POST /console/signout", c.signed(c.signOut))
+
+	// Operators.
+	c.mux.HandleFunc("GET /console/tenants", c.operatorPage(c.tenants))
+	c.mux.HandleFunc("POST /console/tenants", c.operatorPage(c.createTenant))
+	c.mux.HandleFunc("GET /console/audit", c.operatorPage(c.auditAll))
+
+	// One tenant's pages: a tenant admin's own, or any for an operator.
+	t := func(pattern string, h handler) { c.mux.HandleFunc(pattern, c.tenantPage(h)) }
+	t("GET /console/t/{tenant}/{$}", c.overview)
+	t("GET /console/t/{tenant}/domains", c.domains)
+	t("POST /console/t/{tenant}/domains", c.addDomain)
+	t("POST /console/t/{tenant}/domains/{domain}/verify", c.verifyDomain)
+	t("GET /console/t/{tenant}/users", c.users)
+	t("POST /console/t/{tenant}/users", c.createUser)
+	t("POST /console/t/{tenant}/users/{user}/disabled", c.setUserDisabled)
+	t("POST /console/t/{tenant}/users/{user}/password", c.resetUserPassword)
+	t("GET /console/t/{tenant}/users/{user}/app-passwords", c.appPasswords)
+	t("POST /console/t/{tenant}/users/{user}/app-passwords", c.createAppPassword)
+	t("POST /console/t/{tenant}/users/{user}/app-passwords/{app_password}/revoke", c.revokeAppPassword)
+	t("GET /console/t/{tenant}/connectors", c.connectorsPage)
+	t("POST /console/t/{tenant}/connectors", c.createConnector)
+	t("GET /console/t/{tenant}/connectors/{connector}/delete", c.deleteConnectorForm)
+	t("POST /console/t/{tenant}/connectors/{connector}/delete", c.deleteConnector)
+	t("GET /console/t/{tenant}/connectors/{connector}/confirm", c.confirmConnectorForm)
+	t("POST /console/t/{tenant}/connectors/{connector}/confirm", c.confirmConnector)
+	t("GET /console/t/{tenant}/audit", c.auditTenant)
+	c.protectionRoutes(t)
+
+	c.mux.HandleFunc("/console/", c.notFound)
+}

@@ -1,0 +1,157 @@
+package console
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// overviewData is a tenant's overview: licence, what it has, and the
+// latest audit entries.
+type overviewData struct {
+	Domains, Verified     int
+	Users, DisabledUsers  int
+	Connectors, Probation int
+	NewConnectors         int
+	Recent                []auditRow
+	Protection            *protectionSummary // nil until the API has the status route
+}
+
+func (c *Console) overview(q *req) error {
+	var d overviewData
+	var doms struct{ Domains []domain }
+	if err := q.api("GET", q.apiT("/domains"), nil, &doms); err != nil {
+		return err
+	}
+	for _, x := range doms.Domains {
+		d.Domains++
+		if x.Verified {
+			d.Verified++
+		}
+	}
+	var us struct{ Users []user }
+	if err := q.api("GET", q.apiT("/users"), nil, &us); err != nil {
+		return err
+	}
+	for _, u := range us.Users {
+		d.Users++
+		if u.Disabled {
+			d.DisabledUsers++
+		}
+	}
+	cs, err := q.connectors()
+	if err != nil {
+		return err
+	}
+	for _, x := range cs {
+		if !x.Live {
+			continue
+		}
+		d.Connectors++
+		if x.Probation {
+			d.Probation++
+		}
+		if x.New {
+			d.NewConnectors++
+		}
+	}
+	var au struct{ Entries []auditEntry }
+	if err := q.api("GET", fmt.Sprintf("/api/v1/audit?tenant=%d&limit=8", q.tenant.ID), nil, &au); err != nil {
+		return err
+	}
+	d.Recent = auditRows(au.Entries)
+	if d.Protection, err = q.protectionSummary(); err != nil {
+		return err
+	}
+	return q.render(http.StatusOK, "overview.html", q.tenant.Name, "overview", d)
+}
+
+// tenantsData is the operator's list of every tenant.
+type tenantsData struct {
+	Tenants []tenantRow
+	Sort    string
+	Sorts   []navItem
+}
+
+type tenantRow struct {
+	tenant
+	Protection *protectionSummary
+}
+
+// tenants lists every tenant for an operator, sortable. A tenant admin
+// gets the API's answer: their own tenant only.
+func (c *Console) tenants(q *req) error {
+	var ts struct{ Tenants []tenant }
+	if err := q.api("GET", "/api/v1/tenants", nil, &ts); err != nil {
+		return err
+	}
+	d := tenantsData{Sort: q.r.URL.Query().Get("sort")}
+	for _, t := range ts.Tenants {
+		row := tenantRow{tenant: t}
+		tq := *q
+		tq.tenant = &t
+		var err error
+		if row.Protection, err = tq.protectionSummary(); err != nil {
+			return err
+		}
+		d.Tenants = append(d.Tenants, row)
+	}
+	sortTenants(d.Tenants, d.Sort)
+	for _, s := range tenantSorts() {
+		d.Sorts = append(d.Sorts, navItem{Section: s[0], Label: s[1], Href: Prefix + "tenants?sort=" + s[0]})
+	}
+	return q.render(http.StatusOK, "tenants.html", "All tenants", "tenants", d)
+}
+
+// tenantSorts are the orders the tenants list offers: [key, label].
+func tenantSorts() [][2]string {
+	s := [][2]string{{"status", "Status (blocked first)"}, {"name", "Name"}, {"id", "Id"}, {"licence", "Licence"}}
+	if hasStats {
+		s = append(s, [2]string{"volume", "Volume today"}, [2]string{"spam", "Spam ratio"})
+	}
+	return s
+}
+
+func sortTenants(ts []tenantRow, by string) {
+	slices.SortStableFunc(ts, func(a, b tenantRow) int {
+		switch by {
+		case "name":
+			return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+		case "id":
+			return cmp.Compare(a.ID, b.ID)
+		case "licence":
+			return cmp.Compare(a.Effective, b.Effective)
+		case "volume":
+			return cmp.Compare(b.Protection.volume(), a.Protection.volume())
+		case "spam":
+			return cmp.Compare(b.Protection.spamRatio(), a.Protection.spamRatio())
+		}
+		// Default: blocked first, then restricted, then by name.
+		if r := cmp.Compare(b.Protection.rank(), a.Protection.rank()); r != 0 {
+			return r
+		}
+		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+}
+
+// createTenant adds a tenant (operators; the API refuses anyone else).
+func (c *Console) createTenant(q *req) error {
+	f := q.r.PostForm
+	seats := 0
+	if v := strings.TrimSpace(f.Get("seats")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return q.done(Prefix+"tenants", flash{Error: true, Text: fmt.Sprintf("Seats: %q is not a whole number.", v)})
+		}
+		seats = n
+	}
+	var t tenant
+	err := q.api("POST", "/api/v1/tenants", map[string]any{"name": strings.TrimSpace(f.Get("name")), "license": f.Get("license"), "seats": seats}, &t)
+	if err != nil {
+		return q.back(Prefix+"tenants", err)
+	}
+	return q.done(Prefix+"tenants", flash{Text: fmt.Sprintf("Created tenant %s (id %d).", t.Name, t.ID), ID: t.ID})
+}

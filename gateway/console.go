@@ -1,0 +1,33 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/api"
+	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/console"
+)
+
+// serveAdmin serves the admin HTTP port: the web console under /console/
+// (which gets its data from the API handler in-process), a redirect to it
+// from /, and everything else (the API, metrics, help pages) from the API.
+func serveAdmin(ln net.Listener, a *api.Server, cfg *config.Config, log *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, console.New(console.Options{API: a.Handler(),
+		SecureCookies: strings.HasPrefix(cfg.Admin.PublicURL, "https://"), Logger: log}))
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusSeeOther))
+	mux.Handle("/", a.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin HTTP server stopped", "err", err)
+		}
+	}()
+	return srv
+}
