@@ -1,0 +1,426 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/gateway"
+	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/reputation"
+)
+
+// subjectClassifier is the test's classifier, fed through the same seam as
+// the built-in engine: a message whose Subject starts with "[spam]" is spam,
+// "[bulk]" bulk, anything else clean. What is under test here is what the
+// gateway does with verdicts, not how they are reached (classify/ tests
+// that).
+func subjectClassifier(_ context.Context, raw []byte, _ int, _ string) (policy.Verdict, error) {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return policy.Verdict{}, err
+	}
+	subj := m.Header.Get("Subject")
+	switch {
+	case strings.HasPrefix(subj, "[spam]"):
+		return policy.Verdict{Class: "spam", Score: 9, Engine: "test"}, nil
+	case strings.HasPrefix(subj, "[bulk]"):
+		return policy.Verdict{Class: "bulk", Score: 5, Bulk: 7, Engine: "test"}, nil
+	}
+	return policy.Verdict{Class: "clean", Engine: "test"}, nil
+}
+
+func protectConfig(t *testing.T, sink string) *config.Config {
+	c := testConfig(t, sink)
+	c.Policy.TenantSpamCount = 5
+	c.Policy.TenantSpamRatio = 0.5
+	return c
+}
+
+func msgFrom(from, subject string) string {
+	return "From: " + from + "\r\nTo: someone@example.net\r\nSubject: " + subject + "\r\n\r\nHello.\r\n"
+}
+
+// relayFrom sends one message from source IP src to the relay port and
+// returns the final reply's error (nil for 250).
+func relayFrom(t *testing.T, g *gateway.Gateway, src, from, subject string) error {
+	t.Helper()
+	c := dialStartTLSFrom(t, src, addr(g, "relay"))
+	defer c.Close()
+	return send(c, from, []string{"someone@example.net"}, msgFrom(from, subject))
+}
+
+func apiCall(t *testing.T, g *gateway.Gateway, token, method, path string, body, out any) int {
+	t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, "http://"+addr(g, "admin")+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: decode: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// tenantToken is an API token scoped to one tenant, as its admin would hold.
+func tenantToken(t *testing.T, g *gateway.Gateway, tenantID int64) string {
+	var tok struct{ Token string }
+	if st := apiCall(t, g, g.AdminToken, "POST", "/api/v1/tokens", map[string]any{"name": fmt.Sprintf("t%d", tenantID), "tenant_id": tenantID}, &tok); st != 201 {
+		t.Fatalf("create tenant token: %d", st)
+	}
+	return tok.Token
+}
+
+// Scenario 1: a compromised tenant spraying spam is blocked with 5.7.705
+// on every port, its neighbour keeps sending, the block's evidence is
+// recorded, and the unblock workflow releases it on probation.
+func TestCompromisedTenantBlocked(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
+	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	seedTenantWithConnector(t, g, "neighbour", "neighbour.test", "127.0.0.3/32")
+	ctx := context.Background()
+	if _, err := g.Directory.CreateUser(ctx, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Four spams: under the count threshold, accepted (through the
+	// high-risk pool).
+	for i := range 4 {
+		if err := relayFrom(t, g, "127.0.0.2", "mallory@acme.test", fmt.Sprintf("[spam] win big %d", i)); err != nil {
+			t.Fatalf("spam %d under the threshold: %v", i, err)
+		}
+	}
+	if _, ok := g.Blocks.ActiveBlock(acme.ID); ok {
+		t.Fatal("blocked after 4 spams; the count threshold is 5")
+	}
+	// The fifth crosses count (5) and ratio (5/5 ≥ 0.5): refused, blocked.
+	err := relayFrom(t, g, "127.0.0.2", "mallory@acme.test", "[spam] win big 4")
+	wantCode(t, err, 550, "5.7.705")
+	if !strings.Contains(err.Error(), "/ndr/5.7.705") {
+		t.Errorf("the refusal has no help link: %v", err)
+	}
+	// Sticky: clean mail from the tenant is refused at MAIL too, on the
+	// relay port and on submission.
+	c := dialStartTLSFrom(t, "127.0.0.2", addr(g, "relay"))
+	wantCode(t, c.Mail("ok@acme.test", nil), 550, "5.7.705")
+	sub := dialStartTLS(t, addr(g, "submission"))
+	if err := sub.Auth(sasl.NewPlainClient("", "ann@acme.test", "ann's password 1")); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, sub.Mail("ann@acme.test", nil), 550, "5.7.705")
+	// The neighbour is untouched.
+	if err := relayFrom(t, g, "127.0.0.3", "bob@neighbour.test", "quarterly report"); err != nil {
+		t.Fatalf("neighbour refused: %v", err)
+	}
+
+	// The evidence: figures, top sender, samples with subjects.
+	var st struct {
+		State string
+		Block *blocks.Block
+	}
+	if code := apiCall(t, g, g.AdminToken, "GET", fmt.Sprintf("/api/v1/tenants/%d/status", acme.ID), nil, &st); code != 200 || st.State != "blocked" || st.Block == nil {
+		t.Fatalf("status: %d %+v", code, st)
+	}
+	ev := st.Block.Evidence
+	if ev.SpamBulk != 5 || ev.Messages != 5 || len(ev.TopSenders) == 0 || ev.TopSenders[0].Name != "mallory@acme.test" ||
+		len(ev.Samples) != 5 || !strings.HasPrefix(ev.Samples[0].Subject, "[spam] win big") || len(ev.RecentConnectors) == 0 {
+		t.Fatalf("evidence: %+v", ev)
+	}
+
+	// The tenant admin asks to be unblocked; the operator sees the
+	// checklist and approves; the tenant sends again, on probation.
+	tok := tenantToken(t, g, acme.ID)
+	var req struct {
+		ID        int64
+		Checklist []blocks.CheckItem
+	}
+	if code := apiCall(t, g, tok, "POST", fmt.Sprintf("/api/v1/tenants/%d/unblock-requests", acme.ID),
+		map[string]any{"cause": "a leaked connector", "fix": "deleted it, rotated passwords"}, &req); code != 201 || len(req.Checklist) != 3 {
+		t.Fatalf("unblock request: %d %+v", code, req)
+	}
+	if code := apiCall(t, g, tok, "POST", fmt.Sprintf("/api/v1/unblock-requests/%d/approve", req.ID), nil, nil); code != 403 && code != 404 {
+		t.Fatalf("a tenant admin approved their own request: %d", code)
+	}
+	if code := apiCall(t, g, g.AdminToken, "POST", fmt.Sprintf("/api/v1/unblock-requests/%d/approve", req.ID), map[string]any{"note": "ok"}, nil); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	if err := relayFrom(t, g, "127.0.0.2", "ok@acme.test", "back in business"); err != nil {
+		t.Fatalf("after approval: %v", err)
+	}
+	if code := apiCall(t, g, tok, "GET", fmt.Sprintf("/api/v1/tenants/%d/status", acme.ID), nil, &st); code != 200 || st.State != "probation" {
+		t.Fatalf("status after approval: %d %+v", code, st)
+	}
+	// Everything was audited.
+	entries, err := g.Audit.Query(ctx, auditFilter(acme.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	for _, want := range []string{"tenant.block", "unblock.request", "unblock.approve", "tenant.unblock"} {
+		if !strings.Contains(strings.Join(actions, " "), want) {
+			t.Errorf("audit log lacks %s: %v", want, actions)
+		}
+	}
+}
+
+// The tenant threshold needs both the count and the ratio: a tenant with
+// plenty of clean mail is not blocked by the same spam count, and bulk
+// counts with spam.
+func TestTenantThresholdNeedsRatio(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
+	big := seedTenantWithConnector(t, g, "big", "big.test", "127.0.0.4/32")
+	small := seedTenantWithConnector(t, g, "small", "small.test", "127.0.0.5/32")
+	for i := range 6 {
+		if err := relayFrom(t, g, "127.0.0.4", fmt.Sprintf("u%d@big.test", i), "newsletter"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 5 spam+bulk of 11 (0.45 < 0.5): not blocked.
+	for i := range 5 {
+		subj := "[spam] x"
+		if i%2 == 0 {
+			subj = "[bulk] sale"
+		}
+		if err := relayFrom(t, g, "127.0.0.4", fmt.Sprintf("s%d@big.test", i), subj); err != nil {
+			t.Fatalf("big tenant refused at ratio %d/%d: %v", i+1, 6+i+1, err)
+		}
+	}
+	if _, ok := g.Blocks.ActiveBlock(big.ID); ok {
+		t.Fatal("a tenant under the ratio threshold was blocked")
+	}
+	// The small tenant's five bulk messages cross both.
+	for i := range 4 {
+		if err := relayFrom(t, g, "127.0.0.5", "x@small.test", "[bulk] sale"); err != nil {
+			t.Fatalf("bulk %d: %v", i, err)
+		}
+	}
+	wantCode(t, relayFrom(t, g, "127.0.0.5", "x@small.test", "[bulk] sale"), 550, "5.7.705")
+	if _, ok := g.Blocks.ActiveBlock(small.ID); !ok {
+		t.Fatal("the small tenant was not blocked")
+	}
+}
+
+// An expired subscription gives 5.7.705 with its own reason; a renewal
+// lifts it at once.
+func TestExpiredSubscription(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
+	tn := seedTenantWithConnector(t, g, "lapsed", "lapsed.test", "127.0.0.6/32")
+	ctx := context.Background()
+	if _, _, err := g.Directory.SetLicense(ctx, tn.ID, directory.Licensed, 10, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	err := relayFrom(t, g, "127.0.0.6", "a@lapsed.test", "hello")
+	wantCode(t, err, 550, "5.7.705")
+	if !strings.Contains(err.Error(), "subscription expired") {
+		t.Errorf("the refusal does not say why: %v", err)
+	}
+	if _, _, err := g.Directory.SetLicense(ctx, tn.ID, directory.Licensed, 10, time.Now().Add(365*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := relayFrom(t, g, "127.0.0.6", "a@lapsed.test", "hello again"); err != nil {
+		t.Fatalf("after renewal: %v", err)
+	}
+}
+
+// Scenario 2: a trial tenant on a new IP gets 5.7.708 until an operator
+// grants an exception; a licensed tenant on a new IP is not refused.
+func TestTrialTenantNewIP(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := protectConfig(t, sink.Addr())
+	cfg.Reputation.TrustedRanges = []string{"127.0.0.1/32"}
+	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	trial := seedTenantWithConnector(t, g, "trial", "trial.test", "127.0.0.9/32")
+	paid := seedTenantWithConnector(t, g, "paid", "paid.test", "127.0.0.10/32")
+	ctx := context.Background()
+	if _, _, err := g.Directory.SetLicense(ctx, paid.ID, directory.Licensed, 5, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	err := relayFrom(t, g, "127.0.0.9", "a@trial.test", "hello")
+	wantCode(t, err, 550, "5.7.708")
+	if err := relayFrom(t, g, "127.0.0.10", "a@paid.test", "hello"); err != nil {
+		t.Fatalf("licensed tenant refused on a new IP: %v", err)
+	}
+	if _, err := g.Reputation.GrantException(ctx, reputation.Exception{TenantID: trial.ID,
+		Prefix: netip.MustParsePrefix("127.0.0.9/32"), ExpiresAt: time.Now().Add(time.Hour), Reason: "their new MX", CreatedBy: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := relayFrom(t, g, "127.0.0.9", "a@trial.test", "hello"); err != nil {
+		t.Fatalf("refused despite the exception: %v", err)
+	}
+}
+
+// Scenario 3: mail from domains that are not the tenant's counts against
+// its daily allowance; beyond it, 5.7.750. Its own domains still flow.
+func TestUnregisteredDomainAllowance(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := protectConfig(t, sink.Addr())
+	cfg.Policy.UnregisteredPerDay = 3
+	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	for i := range 3 {
+		// Envelope sender foreign, or only the header From: each counts once.
+		from := "news@foreign.test"
+		if i == 2 {
+			if err := func() error {
+				c := dialStartTLSFrom(t, "127.0.0.2", addr(g, "relay"))
+				defer c.Close()
+				return send(c, "bounce@acme.test", []string{"x@example.net"}, msgFrom("ceo@elsewhere.test", "hi"))
+			}(); err != nil {
+				t.Fatalf("message %d within the allowance: %v", i, err)
+			}
+			continue
+		}
+		if err := relayFrom(t, g, "127.0.0.2", from, "hi"); err != nil {
+			t.Fatalf("message %d within the allowance: %v", i, err)
+		}
+	}
+	wantCode(t, relayFrom(t, g, "127.0.0.2", "news@foreign.test", "hi"), 550, "5.7.750")
+	// Header From foreign behind an own envelope sender: refused at DATA.
+	c := dialStartTLSFrom(t, "127.0.0.2", addr(g, "relay"))
+	wantCode(t, send(c, "bounce@acme.test", []string{"x@example.net"}, msgFrom("ceo@elsewhere.test", "hi")), 550, "5.7.750")
+	if err := relayFrom(t, g, "127.0.0.2", "ok@acme.test", "own domain"); err != nil {
+		t.Fatalf("own domain refused: %v", err)
+	}
+}
+
+// Scenario 4: a user sending spam is restricted (5.1.8) while colleagues
+// keep sending; spam through one app password restricts only that app
+// password; an admin's release lifts a restriction at once.
+func TestSpammingUserRestricted(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := protectConfig(t, sink.Addr())
+	cfg.Policy.TenantSpamCount = 1000
+	cfg.Policy.UserSpamPerHour = 3
+	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "")
+	ctx := context.Background()
+	alice, err := g.Directory.CreateUser(ctx, acme.ID, "alice@acme.test", "alice password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Directory.CreateUser(ctx, acme.ID, "bob@acme.test", "bob password 12"); err != nil {
+		t.Fatal(err)
+	}
+	_, appPw, err := g.Directory.CreateAppPassword(ctx, alice.ID, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit := func(user, pw, subject string) error {
+		c := dialStartTLS(t, addr(g, "submission"))
+		defer c.Close()
+		if err := c.Auth(sasl.NewPlainClient("", user, pw)); err != nil {
+			t.Fatalf("auth %s: %v", user, err)
+		}
+		return send(c, user, []string{"x@example.net"}, msgFrom(user, subject))
+	}
+	// Spam through alice's app password: the third restricts the app
+	// password alone.
+	for i := range 2 {
+		if err := submit("alice@acme.test", appPw, "[spam] pills"); err != nil {
+			t.Fatalf("spam %d under the limit: %v", i, err)
+		}
+	}
+	wantCode(t, submit("alice@acme.test", appPw, "[spam] pills"), 550, "5.1.8")
+	wantCode(t, submit("alice@acme.test", appPw, "clean now"), 550, "5.1.8")
+	if err := submit("alice@acme.test", "alice password 1", "from my laptop"); err != nil {
+		t.Fatalf("alice's own password was restricted with the app password: %v", err)
+	}
+	// Spam with bob's own login restricts bob; alice keeps sending.
+	for range 2 {
+		if err := submit("bob@acme.test", "bob password 12", "[spam] pills"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, submit("bob@acme.test", "bob password 12", "[spam] pills"), 550, "5.1.8")
+	wantCode(t, submit("bob@acme.test", "bob password 12", "clean"), 550, "5.1.8")
+	if err := submit("alice@acme.test", "alice password 1", "still fine"); err != nil {
+		t.Fatalf("a colleague was stopped: %v", err)
+	}
+	// The tenant admin sees bob's restriction with its reason and releases it.
+	tok := tenantToken(t, g, acme.ID)
+	var rs struct{ Restrictions []blocks.Restriction }
+	apiCall(t, g, tok, "GET", fmt.Sprintf("/api/v1/tenants/%d/restrictions", acme.ID), nil, &rs)
+	var bobs *blocks.Restriction
+	for i, r := range rs.Restrictions {
+		if r.Kind == blocks.KindSender && r.Subject == "bob@acme.test" {
+			bobs = &rs.Restrictions[i]
+		}
+	}
+	if len(rs.Restrictions) != 2 || bobs == nil || bobs.Until.IsZero() {
+		t.Fatalf("restrictions: %+v", rs.Restrictions)
+	}
+	if code := apiCall(t, g, tok, "DELETE", fmt.Sprintf("/api/v1/tenants/%d/restrictions/%d", acme.ID, bobs.ID), nil, nil); code != 200 {
+		t.Fatalf("release: %d", code)
+	}
+	if err := submit("bob@acme.test", "bob password 12", "clean"); err != nil {
+		t.Fatalf("bob after release: %v", err)
+	}
+}
+
+// Sending limits: 30 messages a minute per sender by default (4.7.500, a
+// retryable throttle), recipients per message (4.5.3).
+func TestSendingLimits(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := protectConfig(t, sink.Addr())
+	cfg.Policy.UserMessagesPerMinute = 3
+	cfg.Policy.RecipientsPerMessage = 2
+	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	for i := range 3 {
+		if err := relayFrom(t, g, "127.0.0.2", "fast@acme.test", "hi"); err != nil {
+			t.Fatalf("message %d within the rate: %v", i, err)
+		}
+	}
+	wantCode(t, relayFrom(t, g, "127.0.0.2", "fast@acme.test", "hi"), 451, "4.7.500")
+	if err := relayFrom(t, g, "127.0.0.2", "other@acme.test", "hi"); err != nil {
+		t.Fatalf("another sender throttled: %v", err)
+	}
+	c := dialStartTLSFrom(t, "127.0.0.2", addr(g, "relay"))
+	if err := c.Mail("many@acme.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"a@example.net", "b@example.net"} {
+		if err := c.Rcpt(r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, c.Rcpt("c@example.net", nil), 452, "4.5.3")
+}
+
+func auditFilter(tenantID int64) audit.Filter {
+	return audit.Filter{TenantID: &tenantID, Limit: 100}
+}
