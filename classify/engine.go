@@ -90,6 +90,11 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	if len(reasons) > maxReasons {
 		reasons = reasons[:maxReasons]
 	}
+	if d.truncated {
+		// Not a spam signal (the gateway itself may cut a message), but the
+		// admin should know the verdict is on part of the message.
+		reasons = append(reasons, Reason{"TRUNCATED", 0})
+	}
 	bulk, bulkReasons := bulkLevel(d.header, in.Recipients, d, campaign)
 	res.Score, res.Bulk = score, bulk
 	res.Reasons = append(reasons, bulkReasons...)

@@ -10,7 +10,7 @@ import (
 // Caps bound the work done on one message, so a hostile message (a 50 MB
 // line, 100 levels of multipart nesting, a huge base64 part, an HTML bomb)
 // costs bounded time and memory. Exceeding a cap is not an error: the engine
-// scores what it read and says so in a reason (rule:TRUNCATED, MIME_LIMIT).
+// scores what it read and says so in a reason (TRUNCATED, MIME_LIMIT).
 type Caps struct {
 	// MaxScanBytes is how much of Raw is parsed at all.
 	MaxScanBytes int

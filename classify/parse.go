@@ -68,6 +68,22 @@ func (d *document) parse(raw []byte, caps Caps) {
 	d.header = e.Header
 	d.readHeader(mail.Header{Header: e.Header})
 	d.walk(e, 0, caps)
+	if d.malformed && len(d.text) == 0 && !d.hasHTML {
+		// The multipart reader gives up on a part whose closing boundary
+		// is missing (a message cut short) before returning its text: score
+		// the raw body rather than nothing.
+		d.appendText(bytes.NewReader(bodyOf(raw)), caps)
+	}
+}
+
+// bodyOf is what follows the first blank line of raw.
+func bodyOf(raw []byte) []byte {
+	for _, sep := range []string{"\r\n\r\n", "\n\n"} {
+		if i := bytes.Index(raw, []byte(sep)); i >= 0 {
+			return raw[i+len(sep):]
+		}
+	}
+	return nil
 }
 
 // stripMboxLine drops the "From sender date" envelope line an mbox (and the

@@ -107,7 +107,7 @@ func hasPrefixFold(b []byte, prefix string) bool {
 func linkEnd(text []byte, i int) int {
 	for j := i; j < len(text); j++ {
 		switch text[j] {
-		case ' ', '\t', '\r', '\n', '"', '\'', '<', '>', '(', ')', '[', ']':
+		case ' ', '\t', '\r', '\n', '"', '\'', '<', '>', '(', ')':
 			return j
 		}
 	}
@@ -133,7 +133,13 @@ func urlHost(u []byte) string {
 	if i := bytes.LastIndexByte(u, '@'); i >= 0 { // user:pass@host
 		u = u[i+1:]
 	}
-	if i := bytes.LastIndexByte(u, ':'); i >= 0 && bytes.IndexByte(u, ']') < i { // host:port
+	if len(u) > 0 && u[0] == '[' { // [IPv6]:port
+		j := bytes.IndexByte(u, ']')
+		if j < 0 {
+			return ""
+		}
+		u = u[1:j]
+	} else if i := bytes.LastIndexByte(u, ':'); i >= 0 { // host:port
 		u = u[:i]
 	}
 	u = bytes.Trim(u, ".[]")

@@ -116,7 +116,7 @@ Flags:
 		fs.PrintDefaults()
 	}
 	out := fs.String("o", "", "write the model to `file` (required)")
-	algo := fs.String("algo", "nb", "learner: nb (naive Bayes) or lr (logistic regression)")
+	algo := fs.String("algo", "lr", "learner: lr (logistic regression) or nb (naive Bayes)")
 	bits := fs.Int("bits", 18, "hash space: 2^`bits` weights")
 	fpTarget := fs.Float64("fp-target", 0.005, "ham false-positive `rate` the threshold is chosen for")
 	corpus, err := parseInterspersed(fs, args)
