@@ -13,6 +13,7 @@ import (
 	"errors"
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/trace"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,6 +37,7 @@ type Options struct {
 	Sink      *devsink.Sink           // dev mode's capture sink, or nil
 	Blocks    *blocks.Store           // tenant blocks, restrictions, unblock requests; nil without protection
 	Policy    policy.Settings         // the [policy] defaults
+	Trace     *trace.Store            // the searchable message trace, or nil
 	Logger    *slog.Logger
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/trace"
+	"log/slog"
 	"time"
 
 	"context"
@@ -36,6 +38,7 @@ type env struct {
 	log    *audit.Log
 	dns    *dnstest.Server
 	blocks *blocks.Store
+	trace  *trace.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -60,12 +63,17 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bl.Close() })
+	tr, err := trace.OpenStore(ctx, db, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
 	dns := dnstest.Start(t)
 	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
-		Blocks: bl, Policy: policy.DefaultSettings()})
+		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl}
+	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr}
 }
 
 // call sends a request and decodes the JSON answer into out (if not nil).
@@ -304,9 +312,23 @@ func TestTenantIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	extra := map[string]string{"{request}": fmt.Sprint(req.ID), "{restriction}": fmt.Sprint(rs.ID)}
+	// And a message of bravo's in the trace.
+	now := time.Now()
+	for _, ev := range []trace.Event{
+		{Time: now, Session: "bs1", TenantID: b.ID, Stage: "mail", Outcome: "accept", Attrs: []slog.Attr{slog.String("from", "spam@bravo.test")}},
+		{Time: now, Session: "bs1", TenantID: b.ID, Stage: "queued", Outcome: "ok", QueueID: "BRAVOQ1", Attrs: []slog.Attr{slog.String("queue_id", "BRAVOQ1"), slog.String("subject", "bravo secret")}},
+	} {
+		e.trace.Record(ctx, ev)
+	}
+	extra := map[string]string{"{request}": fmt.Sprint(req.ID), "{restriction}": fmt.Sprint(rs.ID), "{id}": "BRAVOQ1"}
 	for _, tokA := range []string{sess.Token, e.tenantToken(a.ID)} {
 		walkAsAlpha(t, e, tokA, a, b, bc, bu, bap, btok, extra)
+	}
+	// The operator finds bravo's message; alpha's walk above did not.
+	var found struct{ Messages []trace.Summary }
+	e.want(200, "op", "GET", "/api/v1/trace?sender=spam@bravo.test", nil, &found)
+	if len(found.Messages) != 1 || found.Messages[0].ID != "BRAVOQ1" || found.Messages[0].Subject != "bravo secret" {
+		t.Fatalf("operator trace search: %+v", found)
 	}
 	// Bravo's block, request and restriction are untouched.
 	if got, ok := e.blocks.ActiveBlock(b.ID); !ok || got.ID != blk.ID {
@@ -354,9 +376,13 @@ func walkAsAlpha(t *testing.T, e *env, tokA string, a, b tenantJSON, bc connecto
 		if rt.access == public || !strings.HasPrefix(rt.path, "/api/v1/") {
 			continue
 		}
-		path := strings.NewReplacer("{tenant}", fmt.Sprint(b.ID), "{domain}", "bravo.test",
+		path := rt.path
+		for k, v := range extra {
+			path = strings.ReplaceAll(path, k, v)
+		}
+		path = strings.NewReplacer("{tenant}", fmt.Sprint(b.ID), "{domain}", "bravo.test",
 			"{connector}", fmt.Sprint(bc.ID), "{user}", fmt.Sprint(bu.ID), "{app_password}", fmt.Sprint(bap.ID),
-			"{token}", fmt.Sprint(btok.ID), "{id}", "x").Replace(rt.path)
+			"{token}", fmt.Sprint(btok.ID), "{id}", "x").Replace(path)
 		for k, v := range extra {
 			path = strings.ReplaceAll(path, k, v)
 		}
@@ -386,7 +412,8 @@ func walkAsAlpha(t *testing.T, e *env, tokA string, a, b tenantJSON, bc connecto
 		}
 		status, resp := e.call(tokA, rt.method, path, body, nil)
 		switch {
-		case rt.path == "/api/v1/tenants" && rt.method == "GET", rt.path == "/api/v1/audit", rt.path == "/api/v1/tokens" && rt.method == "GET":
+		case rt.path == "/api/v1/tenants" && rt.method == "GET", rt.path == "/api/v1/audit", rt.path == "/api/v1/tokens" && rt.method == "GET",
+			rt.path == "/api/v1/trace":
 			// Allowed, but scoped: nothing of bravo's may appear.
 			if status != 200 || strings.Contains(resp, "bravo") || strings.Contains(resp, "b-mx") {
 				t.Errorf("%s %s as alpha: %d %s", rt.method, path, status, resp)

@@ -80,6 +80,8 @@ var routes = []route{
 	{"GET", "/api/v1/unblock-requests/{request}", admin, func(s *Server) http.HandlerFunc { return s.getUnblockRequest }},
 	{"POST", "/api/v1/unblock-requests/{request}/approve", operator, func(s *Server) http.HandlerFunc { return s.approveUnblockRequest }},
 	{"POST", "/api/v1/unblock-requests/{request}/deny", operator, func(s *Server) http.HandlerFunc { return s.denyUnblockRequest }},
+	{"GET", "/api/v1/trace", admin, func(s *Server) http.HandlerFunc { return s.searchTrace }},
+	{"GET", "/api/v1/trace/{id}", admin, func(s *Server) http.HandlerFunc { return s.getTrace }},
 	{"GET", "/api/v1/audit", admin, func(s *Server) http.HandlerFunc { return s.queryAudit }},
 	{"GET", "/api/v1/audit/verify", operator, func(s *Server) http.HandlerFunc { return s.verifyAudit }},
 }

@@ -38,6 +38,7 @@ type Config struct {
 	Counters   Counters   `toml:"counters"`
 	Reputation Reputation `toml:"reputation"`
 	Classify   Classify   `toml:"classify"`
+	Trace      Trace      `toml:"trace"`
 	Listen     Listen     `toml:"listen"`
 	TLS        TLS        `toml:"tls"`
 	SMTP       SMTP       `toml:"smtp"`
@@ -114,6 +115,12 @@ type Classify struct {
 	Engine string `toml:"engine"`
 	// MaxBytes is how much of each message the classifier reads.
 	MaxBytes int `toml:"max_bytes"`
+}
+
+// Trace configures the stored message trace.
+type Trace struct {
+	// Retention is how long trace events are kept.
+	Retention Duration `toml:"retention"`
 }
 
 // Counters selects where the sliding-window counts behind the limits live.
@@ -377,6 +384,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Classify.MaxBytes < 4096 {
 		bad("classify.max_bytes", "must be at least 4096, got %d", c.Classify.MaxBytes)
+	}
+	if c.Trace.Retention.Duration < time.Hour {
+		bad("trace.retention", "must be at least 1h, got %s", c.Trace.Retention)
 	}
 	if c.Counters.SaveInterval.Duration <= 0 {
 		bad("counters.save_interval", "must be a positive duration, got %s", c.Counters.SaveInterval)

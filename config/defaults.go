@@ -54,6 +54,7 @@ func Default() *Config {
 		Reputation: Reputation{NewIPAge: D(24 * time.Hour), MinMessages: 100, PoorRatio: 0.3,
 			DNSBLTimeout: D(time.Second)},
 		Classify: Classify{Engine: "builtin", MaxBytes: 512 << 10},
+		Trace:    Trace{Retention: D(30 * 24 * time.Hour)},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }

@@ -49,6 +49,8 @@ type Gateway struct {
 	Counters  counters.Counter
 	Blocks    *blocks.Store
 	Protect   *protect.Engine
+	// Trace is the searchable message trace.
+	Trace *trace.Store
 	// Reputation tracks source IPs for 5.7.708.
 	Reputation *reputation.Tracker
 	trusted    []netip.Prefix
@@ -130,7 +132,10 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		smarthost = g.Sink.Addr()
 	}
-	rec := trace.Logger{L: log}
+	if g.Trace, err = trace.OpenStore(ctx, g.DB, cfg.Trace.Retention.Duration, trace.Logger{L: log}, log); err != nil {
+		return nil, err
+	}
+	rec := g.Trace
 	pools := map[string][]netip.Addr{}
 	for name, p := range cfg.Delivery.Pools {
 		for _, a := range p.SourceAddresses {
@@ -182,7 +187,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		g.Addrs["admin"] = ln.Addr()
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
-			Blocks: g.Blocks, Policy: cfg.Policy.Settings()})
+			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace})
 		g.adminHTTP = serveAdmin(ln, g.api, cfg, log)
 	}
 	return g, nil

@@ -144,6 +144,9 @@ func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
 }
 
 func (g *Gateway) closeProtection() {
+	if g.Trace != nil {
+		g.Trace.Close()
+	}
 	if g.Reputation != nil {
 		g.Reputation.Close(context.Background())
 	}

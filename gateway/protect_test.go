@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/reputation"
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // subjectClassifier is the test's classifier, fed through the same seam as
@@ -106,9 +107,7 @@ func TestCompromisedTenantBlocked(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
-	seedTenantWithConnector(t, g, "neighbour", "neighbour.test", "127.0.0.3/32")
-	ctx := context.Background()
-	if _, err := g.Directory.CreateUser(ctx, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
+XX, "ann's password 1"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -154,6 +153,34 @@ func TestCompromisedTenantBlocked(t *testing.T) {
 	if ev.SpamBulk != 5 || ev.Messages != 5 || len(ev.TopSenders) == 0 || ev.TopSenders[0].Name != "mallory@acme.test" ||
 		len(ev.Samples) != 5 || !strings.HasPrefix(ev.Samples[0].Subject, "[spam] win big") || len(ev.RecentConnectors) == 0 {
 		t.Fatalf("evidence: %+v", ev)
+	}
+
+	// The trace shows each message: verdicts, pools, and the refusal with
+	// its rule and code; the tenant admin sees it too, the neighbour not.
+	var tr struct{ Messages []trace.Summary }
+	tokNeighbour := tenantToken(t, g, neighbour.ID)
+	apiCall(t, g, tokNeighbour, "GET", "/api/v1/trace?sender=mallory@acme.test", nil, &tr)
+	if len(tr.Messages) != 0 {
+		t.Fatalf("the neighbour's admin sees acme's trace: %+v", tr.Messages)
+	}
+	apiCall(t, g, tenantToken(t, g, acme.ID), "GET", "/api/v1/trace?sender=mallory@acme.test", nil, &tr)
+	if len(tr.Messages) != 5 {
+		t.Fatalf("trace: %d messages, want 5: %+v", len(tr.Messages), tr.Messages)
+	}
+	refused := tr.Messages[0] // newest first
+	if refused.Status != "refused" || refused.Rule != "tenant-threshold" || refused.Code != "550 5.7.705" || refused.Verdict != "spam" {
+		t.Fatalf("the refused message's trace: %+v", refused)
+	}
+	for _, m := range tr.Messages[1:] {
+		if m.QueueID == "" || m.Pool != "high-risk" || m.Verdict != "spam" {
+			t.Fatalf("an accepted spam's trace: %+v", m)
+		}
+	}
+	var one struct {
+		Events []trace.Entry
+	}
+	if code := apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace/"+tr.Messages[1].ID, nil, &one); code != 200 || len(one.Events) < 4 {
+		t.Fatalf("trace of %s: %d %+v", tr.Messages[1].ID, code, one)
 	}
 
 	// The tenant admin asks to be unblocked; the operator sees the

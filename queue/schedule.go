@@ -192,7 +192,7 @@ func (q *Queue) apply(m *Message, results []Result, log *slog.Logger) {
 		if f, ok := q.opts.Trace.(trace.Filter); ok && !f.Enabled(q.ctx, outcome) {
 			continue
 		}
-		q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, Stage: stage, Outcome: outcome, Rule: "delivery", Detail: r.Detail,
+		q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: stage, Outcome: outcome, Rule: "delivery", Detail: r.Detail,
 			Attrs: []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", m.Pool)}})
 	}
 }

@@ -7,13 +7,16 @@ package smtpd
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -82,6 +85,9 @@ type Server struct {
 	conns    *connLimiter
 	throttle *authThrottle
 	nextID   atomic.Uint64
+	// idPrefix makes session ids unique across restarts and nodes, so
+	// the message trace of a fleet never mixes two sessions.
+	idPrefix string
 
 	mu      sync.Mutex
 	servers []*smtp.Server
@@ -102,7 +108,15 @@ func New(opts Options) *Server {
 		log:      opts.Logger.With("component", "smtpd"),
 		conns:    newConnLimiter(l.MaxConnections, l.MaxConnectionsPerIP),
 		throttle: newAuthThrottle(l.AuthMaxFailures, l.AuthFailureWindow.Duration),
+		idPrefix: sessionPrefix(),
 	}
+}
+
+// sessionPrefix is 8 random base-32 characters and a dot.
+func sessionPrefix() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:])) + "."
 }
 
 // Listen opens a listener of the given kind on addr and serves it in the

@@ -28,7 +28,7 @@ type backend struct {
 // STARTTLS). Connector attribution happens here, by the client's address.
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	s := &session{srv: b.s, conn: c}
-	s.id = strconv.FormatUint(b.s.nextID.Add(1), 36)
+	s.id = b.s.idPrefix + strconv.FormatUint(b.s.nextID.Add(1), 36)
 	s.env.Listener = b.kind
 	s.env.ClientIP = remoteIP(c.Conn())
 	s.env.Helo = c.Hostname()
@@ -151,12 +151,16 @@ func (s *session) record(stage, outcome, rule, detail string, kv ...string) {
 	if f, ok := s.srv.opts.Trace.(trace.Filter); ok && !f.Enabled(context.Background(), outcome) {
 		return // not recorded: do not build it on the SMTP path
 	}
-	e := trace.Event{Time: time.Now(), Session: s.id, Stage: stage, Outcome: outcome, Rule: rule, Detail: detail}
+	e := trace.Event{Time: time.Now(), Session: s.id, Stage: stage, Outcome: outcome, Rule: rule, Detail: detail,
+		TenantID: s.env.TenantID}
 	e.Attrs = append(e.Attrs, slog.String("listener", s.env.Listener), slog.String("client_ip", s.env.ClientIP.String()))
 	if s.env.Tenant != "" {
 		e.Attrs = append(e.Attrs, slog.String("tenant", s.env.Tenant))
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i] == "queue_id" {
+			e.QueueID = kv[i+1]
+		}
 		e.Attrs = append(e.Attrs, slog.String(kv[i], kv[i+1]))
 	}
 	s.srv.opts.Trace.Record(context.Background(), e)

@@ -18,6 +18,8 @@ type Event struct {
 	Time    time.Time
 	Session string // the SMTP session id; ties refusals before DATA together
 	QueueID string // empty before the message is spooled
+	// TenantID scopes the event: tenant admins search only their own.
+	TenantID int64
 	Stage   string // connect, auth, mail, rcpt, data, queued, attempt, delivered, deferred, bounced, dsn
 	Outcome string // accept, reject, defer, ok, fail
 	Rule    string
