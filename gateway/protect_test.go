@@ -107,7 +107,9 @@ func TestCompromisedTenantBlocked(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
-XX, "ann's password 1"); err != nil {
+	neighbour := seedTenantWithConnector(t, g, "neighbour", "neighbour.test", "127.0.0.3/32")
+	ctx := context.Background()
+	if _, err := g.Directory.CreateUser(ctx, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
 		t.Fatal(err)
 	}
 
