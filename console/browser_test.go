@@ -31,6 +31,7 @@ func TestConsoleBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.seedProtection(t)
 	b := newBrowser(t, baseURL(g))
 	// Each step builds on the one before: stop at the first that fails.
 	step := func(t *testing.T, name string, f func(t *testing.T)) {
@@ -56,6 +57,14 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatalf("a tenant admin lands on their overview, not %s", p)
 		}
 		b.wantText("#licence", "licensed", "25 seats")
+		// Blocked: the state, the rule, the figures and the evidence, and
+		// today's volume and spam share with the chart of the last days.
+		b.wantText("#prot-h", "blocked")
+		b.wantText("#evidence", "tenant_spam_ratio", "threshold", "0.3", "relay-x", "created", "admin:intruder@alpha.test", "invoice@alpha.test", "Your invoice is overdue")
+		b.wantText("#today", "530 messages", "471 spam", "88.9 %")
+		if n := run(b, "count chart bars", chromedp.Evaluate[int](`document.querySelectorAll('#chart rect.bar').length`)); n != 14 {
+			t.Errorf("the chart has %d day bars, want 14", n)
+		}
 		b.shot("overview")
 	})
 
@@ -131,16 +140,46 @@ func TestConsoleBrowser(t *testing.T) {
 		b.wantText(fmt.Sprintf("#connector-%d", f.legit.ID), "confirmed", "admin:boss@alpha.test")
 	})
 
+	step(t, "release a restricted sender", func(t *testing.T) {
+		b.t = t
+		b.open(fmt.Sprintf("/console/t/%d/users", f.alpha.ID))
+		b.wantText("#restricted", "ann@alpha.test", "user_spam_per_hour", "spam_last_hour: 11")
+		rs, err := g.Blocks.Restrictions(ctx, f.alpha.ID, false)
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("restrictions: %v %v", rs, err)
+		}
+		b.shot("users")
+		b.submit(fmt.Sprintf("release-%d", rs[0].ID))
+		b.wantText("#flash", "Released sender ann@alpha.test")
+		if rs, _ := g.Blocks.Restrictions(ctx, f.alpha.ID, false); len(rs) != 0 {
+			t.Errorf("still restricted after the release: %v", rs)
+		}
+	})
+
+	step(t, "ask for an unblock", func(t *testing.T) {
+		b.t = t
+		b.open(fmt.Sprintf("/console/t/%d/", f.alpha.ID))
+		b.submit("ask-unblock")
+		b.wantText("#evidence", "relay-x")
+		b.fill(map[string]string{
+			"cause": "An attacker phished an admin password and added connector relay-x.",
+			"fix":   "Deleted relay-x, reset the password, TOTP is on for every admin."})
+		b.submit("send-unblock")
+		b.wantText("#flash", "unblock request is sent")
+		b.wantText("#unblock-requests", "phished", "pending")
+		b.shot("unblock-request")
+	})
+
 	step(t, "another tenant's pages are out of reach", func(t *testing.T) {
 		b.t = t
-		for _, p := range []string{"", "domains", "connectors", "users", "audit"} {
+		for _, p := range []string{"", "domains", "connectors", "users", "audit", "restrictions", "unblock", "policy"} {
 			path := fmt.Sprintf("/console/t/%d/%s", f.beta.ID, p)
 			if st := b.open(path); st != 404 {
 				t.Errorf("%s as alpha's admin: want 404, got %d", path, st)
 			}
 			b.wantText("#error", "not found")
 		}
-		for _, p := range []string{"/console/tenants", "/console/audit"} {
+		for _, p := range []string{"/console/tenants", "/console/audit", "/console/unblock-requests"} {
 			if st := b.open(p); st != 404 {
 				t.Errorf("operator page %s as a tenant admin: want 404, got %d", p, st)
 			}
@@ -185,5 +224,30 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 		b.open("/console/audit")
 		b.wantText("#audit", "connector.delete", "auth.signin")
+	})
+
+	step(t, "an operator approves the unblock request beside the evidence", func(t *testing.T) {
+		b.t = t
+		b.open("/console/tenants")
+		b.wantText("#tenants tbody tr:first-child", "alpha", "blocked")
+		reqs, err := g.Blocks.UnblockRequests(ctx, f.alpha.ID, "pending")
+		if err != nil || len(reqs) != 1 {
+			t.Fatalf("pending requests: %v %v", reqs, err)
+		}
+		id := reqs[0].ID
+		b.open("/console/unblock-requests")
+		card := fmt.Sprintf("#request-%d", id)
+		b.wantText(card, "alpha", "phished", "Deleted relay-x", "tenant_spam_ratio", "relay-x", "Checklist")
+		b.shot("unblock-queue")
+		b.fill(map[string]string{fmt.Sprintf("note-%d", id): "Thanks: released on probation."})
+		b.submit(fmt.Sprintf("approve-%d", id))
+		b.wantText("#flash", "Approved the request of alpha")
+		b.open(fmt.Sprintf("/console/t/%d/", f.alpha.ID))
+		b.wantText("#prot-h", "probation")
+		b.open(fmt.Sprintf("/console/t/%d/policy", f.alpha.ID))
+		b.fill(map[string]string{"p-user_messages_per_minute": "12"})
+		b.submit("save-policy")
+		b.wantText("#flash", "Saved the sending limits of alpha")
+		b.shot("policy")
 	})
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"os"
@@ -13,9 +14,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
+	"github.com/tollgate-mail/tollgate/policy"
 )
 
 // chromiumPath is Debian's chromium, which .ci/run installs.
@@ -93,6 +96,59 @@ func newFixture(t *testing.T, g *gateway.Gateway) *fixture {
 	_, err = g.Directory.CreateAdmin(ctx, 0, f.operator.email, f.operator.password, directory.Operator)
 	must(err)
 	return f
+}
+
+// seedProtection gives alpha a history of daily volume, a block for
+// crossing the spam threshold with the evidence a real one carries (the
+// rogue connector among it), and a restricted sender.
+func (f *fixture) seedProtection(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	g := f.g
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	// Past days go straight into the store (the stats API only counts
+	// today's mail in memory); today's through the store's own counting.
+	err := g.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for i := 13; i >= 1; i-- {
+			msgs := int64(180 + 15*(i%4))
+			spam := int64(2 + i%3)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_stats (tenant_id, day, messages, spam, bulk, refused) VALUES ($1, $2, $3, $4, $5, $6)`,
+				f.alpha.ID, today.AddDate(0, 0, -i).Unix(), msgs, spam, int64(i%2), int64(0)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("seed daily stats: %v", err)
+	}
+	for i := 0; i < 530; i++ {
+		v := "clean"
+		if i%9 != 0 {
+			v = "spam"
+		}
+		g.Blocks.NoteVerdict(f.alpha.ID, v)
+	}
+	if err := g.Blocks.FlushStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, created, err := g.Blocks.BlockTenant(ctx, blocks.Block{TenantID: f.alpha.ID, Reason: blocks.ReasonThreshold, Rule: "tenant_spam_ratio",
+		Figures: []policy.Figure{{Name: "messages", Value: "530"}, {Name: "spam_bulk", Value: "471"}, {Name: "ratio", Value: "0.89"}, {Name: "threshold", Value: "0.3"}},
+		Evidence: blocks.Evidence{Window: "1h0m0s", Messages: 530, SpamBulk: 471, Ratio: 0.889,
+			TopSenders:       []blocks.Count{{Name: "invoice@alpha.test", Count: 466}, {Name: "ann@alpha.test", Count: 5}},
+			TopConnectors:    []blocks.Count{{Name: "relay-x", Count: 466}},
+			RecentConnectors: []blocks.ConnectorEvent{{ID: f.rogue.ID, Name: "relay-x", Event: "created", At: f.rogue.CreatedAt, CreatedBy: f.rogue.CreatedBy}},
+			Samples:          []blocks.Sample{{Sender: "invoice@alpha.test", Subject: "Your invoice is overdue", Verdict: "spam", MessageID: "<x1@relay-x>"}},
+		}}, "system")
+	if err != nil || !created {
+		t.Fatalf("block alpha: created %v, %v", created, err)
+	}
+	_, _, err = g.Blocks.Restrict(ctx, blocks.Restriction{TenantID: f.alpha.ID, Kind: blocks.KindSender, Subject: "ann@alpha.test",
+		Reason: "sent more spam than the outbound spam policy allows", Rule: "user_spam_per_hour",
+		Figures: []policy.Figure{{Name: "spam_last_hour", Value: "11"}, {Name: "limit", Value: "10"}}}, "system")
+	if err != nil {
+		t.Fatalf("restrict ann: %v", err)
+	}
 }
 
 // browser is one headless Chromium with a fresh profile, on the gateway's

@@ -1,26 +1,51 @@
 package console
 
-// The protection pages (tenant status and block evidence, volume and spam
-// ratio, unblock requests, restrictions, message trace, IP reputation,
-// policy overrides) are added as their /api/v1 routes land. Until then the
-// summary is empty and the navigation does not offer them.
+import (
+	"fmt"
+	"net/http"
+	"time"
 
-// hasStats is true once GET /api/v1/tenants/{tenant}/stats exists.
-const hasStats = false
+	"github.com/tollgate-mail/tollgate/blocks"
+)
 
-// protectionSummary is a tenant's sending state and today's figures.
-type protectionSummary struct {
-	State     string // sending, blocked, restricted
-	Reason    string
-	Volume    int64
-	SpamRatio float64
+// The protection pages: a tenant's sending state with the block's rule,
+// figures and evidence, today's volume and spam ratio and a chart of the
+// last days (on the overview); restrictions with a release button; unblock
+// requests (the tenant's form, the operator's queue with the evidence and
+// the computed checklist); and the per-tenant policy overrides.
+//
+// Not here yet, because the API has no routes for them: message trace and
+// IP reputation with exceptions.
+
+// status is GET /api/v1/tenants/{tenant}/status.
+type status struct {
+	State          string                 `json:"state"` // sending, blocked, expired, probation
+	Reason         string                 `json:"reason"`
+	Block          *blocks.Block          `json:"block"`
+	ProbationQuota int64                  `json:"probation_quota"`
+	Restrictions   []blocks.Restriction   `json:"restrictions"`
+	Today          blocks.DayStats        `json:"today"`
+	SpamRatio      float64                `json:"spam_ratio_today"`
+	Settings       map[string]any         `json:"settings"`
+	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request"`
 }
+
+// protectionSummary is a tenant's standing as the overview and the
+// operator's tenant list show it.
+type protectionSummary struct {
+	status
+	Days  []blocks.DayStats // the last chartDays days, oldest first
+	Chart *chart
+}
+
+// chartDays is how far back the overview's chart goes.
+const chartDays = 14
 
 func (p *protectionSummary) volume() int64 {
 	if p == nil {
 		return 0
 	}
-	return p.Volume
+	return p.Today.Messages
 }
 
 func (p *protectionSummary) spamRatio() float64 {
@@ -30,28 +55,228 @@ func (p *protectionSummary) spamRatio() float64 {
 	return p.SpamRatio
 }
 
-// rank orders tenants for the operator: blocked, then restricted, then the rest.
+// rank orders tenants for the operator: blocked first, then expired, on
+// probation, with restricted senders, and the rest.
 func (p *protectionSummary) rank() int {
 	if p == nil {
 		return 0
 	}
-	switch p.State {
-	case "blocked":
+	switch {
+	case p.State == "blocked":
+		return 4
+	case p.State == "expired":
+		return 3
+	case p.State == "probation":
 		return 2
-	case "restricted":
+	case len(p.Restrictions) > 0:
 		return 1
 	}
 	return 0
 }
 
-func (q *req) protectionSummary() (*protectionSummary, error) { return nil, nil }
+// protectionSummary reads the tenant's status; with days, also its daily
+// figures for the chart. A server without the protection state (the API
+// answers 501) has no summary.
+func (q *req) protectionSummary(days bool) (*protectionSummary, error) {
+	var p protectionSummary
+	if err := q.api("GET", q.apiT("/status"), nil, &p.status); err != nil {
+		if isStatus(err, http.StatusNotImplemented) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if !days {
+		return &p, nil
+	}
+	var st struct {
+		Days []blocks.DayStats `json:"days"`
+	}
+	if err := q.api("GET", q.apiT("/stats?days=%d", chartDays), nil, &st); err != nil {
+		return nil, err
+	}
+	p.Days = oldestFirst(st.Days)
+	p.Chart = newChart(p.Days)
+	return &p, nil
+}
 
-func operatorNav() []navItem { return nil }
+func oldestFirst(ds []blocks.DayStats) []blocks.DayStats {
+	out := append([]blocks.DayStats(nil), ds...)
+	if len(out) > 1 && out[0].Day.After(out[len(out)-1].Day) {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out
+}
 
-func tenantNav(id int64) []navItem { return nil }
+func operatorNav() []navItem {
+	return []navItem{{"unblock-queue", "Unblock requests", Prefix + "unblock-requests"}}
+}
 
-// restrictions lists the tenant's restricted users for the users page.
-func (q *req) restrictions() any { return nil }
+func tenantNav(id int64) []navItem {
+	return []navItem{
+		{"restrictions", "Restrictions", tenantPath(id, "restrictions")},
+		{"unblock", "Unblock requests", tenantPath(id, "unblock")},
+		{"policy", "Sending limits", tenantPath(id, "policy")},
+	}
+}
 
-// protectionRoutes adds the protection pages whose API routes exist.
-func (c *Console) protectionRoutes(t func(pattern string, h handler)) {}
+// protectionRoutes adds the protection pages.
+func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
+	t("POST /console/t/{tenant}/block", c.blockTenant)
+	t("GET /console/t/{tenant}/restrictions", c.restrictionsPage)
+	t("POST /console/t/{tenant}/restrictions/{restriction}/release", c.releaseRestriction)
+	t("GET /console/t/{tenant}/unblock", c.unblockPage)
+	t("POST /console/t/{tenant}/unblock", c.requestUnblock)
+	t("GET /console/t/{tenant}/policy", c.policyPage)
+	t("POST /console/t/{tenant}/policy", c.setPolicy)
+	c.mux.HandleFunc("GET /console/unblock-requests", c.operatorPage(c.unblockQueue))
+	c.mux.HandleFunc("POST /console/unblock-requests/{request}/{decision}", c.operatorPage(c.decideUnblock))
+}
+
+// blockTenant lets an operator stop a tenant by hand, with a reason.
+func (c *Console) blockTenant(q *req) error {
+	reason := q.r.PostForm.Get("reason")
+	if err := q.api("POST", q.apiT("/blocks"), map[string]string{"reason": reason}, nil); err != nil {
+		return q.back(q.tpath(""), err)
+	}
+	return q.done(q.tpath(""), flash{Text: "Blocked " + q.tenant.Name + ": all its outbound mail is refused (550 5.7.705) until an unblock request is approved."})
+}
+
+type restrictionsData struct {
+	Restrictions []blocks.Restriction
+	Now          time.Time
+	All          bool
+}
+
+// restrictions lists the tenant's live restrictions for the users page
+// (nil where the server has no protection state).
+func (q *req) restrictions() ([]blocks.Restriction, error) {
+	var rs struct{ Restrictions []blocks.Restriction }
+	if err := q.api("GET", q.apiT("/restrictions"), nil, &rs); err != nil {
+		if isStatus(err, http.StatusNotImplemented) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return rs.Restrictions, nil
+}
+
+func (c *Console) restrictionsPage(q *req) error {
+	all := q.r.URL.Query().Get("all") == "true"
+	var rs struct{ Restrictions []blocks.Restriction }
+	if err := q.api("GET", q.apiT("/restrictions?all=%t", all), nil, &rs); err != nil {
+		return err
+	}
+	return q.render(http.StatusOK, "restrictions.html", "Restrictions", "restrictions", restrictionsData{rs.Restrictions, c.opts.Now(), all})
+}
+
+// releaseRestriction lets the sender (or connector) send again at once.
+func (c *Console) releaseRestriction(q *req) error {
+	id, err := pathID(q.r, "restriction")
+	if err != nil {
+		return err
+	}
+	back := q.r.PostForm.Get("back")
+	if back != "users" {
+		back = "restrictions"
+	}
+	var out blocks.Restriction
+	if err := q.api("DELETE", q.apiT("/restrictions/%d", id), nil, &out); err != nil {
+		return q.back(q.tpath(back), err)
+	}
+	return q.done(q.tpath(back), flash{ID: id, Text: fmt.Sprintf("Released %s %s: it can send again now.", out.Kind, out.Subject)})
+}
+
+// unblockRequest is an unblock request as the API shows it, with the
+// block and the computed checklist.
+type unblockRequest struct {
+	blocks.UnblockRequest
+	Tenant    string             `json:"tenant"`
+	Block     *blocks.Block      `json:"block"`
+	Checklist []blocks.CheckItem `json:"checklist"`
+}
+
+type unblockData struct {
+	Status   *protectionSummary
+	Requests []unblockRequest
+}
+
+// unblockPage is the tenant's side: the block and its evidence, the form
+// for cause and fix while blocked, and every request's status.
+func (c *Console) unblockPage(q *req) error {
+	p, err := q.protectionSummary(false)
+	if err != nil {
+		return err
+	}
+	var rs struct {
+		Requests []unblockRequest `json:"unblock_requests"`
+	}
+	if err := q.api("GET", q.apiT("/unblock-requests"), nil, &rs); err != nil {
+		return err
+	}
+	return q.render(http.StatusOK, "unblock.html", "Unblock requests", "unblock", unblockData{p, rs.Requests})
+}
+
+func (c *Console) requestUnblock(q *req) error {
+	f := q.r.PostForm
+	var u unblockRequest
+	if err := q.api("POST", q.apiT("/unblock-requests"), map[string]string{"cause": f.Get("cause"), "fix": f.Get("fix")}, &u); err != nil {
+		return q.back(q.tpath("unblock"), err)
+	}
+	return q.done(q.tpath("unblock"), flash{ID: u.ID,
+		Text: "Your unblock request is sent. An operator reviews it against the evidence; this page shows its status."})
+}
+
+type queueData struct {
+	Requests []unblockRequest
+	Status   string
+	Statuses []string
+}
+
+// unblockQueue is the operator's review queue: each request beside the
+// block's evidence and the checklist Tollgate computed.
+func (c *Console) unblockQueue(q *req) error {
+	st := q.r.URL.Query().Get("status")
+	switch st {
+	case "", blocks.StatusPending, blocks.StatusApproved, blocks.StatusDenied, "all":
+	default:
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: fmt.Sprintf("status: %q is not pending, approved, denied or all", st)}
+	}
+	path := "/api/v1/unblock-requests"
+	if st != "" {
+		path += "?status=" + st
+	}
+	var rs struct {
+		Requests []unblockRequest `json:"unblock_requests"`
+	}
+	if err := q.api("GET", path, nil, &rs); err != nil {
+		return err
+	}
+	if st == "" {
+		st = blocks.StatusPending
+	}
+	return q.render(http.StatusOK, "unblock_queue.html", "Unblock requests", "unblock-queue",
+		queueData{rs.Requests, st, []string{blocks.StatusPending, blocks.StatusApproved, blocks.StatusDenied, "all"}})
+}
+
+func (c *Console) decideUnblock(q *req) error {
+	id, err := pathID(q.r, "request")
+	if err != nil {
+		return err
+	}
+	decision := q.r.PathValue("decision")
+	if decision != "approve" && decision != "deny" {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such decision: " + decision}
+	}
+	var u unblockRequest
+	err = q.api("POST", fmt.Sprintf("/api/v1/unblock-requests/%d/%s", id, decision), map[string]string{"note": q.r.PostForm.Get("note")}, &u)
+	if err != nil {
+		return q.back(Prefix+"unblock-requests", err)
+	}
+	text := fmt.Sprintf("Denied the request of %s: the tenant stays blocked.", u.Tenant)
+	if decision == "approve" {
+		text = fmt.Sprintf("Approved the request of %s: it sends again, on probation.", u.Tenant)
+	}
+	return q.done(Prefix+"unblock-requests", flash{ID: id, Text: text})
+}

@@ -43,6 +43,21 @@ var funcs = template.FuncMap{
 	"tpath": tenantPath,
 	"join":  strings.Join,
 	"sub":   func(a, b int) int { return a - b },
+	// dict passes several values to a shared template.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: odd number of arguments")
+		}
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 	"pct": func(f float64) string {
 		return fmt.Sprintf("%.1f %%", f*100)
 	},

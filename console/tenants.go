@@ -63,7 +63,7 @@ func (c *Console) overview(q *req) error {
 		return err
 	}
 	d.Recent = auditRows(au.Entries)
-	if d.Protection, err = q.protectionSummary(); err != nil {
+	if d.Protection, err = q.protectionSummary(true); err != nil {
 		return err
 	}
 	return q.render(http.StatusOK, "overview.html", q.tenant.Name, "overview", d)
@@ -94,7 +94,7 @@ func (c *Console) tenants(q *req) error {
 		tq := *q
 		tq.tenant = &t
 		var err error
-		if row.Protection, err = tq.protectionSummary(); err != nil {
+		if row.Protection, err = tq.protectionSummary(false); err != nil {
 			return err
 		}
 		d.Tenants = append(d.Tenants, row)
@@ -109,10 +109,7 @@ func (c *Console) tenants(q *req) error {
 // tenantSorts are the orders the tenants list offers: [key, label].
 func tenantSorts() [][2]string {
 	s := [][2]string{{"status", "Status (blocked first)"}, {"name", "Name"}, {"id", "Id"}, {"licence", "Licence"}}
-	if hasStats {
-		s = append(s, [2]string{"volume", "Volume today"}, [2]string{"spam", "Spam ratio"})
-	}
-	return s
+	return append(s, [2]string{"volume", "Volume today"}, [2]string{"spam", "Spam ratio today"})
 }
 
 func sortTenants(ts []tenantRow, by string) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/password"
 )
 
@@ -20,12 +21,18 @@ func (c *Console) users(q *req) error {
 	if err := q.api("GET", q.apiT("/users"), nil, &us); err != nil {
 		return err
 	}
-	return q.render(http.StatusOK, "users.html", "Users", "users", usersData{Users: us.Users, Restrictions: q.restrictions()})
+	rs, err := q.restrictions()
+	if err != nil {
+		return err
+	}
+	return q.render(http.StatusOK, "users.html", "Users", "users", usersData{Users: us.Users, Restrictions: rs})
 }
 
+// usersData is the users page: the users, and the live restrictions
+// (restricted senders first, with the reason and a release button).
 type usersData struct {
 	Users        []user
-	Restrictions any // restricted users, once the API has the route
+	Restrictions []blocks.Restriction
 }
 
 // createUser adds a user. With the password left empty the console
