@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"github.com/tollgate-mail/tollgate/classify"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -156,4 +158,46 @@ func (g *Gateway) closeProtection() {
 	if g.Counters != nil {
 		g.Counters.Close()
 	}
+}
+
+// hold stops a queued message whose tenant was blocked (or whose
+// subscription expired, or whose sender was restricted) after it was
+// accepted: it is bounced with the refusal's code, rule and figures
+// instead of delivered, so a block also stops the spam already queued.
+func (g *Gateway) hold(m *queue.Message) *queue.Hold {
+	if m.TenantID == 0 {
+		return nil
+	}
+	figures := func(fs []policy.Figure) string {
+		parts := make([]string, 0, len(fs))
+		for _, f := range fs {
+			parts = append(parts, f.Name+"="+f.Value)
+		}
+		return strings.Join(parts, "; ")
+	}
+	const sender = "Your organisation's outbound mail was stopped after this message was accepted, so it was not delivered. " +
+		"Only your email admin can fix this: send them this report."
+	if t, ok := g.Directory.SnapshotTenant(m.TenantID); ok && t.LicenseAt(time.Now()) == directory.Expired {
+		return &queue.Hold{Code: "5.7.705", Reason: "Access denied, tenant has exceeded threshold (subscription expired)",
+			Rule: "tenant-expired", Figures: "tenant=" + t.Name, Sender: sender,
+			Admin: "The tenant's subscription expired while the message was queued. Renew it; mail flows again at once."}
+	}
+	if b, ok := g.Blocks.ActiveBlock(m.TenantID); ok {
+		return &queue.Hold{Code: "5.7.705", Reason: "Access denied, tenant has exceeded threshold (blocked while the message was queued)",
+			Rule: b.Rule, Figures: figures(b.Figures), Sender: sender,
+			Admin: "The tenant was blocked while this message waited in the queue: its outbound spam and bulk mail crossed the tenant threshold. " +
+				"Find the compromised account or connector (the block's evidence lists the top senders and recent connectors), fix it, " +
+				"and submit an unblock request (tollgate admin unblock-request, or the console)."}
+	}
+	who := m.User
+	if who == "" {
+		who = strings.ToLower(m.From)
+	}
+	if r, ok := g.Blocks.Restricted(m.TenantID, blocks.KindSender, who, time.Now()); ok {
+		return &queue.Hold{Code: "5.1.8", Reason: "Access denied, bad outbound sender (restricted while the message was queued)",
+			Rule: r.Rule, Figures: figures(r.Figures), Sender: sender,
+			Admin: "The sender was restricted while this message waited in the queue (" + r.Reason + "). " +
+				"Secure the account, then release the restriction (tollgate admin release, or the console)."}
+	}
+	return nil
 }

@@ -9,10 +9,12 @@ import (
 	"net/mail"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/config"
@@ -452,4 +454,42 @@ func TestSendingLimits(t *testing.T) {
 
 func auditFilter(tenantID int64) audit.Filter {
 	return audit.Filter{TenantID: &tenantID, Limit: 100}
+}
+
+// Mail accepted before a block and still queued when it lands is not
+// delivered: the sender gets an RFC 3464 DSN with both explanations and
+// the rule and figures in machine-readable fields.
+func TestQueuedThenBlockedBounces(t *testing.T) {
+	var accept atomic.Bool
+	sink := startSink(t, devsink.Hooks{Rcpt: func(rcpt string) error {
+		if !accept.Load() && rcpt == "someone@example.net" {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}})
+	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
+	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	if err := relayFrom(t, g, "127.0.0.2", "victim@acme.test", "queued before the block"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.Blocks.BlockTenant(context.Background(), blocks.Block{TenantID: acme.ID, Reason: blocks.ReasonThreshold,
+		Rule: "tenant-threshold", Figures: []policy.Figure{{Name: "spam_bulk", Value: "20"}}}, "system"); err != nil {
+		t.Fatal(err)
+	}
+	accept.Store(true)
+	if !sink.Wait(waitFor, func(m []*devsink.Message) bool { return len(m) == 1 }) {
+		t.Fatalf("no DSN; sink has %d", sink.Count())
+	}
+	d := sink.Messages()[0]
+	if d.From != "" || len(d.To) != 1 || d.To[0] != "victim@acme.test" {
+		t.Fatalf("the held message went out instead of a DSN: from %q to %v", d.From, d.To)
+	}
+	body := string(d.Data)
+	for _, want := range []string{"multipart/report", "Status: 5.7.705", "X-Tollgate-Rule: tenant-threshold",
+		"X-Tollgate-Figures: spam_bulk=20", "For the sender", "For the email admin", "unblock request"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("DSN lacks %q", want)
+		}
+	}
+	waitQueueEmpty(t, g)
 }

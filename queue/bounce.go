@@ -29,10 +29,14 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 		if r.Code == "4.4.7" {
 			reason = fmt.Sprintf("not delivered within %s (queue.max_age)", q.opts.MaxAge)
 		}
+		extra := map[string]string{"Reason": reason}
+		if m.hold != nil {
+			extra["Rule"], extra["Figures"] = m.hold.Rule, m.hold.Figures
+		}
 		rcpts = append(rcpts, dsn.Recipient{
 			Original: r.ORCPT, Final: r.Addr, Action: "failed", Status: dsnStatus(r.Code),
 			DiagnosticCode: diag, RemoteMTA: r.Remote, LastAttempt: m.NextAttempt,
-			Extra: map[string]string{"Reason": reason},
+			Extra: extra,
 		})
 	}
 	if len(rcpts) == 0 {
@@ -53,6 +57,9 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 		ReportingMTA: q.opts.Hostname, From: "MAILER-DAEMON@" + q.opts.Hostname, To: m.From,
 		QueueID: m.ID, EnvelopeID: m.EnvID, ArrivalDate: m.ReceivedAt, Recipients: rcpts,
 		ReturnFull: m.RetFull,
+	}
+	if m.hold != nil {
+		rep.Sender, rep.Admin = m.hold.Sender, m.hold.Admin
 	}
 	if orig != nil {
 		rep.Original = io.LimitReader(orig, m.Size) // a recycled file may be longer than its message

@@ -57,6 +57,9 @@ type Envelope struct {
 // Message is a spooled message's metadata.
 type Message struct {
 	ID string
+	// hold, set during an attempt, explains in the DSN why the message
+	// was stopped after it was accepted; not stored.
+	hold *Hold
 	Envelope
 	Size        int64
 	ReceivedAt  time.Time
@@ -128,4 +131,13 @@ func validID(id string) bool {
 		}
 	}
 	return true
+}
+
+// Hold stops a queued message: Code is the enhanced status code, Reason
+// the one-line cause, Rule and Figures the machine-readable decision
+// (written as X-Tollgate-Rule and X-Tollgate-Figures in the DSN), Sender
+// and Admin the DSN's two explanations.
+type Hold struct {
+	Code, Reason, Rule, Figures string
+	Sender, Admin              string
 }

@@ -37,6 +37,11 @@ type Options struct {
 	Hostname      string          // for DSNs
 	HelpURL       string          // base URL of the help pages, for DSNs
 	Transport     Transport
+	// Hold is asked before each attempt: a message whose tenant or sender
+	// was stopped after it was accepted (a block that landed while it was
+	// queued) is failed with the hold's code and bounced with its
+	// explanation, instead of delivered. nil holds nothing.
+	Hold func(m *Message) *Hold
 	Trace         trace.Recorder
 	Logger        *slog.Logger
 	ScanInterval  time.Duration // how often due messages are looked for; default 1s

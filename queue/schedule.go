@@ -138,6 +138,21 @@ func (q *Queue) attempt(m *Message) {
 		q.finish(m, log)
 		return
 	}
+	if q.opts.Hold != nil && m.Kind != "dsn" {
+		if h := q.opts.Hold(m); h != nil {
+			f.Close()
+			m.hold = h
+			q.failAll(m, h.Code, h.Reason)
+			for _, rc := range m.Rcpts {
+				q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: "bounced",
+					Outcome: "fail", Rule: h.Rule, Detail: h.Code + " " + h.Reason,
+					Attrs: []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", h.Code), slog.String("figures", h.Figures)}})
+			}
+			log.Info("held after acceptance", "code", h.Code, "rule", h.Rule)
+			q.finish(m, log)
+			return
+		}
+	}
 	start := time.Now()
 	d := &Delivery{ID: m.ID, From: m.From, Rcpts: m.Pending(), Pool: m.Pool, Size: m.Size, UTF8: m.UTF8,
 		EnvID: m.EnvID, RetFull: m.RetFull, Body: io.NewSectionReader(f, 0, m.Size), ReceivedAt: m.ReceivedAt}
