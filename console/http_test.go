@@ -6,8 +6,12 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 )
 
 // client is a plain HTTP client with a cookie jar, for what a browser
@@ -117,5 +121,99 @@ func TestConsoleSignInForm(t *testing.T) {
 	resp, page = c.post("/console/signin", form, c.base)
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(page, "Wrong email or password") {
 		t.Fatalf("wrong password: want 401 saying so, got %d:\n%.1500s", resp.StatusCode, page)
+	}
+}
+
+var secretRE = regexp.MustCompile(`<code id="secret">([A-Z2-7]+)</code>`)
+
+// signInHTTP signs a enrolling admin in with plain HTTP and returns the
+// session cookie as set.
+func (c *client) signInHTTP(a account) *http.Cookie {
+	c.t.Helper()
+	_, page := c.get("/console/signin")
+	resp, page := c.post("/console/signin", url.Values{"csrf": {csrfOf(c.t, page)}, "email": {a.email}, "password": {a.password}}, c.base)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/signin/totp" {
+		c.t.Fatalf("password step: %d %s:\n%.1500s", resp.StatusCode, resp.Header.Get("Location"), page)
+	}
+	_, page = c.get("/console/signin/totp")
+	m := secretRE.FindStringSubmatch(page)
+	if m == nil {
+		c.t.Fatalf("no TOTP secret on the enrolment page:\n%.2000s", page)
+	}
+	code, err := totp.GenerateCode(m[1], time.Now())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, page = c.post("/console/signin/totp", url.Values{"csrf": {csrfOf(c.t, page)}, "code": {code}}, c.base)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "recovery codes") {
+		c.t.Fatalf("TOTP step: %d:\n%.1500s", resp.StatusCode, page)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "tg_session" {
+			return ck
+		}
+	}
+	c.t.Fatal("no session cookie after signing in")
+	return nil
+}
+
+// The session cookie is HttpOnly, SameSite=Strict, scoped to the console
+// and expires with the API session; signing out revokes the session in the
+// API, so a copy of the cookie is worthless afterwards.
+func TestConsoleSessionCookie(t *testing.T) {
+	g := startGateway(t, "127.0.0.1:1")
+	f := newFixture(t, g)
+	c := newClient(t, baseURL(g))
+	ck := c.signInHTTP(f.alphaAdmin)
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/console/" || ck.Secure {
+		t.Errorf("session cookie: want HttpOnly, SameSite=Strict, Path=/console/, not Secure on plain HTTP: %+v", ck)
+	}
+	if ck.MaxAge < 11*3600 || ck.MaxAge > 12*3600 {
+		t.Errorf("session cookie Max-Age %d: want the API session's 12 hours", ck.MaxAge)
+	}
+	resp, page := c.get("/console/t/" + strconv.FormatInt(f.alpha.ID, 10) + "/")
+	if resp.StatusCode != 200 {
+		t.Fatalf("overview after sign-in: %d", resp.StatusCode)
+	}
+	if resp, _ := c.post("/console/signout", url.Values{"csrf": {"forged"}}, c.base); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-out with a wrong CSRF token: want 403, got %d", resp.StatusCode)
+	}
+	resp, _ = c.post("/console/signout", url.Values{"csrf": {csrfOf(t, page)}}, c.base)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+
+	// Replay the cookie from before the sign-out in another client.
+	thief := newClient(t, baseURL(g))
+	u, _ := url.Parse(thief.base + "/console/")
+	thief.http.Jar.SetCookies(u, []*http.Cookie{{Name: ck.Name, Value: ck.Value, Path: "/console/"}})
+	resp, _ = thief.get("/console/t/" + strconv.FormatInt(f.alpha.ID, 10) + "/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/signin" {
+		t.Fatalf("a signed-out session's cookie: want 303 to /console/signin, got %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = thief.get("/console/signin")
+	if !strings.Contains(page, "Your session has ended") {
+		t.Errorf("the sign-in page does not say the session ended:\n%.1500s", page)
+	}
+}
+
+// After five failed sign-ins the API throttles the account; the console
+// says so with a 429, even for the right password.
+func TestConsoleSignInThrottled(t *testing.T) {
+	g := startGateway(t, "127.0.0.1:1")
+	f := newFixture(t, g)
+	c := newClient(t, baseURL(g))
+	try := func(pw string) (*http.Response, string) {
+		_, page := c.get("/console/signin")
+		return c.post("/console/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {f.betaAdmin.email}, "password": {pw}}, c.base)
+	}
+	for i := range 5 {
+		if resp, _ := try("wrong"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: want 401, got %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, page := try(f.betaAdmin.password)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(page, "Too many failed sign-in attempts") {
+		t.Fatalf("the right password after 5 failures: want 429 saying why, got %d:\n%.1500s", resp.StatusCode, page)
 	}
 }
