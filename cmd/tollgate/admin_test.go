@@ -18,9 +18,17 @@ import (
 // admin URL and a stop function that waits for a clean exit.
 func devServer(t *testing.T, dir string) (string, func()) {
 	t.Helper()
-	admin := freePort(t)
+	url, _, stop := devServerRelay(t, dir)
+	return url, stop
+}
+
+// devServerRelay is devServer that also returns the relay port's address,
+// for tests that send mail as the demo tenant's connector (loopback).
+func devServerRelay(t *testing.T, dir string) (string, string, func()) {
+	t.Helper()
+	admin, relay := freePort(t), freePort(t)
 	var out syncBuffer
-	cmd := exec.Command(binary(t), "serve", "--dev", "--listen-relay", freePort(t), "--listen-submission", "",
+	cmd := exec.Command(binary(t), "serve", "--dev", "--listen-relay", relay, "--listen-submission", "",
 		"--listen-submissions", "", "--listen-admin", admin)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -28,6 +36,7 @@ func devServer(t *testing.T, dir string) (string, func()) {
 		t.Fatal(err)
 	}
 	waitListening(t, admin, cmd, &out)
+	waitListening(t, relay, cmd, &out)
 	stopped := false
 	stop := func() {
 		if stopped {
@@ -45,7 +54,7 @@ func devServer(t *testing.T, dir string) (string, func()) {
 		}
 	}
 	t.Cleanup(stop)
-	return "http://" + admin, stop
+	return "http://" + admin, relay, stop
 }
 
 // admin runs `tollgate admin --server URL args...` in dir.
