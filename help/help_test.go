@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,9 +51,12 @@ func TestEveryDecisionHasPage(t *testing.T) {
 	}
 }
 
+var holdCode = regexp.MustCompile(`^[45]\.[0-9]{1,3}\.[0-9]{1,3}$`)
+
 // literalCodes finds every enhanced code written as a literal in the
-// non-test sources of dir: `Enhanced: [3]int{5, 7, 705}` in decisions and
-// `smtp.EnhancedCode{5, 1, 7}` in SMTP errors. It catches the decisions
+// non-test sources of dir: `Enhanced: [3]int{5, 7, 705}` in decisions,
+// `smtp.EnhancedCode{5, 1, 7}` in SMTP errors and `Code: "5.1.8"` in
+// queue holds. It catches the decisions
 // built inline (probation, counter failures) that no exported var names.
 func literalCodes(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -71,6 +75,16 @@ func literalCodes(t *testing.T, dir string) map[string]string {
 			t.Fatal(err)
 		}
 		ast.Inspect(file, func(n ast.Node) bool {
+			// Code: "5.7.705" in a queue.Hold (a refusal after acceptance).
+			if kv, ok := n.(*ast.KeyValueExpr); ok {
+				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Code" {
+					if v, ok := kv.Value.(*ast.BasicLit); ok && v.Kind == token.STRING {
+						if code, _ := strconv.Unquote(v.Value); holdCode.MatchString(code) {
+							found[code] = fset.Position(v.Pos()).String()
+						}
+					}
+				}
+			}
 			lit, ok := n.(*ast.CompositeLit)
 			if !ok || len(lit.Elts) != 3 || !isCodeType(lit.Type) {
 				return true
@@ -105,11 +119,11 @@ func isCodeType(e ast.Expr) bool {
 	return false
 }
 
-// Every 4xx and 5xx code the checks and the SMTP front end can give has a
-// page of its own.
+// Every 4xx and 5xx code the checks, the SMTP front end and the queue's
+// holds can give has a page of its own.
 func TestEveryLiteralCodeHasPage(t *testing.T) {
 	all := map[string]string{}
-	for _, dir := range []string{"../protect", "../policy", "../reputation", "../smtpd"} {
+	for _, dir := range []string{"../protect", "../policy", "../reputation", "../smtpd", "../gateway"} {
 		for code, pos := range literalCodes(t, dir) {
 			all[code] = pos
 		}
