@@ -170,9 +170,32 @@ func TestConsoleBrowser(t *testing.T) {
 		b.shot("unblock-request")
 	})
 
+	step(t, "trace a refused message to its rule", func(t *testing.T) {
+		b.t = t
+		// alpha's lab server on loopback sends while alpha is blocked.
+		if _, err := g.Directory.CreateConnector(ctx, f.alpha.ID, "lab", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "admin:boss@alpha.test"); err != nil {
+			t.Fatal(err)
+		}
+		err := sendMail(g.Addrs["relay"].String(), "invoice@alpha.test", "someone@example.net", "Quarterly figures")
+		if err == nil || !strings.Contains(err.Error(), "5.7.705") {
+			t.Fatalf("mail from blocked alpha: want 550 5.7.705, got %v", err)
+		}
+		b.open(fmt.Sprintf("/console/t/%d/trace", f.alpha.ID))
+		b.fill(map[string]string{"t-sender": "invoice@alpha.test"})
+		b.submit("search-trace")
+		b.wantText("#trace tbody", "invoice@alpha.test", "refused", "5.7.705")
+		b.shot("trace")
+		if st := b.follow("#trace tbody a"); st != 200 {
+			t.Fatalf("the message's trace page: status %d", st)
+		}
+		b.wantText("#message", "refused", "5.7.705", "invoice@alpha.test")
+		b.wantText("#events", "reject")
+		b.shot("trace-message")
+	})
+
 	step(t, "another tenant's pages are out of reach", func(t *testing.T) {
 		b.t = t
-		for _, p := range []string{"", "domains", "connectors", "users", "audit", "restrictions", "unblock", "policy"} {
+		for _, p := range []string{"", "domains", "connectors", "users", "audit", "restrictions", "unblock", "policy", "trace"} {
 			path := fmt.Sprintf("/console/t/%d/%s", f.beta.ID, p)
 			if st := b.open(path); st != 404 {
 				t.Errorf("%s as alpha's admin: want 404, got %d", path, st)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-smtp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -225,15 +226,22 @@ func (b *browser) open(path string) int64 {
 	return resp.Status
 }
 
-// submit clicks a button (by id) that loads a page, and returns that
-// page's HTTP status after any redirect.
+// submit clicks a button or link (by id) that loads a page, and returns
+// that page's HTTP status after any redirect.
 func (b *browser) submit(id string) int64 {
+	b.t.Helper()
+	return b.follow("#" + id)
+}
+
+// follow clicks the element css selects, waits for the page it loads and
+// returns its HTTP status.
+func (b *browser) follow(css string) int64 {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
 	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID(id)))
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(css)))
 	if err != nil {
-		b.t.Fatalf("click #%s: %v", id, err)
+		b.t.Fatalf("click %s: %v", css, err)
 	}
 	return resp.Status
 }
@@ -357,4 +365,32 @@ func (b *browser) signIn(a account, shots bool) {
 		b.submit("continue")
 	}
 	b.wantText("#me", a.email)
+}
+
+// sendMail sends one message over SMTP and returns the server's refusal,
+// if any.
+func sendMail(addr, from, to, subject string) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.CommandTimeout = actionTimeout
+	if err := c.Hello("lab.alpha.test"); err != nil {
+		return err
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, "From: "+from+"\r\nTo: "+to+"\r\nSubject: "+subject+"\r\n\r\nHello.\r\n"); err != nil {
+		return err
+	}
+	return w.Close()
 }

@@ -12,10 +12,11 @@ import (
 // figures and evidence, today's volume and spam ratio and a chart of the
 // last days (on the overview); restrictions with a release button; unblock
 // requests (the tenant's form, the operator's queue with the evidence and
-// the computed checklist); and the per-tenant policy overrides.
+// the computed checklist); the per-tenant policy overrides; and the
+// message trace (trace.go).
 //
-// Not here yet, because the API has no routes for them: message trace and
-// IP reputation with exceptions.
+// Not here yet, because the API has no routes for it: IP reputation with
+// exceptions.
 
 // status is GET /api/v1/tenants/{tenant}/status.
 type status struct {
@@ -115,6 +116,7 @@ func operatorNav() []navItem {
 
 func tenantNav(id int64) []navItem {
 	return []navItem{
+		{"trace", "Message trace", tenantPath(id, "trace")},
 		{"restrictions", "Restrictions", tenantPath(id, "restrictions")},
 		{"unblock", "Unblock requests", tenantPath(id, "unblock")},
 		{"policy", "Sending limits", tenantPath(id, "policy")},
@@ -124,6 +126,8 @@ func tenantNav(id int64) []navItem {
 // protectionRoutes adds the protection pages.
 func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	t("POST /console/t/{tenant}/block", c.blockTenant)
+	t("GET /console/t/{tenant}/trace", c.tracePage)
+	t("GET /console/t/{tenant}/trace/{id}", c.traceMessage)
 	t("GET /console/t/{tenant}/restrictions", c.restrictionsPage)
 	t("POST /console/t/{tenant}/restrictions/{restriction}/release", c.releaseRestriction)
 	t("GET /console/t/{tenant}/unblock", c.unblockPage)

@@ -1,0 +1,117 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The message trace: "what happened to this message?" answered from
+// /api/v1/trace, by sender, recipient, message id, queue id and time; per
+// message every step with its decision, rule and figures.
+
+// traceSummary is one search result (a message, or a refused transaction).
+type traceSummary struct {
+	ID         string    `json:"id"`
+	QueueID    string    `json:"queue_id"`
+	TenantID   int64     `json:"tenant_id"`
+	Sender     string    `json:"sender"`
+	Recipients []string  `json:"recipients"`
+	MessageID  string    `json:"message_id"`
+	Subject    string    `json:"subject"`
+	Verdict    string    `json:"verdict"`
+	Pool       string    `json:"pool"`
+	Status     string    `json:"status"` // refused, deferred, queued, delivered, bounced
+	Code       string    `json:"code"`
+	Rule       string    `json:"rule"`
+	First      time.Time `json:"first_at"`
+	Last       time.Time `json:"last_at"`
+}
+
+// traceEntry is one step of a message's life.
+type traceEntry struct {
+	At        time.Time         `json:"at"`
+	Stage     string            `json:"stage"`
+	Outcome   string            `json:"outcome"`
+	Rule      string            `json:"rule"`
+	Detail    string            `json:"detail"`
+	Sender    string            `json:"sender"`
+	Rcpt      string            `json:"rcpt"`
+	MessageID string            `json:"message_id"`
+	Attrs     map[string]string `json:"attrs"`
+}
+
+type traceData struct {
+	Sender, Recipient, MessageID, QueueID, Since, Until string
+	Searched                                            bool
+	Messages                                            []traceSummary
+	Error                                               string
+}
+
+func (c *Console) tracePage(q *req) error {
+	in := q.r.URL.Query()
+	d := traceData{Sender: strings.TrimSpace(in.Get("sender")), Recipient: strings.TrimSpace(in.Get("recipient")),
+		MessageID: strings.TrimSpace(in.Get("message_id")), QueueID: strings.TrimSpace(in.Get("queue_id")),
+		Since: in.Get("since"), Until: in.Get("until"), Searched: len(in) > 0}
+	p := url.Values{"tenant": {strconv.FormatInt(q.tenant.ID, 10)}, "limit": {"100"}}
+	for k, v := range map[string]string{"sender": d.Sender, "recipient": d.Recipient, "message_id": d.MessageID, "queue_id": d.QueueID} {
+		if v != "" {
+			p.Set(k, v)
+		}
+	}
+	for _, f := range []struct{ key, v string }{{"since", d.Since}, {"until", d.Until}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := parseLocalTime(f.v)
+		if err != nil {
+			d.Error = fmt.Sprintf("%s: %v", f.key, err)
+			return q.render(http.StatusBadRequest, "trace.html", "Message trace", "trace", d)
+		}
+		p.Set(f.key, t.Format(time.RFC3339))
+	}
+	var ans struct{ Messages []traceSummary }
+	if err := q.api("GET", "/api/v1/trace?"+p.Encode(), nil, &ans); err != nil {
+		if isStatus(err, http.StatusBadRequest) {
+			d.Error = messageOf(err)
+			return q.render(http.StatusBadRequest, "trace.html", "Message trace", "trace", d)
+		}
+		return err
+	}
+	d.Messages = ans.Messages
+	return q.render(http.StatusOK, "trace.html", "Message trace", "trace", d)
+}
+
+// parseLocalTime reads a date or a datetime-local field's value, as UTC.
+func parseLocalTime(v string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time such as 2026-11-23T08:00", v)
+}
+
+type traceMessageData struct {
+	Message traceSummary
+	Events  []traceEntry
+}
+
+func (c *Console) traceMessage(q *req) error {
+	id := q.r.PathValue("id")
+	var ans struct {
+		Message traceSummary `json:"message"`
+		Events  []traceEntry `json:"events"`
+	}
+	if err := q.api("GET", "/api/v1/trace/"+url.PathEscape(id), nil, &ans); err != nil {
+		return err
+	}
+	// An operator reads any message; keep it under its own tenant's pages.
+	if ans.Message.TenantID != 0 && ans.Message.TenantID != q.tenant.ID {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "message " + id + " is not in this tenant's trace"}
+	}
+	return q.render(http.StatusOK, "trace_message.html", "Message "+id, "trace", traceMessageData{ans.Message, ans.Events})
+}
