@@ -50,7 +50,8 @@ type Gateway struct {
 	Blocks    *blocks.Store
 	Protect   *protect.Engine
 	// Trace is the searchable message trace.
-	Trace *trace.Store
+	Trace   *trace.Store
+	traceDB *store.DB // its own SQLite file on a single node
 	// Reputation tracks source IPs for 5.7.708.
 	Reputation *reputation.Tracker
 	trusted    []netip.Prefix
@@ -132,7 +133,17 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		smarthost = g.Sink.Addr()
 	}
-	if g.Trace, err = trace.OpenStore(ctx, g.DB, cfg.Trace.Retention.Duration, trace.Logger{L: log}, log); err != nil {
+	// The trace is written far more often than anything else: on one node
+	// it gets its own SQLite file, so its batches never hold the writer
+	// lock the queue's commits wait for. A fleet shares PostgreSQL.
+	traceDB := g.DB
+	if cfg.Store.PostgresDSN == "" {
+		if g.traceDB, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "trace.db")); err != nil {
+			return nil, err
+		}
+		traceDB = g.traceDB
+	}
+	if g.Trace, err = trace.OpenStore(ctx, traceDB, cfg.Trace.Retention.Duration, trace.Logger{L: log}, log); err != nil {
 		return nil, err
 	}
 	rec := g.Trace

@@ -149,6 +149,9 @@ func (g *Gateway) closeProtection() {
 	if g.Trace != nil {
 		g.Trace.Close()
 	}
+	if g.traceDB != nil {
+		g.traceDB.Close()
+	}
 	if g.Reputation != nil {
 		g.Reputation.Close(context.Background())
 	}
