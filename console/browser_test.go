@@ -40,12 +40,21 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 
-	step(t, "a wrong password is refused and said so", func(t *testing.T) {
+	step(t, "a wrong password, typed with the keyboard alone, is refused and said so", func(t *testing.T) {
 		b.t = t
 		b.open("/console/signin")
-		b.fill(map[string]string{"email": f.alphaAdmin.email, "password": "not the password"})
-		if st := b.submit("signin"); st != 401 {
-			t.Fatalf("wrong password: want 401, got %d", st)
+		if id := run(b, "focus", chromedp.Evaluate[string](`document.activeElement.id`)); id != "email" {
+			t.Fatalf("the sign-in page should start in the email field, focus is on %q", id)
+		}
+		b.do("type", chromedp.KeyEvent(f.alphaAdmin.email), chromedp.KeyEvent("\t"), chromedp.KeyEvent("not the password"))
+		ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+		defer cancel()
+		resp, err := chromedp.RunResponse(ctx, chromedp.KeyEvent("\r"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Status != 401 {
+			t.Fatalf("wrong password: want 401, got %d", resp.Status)
 		}
 		b.wantText("#error", "Wrong email or password")
 	})
@@ -71,6 +80,13 @@ func TestConsoleBrowser(t *testing.T) {
 	step(t, "add and verify a domain", func(t *testing.T) {
 		b.t = t
 		b.open(fmt.Sprintf("/console/t/%d/domains", f.alpha.ID))
+		// The first Tab reaches the skip link, which leads to the content.
+		b.do("tab", chromedp.KeyEvent("\t"))
+		if cls := run(b, "focus", chromedp.Evaluate[string](`document.activeElement.className`)); cls != "skip" {
+			t.Errorf("the first Tab should reach the skip link, reached class %q", cls)
+		}
+		b.do("skip", chromedp.KeyEvent("\r"))
+		run(b, "skip to main", chromedp.Poll[bool](`document.activeElement.id === 'main'`))
 		b.fill(map[string]string{"domain-name": "alpha.test"})
 		b.submit("add-domain")
 		b.wantText("#flash", "Added alpha.test")
