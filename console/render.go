@@ -24,7 +24,8 @@ type view struct {
 }
 
 // pages holds one template set per page: the page's file parsed with the
-// layout, so each page defines "content" without clashing with the others.
+// layout and the shared pieces (partials.html), so each page defines
+// "content" without clashing with the others.
 type pages map[string]*template.Template
 
 var funcs = template.FuncMap{
@@ -71,12 +72,12 @@ func loadPages() pages {
 	}
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "templates/")
-		if base == "layout.html" {
+		if base == "layout.html" || base == "partials.html" {
 			continue
 		}
 		// Must: the templates are embedded, so a parse error is a build
 		// error that every test run shows at once.
-		ps[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		ps[base] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n))
 	}
 	return ps
 }
