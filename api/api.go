@@ -13,6 +13,7 @@ import (
 	"errors"
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/reputation"
 	"github.com/tollgate-mail/tollgate/trace"
 	"log/slog"
 	"net"
@@ -38,7 +39,9 @@ type Options struct {
 	Blocks    *blocks.Store           // tenant blocks, restrictions, unblock requests; nil without protection
 	Policy    policy.Settings         // the [policy] defaults
 	Trace     *trace.Store            // the searchable message trace, or nil
-	Logger    *slog.Logger
+	// Reputation is the source-IP reputation (5.7.708), or nil.
+	Reputation *reputation.Tracker
+	Logger     *slog.Logger
 }
 
 // Server is the admin HTTP server.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/reputation"
 	"io"
 	"net/http"
 	"strings"
@@ -41,11 +42,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-	case errors.Is(err, directory.ErrNotFound), errors.Is(err, blocks.ErrNotFound):
+	case errors.Is(err, directory.ErrNotFound), errors.Is(err, blocks.ErrNotFound), errors.Is(err, reputation.ErrNotFound):
 		ae = &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
 	case errors.Is(err, directory.ErrConflict), errors.Is(err, blocks.ErrConflict):
 		ae = &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
-	case errors.Is(err, directory.ErrInvalid), errors.Is(err, audit.ErrInvalid), errors.Is(err, blocks.ErrInvalid):
+	case errors.Is(err, directory.ErrInvalid), errors.Is(err, audit.ErrInvalid), errors.Is(err, blocks.ErrInvalid), errors.Is(err, reputation.ErrInvalid):
 		ae = &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
 	case errors.Is(err, directory.ErrThrottled):
 		ae = &apiError{Status: http.StatusTooManyRequests, Code: "throttled", Message: err.Error()}

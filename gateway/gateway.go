@@ -199,7 +199,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		g.Addrs["admin"] = ln.Addr()
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
-			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace})
+			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation})
 		g.adminHTTP = serveAdmin(ln, g.api, cfg, log)
 	}
 	return g, nil

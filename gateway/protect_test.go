@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
-	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -305,13 +304,35 @@ func TestTrialTenantNewIP(t *testing.T) {
 	if err := relayFrom(t, g, "127.0.0.10", "a@paid.test", "hello"); err != nil {
 		t.Fatalf("licensed tenant refused on a new IP: %v", err)
 	}
-	if _, err := g.Reputation.GrantException(ctx, reputation.Exception{TenantID: trial.ID,
-		Prefix: netip.MustParsePrefix("127.0.0.9/32"), ExpiresAt: time.Now().Add(time.Hour), Reason: "their new MX", CreatedBy: "operator"}); err != nil {
-		t.Fatal(err)
+	// The operator sees why, then grants an exception over the API.
+	var a struct {
+		Level string
+		Low   bool
+	}
+	if code := apiCall(t, g, g.AdminToken, "GET", fmt.Sprintf("/api/v1/reputation/ips/127.0.0.9?tenant=%d", trial.ID), nil, &a); code != 200 || a.Level != "unknown" || !a.Low {
+		t.Fatalf("assessment: %d %+v", code, a)
+	}
+	if code := apiCall(t, g, g.AdminToken, "POST", "/api/v1/reputation/exceptions",
+		map[string]any{"tenant_id": trial.ID, "prefix": "127.0.0.9/33", "ttl": "1h"}, nil); code != 400 {
+		t.Fatalf("a bad prefix was accepted: %d", code)
+	}
+	if code := apiCall(t, g, g.AdminToken, "POST", "/api/v1/reputation/exceptions",
+		map[string]any{"tenant_id": trial.ID, "prefix": "127.0.0.9", "expires_at": time.Now().Add(-time.Minute)}, nil); code != 400 {
+		t.Fatalf("an exception that already expired was accepted: %d", code)
+	}
+	var ex reputation.Exception
+	if code := apiCall(t, g, g.AdminToken, "POST", "/api/v1/reputation/exceptions",
+		map[string]any{"tenant_id": trial.ID, "prefix": "127.0.0.9/32", "ttl": "1h", "reason": "their new MX"}, &ex); code != 201 {
+		t.Fatalf("grant: %d", code)
 	}
 	if err := relayFrom(t, g, "127.0.0.9", "a@trial.test", "hello"); err != nil {
 		t.Fatalf("refused despite the exception: %v", err)
 	}
+	// Revoked, it stops applying at once.
+	if code := apiCall(t, g, g.AdminToken, "DELETE", fmt.Sprintf("/api/v1/reputation/exceptions/%d", ex.ID), nil, nil); code != 200 {
+		t.Fatalf("revoke: %d", code)
+	}
+	wantCode(t, relayFrom(t, g, "127.0.0.9", "a@trial.test", "hello"), 550, "5.7.708")
 }
 
 // Scenario 3: mail from domains that are not the tenant's counts against
