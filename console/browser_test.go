@@ -218,7 +218,7 @@ func TestConsoleBrowser(t *testing.T) {
 			}
 			b.wantText("#error", "not found")
 		}
-		for _, p := range []string{"/console/tenants", "/console/audit", "/console/unblock-requests"} {
+		for _, p := range []string{"/console/tenants", "/console/audit", "/console/unblock-requests", "/console/reputation"} {
 			if st := b.open(p); st != 404 {
 				t.Errorf("operator page %s as a tenant admin: want 404, got %d", p, st)
 			}
@@ -288,5 +288,27 @@ func TestConsoleBrowser(t *testing.T) {
 		b.submit("save-policy")
 		b.wantText("#flash", "Saved the sending limits of alpha")
 		b.shot("policy")
+	})
+
+	step(t, "an operator grants an IP exception and revokes it", func(t *testing.T) {
+		b.t = t
+		b.open("/console/reputation")
+		b.fill(map[string]string{"x-tenant": fmt.Sprint(f.beta.ID), "x-prefix": "203.0.113.0/28", "x-reason": "new office line, ticket 4711"})
+		b.do("ttl", chromedp.SetValue(chromedp.ID("x-ttl"), "72h"))
+		b.submit("grant-exception")
+		b.wantText("#flash", fmt.Sprintf("Tenant %d may send from 203.0.113.0/28 until", f.beta.ID))
+		b.wantText("#exceptions", "203.0.113.0/28", "ticket 4711", "admin:ops@provider.test")
+		b.fill(map[string]string{"r-ip": "203.0.113.5", "r-tenant": fmt.Sprint(f.beta.ID)})
+		b.submit("lookup")
+		b.wantText("#assessment", "203.0.113.5", "excepted", "ticket 4711")
+		b.shot("reputation")
+		id := run(b, "exception id", chromedp.Evaluate[int64](`Number(document.querySelector('#exceptions button[id^=revoke-]').id.slice(7))`))
+		b.submit(fmt.Sprintf("revoke-%d", id))
+		b.wantText("#flash", "Revoked the exception")
+		b.fill(map[string]string{"r-ip": "203.0.113.5", "r-tenant": fmt.Sprint(f.beta.ID)})
+		b.submit("lookup")
+		if got := b.text("#assessment"); strings.Contains(got, "excepted") {
+			t.Errorf("still excepted after the revocation: %s", got)
+		}
 	})
 }

@@ -12,11 +12,8 @@ import (
 // figures and evidence, today's volume and spam ratio and a chart of the
 // last days (on the overview); restrictions with a release button; unblock
 // requests (the tenant's form, the operator's queue with the evidence and
-// the computed checklist); the per-tenant policy overrides; and the
-// message trace (trace.go).
-//
-// Not here yet, because the API has no routes for it: IP reputation with
-// exceptions.
+// the computed checklist); the per-tenant policy overrides; the message
+// trace (trace.go); and IP reputation with exceptions (reputation.go).
 
 // status is GET /api/v1/tenants/{tenant}/status.
 type status struct {
@@ -111,7 +108,10 @@ func oldestFirst(ds []blocks.DayStats) []blocks.DayStats {
 }
 
 func operatorNav() []navItem {
-	return []navItem{{"unblock-queue", "Unblock requests", Prefix + "unblock-requests"}}
+	return []navItem{
+		{"unblock-queue", "Unblock requests", Prefix + "unblock-requests"},
+		{"reputation", "IP reputation", reputationPath},
+	}
 }
 
 func tenantNav(id int64) []navItem {
@@ -136,6 +136,11 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	t("POST /console/t/{tenant}/policy", c.setPolicy)
 	c.mux.HandleFunc("GET /console/unblock-requests", c.operatorPage(c.unblockQueue))
 	c.mux.HandleFunc("POST /console/unblock-requests/{request}/{decision}", c.operatorPage(c.decideUnblock))
+	c.mux.HandleFunc("GET /console/reputation", c.operatorPage(c.reputationPage))
+	c.mux.HandleFunc("POST /console/reputation/exceptions", c.operatorPage(c.grantException))
+	c.mux.HandleFunc("POST /console/reputation/exceptions/{exception}/revoke", c.operatorPage(c.revokeException))
+	c.mux.HandleFunc("POST /console/reputation/lists", c.operatorPage(c.addListEntry))
+	c.mux.HandleFunc("POST /console/reputation/lists/remove", c.operatorPage(c.removeListEntry))
 }
 
 // blockTenant lets an operator stop a tenant by hand, with a reason.

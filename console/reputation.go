@@ -1,0 +1,157 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/policy"
+)
+
+// IP reputation (operators): look up how Tollgate rates a source IP and
+// why, grant a tenant an exception for an IP or range until a date (the fix
+// for 550 5.7.708), revoke it, and keep the allow and deny lists.
+
+type exception struct {
+	ID        int64     `json:"id"`
+	TenantID  int64     `json:"tenant_id"`
+	Prefix    string    `json:"prefix"`
+	Reason    string    `json:"reason"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	RevokedAt time.Time `json:"revoked_at"`
+	RevokedBy string    `json:"revoked_by"`
+
+	Active bool `json:"-"` // set by the console: not revoked, not expired
+}
+
+type listEntry struct {
+	ID        int64     `json:"id"`
+	Kind      string    `json:"kind"`
+	Prefix    string    `json:"prefix"`
+	Reason    string    `json:"reason"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type assessment struct {
+	IP        string          `json:"ip"`
+	TenantID  int64           `json:"tenant_id"`
+	Level     string          `json:"level"`
+	Low       bool            `json:"low"`
+	FirstSeen time.Time       `json:"first_seen"`
+	LastSeen  time.Time       `json:"last_seen"`
+	Messages  int64           `json:"messages"`
+	Spam      int64           `json:"spam"`
+	Figures   []policy.Figure `json:"figures"`
+	Exception *exception      `json:"exception"`
+	Entry     *listEntry      `json:"list_entry"`
+}
+
+type reputationData struct {
+	LookupIP, LookupTenant string
+	Assessment             *assessment
+	LookupError            string
+	Exceptions             []exception
+	All                    bool
+	Lists                  []listEntry
+	TTLs                   [][2]string
+}
+
+// exceptionTTLs are the expiries the grant form offers: an exception is
+// meant to bridge the time until the IP has a record, not to last.
+var exceptionTTLs = [][2]string{{"24h", "1 day"}, {"72h", "3 days"}, {"168h", "1 week"}, {"720h", "30 days"}}
+
+func (c *Console) reputationPage(q *req) error {
+	in := q.r.URL.Query()
+	d := reputationData{LookupIP: strings.TrimSpace(in.Get("ip")), LookupTenant: strings.TrimSpace(in.Get("tenant")),
+		All: in.Get("all") == "true", TTLs: exceptionTTLs}
+	if d.LookupIP != "" {
+		path := "/api/v1/reputation/ips/" + url.PathEscape(d.LookupIP)
+		if d.LookupTenant != "" {
+			path += "?tenant=" + url.QueryEscape(d.LookupTenant)
+		}
+		var a assessment
+		if err := q.api("GET", path, nil, &a); err != nil {
+			if !isStatus(err, http.StatusBadRequest) {
+				return err
+			}
+			d.LookupError = messageOf(err)
+		} else {
+			d.Assessment = &a
+		}
+	}
+	var ex struct{ Exceptions []exception }
+	if err := q.api("GET", fmt.Sprintf("/api/v1/reputation/exceptions?all=%t", d.All), nil, &ex); err != nil {
+		return err
+	}
+	now := c.opts.Now()
+	for _, e := range ex.Exceptions {
+		e.Active = e.RevokedAt.IsZero() && now.Before(e.ExpiresAt)
+		d.Exceptions = append(d.Exceptions, e)
+	}
+	var ls struct{ Entries []listEntry }
+	if err := q.api("GET", "/api/v1/reputation/lists", nil, &ls); err != nil {
+		return err
+	}
+	d.Lists = ls.Entries
+	status := http.StatusOK
+	if d.LookupError != "" {
+		status = http.StatusBadRequest
+	}
+	return q.render(status, "reputation.html", "IP reputation", "reputation", d)
+}
+
+const reputationPath = Prefix + "reputation"
+
+// grantException lets a tenant send from an IP or range despite its
+// reputation, until the chosen expiry.
+func (c *Console) grantException(q *req) error {
+	f := q.r.PostForm
+	tid, err := strconv.ParseInt(strings.TrimSpace(f.Get("tenant_id")), 10, 64)
+	if err != nil || tid <= 0 {
+		return q.done(reputationPath, flash{Error: true, Text: fmt.Sprintf("Tenant id: %q is not a tenant id.", f.Get("tenant_id"))})
+	}
+	var e exception
+	body := map[string]any{"tenant_id": tid, "prefix": strings.TrimSpace(f.Get("prefix")), "ttl": f.Get("ttl"), "reason": strings.TrimSpace(f.Get("reason"))}
+	if err := q.api("POST", "/api/v1/reputation/exceptions", body, &e); err != nil {
+		return q.back(reputationPath, err)
+	}
+	return q.done(reputationPath, flash{ID: e.ID,
+		Text: fmt.Sprintf("Tenant %d may send from %s until %s.", e.TenantID, e.Prefix, e.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))})
+}
+
+func (c *Console) revokeException(q *req) error {
+	id, err := pathID(q.r, "exception")
+	if err != nil {
+		return err
+	}
+	var e exception
+	if err := q.api("DELETE", fmt.Sprintf("/api/v1/reputation/exceptions/%d", id), nil, &e); err != nil {
+		return q.back(reputationPath, err)
+	}
+	return q.done(reputationPath, flash{ID: id, Text: fmt.Sprintf("Revoked the exception of tenant %d for %s.", e.TenantID, e.Prefix)})
+}
+
+// addListEntry puts a range on the allow or deny list.
+func (c *Console) addListEntry(q *req) error {
+	f := q.r.PostForm
+	var e listEntry
+	body := map[string]string{"kind": f.Get("kind"), "prefix": strings.TrimSpace(f.Get("prefix")), "reason": strings.TrimSpace(f.Get("reason"))}
+	if err := q.api("POST", "/api/v1/reputation/lists", body, &e); err != nil {
+		return q.back(reputationPath, err)
+	}
+	return q.done(reputationPath, flash{Text: fmt.Sprintf("Put %s on the %s list.", e.Prefix, e.Kind)})
+}
+
+func (c *Console) removeListEntry(q *req) error {
+	prefix := strings.TrimSpace(q.r.PostForm.Get("prefix"))
+	if err := q.api("DELETE", "/api/v1/reputation/lists?prefix="+url.QueryEscape(prefix), nil, nil); err != nil {
+		return q.back(reputationPath, err)
+	}
+	return q.done(reputationPath, flash{Text: fmt.Sprintf("Took %s off its list.", prefix)})
+}
