@@ -115,6 +115,23 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	g.stopAnchor = g.logAuditHead(time.Hour)
+	// The admin port is bound first: with port 0 the links in replies and
+	// DSNs must name the port the kernel chose.
+	var adminLn net.Listener
+	if cfg.Listen.Admin != "" {
+		if adminLn, err = net.Listen("tcp", cfg.Listen.Admin); err != nil {
+			return nil, fmt.Errorf("listen admin on %s: %w", cfg.Listen.Admin, err)
+		}
+		defer func() {
+			if err != nil {
+				adminLn.Close()
+			}
+		}()
+		g.Addrs["admin"] = adminLn.Addr()
+		if cfg.Admin.PublicURL == "http://"+cfg.Listen.Admin && strings.HasSuffix(cfg.Listen.Admin, ":0") {
+			cfg.Admin.PublicURL = "http://" + adminLn.Addr().String()
+		}
+	}
 	if err := g.openProtection(ctx, cfg, opts); err != nil {
 		return nil, err
 	}
@@ -191,12 +208,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		g.Addrs[l.kind] = a
 	}
-	if cfg.Listen.Admin != "" {
-		ln, err := net.Listen("tcp", cfg.Listen.Admin)
-		if err != nil {
-			return nil, fmt.Errorf("listen admin on %s: %w", cfg.Listen.Admin, err)
-		}
-		g.Addrs["admin"] = ln.Addr()
+	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation})

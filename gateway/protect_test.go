@@ -127,8 +127,14 @@ func TestCompromisedTenantBlocked(t *testing.T) {
 	// The fifth crosses count (5) and ratio (5/5 ≥ 0.5): refused, blocked.
 	err := relayFrom(t, g, "127.0.0.2", "mallory@acme.test", "[spam] win big 4")
 	wantCode(t, err, 550, "5.7.705")
-	if !strings.Contains(err.Error(), "/ndr/5.7.705") {
-		t.Errorf("the refusal has no help link: %v", err)
+	link := "http://" + addr(g, "admin") + "/ndr/5.7.705"
+	if !strings.Contains(err.Error(), link) {
+		t.Errorf("the refusal does not link %s: %v", link, err)
+	}
+	if resp, err := http.Get(link); err != nil || resp.StatusCode != 200 {
+		t.Errorf("the help link does not answer: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	// Sticky: clean mail from the tenant is refused at MAIL too, on the
 	// relay port and on submission.
