@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/policy"
 )
 
 // client is a plain HTTP client with a cookie jar, for what a browser
@@ -215,5 +218,53 @@ func TestConsoleSignInThrottled(t *testing.T) {
 	resp, page := try(f.betaAdmin.password)
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(page, "Too many failed sign-in attempts") {
 		t.Fatalf("the right password after 5 failures: want 429 saying why, got %d:\n%.1500s", resp.StatusCode, page)
+	}
+}
+
+// A denied unblock request keeps the tenant blocked, and the tenant admin
+// sees the denial and the operator's note.
+func TestConsoleUnblockDenied(t *testing.T) {
+	g := startGateway(t, "127.0.0.1:1")
+	f := newFixture(t, g)
+	ctx := context.Background()
+	if _, _, err := g.Blocks.BlockTenant(ctx, blocks.Block{TenantID: f.beta.ID, Reason: blocks.ReasonOperator, Rule: "operator",
+		Figures: []policy.Figure{{Name: "note", Value: "abuse report 991"}}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	admin := newClient(t, baseURL(g))
+	admin.signInHTTP(f.betaAdmin)
+	beta := "/console/t/" + strconv.FormatInt(f.beta.ID, 10) + "/unblock"
+	_, page := admin.get(beta)
+	if !strings.Contains(page, "abuse report 991") {
+		t.Fatalf("the unblock page does not show the block's figures:\n%.2000s", page)
+	}
+	resp, _ := admin.post(beta, url.Values{"csrf": {csrfOf(t, page)}, "cause": {"a leaked password"}, "fix": {"changed it"}}, admin.base)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sending the request: %d", resp.StatusCode)
+	}
+	reqs, err := g.Blocks.UnblockRequests(ctx, f.beta.ID, blocks.StatusPending)
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("pending requests: %v %v", reqs, err)
+	}
+
+	ops := newClient(t, baseURL(g))
+	ops.signInHTTP(f.operator)
+	_, page = ops.get("/console/unblock-requests")
+	deny := "/console/unblock-requests/" + strconv.FormatInt(reqs[0].ID, 10) + "/deny"
+	if !strings.Contains(page, `formaction="`+deny+`"`) {
+		t.Fatalf("the queue has no deny button for request %d:\n%.2000s", reqs[0].ID, page)
+	}
+	resp, _ = ops.post(deny, url.Values{"csrf": {csrfOf(t, page)}, "note": {"not convinced yet"}}, ops.base)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("deny: %d", resp.StatusCode)
+	}
+	if _, blocked := g.Blocks.ActiveBlock(f.beta.ID); !blocked {
+		t.Error("beta is no longer blocked after a denial")
+	}
+	_, page = admin.get(beta)
+	for _, want := range []string{"denied", "not convinced yet", "admin:ops@provider.test"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the tenant's unblock page lacks %q:\n%.3000s", want, page)
+		}
 	}
 }
