@@ -81,14 +81,17 @@ type tenantRow struct {
 	Protection *protectionSummary
 }
 
-// tenants lists every tenant for an operator, sortable. A tenant admin
-// gets the API's answer: their own tenant only.
+// tenants lists every tenant for an operator with its sending state and
+// today's figures, blocked tenants first unless another order is asked.
 func (c *Console) tenants(q *req) error {
 	var ts struct{ Tenants []tenant }
 	if err := q.api("GET", "/api/v1/tenants", nil, &ts); err != nil {
 		return err
 	}
 	d := tenantsData{Sort: q.r.URL.Query().Get("sort")}
+	if d.Sort == "" {
+		d.Sort = "status"
+	}
 	for _, t := range ts.Tenants {
 		row := tenantRow{tenant: t}
 		tq := *q
@@ -108,8 +111,8 @@ func (c *Console) tenants(q *req) error {
 
 // tenantSorts are the orders the tenants list offers: [key, label].
 func tenantSorts() [][2]string {
-	s := [][2]string{{"status", "Status (blocked first)"}, {"name", "Name"}, {"id", "Id"}, {"licence", "Licence"}}
-	return append(s, [2]string{"volume", "Volume today"}, [2]string{"spam", "Spam ratio today"})
+	return [][2]string{{"status", "Status (blocked first)"}, {"name", "Name"}, {"id", "Id"}, {"licence", "Licence"},
+		{"volume", "Volume today"}, {"spam", "Spam ratio today"}}
 }
 
 func sortTenants(ts []tenantRow, by string) {
@@ -126,7 +129,8 @@ func sortTenants(ts []tenantRow, by string) {
 		case "spam":
 			return cmp.Compare(b.Protection.spamRatio(), a.Protection.spamRatio())
 		}
-		// Default: blocked first, then restricted, then by name.
+		// "status": blocked first, then expired, on probation, with
+		// restrictions, then by name.
 		if r := cmp.Compare(b.Protection.rank(), a.Protection.rank()); r != 0 {
 			return r
 		}
