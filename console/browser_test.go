@@ -261,6 +261,13 @@ func TestConsoleBrowser(t *testing.T) {
 		if st := b.open(fmt.Sprintf("/console/t/%d/connectors", f.beta.ID)); st != 200 {
 			t.Fatalf("operator on beta's connectors: status %d", st)
 		}
+		b.open(fmt.Sprintf("/console/t/%d/", f.beta.ID))
+		b.do("open the block form", chromedp.Click(chromedp.CSS("#block-form summary")))
+		b.fill(map[string]string{"block-reason": "abuse report 991 from a mailbox provider"})
+		b.submit("block-tenant")
+		b.wantText("#flash", "Blocked beta")
+		b.wantText("#prot-h", "blocked")
+		b.wantText("#evidence", "abuse report 991")
 		b.open("/console/audit")
 		b.wantText("#audit", "connector.delete", "auth.signin")
 	})
