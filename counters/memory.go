@@ -59,8 +59,21 @@ func NewMemory() Counter {
 	return c
 }
 
-func (c *memory) shard(key string) *shard {
-	return &c.shards[maphash.String(c.seed, key)%memShards]
+func (c *memory) shard(key string) *shard { return &c.shards[c.shardIndex(key)] }
+
+func (c *memory) shardIndex(key string) int { return int(maphash.String(c.seed, key) % memShards) }
+
+// getOrCreate returns mk's series, creating an empty one; caller holds sh.mu.
+func (sh *shard) getOrCreate(mk memKey, sp span, window time.Duration) *series {
+	s := sh.m[mk]
+	if s == nil {
+		s = &series{ring: make([]bucket, sp.slots), newest: sp.cur, ttlMs: sp.ttl(window).Milliseconds()}
+		for i := range s.ring {
+			s.ring[i].idx = -1 << 62 // never in any window
+		}
+		sh.m[mk] = s
+	}
+	return s
 }
 
 // sum totals the in-window buckets of s.
@@ -99,11 +112,7 @@ func (c *memory) update(key string, sp span, window time.Duration, now time.Time
 	mk := memKey{key, sp.width}
 	s := sh.m[mk]
 	if s == nil && create {
-		s = &series{ring: make([]bucket, sp.slots), newest: sp.cur, ttlMs: sp.ttl(window).Milliseconds()}
-		for i := range s.ring {
-			s.ring[i].idx = -1 << 62 // never in any window
-		}
-		sh.m[mk] = s
+		s = sh.getOrCreate(mk, sp, window)
 	}
 	fn(s)
 	if create {

@@ -65,6 +65,40 @@ end
 return {total + n, 1}
 `)
 
+// KEYS: one hash per op; ARGV: cur, lo, n, ttl ms, limit per op. Sums
+// every key first (an op on a key named twice sees the earlier op's n),
+// refuses the whole batch if one limit would be exceeded, else adds all.
+// Returns the totals and the failed op's 0-based index, or -1.
+var addAllScript = redis.NewScript(luaSum + `
+local totals, pending = {}, {}
+for i = 1, #KEYS do
+  local b = (i - 1) * 5
+  local key = KEYS[i]
+  if pending[key] == nil then
+    pending[key] = sum(key, tonumber(ARGV[b + 2]), tonumber(ARGV[b + 1]), true)
+  end
+  local n, limit = tonumber(ARGV[b + 3]), tonumber(ARGV[b + 5])
+  if limit > 0 and pending[key] + n > limit then
+    totals[i] = pending[key]
+    for j = i + 1, #KEYS do totals[j] = 0 end
+    totals[#KEYS + 1] = i - 1
+    return totals
+  end
+  pending[key] = pending[key] + n
+  totals[i] = pending[key]
+end
+for i = 1, #KEYS do
+  local b = (i - 1) * 5
+  local n = tonumber(ARGV[b + 3])
+  if n > 0 then
+    redis.call('HINCRBY', KEYS[i], ARGV[b + 1], n)
+    redis.call('PEXPIRE', KEYS[i], ARGV[b + 4])
+  end
+end
+totals[#KEYS + 1] = -1
+return totals
+`)
+
 type redisCounter struct {
 	client *redis.Client
 	prefix string

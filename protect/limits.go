@@ -2,6 +2,7 @@ package protect
 
 import (
 	"context"
+	"github.com/tollgate-mail/tollgate/counters"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -70,78 +71,97 @@ func (c LimitsCheck) Rcpt(ctx context.Context, env *policy.Envelope, rcpt string
 	now := c.e.now()
 	external := !c.e.Tenants.IsVerifiedDomain(env.TenantID, domainOf(rcpt))
 	sender := env.Sender()
-	if sender != "" {
-		if d := c.userPolicy(ctx, env, sender, external, set, now); d.Action != policy.Accept {
-			return d
-		}
-		n, ok, err := c.e.Counters.AddIfBelow(ctx, senderKey(env.TenantID, sender, "rcpts24h"), 1, set.UserRecipientsPerDay, 24*time.Hour, now)
-		if err != nil {
-			return c.e.counterFailed(DailyRecipientsExceeded.Rule, err)
-		}
-		if !ok {
-			d := DailyRecipientsExceeded
-			d.Figures = []policy.Figure{figs("sender", sender), fig("recipients_24h", n), fig("limit", set.UserRecipientsPerDay), figs("window", "24h")}
-			c.e.alert(Alert{Kind: AlertLimitExceeded, TenantID: env.TenantID, Tenant: env.Tenant, Subject: sender,
-				Text: "A sender reached its daily recipient limit.", Figures: d.Figures, Code: d.EnhancedString()})
-			return d
-		}
+	// Every count this recipient touches goes in one atomic batch (one
+	// Redis round trip): all are added, or none when one limit is reached.
+	type tagged struct {
+		what   string // policy, daily, external
+		name   string // the figure's name
+		window string
 	}
+	var ops []counters.Op
+	var tags []tagged
+	alertOnly := set.RestrictAction == policy.AlertOnly
+	if sender != "" {
+		policyLimit := func(key, name string, limit int64, window time.Duration) {
+			if limit <= 0 {
+				return
+			}
+			op := counters.Op{Key: senderKey(env.TenantID, sender, key), N: 1, Limit: limit, Window: window}
+			if alertOnly {
+				op.Limit = 0 // count, never refuse; alert past the limit below
+			}
+			ops = append(ops, op)
+			tags = append(tags, tagged{"policy", name, window.String()})
+		}
+		if external {
+			policyLimit("ext1h", "external_recipients_1h", set.UserExternalPerHour, time.Hour)
+		} else {
+			policyLimit("int1h", "internal_recipients_1h", set.UserInternalPerHour, time.Hour)
+		}
+		policyLimit("policy24h", "recipients_24h", set.UserDailyRecipients, 24*time.Hour)
+		ops = append(ops, counters.Op{Key: senderKey(env.TenantID, sender, "rcpts24h"), N: 1, Limit: set.UserRecipientsPerDay, Window: 24 * time.Hour})
+		tags = append(tags, tagged{"daily", "recipients_24h", "24h"})
+	}
+	seats := 0
+	var externalLimit int64
 	if external {
-		seats := 0
 		if t, ok := c.e.Tenants.SnapshotTenant(env.TenantID); ok {
 			seats = t.Seats
 		}
-		limit := set.ExternalPerDay(seats)
-		n, ok, err := c.e.Counters.AddIfBelow(ctx, tenantKey(env.TenantID, "external24h"), 1, limit, 24*time.Hour, now)
-		if err != nil {
-			return c.e.counterFailed(TenantExternalExceeded.Rule, err)
-		}
-		if !ok {
-			d := TenantExternalExceeded
-			d.Figures = []policy.Figure{figs("tenant", env.Tenant), fig("external_recipients_24h", n), fig("limit", limit),
-				fig("licences", int64(seats)), figs("window", "24h")}
-			c.e.alert(Alert{Kind: AlertLimitExceeded, TenantID: env.TenantID, Tenant: env.Tenant, Subject: "tenant external recipient rate",
-				Text: "The tenant reached its external recipient rate limit.", Figures: d.Figures, Code: d.EnhancedString()})
-			return d
+		externalLimit = set.ExternalPerDay(seats)
+		ops = append(ops, counters.Op{Key: tenantKey(env.TenantID, "external24h"), N: 1, Limit: externalLimit, Window: 24 * time.Hour})
+		tags = append(tags, tagged{"external", "external_recipients_24h", "24h"})
+	}
+	if len(ops) == 0 {
+		return policy.Accepted
+	}
+	res, err := counters.AddAll(ctx, c.e.Counters, ops, now)
+	if err != nil {
+		return c.e.counterFailed("sending-limits", err)
+	}
+	if alertOnly {
+		for i, tg := range tags {
+			if tg.what == "policy" && res.Failed == -1 && res.Totals[i] > limitOf(set, tg.name) {
+				c.e.restrict(ctx, env, blocks.KindSender, sender, "the sender crossed the outbound spam policy's "+tg.name+" limit",
+					"outbound-spam-policy", []policy.Figure{figs("sender", sender), fig(tg.name, res.Totals[i]),
+						fig("limit", limitOf(set, tg.name)), figs("window", tg.window)})
+			}
 		}
 	}
-	return policy.Accepted
+	if res.Failed < 0 {
+		return policy.Accepted
+	}
+	i, tg := res.Failed, tags[res.Failed]
+	switch tg.what {
+	case "policy":
+		figures := []policy.Figure{figs("sender", sender), fig(tg.name, res.Totals[i]), fig("limit", ops[i].Limit), figs("window", tg.window)}
+		return c.e.restrict(ctx, env, blocks.KindSender, sender, "the sender crossed the outbound spam policy's "+tg.name+" limit",
+			"outbound-spam-policy", figures)
+	case "daily":
+		d := DailyRecipientsExceeded
+		d.Figures = []policy.Figure{figs("sender", sender), fig("recipients_24h", res.Totals[i]), fig("limit", set.UserRecipientsPerDay), figs("window", "24h")}
+		c.e.alert(Alert{Kind: AlertLimitExceeded, TenantID: env.TenantID, Tenant: env.Tenant, Subject: sender,
+			Text: "A sender reached its daily recipient limit.", Figures: d.Figures, Code: d.EnhancedString()})
+		return d
+	default:
+		d := TenantExternalExceeded
+		d.Figures = []policy.Figure{figs("tenant", env.Tenant), fig("external_recipients_24h", res.Totals[i]), fig("limit", externalLimit),
+			fig("licences", int64(seats)), figs("window", "24h")}
+		c.e.alert(Alert{Kind: AlertLimitExceeded, TenantID: env.TenantID, Tenant: env.Tenant, Subject: "tenant external recipient rate",
+			Text: "The tenant reached its external recipient rate limit.", Figures: d.Figures, Code: d.EnhancedString()})
+		return d
+	}
 }
 
-// userPolicy applies the per-user outbound spam policy: crossing one of its
-// limits restricts the sender (or only alerts, per the tenant's action).
-func (c LimitsCheck) userPolicy(ctx context.Context, env *policy.Envelope, sender string, external bool, set policy.Settings, now time.Time) policy.Decision {
-	type lim struct {
-		key, name string
-		limit     int64
-		window    time.Duration
+// limitOf is the outbound spam policy limit behind a figure name.
+func limitOf(set policy.Settings, name string) int64 {
+	switch name {
+	case "external_recipients_1h":
+		return set.UserExternalPerHour
+	case "internal_recipients_1h":
+		return set.UserInternalPerHour
 	}
-	var lims []lim
-	if external && set.UserExternalPerHour > 0 {
-		lims = append(lims, lim{"ext1h", "external_recipients_1h", set.UserExternalPerHour, time.Hour})
-	}
-	if !external && set.UserInternalPerHour > 0 {
-		lims = append(lims, lim{"int1h", "internal_recipients_1h", set.UserInternalPerHour, time.Hour})
-	}
-	if set.UserDailyRecipients > 0 {
-		lims = append(lims, lim{"policy24h", "recipients_24h", set.UserDailyRecipients, 24 * time.Hour})
-	}
-	for _, l := range lims {
-		n, ok, err := c.e.Counters.AddIfBelow(ctx, senderKey(env.TenantID, sender, l.key), 1, l.limit, l.window, now)
-		if err != nil {
-			return c.e.counterFailed("outbound-spam-policy", err)
-		}
-		if ok {
-			continue
-		}
-		figures := []policy.Figure{figs("sender", sender), fig(l.name, n), fig("limit", l.limit), figs("window", l.window.String())}
-		d := c.e.restrict(ctx, env, blocks.KindSender, sender, "the sender crossed the outbound spam policy's "+l.name+" limit",
-			"outbound-spam-policy", figures)
-		if d.Action != policy.Accept {
-			return d
-		}
-	}
-	return policy.Accepted
+	return set.UserDailyRecipients
 }
 
 // Data implements policy.Check.

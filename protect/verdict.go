@@ -3,6 +3,7 @@ package protect
 import (
 	"context"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/counters"
 	"strconv"
 
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -44,16 +45,23 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 	}
 	set := e.Settings(env.TenantID)
 	now := e.now()
-	total, err := e.Counters.Add(ctx, tenantKey(env.TenantID, "verdicts"), 1, set.TenantWindow, now)
+	// The tenant's window and, for spam, the credential's hour: one atomic
+	// batch (one Redis round trip). A clean verdict reads spam+bulk with n 0.
+	ops := []counters.Op{{Key: tenantKey(env.TenantID, "verdicts"), N: 1, Window: set.TenantWindow},
+		{Key: tenantKey(env.TenantID, "spambulk"), Window: set.TenantWindow}}
+	if v.SpamOrBulk() {
+		ops[1].N = 1
+	}
+	kind, subject := credentialOf(env)
+	if v.Class == "spam" && set.UserSpamPerHour > 0 {
+		ops = append(ops, counters.Op{Key: "cred:" + strconv.FormatInt(env.TenantID, 10) + ":" + kind + ":" + subject + ":spam1h", N: 1, Window: hour})
+	}
+	res, err := counters.AddAll(ctx, e.Counters, ops, now)
 	if err != nil {
 		return e.counterFailed("tenant-threshold", err)
 	}
-	var spamBulk int64
+	total, spamBulk := res.Totals[0], res.Totals[1]
 	if v.SpamOrBulk() {
-		spamBulk, err = e.Counters.Add(ctx, tenantKey(env.TenantID, "spambulk"), 1, set.TenantWindow, now)
-		if err != nil {
-			return e.counterFailed("tenant-threshold", err)
-		}
 		e.recent.add(env.TenantID, seen{at: now, sender: env.Sender(), connector: env.Connector,
 			sample: blocks.Sample{QueueID: msg.QueueID, MessageID: msg.MessageID, Subject: msg.Subject, Sender: env.Sender(), Verdict: v.Class}})
 		ratio := float64(spamBulk) / float64(max(total, 1))
@@ -64,13 +72,8 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 	if v.Class != "spam" {
 		return policy.Accepted
 	}
-	if set.UserSpamPerHour > 0 {
-		kind, subject := credentialOf(env)
-		n, err := e.Counters.Add(ctx, "cred:"+strconv.FormatInt(env.TenantID, 10)+":"+kind+":"+subject+":spam1h", 1, hour, now)
-		if err != nil {
-			return e.counterFailed("outbound-spam-policy", err)
-		}
-		if n >= set.UserSpamPerHour {
+	if len(res.Totals) == 3 {
+		if n := res.Totals[2]; n >= set.UserSpamPerHour {
 			figures := []policy.Figure{figs("credential", kind+" "+subject), fig("spam_1h", n), fig("limit", set.UserSpamPerHour), figs("window", "1h")}
 			reason := "spam verdicts from this " + kind + " crossed the per-user spam limit"
 			if d := e.restrict(ctx, env, kind, subject, reason, "outbound-spam-policy", figures); d.Action != policy.Accept {
