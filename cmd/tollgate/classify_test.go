@@ -14,15 +14,10 @@ import (
 const cliSpam = "From: offers@deals.example\r\nSubject: FREE money guaranteed!!!\r\nContent-Type: text/plain\r\n\r\nClick here to claim your free cash prize, 100% guaranteed, no risk. Order now: http://192.0.2.9/claim\r\n"
 const cliHam = "From: alice@example.org\r\nSubject: Re: build failure\r\nContent-Type: text/plain\r\n\r\nBob wrote:\r\n> it fails\r\n\r\nThe patch I sent to the list should fix it; can you rebuild and tell me?\r\n"
 
-func TestClassifyHelp(t *testing.T) {
-	bin := binary(t)
-	for _, args := range [][]string{{"classify", "--help"}, {"classify", "train", "--help"}, {"classify", "eval", "--help"}} {
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "Usage") {
-			t.Errorf("tollgate %v: %v\n%s", args, err, out)
-		}
-	}
-	if out, err := exec.Command(bin, "classify").CombinedOutput(); err == nil || !strings.Contains(string(out), "no files") {
+// TestClassifyNoFiles: classify with nothing to read fails saying so (the
+// --help of classify and its subcommands is checked by TestHelp).
+func TestClassifyNoFiles(t *testing.T) {
+	if out, err := exec.Command(binary(t), "classify").CombinedOutput(); err == nil || !strings.Contains(string(out), "no files") {
 		t.Errorf("classify without files must fail saying so: %v\n%s", err, out)
 	}
 }
