@@ -39,6 +39,8 @@ type Options struct {
 	Blocks    *blocks.Store           // tenant blocks, restrictions, unblock requests; nil without protection
 	Policy    policy.Settings         // the [policy] defaults
 	Trace     *trace.Store            // the searchable message trace, or nil
+	// Notify raises an alert (connector created); nil for none.
+	Notify func(kind string, tenantID int64, tenant, subject, text string)
 	// Reputation is the source-IP reputation (5.7.708), or nil.
 	Reputation *reputation.Tracker
 	Logger     *slog.Logger

@@ -297,6 +297,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
+		s.connectorCreated(r, t, c)
 		writeJSON(w, http.StatusCreated, toConnector(c))
 		return
 	}
@@ -319,6 +320,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
+	s.connectorCreated(r, t, c)
 	writeJSON(w, http.StatusCreated, toConnector(c))
 }
 
@@ -434,4 +436,20 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(r, t.ID, "user.create", fmt.Sprintf("user:%d", u.ID), nil, toUser(u))
 	writeJSON(w, http.StatusCreated, toUser(u))
+}
+
+// connectorCreated alerts the tenant's admins and the operators: a new
+// connector is how a stolen admin account turns into a spam channel, so
+// every one is announced, with who made it.
+func (s *Server) connectorCreated(r *http.Request, t directory.Tenant, c directory.Connector) {
+	if s.opts.Notify == nil {
+		return
+	}
+	what := "IP ranges " + fmt.Sprint(c.IPRanges)
+	if c.CertDomain != "" {
+		what = "certificate domain " + c.CertDomain
+	}
+	s.opts.Notify("connector-created", t.ID, t.Name, c.Name,
+		fmt.Sprintf("Connector %q (%s) was created by %s from %s. If nobody in your organisation did this, delete it at once and reset your admins' passwords.",
+			c.Name, what, principalOf(r.Context()).Name, r.RemoteAddr))
 }

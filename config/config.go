@@ -39,6 +39,7 @@ type Config struct {
 	Reputation Reputation `toml:"reputation"`
 	Classify   Classify   `toml:"classify"`
 	Trace      Trace      `toml:"trace"`
+	Alerts     Alerts     `toml:"alerts"`
 	Listen     Listen     `toml:"listen"`
 	TLS        TLS        `toml:"tls"`
 	SMTP       SMTP       `toml:"smtp"`
@@ -115,6 +116,20 @@ type Classify struct {
 	Engine string `toml:"engine"`
 	// MaxBytes is how much of each message the classifier reads.
 	MaxBytes int `toml:"max_bytes"`
+}
+
+// Alerts says where alerts go (user restricted, limit exceeded, tenant
+// blocked, connector created, suspicious connector activity).
+type Alerts struct {
+	// Email mails each alert to the tenant's admins and to OperatorEmails,
+	// through Tollgate's own queue.
+	Email          bool     `toml:"email"`
+	From           string   `toml:"from"`
+	OperatorEmails []string `toml:"operator_emails"`
+	// WebhookURL receives each alert as signed JSON (docs/alerts.md).
+	WebhookURL    string   `toml:"webhook_url"`
+	WebhookSecret string   `toml:"webhook_secret"`
+	DedupeWindow  Duration `toml:"dedupe_window"`
 }
 
 // Trace configures the stored message trace.
@@ -384,6 +399,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Classify.MaxBytes < 4096 {
 		bad("classify.max_bytes", "must be at least 4096, got %d", c.Classify.MaxBytes)
+	}
+	if c.Alerts.WebhookURL != "" && len(c.Alerts.WebhookSecret) < 16 {
+		bad("alerts.webhook_secret", "must be at least 16 characters when alerts.webhook_url is set")
+	}
+	if c.Alerts.DedupeWindow.Duration <= 0 {
+		bad("alerts.dedupe_window", "must be a positive duration, got %s", c.Alerts.DedupeWindow)
 	}
 	if c.Trace.Retention.Duration < time.Hour {
 		bad("trace.retention", "must be at least 1h, got %s", c.Trace.Retention)

@@ -55,6 +55,7 @@ func Default() *Config {
 			DNSBLTimeout: D(time.Second)},
 		Classify: Classify{Engine: "builtin", MaxBytes: 512 << 10},
 		Trace:    Trace{Retention: D(30 * 24 * time.Hour)},
+		Alerts:   Alerts{Email: true, DedupeWindow: D(time.Hour)},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/alert"
 	"github.com/tollgate-mail/tollgate/api"
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -49,6 +50,8 @@ type Gateway struct {
 	Counters  counters.Counter
 	Blocks    *blocks.Store
 	Protect   *protect.Engine
+	// Alerts delivers alerts by email and webhook; nil when none is set up.
+	Alerts *alert.Notifier
 	// Trace is the searchable message trace.
 	Trace   *trace.Store
 	traceDB *store.DB // its own SQLite file on a single node
@@ -190,6 +193,9 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	g.Queue.Start()
+	if err := g.openAlerts(cfg); err != nil {
+		return nil, err
+	}
 	g.SMTP = smtpd.New(smtpd.Options{
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
 		Directory: g.Directory, Queue: g.Queue, Policy: g.policyChain(cfg),
@@ -211,7 +217,10 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
-			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation})
+			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation,
+			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
+				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
+			}})
 		g.adminHTTP = serveAdmin(ln, g.api, cfg, log)
 	}
 	return g, nil
@@ -302,6 +311,12 @@ func (g *Gateway) Close() error {
 	}
 	if g.adminHTTP != nil {
 		g.adminHTTP.Shutdown(context.Background())
+	}
+	if g.Alerts != nil {
+		// Let queued alerts reach the spool before it closes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		g.Alerts.Close(ctx)
+		cancel()
 	}
 	if g.Queue != nil {
 		g.Queue.Close()

@@ -125,6 +125,7 @@ func (c reputationCheck) Mail(ctx context.Context, env *policy.Envelope) policy.
 func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 	return func(a protect.Alert) {
 		g.log.Warn("alert", "kind", a.Kind, "tenant", a.Tenant, "subject", a.Subject, "text", a.Text)
+		g.notify(a)
 		if extra != nil {
 			extra(a)
 		}

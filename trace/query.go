@@ -174,6 +174,9 @@ func filterSummaries(in []Summary, q Query) []Summary {
 		if q.QueueID != "" && m.QueueID != q.QueueID {
 			continue
 		}
+		if q.MessageID != "" && strings.Trim(m.MessageID, "<>") != strings.Trim(strings.TrimSpace(q.MessageID), "<>") {
+			continue
+		}
 		if q.Recipient != "" {
 			found := false
 			for _, r := range m.Recipients {
@@ -188,10 +191,16 @@ func filterSummaries(in []Summary, q Query) []Summary {
 	return out
 }
 
-// entriesOf loads every event of the sessions and queue ids, oldest first.
+// entriesOf loads every event of the sessions and queue ids, oldest first,
+// each once: a queued message's session is found from its queue id, the
+// session's events are loaded by session, and the delivery events (which
+// have no session) by queue id.
 func (s *Store) entriesOf(ctx context.Context, sessions, queueIDs []string) ([]Entry, error) {
-	var all []Entry
-	load := func(col string, keys []string) error {
+	seen := map[string]bool{}
+	for _, sess := range sessions {
+		seen[sess] = true
+	}
+	batches := func(keys []string, fn func(ph string, args []any) error) error {
 		for len(keys) > 0 {
 			n := min(len(keys), 200)
 			ph := make([]string, n)
@@ -199,23 +208,61 @@ func (s *Store) entriesOf(ctx context.Context, sessions, queueIDs []string) ([]E
 			for i := range n {
 				ph[i], args[i] = fmt.Sprintf("$%d", i+1), keys[i]
 			}
-			rows, err := s.db.Read.QueryContext(ctx, `SELECT `+entryCols+` FROM trace_events WHERE `+col+` IN (`+strings.Join(ph, ",")+`)`, args...)
-			if err != nil {
-				return fmt.Errorf("load trace: %w", err)
-			}
-			es, err := scanEntries(rows)
-			if err != nil {
+			if err := fn(strings.Join(ph, ","), args); err != nil {
 				return err
 			}
-			all = append(all, es...)
 			keys = keys[n:]
 		}
 		return nil
 	}
-	if err := load("session", sessions); err != nil {
+	err := batches(queueIDs, func(ph string, args []any) error {
+		rows, err := s.db.Read.QueryContext(ctx, `SELECT DISTINCT session FROM trace_events WHERE queue_id IN (`+ph+`) AND session <> ''`, args...)
+		if err != nil {
+			return fmt.Errorf("load trace: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sess string
+			if err := rows.Scan(&sess); err != nil {
+				return err
+			}
+			if !seen[sess] {
+				seen[sess] = true
+				sessions = append(sessions, sess)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := load("queue_id", queueIDs); err != nil {
+	var all []Entry
+	load := func(where string) func(ph string, args []any) error {
+		return func(ph string, args []any) error {
+			rows, err := s.db.Read.QueryContext(ctx, `SELECT `+entryCols+` FROM trace_events WHERE `+fmt.Sprintf(where, ph), args...)
+			if err != nil {
+				return fmt.Errorf("load trace: %w", err)
+			}
+			es, err := scanEntries(rows)
+			all = append(all, es...)
+			return err
+		}
+	}
+	if err := batches(sessions, load("session IN (%s)")); err != nil {
+		return nil, err
+	}
+	// The sessions' queued messages bring their delivery events.
+	known := map[string]bool{}
+	for _, q := range queueIDs {
+		known[q] = true
+	}
+	for _, e := range all {
+		if e.QueueID != "" && !known[e.QueueID] {
+			known[e.QueueID] = true
+			queueIDs = append(queueIDs, e.QueueID)
+		}
+	}
+	if err := batches(queueIDs, load("queue_id IN (%s) AND session = ''")); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].At.Before(all[j].At) })
@@ -231,11 +278,6 @@ func (s *Store) Message(ctx context.Context, id string, tenantID int64) (Summary
 		sessions = []string{sess}
 	} else {
 		queueIDs = []string{id}
-		var sess string
-		err := s.db.Read.QueryRowContext(ctx, `SELECT session FROM trace_events WHERE queue_id = $1 AND session <> '' LIMIT 1`, id).Scan(&sess)
-		if err == nil {
-			sessions = []string{sess}
-		}
 	}
 	entries, err := s.entriesOf(ctx, sessions, queueIDs)
 	if err != nil {
