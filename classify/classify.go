@@ -27,7 +27,7 @@ const (
 
 // Reason is one contribution to a score, named so an admin can read it:
 // a token ("body:viagra", "subject:free", "url:example.com") or a rule
-// ("rule:HTML_ONLY", "CAMPAIGN"). Weight is in the engine's score units;
+// ("rule:LINK_IP", "CAMPAIGN"). Weight is in the engine's score units;
 // positive pushes towards spam.
 type Reason struct {
 	Name   string  `json:"name"`
