@@ -11,7 +11,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -71,13 +70,9 @@ func (r *Rspamd) Classify(ctx context.Context, in Input) (Result, error) {
 	if r.Password != "" {
 		req.Header.Set("Password", r.Password)
 	}
-	if in.Recipients > 0 {
-		// rspamd counts recipients from Rcpt headers; the addresses are
-		// not the classifier's business, so stand-ins carry the count.
-		for i := range min(in.Recipients, 100) {
-			req.Header.Add("Rcpt", "rcpt"+strconv.Itoa(i)+"@recipients.invalid")
-		}
-	}
+	// No Rcpt headers: the envelope addresses are not in Input, and
+	// stand-ins would trip rspamd's FORGED_RECIPIENTS; it reads To and Cc.
+	// The recipient count feeds the bulk level, computed here.
 	client := r.Client
 	if client == nil {
 		client = http.DefaultClient

@@ -1,0 +1,46 @@
+package classify
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// stub is a Classifier with a fixed answer.
+type stub struct {
+	res Result
+	err error
+}
+
+func (s stub) Classify(context.Context, Input) (Result, error) { return s.res, s.err }
+
+func TestClassifyBoth(t *testing.T) {
+	clean := stub{res: Result{Verdict: Clean, Score: -3, Bulk: 2, Engine: "a", Reasons: []Reason{{"x", -3}}}}
+	spam := stub{res: Result{Verdict: Spam, Score: 9, Bulk: 0, Engine: "b", Reasons: []Reason{{"Y", 9}}}}
+	down := stub{err: errors.New("connection refused")}
+	in := Input{Raw: []byte("Subject: x\r\n\r\nx")}
+
+	r := classifyOK(t, Both{A: clean, B: spam}, in)
+	if r.Verdict != Spam || r.Score != 9 || r.Bulk != 2 || r.Engine != "a+b" ||
+		len(r.Reasons) != 2 || r.Reasons[0].Name != "Y" || r.Reasons[1].Name != "a:x" {
+		t.Errorf("the more severe verdict must win with its score first: %+v", r)
+	}
+	var logs strings.Builder
+	r = classifyOK(t, Both{A: clean, B: down, Logger: newTestLogger(&logs)}, in)
+	if r.Verdict != Clean || !strings.HasPrefix(r.Reasons[len(r.Reasons)-1].Name, "ENGINE_FALLBACK: connection refused") || !strings.Contains(logs.String(), "refused") {
+		t.Errorf("one engine down: %+v, log %q", r, logs.String())
+	}
+	if _, err := (Both{A: down, B: down}).Classify(context.Background(), in); err == nil {
+		t.Error("both engines down gave no error")
+	}
+	if _, err := (Fallback{Primary: down, Secondary: down}).Classify(context.Background(), in); err == nil {
+		t.Error("fallback with both down gave no error")
+	}
+	// A caller that gave up gets the error, not a second engine's work.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (Fallback{Primary: down, Secondary: clean}).Classify(ctx, in); err == nil {
+		t.Error("a cancelled caller got a fallback verdict")
+	}
+}
