@@ -57,7 +57,8 @@ func (c Caps) withDefaults() Caps {
 type Options struct {
 	Caps Caps
 	// SpamThreshold overrides the model's threshold on Score (0 keeps the
-	// model's, chosen at training for a 0.5 % ham false-positive rate).
+	// model's: chosen at training for a 0.5 % ham false-positive rate, and
+	// never below MinThreshold).
 	SpamThreshold float64
 	// BulkThreshold is the bulk level from which a message that is not spam
 	// gets the bulk verdict (default 5).
