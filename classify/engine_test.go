@@ -100,14 +100,7 @@ func TestClassifyErrors(t *testing.T) {
 }
 
 func TestClassifyThresholdOption(t *testing.T) {
-	m, err := EmbeddedModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(m, Options{SpamThreshold: 1e9})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := neverSpam(t)
 	if r := classifyOK(t, e, Input{Raw: spamMsg}); r.Verdict == Spam {
 		t.Errorf("a threshold above every score still says spam: %+v", r)
 	}

@@ -28,6 +28,20 @@ func defaultEngine(t testing.TB) *Engine {
 	return e
 }
 
+// neverSpam is the built-in engine with a threshold no score reaches.
+func neverSpam(t testing.TB) *Engine {
+	t.Helper()
+	m, err := EmbeddedModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(m, Options{SpamThreshold: 1e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func classifyOK(t testing.TB, e Classifier, in Input) Result {
 	t.Helper()
 	r, err := e.Classify(context.Background(), in)
