@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-mail/tollgate/policy"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -109,13 +110,28 @@ type Reputation struct {
 	DNSBLTimeout  Duration `toml:"dnsbl_timeout"`
 }
 
-// Classify selects the content classifier.
+// Classify selects the content classifier (docs/classifier.md).
 type Classify struct {
-	// Engine is "builtin" (the trained model shipped in the binary) or
-	// "off" (no verdicts: the tenant threshold and spam limits never fire).
+	// Engine is "builtin" (the trained model shipped in the binary),
+	// "rspamd", "fallback" (rspamd, the built-in engine when rspamd fails),
+	// "both" (the worse of the two verdicts) or "off" (no verdicts: the
+	// tenant threshold and spam limits never fire).
 	Engine string `toml:"engine"`
-	// MaxBytes is how much of each message the classifier reads.
-	MaxBytes int `toml:"max_bytes"`
+	// Model is a model file from `tollgate classify train`; empty uses the
+	// built-in model.
+	Model string `toml:"model"`
+	// MaxBytes is how much of each message the front end hands over.
+	MaxBytes           int      `toml:"max_bytes"`
+	SpamThreshold      float64  `toml:"spam_threshold"`
+	BulkThreshold      int      `toml:"bulk_threshold"`
+	CampaignWindow     Duration `toml:"campaign_window"`
+	CampaignRecipients int64    `toml:"campaign_recipients"`
+	MaxMIMEDepth       int      `toml:"max_mime_depth"`
+	MaxMIMEParts       int      `toml:"max_mime_parts"`
+	MaxDecodedBytes    int      `toml:"max_decoded_bytes"`
+	RspamdURL          string   `toml:"rspamd_url"`
+	RspamdPassword     string   `toml:"rspamd_password"`
+	RspamdTimeout      Duration `toml:"rspamd_timeout"`
 }
 
 // Alerts says where alerts go (user restricted, limit exceeded, tenant
@@ -394,8 +410,29 @@ func (c *Config) Validate() error {
 	if c.Reputation.DNSBLTimeout.Duration <= 0 {
 		bad("reputation.dnsbl_timeout", "must be a positive duration, got %s", c.Reputation.DNSBLTimeout)
 	}
-	if c.Classify.Engine != "builtin" && c.Classify.Engine != "off" {
-		bad("classify.engine", "must be \"builtin\" or \"off\", got %q", c.Classify.Engine)
+	switch c.Classify.Engine {
+	case "builtin", "off":
+	case "rspamd", "fallback", "both":
+		if u, err := url.Parse(c.Classify.RspamdURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("classify.rspamd_url", "%q is not an http(s) URL (needed by engine %q)", c.Classify.RspamdURL, c.Classify.Engine)
+		}
+	default:
+		bad("classify.engine", "must be builtin, rspamd, fallback, both or off, got %q", c.Classify.Engine)
+	}
+	if c.Classify.RspamdTimeout.Duration <= 0 {
+		bad("classify.rspamd_timeout", "must be a positive duration, got %s", c.Classify.RspamdTimeout)
+	}
+	if c.Classify.BulkThreshold < 1 || c.Classify.BulkThreshold > 9 {
+		bad("classify.bulk_threshold", "must be in 1..9, got %d", c.Classify.BulkThreshold)
+	}
+	if c.Classify.CampaignWindow.Duration <= 0 {
+		bad("classify.campaign_window", "must be a positive duration, got %s", c.Classify.CampaignWindow)
+	}
+	if c.Classify.CampaignRecipients < 1 {
+		bad("classify.campaign_recipients", "must be at least 1, got %d", c.Classify.CampaignRecipients)
+	}
+	if c.Classify.MaxMIMEDepth < 1 || c.Classify.MaxMIMEParts < 1 || c.Classify.MaxDecodedBytes < 4096 {
+		bad("classify.max_mime_depth", "max_mime_depth and max_mime_parts must be at least 1 and max_decoded_bytes at least 4096")
 	}
 	if c.Classify.MaxBytes < 4096 {
 		bad("classify.max_bytes", "must be at least 4096, got %d", c.Classify.MaxBytes)

@@ -53,10 +53,12 @@ func Default() *Config {
 		Counters: Counters{Prefix: "tollgate:", SaveInterval: D(10 * time.Second)},
 		Reputation: Reputation{NewIPAge: D(24 * time.Hour), MinMessages: 100, PoorRatio: 0.3,
 			DNSBLTimeout: D(time.Second)},
-		Classify: Classify{Engine: "builtin", MaxBytes: 512 << 10},
-		Trace:    Trace{Retention: D(30 * 24 * time.Hour)},
-		Alerts:   Alerts{Email: true, DedupeWindow: D(time.Hour)},
-		Log:      Log{Level: "info", Format: "text"},
+		Classify: Classify{Engine: "builtin", MaxBytes: 512 << 10, BulkThreshold: 5,
+			CampaignWindow: D(time.Hour), CampaignRecipients: 200, MaxMIMEDepth: 10, MaxMIMEParts: 100,
+			MaxDecodedBytes: 256 << 10, RspamdURL: "http://127.0.0.1:11333", RspamdTimeout: D(2 * time.Second)},
+		Trace:  Trace{Retention: D(30 * 24 * time.Hour)},
+		Alerts: Alerts{Email: true, DedupeWindow: D(time.Hour)},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 

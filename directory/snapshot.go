@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -21,17 +22,42 @@ type snapshot struct {
 	bits4, bits6 []int
 	certs        map[string]*Connector // certificate connectors by domain ("*.x" for wildcards)
 	byID         map[int64]*Connector  // live connectors
+
+	// The snapshot_versions this was loaded at: a refresh that finds the
+	// same versions keeps the snapshot, and one that finds only the
+	// connectors' version moved reloads the connectors alone.
+	tenantsVersion, connectorsVersion int64
 }
 
-// reload reads tenants, verified domains and live connectors in one read
-// transaction (a consistent view on both stores: see store.ReadTx) and
-// swaps the snapshot in.
+// reload brings the snapshot up to date in one read transaction (a
+// consistent view on both stores: see store.ReadTx) and swaps it in. It
+// reads the snapshot versions first: nothing changed, nothing is loaded;
+// only connectors changed (their traffic counts move every flush), only
+// connectors are loaded. A full load of 100,000 tenants costs about 0.3 s
+// of CPU, so skipping it matters on every node of a fleet.
 func (d *Directory) reload(ctx context.Context) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	var s *snapshot
 	err := d.db.ReadTx(ctx, func(tx *sql.Tx) (err error) {
-		s, err = load(ctx, tx)
+		var tv, cv int64
+		if err := tx.QueryRowContext(ctx, `SELECT
+			(SELECT version FROM snapshot_versions WHERE name = 'tenants'),
+			(SELECT version FROM snapshot_versions WHERE name = 'connectors')`).Scan(&tv, &cv); err != nil {
+			return fmt.Errorf("read snapshot versions: %w", err)
+		}
+		cur := d.snap.Load()
+		switch {
+		case cur != nil && cur.tenantsVersion == tv && cur.connectorsVersion == cv:
+			s = cur
+			return nil
+		case cur != nil && cur.tenantsVersion == tv:
+			s = &snapshot{tenants: cur.tenants, verified: cur.verified}
+			err = s.loadConnectors(ctx, tx)
+		default:
+			s, err = load(ctx, tx)
+		}
+		s.tenantsVersion, s.connectorsVersion = tv, cv
 		return err
 	})
 	if err != nil {
@@ -81,9 +107,18 @@ func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 		return nil, err
 	}
 
+	if err := s.loadConnectors(ctx, tx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadConnectors fills the connector maps of s with the live connectors.
+func (s *snapshot) loadConnectors(ctx context.Context, tx *sql.Tx) error {
+	s.ranges, s.certs, s.byID, s.bits4, s.bits6 = map[netip.Prefix]*Connector{}, map[string]*Connector{}, map[int64]*Connector{}, nil, nil
 	conns, err := loadConnectors(ctx, tx, "c.deleted_at IS NULL")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i := range conns { // ordered by ID, so the first to claim a range keeps it
 		c := &conns[i]
@@ -110,7 +145,7 @@ func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 		slices.Reverse(*b)
 		*b = slices.Compact(*b)
 	}
-	return s, nil
+	return nil
 }
 
 // ConnectorForIP returns the live connector whose range contains ip, the

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -38,4 +39,65 @@ func testSnapshotRefreshSeesOtherNode(t *testing.T, db *store.DB) {
 		_, _, ok := reader.ConnectorForIP(ip)
 		return !ok
 	})
+}
+
+// A refresh that finds nothing changed keeps the snapshot; one that finds
+// only connectors changed (their traffic counts) reloads the connectors and
+// keeps the tenants; a tenant or domain change, even by another node,
+// reloads everything.
+func TestSnapshotReloadsOnlyWhatChanged(t *testing.T) {
+	forEachStore(t, testSnapshotReloadsOnlyWhatChanged)
+}
+
+func testSnapshotReloadsOnlyWhatChanged(t *testing.T, db *store.DB) {
+	d := openDir(t, db, WithRefreshInterval(time.Hour))
+	other := openDir(t, storetest.Reopen(t, db), WithRefreshInterval(time.Hour))
+	ctx := t.Context()
+	tn := tenantWithDomain(t, d, "a", "a.example")
+	c := must[Connector](t)(d.CreateConnector(ctx, tn.ID, "x", prefixes("192.0.2.0/24"), "me"))
+
+	before := d.snap.Load()
+	if err := d.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d.snap.Load() != before {
+		t.Fatal("a refresh with nothing changed loaded a new snapshot")
+	}
+
+	d.NoteConnectorTraffic(c.ID)
+	if err := d.FlushTraffic(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := d.snap.Load()
+	if after == before || after.byID[c.ID].MessagesToday != 1 {
+		t.Fatalf("connector traffic not reloaded: %+v", after.byID[c.ID])
+	}
+	if reflect.ValueOf(after.tenants).Pointer() != reflect.ValueOf(before.tenants).Pointer() {
+		t.Fatal("a connector-only change reloaded the tenants")
+	}
+
+	// Another node adds a tenant: the next refresh here loads everything.
+	tenantWithDomain(t, other, "b", "b.example")
+	if err := d.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range d.snap.Load().tenants {
+		found = found || x.Name == "b"
+	}
+	if !found || !d.IsVerifiedDomain(d.snapTenantID("b"), "b.example") {
+		t.Fatal("the other node's tenant and domain are not in the snapshot")
+	}
+}
+
+func (d *Directory) snapTenantID(name string) int64 {
+	for id, x := range d.snap.Load().tenants {
+		if x.Name == name {
+			return id
+		}
+	}
+	return 0
 }

@@ -77,22 +77,57 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe,
 	}
 	g.classifier = opts.Classifier
-	if g.classifier == nil && cfg.Classify.Engine == "builtin" {
-		if g.classifier, err = builtinClassifier(); err != nil {
+	if g.classifier == nil && cfg.Classify.Engine != "off" {
+		if g.classifier, err = g.openClassifier(cfg); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// builtinClassifier adapts the built-in engine to the SMTP front end.
-func builtinClassifier() (Classifier, error) {
-	e, err := classify.Default()
-	if err != nil {
-		return nil, fmt.Errorf("classify: load the built-in model: %w", err)
+// openClassifier builds the configured engine: the built-in model (with
+// campaign counts in the shared counters), rspamd, or the two together.
+func (g *Gateway) openClassifier(cfg *config.Config) (Classifier, error) {
+	cc := cfg.Classify
+	caps := classify.Caps{MaxScanBytes: cc.MaxBytes, MaxDepth: cc.MaxMIMEDepth, MaxParts: cc.MaxMIMEParts, MaxDecodedBytes: cc.MaxDecodedBytes}
+	builtin := func() (classify.Classifier, error) {
+		e, err := classify.Load(cc.Model, classify.Options{Caps: caps, SpamThreshold: cc.SpamThreshold, BulkThreshold: cc.BulkThreshold,
+			Campaigns: g.Counters, CampaignWindow: cc.CampaignWindow.Duration, CampaignRecipients: cc.CampaignRecipients, Logger: g.log})
+		if err != nil {
+			return nil, fmt.Errorf("config: classify.model: %w", err)
+		}
+		return e, nil
 	}
+	rspamd := &classify.Rspamd{URL: cc.RspamdURL, Password: cc.RspamdPassword, Timeout: cc.RspamdTimeout.Duration,
+		BulkThreshold: cc.BulkThreshold, Caps: caps}
+	var c classify.Classifier
+	switch cc.Engine {
+	case "rspamd":
+		c = rspamd
+	case "fallback", "both":
+		b, err := builtin()
+		if err != nil {
+			return nil, err
+		}
+		if cc.Engine == "fallback" {
+			c = classify.Fallback{Primary: rspamd, Secondary: b, Logger: g.log}
+		} else {
+			c = classify.Both{A: b, B: rspamd, Logger: g.log}
+		}
+	default:
+		b, err := builtin()
+		if err != nil {
+			return nil, err
+		}
+		c = b
+	}
+	return adaptClassifier(c), nil
+}
+
+// adaptClassifier turns a classify.Classifier into the front end's seam.
+func adaptClassifier(c classify.Classifier) Classifier {
 	return func(ctx context.Context, raw []byte, n int, tenant string) (policy.Verdict, error) {
-		r, err := e.Classify(ctx, classify.Input{Raw: raw, Recipients: n, Tenant: tenant})
+		r, err := c.Classify(ctx, classify.Input{Raw: raw, Recipients: n, Tenant: tenant})
 		if err != nil {
 			return policy.Verdict{}, err
 		}
@@ -101,7 +136,7 @@ func builtinClassifier() (Classifier, error) {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("%s (%+.2f)", reason.Name, reason.Weight))
 		}
 		return v, nil
-	}, nil
+	}
 }
 
 // reputationCheck is 5.7.708 for trial tenants, skipping the operator's

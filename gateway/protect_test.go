@@ -520,3 +520,35 @@ func TestQueuedThenBlockedBounces(t *testing.T) {
 	}
 	waitQueueEmpty(t, g)
 }
+
+// With engine "fallback" and rspamd unreachable, messages are still
+// classified (by the built-in model) and the trace says which engine
+// answered: a dead rspamd never turns the thresholds off.
+func TestClassifierFallback(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := protectConfig(t, sink.Addr())
+	cfg.Classify.Engine = "fallback"
+	cfg.Classify.RspamdURL = "http://127.0.0.1:1" // nothing listens there
+	cfg.Classify.RspamdTimeout = config.D(time.Second)
+	g := startWith(t, cfg, false, gateway.Options{})
+	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	if err := relayFrom(t, g, "127.0.0.2", "ann@acme.test", "Minutes of Tuesday's meeting"); err != nil {
+		t.Fatal(err)
+	}
+	var tr struct{ Messages []trace.Summary }
+	apiCall(t, g, tenantToken(t, g, acme.ID), "GET", "/api/v1/trace?sender=ann@acme.test", nil, &tr)
+	if len(tr.Messages) != 1 || tr.Messages[0].Verdict == "" {
+		t.Fatalf("not classified with rspamd down: %+v", tr.Messages)
+	}
+	var one struct{ Events []trace.Entry }
+	apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace/"+tr.Messages[0].ID, nil, &one)
+	found := false
+	for _, e := range one.Events {
+		if e.Stage == "classify" && strings.Contains(e.Attrs["reasons"], "ENGINE_FALLBACK") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the trace does not say the fallback answered: %+v", one.Events)
+	}
+}
