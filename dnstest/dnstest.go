@@ -32,13 +32,23 @@ func Start(t testing.TB, records ...string) *Server {
 	for _, r := range records {
 		s.add(t, r)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// UDP and TCP on one port number: the kernel picks a free UDP port,
+	// and the same TCP port may be taken by another process (tests run in
+	// parallel), so try a few ports before giving up.
+	var pc net.PacketConn
+	var ln net.Listener
+	var err error
+	for range 20 {
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			break
+		}
+		pc.Close()
 	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("dnstest: no port free for both UDP and TCP: %v", err)
 	}
 	s.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: s}
