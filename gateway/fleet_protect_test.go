@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
@@ -80,4 +81,41 @@ func mustConnectors(t *testing.T, g *gateway.Gateway, tenant int64) []directory.
 		t.Fatal(err)
 	}
 	return cs
+}
+
+// The tenant's external recipient limit (5.7.233) is one limit for the
+// fleet: recipients accepted on either node count against it.
+func TestFleetEnforcesTenantLimit(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	needRedis(t)
+	sink := startSink(t, devsink.Hooks{})
+	prefix := fmt.Sprintf("tollgate-test:%d:", time.Now().UnixNano())
+	cfgA, cfgB := protectConfig(t, sink.Addr()), protectConfig(t, sink.Addr())
+	for _, c := range []*config.Config{cfgA, cfgB} {
+		c.Store.PostgresDSN = dsn
+		c.Counters.RedisURL, c.Counters.Prefix = "redis://"+redisAddr+"/0", prefix
+		c.Policy.TenantExternalPerDay = 3
+	}
+	a := startWith(t, cfgA, false, gateway.Options{Classifier: subjectClassifier})
+	b := startWith(t, cfgB, false, gateway.Options{Classifier: subjectClassifier})
+	tn := seedTenantWithConnector(t, a, "acme", "acme.test", "127.0.0.2/32")
+	waitUntil(t, "node B knows acme's connector", func() bool {
+		_, ok := b.Directory.SnapshotTenant(tn.ID)
+		return ok && len(mustConnectors(t, b, tn.ID)) == 1
+	})
+	waitUntil(t, "node B attributes 127.0.0.2", func() bool {
+		c := dialStartTLSFrom(t, "127.0.0.2", addr(b, "relay"))
+		defer c.Close()
+		if c.Mail("probe@acme.test", nil) != nil {
+			return false
+		}
+		return c.Rcpt("colleague@acme.test", nil) == nil // internal: not counted
+	})
+	for i, g := range []*gateway.Gateway{a, b, a} {
+		if err := relayFrom(t, g, "127.0.0.2", fmt.Sprintf("u%d@acme.test", i), "hi"); err != nil {
+			t.Fatalf("external recipient %d: %v", i, err)
+		}
+	}
+	wantCode(t, relayFrom(t, b, "127.0.0.2", "u9@acme.test", "hi"), 550, "5.7.233")
+	wantCode(t, relayFrom(t, a, "127.0.0.2", "u8@acme.test", "hi"), 550, "5.7.233")
 }
