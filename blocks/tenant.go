@@ -178,9 +178,13 @@ func (s *Store) releaseTx(ctx context.Context, tx *sql.Tx, blockID int64, actor 
 	after := before
 	after.ReleasedAt, after.ReleasedBy = s.opts.Now().UTC(), actor
 	after.ProbationQuota, after.ProbationDays = quota, days
-	if _, err := tx.ExecContext(ctx, `UPDATE tenant_blocks SET released_at = $1, released_by = $2, probation_quota = $3,
-		probation_days = $4 WHERE id = $5`, nanos(after.ReleasedAt), actor, quota, days, blockID); err != nil {
+	res, err := tx.ExecContext(ctx, `UPDATE tenant_blocks SET released_at = $1, released_by = $2, probation_quota = $3,
+		probation_days = $4 WHERE id = $5 AND released_at IS NULL`, nanos(after.ReleasedAt), actor, quota, days, blockID)
+	if err != nil {
 		return Block{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return Block{}, fmt.Errorf("block %d: %w: released meanwhile", blockID, ErrConflict)
 	}
 	after.Evidence = Evidence{} // the audit entry names the block; its evidence is in the block row
 	before.Evidence = Evidence{}
@@ -212,6 +216,9 @@ func (s *Store) ActiveBlock(tenantID int64) (Block, bool) {
 	return b, ok
 }
 
+// maxProbationQuota caps the doubling, far above any real day's mail.
+const maxProbationQuota = 1 << 40
+
 // Probation is the tenant's probation quota at now (messages per rolling
 // 24 h) and whether it is on probation. The quota doubles with every clean
 // UTC day since the release: a day whose spam and bulk verdicts were under
@@ -231,7 +238,7 @@ func (s *Store) Probation(tenantID int64, now time.Time) (int64, bool) {
 		if st.SpamBulk()*10 >= max(st.Messages, 1) && st.Messages > 0 {
 			continue
 		}
-		quota *= 2
+		quota = min(quota*2, maxProbationQuota)
 	}
 	return quota, true
 }

@@ -84,8 +84,13 @@ func (s *Store) RequestUnblock(ctx context.Context, tenantID int64, cause, fix, 
 		if n > 0 {
 			return fmt.Errorf("%w: a request for this block is already pending", ErrConflict)
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO unblock_requests (tenant_id, block_id, cause, fix, status, submitted_by, submitted_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, u.TenantID, u.BlockID, u.Cause, u.Fix, u.Status, actor, nanos(u.SubmittedAt)).Scan(&u.ID); err != nil {
+		err := tx.QueryRowContext(ctx, `INSERT INTO unblock_requests (tenant_id, block_id, cause, fix, status, submitted_by, submitted_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (block_id) WHERE status = 'pending' DO NOTHING RETURNING id`,
+			u.TenantID, u.BlockID, u.Cause, u.Fix, u.Status, actor, nanos(u.SubmittedAt)).Scan(&u.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: a request for this block is already pending", ErrConflict)
+		}
+		if err != nil {
 			return err
 		}
 		return s.auditTx(ctx, tx, actor, tenantID, "unblock.request", "unblock-request:"+strconv.FormatInt(u.ID, 10), nil, u)
@@ -149,13 +154,21 @@ func (s *Store) Decide(ctx context.Context, id int64, approve bool, note, actor 
 		out.Status, out.DecidedBy, out.DecidedAt, out.Note = StatusDenied, actor, s.opts.Now().UTC(), strings.TrimSpace(note)
 		if approve {
 			out.Status = StatusApproved
+		}
+		// The conditional update takes the row: of two operators deciding
+		// at once (PostgreSQL, READ COMMITTED), the second finds it decided.
+		res, err := tx.ExecContext(ctx, `UPDATE unblock_requests SET status = $1, decided_by = $2, decided_at = $3, note = $4 WHERE id = $5 AND status = $6`,
+			out.Status, actor, nanos(out.DecidedAt), out.Note, id, StatusPending)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: the request was decided meanwhile", ErrConflict)
+		}
+		if approve {
 			if _, err := s.releaseTx(ctx, tx, before.BlockID, actor, quota, days); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE unblock_requests SET status = $1, decided_by = $2, decided_at = $3, note = $4 WHERE id = $5`,
-			out.Status, actor, nanos(out.DecidedAt), out.Note, id); err != nil {
-			return err
 		}
 		return s.auditTx(ctx, tx, actor, before.TenantID, "unblock."+map[bool]string{true: "approve", false: "deny"}[approve],
 			"unblock-request:"+strconv.FormatInt(id, 10), before, out)

@@ -161,6 +161,7 @@ func loadConnectors(ctx context.Context, q queryer, where string, args ...any) (
 			if confirmed.Valid {
 				c.ConfirmedAt, c.ConfirmedBy = fromNanos(confirmed.Int64), confirmedBy
 			}
+			c.dayStart, c.dayMessages = dayStart, dayMessages
 			if dayStart == dayOf(time.Now()).UnixNano() {
 				c.MessagesToday = dayMessages
 			}

@@ -57,8 +57,11 @@ func (d *Directory) reload(ctx context.Context) error {
 		default:
 			s, err = load(ctx, tx)
 		}
+		if err != nil {
+			return err
+		}
 		s.tenantsVersion, s.connectorsVersion = tv, cv
-		return err
+		return nil
 	})
 	if err != nil {
 		return err

@@ -101,3 +101,39 @@ func (d *Directory) snapTenantID(name string) int64 {
 	}
 	return 0
 }
+
+// A reload that fails keeps the last good snapshot and returns the error;
+// it never leaves a nil snapshot behind (the refresher would panic).
+func TestSnapshotReloadFailureKeepsSnapshot(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB) {
+		d := openDir(t, db, WithRefreshInterval(time.Hour))
+		tenantWithDomain(t, d, "a", "a.example")
+		before := d.snap.Load()
+		// A stored range that cannot be parsed makes the full load fail,
+		// as a database blip would.
+		tn := tenantWithDomain(t, d, "b", "b.example")
+		c := must[Connector](t)(d.CreateConnector(t.Context(), tn.ID, "x", prefixes("192.0.2.0/24"), "me"))
+		before = d.snap.Load()
+		if _, err := db.Write.ExecContext(t.Context(), `INSERT INTO connector_ranges (connector_id, prefix) VALUES ($1, 'garbage')`, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Write.ExecContext(t.Context(), `UPDATE snapshot_versions SET version = version + 1 WHERE name = 'tenants'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.reload(t.Context()); err == nil {
+			t.Fatal("a reload over a corrupt range succeeded")
+		}
+		if got := d.snap.Load(); got != before {
+			t.Fatal("a failed reload replaced the snapshot")
+		}
+		if _, err := db.Write.ExecContext(t.Context(), `DELETE FROM connector_ranges WHERE prefix = 'garbage'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.reload(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if d.snap.Load() == nil || d.snapTenantID("b") == 0 {
+			t.Fatal("the next reload did not recover")
+		}
+	})
+}

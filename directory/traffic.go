@@ -91,10 +91,10 @@ func dayOf(t time.Time) time.Time {
 // not in it.
 func (d *Directory) MessagesToday(id int64) int64 {
 	var n int64
-	if c := d.snap.Load().byID[id]; c != nil {
-		n = c.MessagesToday
-	}
 	today := dayOf(time.Now())
+	if c := d.snap.Load().byID[id]; c != nil && c.dayStart == today.UnixNano() {
+		n = c.dayMessages
+	}
 	d.traffic.mu.Lock()
 	if c, ok := d.traffic.byID[id]; ok && !c.last.Before(today) {
 		n += c.n

@@ -116,9 +116,18 @@ type Envelope struct {
 
 // Sender is whom the per-sender limits and restrictions apply to: the
 // logged-in user, or for connector mail the envelope sender.
+//
+// Connector mail with the null sender (MAIL FROM:<>) is the sender "<>":
+// bounces from a tenant's server share one set of limits rather than
+// escaping them. Connector senders are whatever the client claims, so a
+// spammer rotating addresses is held by the tenant-wide limits and the
+// per-connector spam restriction, not the per-sender ones.
 func (e *Envelope) Sender() string {
 	if e.User != "" {
 		return e.User
+	}
+	if e.From == "" && e.Attributed() {
+		return "<>"
 	}
 	return strings.ToLower(e.From)
 }

@@ -109,8 +109,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("restrict_action must be %q, %q or %q, got %q", RestrictUntilTomorrow, RestrictUntilReleased, AlertOnly, s.RestrictAction)
 	case s.ProbationQuota < 1:
 		return fmt.Errorf("probation_quota must be at least 1, got %d", s.ProbationQuota)
-	case s.ProbationDays < 0:
-		return fmt.Errorf("probation_days must not be negative, got %d", s.ProbationDays)
+	case s.ProbationDays < 0 || s.ProbationDays > 30:
+		return fmt.Errorf("probation_days must be in 0..30, got %d", s.ProbationDays)
 	}
 	return nil
 }

@@ -313,3 +313,20 @@ func TestCounterFailureDefers(t *testing.T) {
 		t.Fatalf("with the counters down: %v, want 451 4.3.0", d)
 	}
 }
+
+// A restricted sender cannot get through a connector under another
+// envelope sender: the header From is checked too.
+func TestRestrictedHeaderFromOnConnector(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t), memory(t), nil)
+	ctx := context.Background()
+	if _, _, err := f.blocks.Restrict(ctx, blocks.Restriction{TenantID: f.tenant.ID, Kind: blocks.KindSender,
+		Subject: "bob@acme.test", Reason: "spam", Rule: "r"}, "system"); err != nil {
+		t.Fatal(err)
+	}
+	env := f.env("")
+	env.User, env.Method, env.ConnectorID, env.From = "", "connector-ip", 9, ""
+	chain := policy.Chain(f.e.Checks())
+	mustOK(t, chain.Mail(ctx, env))
+	mustCode(t, chain.Data(ctx, env, &policy.Message{HeaderFrom: "Bob <BOB@acme.test>", Verdict: policy.Verdict{Class: "clean"}}), "5.1.8")
+	mustOK(t, chain.Data(ctx, env, &policy.Message{HeaderFrom: "Ann <ann@acme.test>", Verdict: policy.Verdict{Class: "clean"}}))
+}

@@ -2,7 +2,9 @@ package protect
 
 import (
 	"context"
+	"net/mail"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -62,8 +64,26 @@ func (RestrictionCheck) Rcpt(context.Context, *policy.Envelope, string) policy.D
 	return policy.Accepted
 }
 
-// Data implements policy.Check.
-func (RestrictionCheck) Data(context.Context, *policy.Envelope, *policy.Message) policy.Decision {
+// Data implements policy.Check: connector mail whose header From is a
+// restricted sender is refused too, so a restricted user cannot send
+// through the tenant's server under another envelope sender (or <>).
+func (c RestrictionCheck) Data(_ context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
+	if !env.Attributed() || env.User != "" || c.e.Blocks == nil || msg.HeaderFrom == "" {
+		return policy.Accepted
+	}
+	addrs, err := mail.ParseAddressList(msg.HeaderFrom)
+	if err != nil {
+		return policy.Accepted // the unregistered-domain check judges an unparsable From
+	}
+	now := c.e.now()
+	for _, a := range addrs {
+		if r, ok := c.e.Blocks.Restricted(env.TenantID, blocks.KindSender, strings.ToLower(a.Address), now); ok {
+			d := SenderRestricted
+			d.Figures = append([]policy.Figure{figs("restricted", r.Kind+" "+r.Subject), figs("checked", "header From"),
+				figs("since", r.Created.Format(time.RFC3339)), figs("reason", r.Reason)}, r.Figures...)
+			return d
+		}
+	}
 	return policy.Accepted
 }
 

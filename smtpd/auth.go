@@ -17,6 +17,8 @@ var (
 		Message: "Too many failed logins for this account; try again later"}
 	errAuthIPLocked = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
 		Message: "Too many failed logins from your address; closing connection"}
+	errAuthInTransaction = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1},
+		Message: "AUTH is not allowed during a mail transaction; send RSET first"}
 	errAuthTemp = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
 		Message: "Temporary authentication failure"}
 )
@@ -27,6 +29,12 @@ func (s *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.L
 
 // Auth implements smtp.AuthSession.
 func (s *session) Auth(mech string) (sasl.Server, error) {
+	if s.mail != nil || s.env.From != "" {
+		// RFC 4954 4: no AUTH during a mail transaction. Allowing it would
+		// let a client pass MAIL FROM unattributed (the relay port) and
+		// take a tenant afterwards, skipping every check made at MAIL.
+		return nil, errAuthInTransaction
+	}
 	switch mech {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, username, password string) error {

@@ -190,11 +190,22 @@ func headerInfo(hdr []byte) policy.Message {
 	if err != nil {
 		return m
 	}
-	m.MessageID = strings.TrimSpace(h.Get("Message-Id"))
+	m.MessageID = truncate(strings.TrimSpace(h.Get("Message-Id")), 998) // RFC 5322's line limit
 	m.Subject = truncate(h.Get("Subject"), 200)
-	m.HeaderFrom = truncate(h.Get("From"), 200)
+	// Every From field, whole: a second From (RFC 5322 allows one) or a
+	// long list must not hide a foreign address from the
+	// unregistered-domain check. Past the bound, the check sees a value it
+	// cannot parse and counts the message as foreign.
+	froms := h.Values("From")
+	m.HeaderFrom = strings.Join(froms, ", ")
+	if len(m.HeaderFrom) > maxHeaderFrom {
+		m.HeaderFrom = m.HeaderFrom[:maxHeaderFrom] + " <"
+	}
 	return m
 }
+
+// maxHeaderFrom bounds the From fields handed to the checks.
+const maxHeaderFrom = 4096
 
 func truncate(s string, n int) string {
 	if len(s) > n {

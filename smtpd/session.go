@@ -65,7 +65,7 @@ type session struct {
 
 // Reset implements smtp.Session: the transaction ends, the login stays.
 func (s *session) Reset() {
-	s.env.From, s.env.Size, s.env.Rcpts = "", 0, nil
+	s.env.From, s.env.Size, s.env.Rcpts, s.env.Unregistered = "", 0, nil, false
 	s.mail, s.rcpts = nil, nil
 }
 
@@ -87,7 +87,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	d := s.srv.opts.Policy.Mail(context.Background(), &s.env)
 	s.decided("mail", d, "from", from)
 	if d.Action != policy.Accept {
-		s.env.From = ""
+		s.env.From, s.env.Unregistered = "", false
 		return s.refuseDecision("mail", d)
 	}
 	s.mail = opts

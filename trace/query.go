@@ -95,17 +95,17 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Summary, error) {
 		where = append(where, "tenant_id = "+arg(q.TenantID))
 	}
 	if q.Sender != "" {
-		where = append(where, "sender = "+arg(lower(q.Sender)))
+		where = append(where, "sender = "+arg(clip(lower(q.Sender))))
 	}
 	if q.Recipient != "" {
-		where = append(where, "rcpt = "+arg(lower(q.Recipient)))
+		where = append(where, "rcpt = "+arg(clip(lower(q.Recipient))))
 	}
 	if q.MessageID != "" {
 		id := strings.TrimSpace(q.MessageID)
 		if !strings.HasPrefix(id, "<") {
 			id = "<" + id + ">"
 		}
-		where = append(where, "message_id = "+arg(id))
+		where = append(where, "message_id = "+arg(clip(id)))
 	}
 	if q.QueueID != "" {
 		where = append(where, "queue_id = "+arg(q.QueueID))
@@ -274,7 +274,11 @@ func (s *Store) entriesOf(ctx context.Context, sessions, queueIDs []string) ([]E
 // tenantID > 0 refuses (with no events) a message of another tenant.
 func (s *Store) Message(ctx context.Context, id string, tenantID int64) (Summary, []Entry, error) {
 	var sessions, queueIDs []string
-	if sess, ok := strings.CutPrefix(id, "s:"); ok {
+	if rest, ok := strings.CutPrefix(id, "s:"); ok {
+		sess := rest
+		if i := strings.LastIndexByte(rest, ':'); i > 0 {
+			sess = rest[:i]
+		}
 		sessions = []string{sess}
 	} else {
 		queueIDs = []string{id}

@@ -169,7 +169,38 @@ func (s *Store) Purge(ctx context.Context, before time.Time) error {
 // indexed are the attributes kept in their own columns for search.
 var indexed = map[string]bool{"from": true, "rcpt": true, "message_id": true}
 
+// maxIndexed bounds the searchable columns: PostgreSQL refuses a btree
+// entry over about 2.7 KB, and one such value would fail its whole batch.
+const maxIndexed = 512
+
+func clip(s string) string {
+	if len(s) > maxIndexed {
+		return s[:maxIndexed]
+	}
+	return s
+}
+
+// insert writes a batch in one transaction. If the batch fails it is
+// written event by event, so one bad event cannot take the others with it.
 func (s *Store) insert(batch []Event) error {
+	err := s.insertTx(batch)
+	if err == nil || len(batch) == 1 {
+		return err
+	}
+	var failed int
+	var last error
+	for i := range batch {
+		if err := s.insertTx(batch[i : i+1]); err != nil {
+			failed, last = failed+1, err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d events not written, the last because: %w", failed, len(batch), last)
+	}
+	return nil
+}
+
+func (s *Store) insertTx(batch []Event) error {
 	return s.db.Tx(context.Background(), func(tx *sql.Tx) error {
 		stmt, err := tx.Prepare(`INSERT INTO trace_events (at, session, queue_id, tenant_id, stage, outcome, rule, detail, sender, rcpt, message_id, attrs)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`)
@@ -195,8 +226,8 @@ func (s *Store) insert(batch []Event) error {
 				}
 			}
 			raw, _ := json.Marshal(attrs)
-			if _, err := stmt.Exec(e.Time.UnixNano(), e.Session, e.QueueID, e.TenantID, e.Stage, e.Outcome, e.Rule, e.Detail,
-				sender, rcpt, msgID, string(raw)); err != nil {
+			if _, err := stmt.Exec(e.Time.UnixNano(), clip(e.Session), clip(e.QueueID), e.TenantID, e.Stage, e.Outcome, e.Rule, e.Detail,
+				clip(sender), clip(rcpt), clip(msgID), string(raw)); err != nil {
 				return err
 			}
 		}

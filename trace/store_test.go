@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,8 +44,13 @@ func testSearchAndMessage(t *testing.T, db *store.DB) {
 		t.Fatal(err)
 	}
 	got, err := s.Search(ctx, Query{Sender: "spam@acme.test"})
-	if err != nil || len(got) != 1 || got[0].Status != "refused" || got[0].Code != "550 5.1.90" || got[0].ID != "s:S1" {
+	if err != nil || len(got) != 1 || got[0].Status != "refused" || got[0].Code != "550 5.1.90" || !strings.HasPrefix(got[0].ID, "s:S1:") {
 		t.Fatalf("search by sender: %+v %v", got, err)
+	}
+	// A refused transaction opens by its own id, distinct from the
+	// session's other transactions.
+	if m, ev, err := s.Message(ctx, got[0].ID, 7); err != nil || m.Sender != "spam@acme.test" || len(ev) != 2 {
+		t.Fatalf("the refused transaction: %+v %d events %v", m, len(ev), err)
 	}
 	got, err = s.Search(ctx, Query{Recipient: "Y@example.net", TenantID: 7})
 	if err != nil || len(got) != 1 || got[0].ID != "Q1" || got[0].Status != "delivered" || got[0].Subject != "hello" || got[0].Verdict != "clean" {

@@ -1,6 +1,9 @@
 package trace
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // summarize turns events (oldest first) into messages. A session's events
 // are split into transactions at each MAIL; a transaction that was queued
@@ -17,7 +20,7 @@ func summarize(entries []Entry) []Summary {
 			connect[e.Session] = e
 			continue
 		case e.Session != "" && e.Stage == "mail":
-			out = append(out, Summary{ID: "s:" + e.Session, Session: e.Session, TenantID: e.TenantID, Sender: e.Sender,
+			out = append(out, Summary{ID: "s:" + e.Session + ":" + strconv.FormatInt(e.At.UnixNano(), 36), Session: e.Session, TenantID: e.TenantID, Sender: e.Sender,
 				First: e.At, Last: e.At, Status: "open"})
 			cur[e.Session] = len(out) - 1
 		case e.Session == "" && e.QueueID != "":
@@ -74,6 +77,11 @@ func summarize(entries []Entry) []Summary {
 				if f := strings.Fields(e.Detail); len(f) > 1 {
 					m.Code = f[0] + " " + f[1]
 				}
+			}
+			if e.Stage == "mail" || e.Stage == "data" {
+				// The transaction is over: later events of the session
+				// (another MAIL, an AUTH) are not this message's.
+				delete(cur, e.Session)
 			}
 		}
 		if e.Stage == "queued" && e.QueueID != "" {

@@ -20,11 +20,11 @@ type Event struct {
 	QueueID string // empty before the message is spooled
 	// TenantID scopes the event: tenant admins search only their own.
 	TenantID int64
-	Stage   string // connect, auth, mail, rcpt, data, queued, attempt, delivered, deferred, bounced, dsn
-	Outcome string // accept, reject, defer, ok, fail
-	Rule    string
-	Detail  string
-	Attrs   []slog.Attr // figures, addresses, remote replies
+	Stage    string // connect, auth, mail, rcpt, data, queued, attempt, delivered, deferred, bounced, dsn
+	Outcome  string // accept, reject, defer, ok, fail
+	Rule     string
+	Detail   string
+	Attrs    []slog.Attr // figures, addresses, remote replies
 }
 
 // Recorder takes events. Implementations must not block the SMTP path for
