@@ -32,6 +32,12 @@ func init() {
 		Cause:  "Every line of a message sent over SMTP must end with CR LF. This message had a lone CR or LF. Tollgate refuses such messages because they are how SMTP smuggling attacks forge a second message behind the first.",
 		Sender: "The program that sent the message is broken or outdated; resending the same way will fail again. " + PassOn,
 		Admin:  "Fix the sending software to end lines with CRLF (RFC 5321 section 2.3.8). Tollgate does not exempt any client from this check, just as Postfix's smtpd_forbid_bare_newline does not."})
+	add(Page{Code: "5.5.1", Who: TenantAdmin,
+		Reply:  "503 5.5.1 AUTH is not allowed during a mail transaction; send RSET first",
+		Title:  "Sign-in in the middle of a message",
+		Cause:  "The client tried to sign in (AUTH) after it had started a message (MAIL FROM). SMTP allows sign-in only between messages (RFC 4954); Tollgate enforces it so that every check on a message applies to the account that sends it.",
+		Sender: "Your mail program signs in at the wrong moment; resending the same way will fail again. " + PassOn,
+		Admin:  "Configure the sending software to authenticate right after STARTTLS and before MAIL FROM, as every standard client does. A client that does this on purpose is probing the gateway: check the trace for its address (tollgate admin trace --since 1h)."})
 	add(Page{Code: "5.3.4", Who: Sender,
 		Reply:  "552 5.3.4 Maximum message size exceeded",
 		Title:  "Message too large",
