@@ -183,3 +183,16 @@ func (s *Store) Release(ctx context.Context, tenantID, id int64, actor string) (
 	s.changed(ctx)
 	return out, nil
 }
+
+// RestrictedOfKind lists the tenant's restrictions of one kind in force at
+// now, from the snapshot (the queue's hold asks it per message; a tenant
+// has few restrictions).
+func (s *Store) RestrictedOfKind(tenantID int64, kind string, now time.Time) []Restriction {
+	var out []Restriction
+	for k, r := range s.snap.Load().restrictions {
+		if k.tenant == tenantID && k.kind == kind && r.ActiveAt(now) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

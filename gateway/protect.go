@@ -9,6 +9,7 @@ import (
 	"github.com/tollgate-mail/tollgate/reputation"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -228,6 +229,14 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 				"Find the compromised account or connector (the block's evidence lists the top senders and recent connectors), fix it, " +
 				"and submit an unblock request (tollgate admin unblock-request, or the console)."}
 	}
+	if m.Connector != "" {
+		if r, ok := g.restrictedConnector(m.TenantID, m.Connector); ok {
+			return &queue.Hold{Code: "5.7.711", Reason: "Access denied, bad inbound connector (restricted while the message was queued)",
+				Rule: r.Rule, Figures: figures(r.Figures), Sender: sender,
+				Admin: "The connector this message came through was restricted while it waited in the queue (" + r.Reason + "). " +
+					"Check the server behind the connector, then release the restriction (tollgate admin release, or the console)."}
+		}
+	}
 	who := m.User
 	if who == "" {
 		who = strings.ToLower(m.From)
@@ -239,4 +248,31 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 				"Secure the account, then release the restriction (tollgate admin release, or the console)."}
 	}
 	return nil
+}
+
+// restrictedConnector finds a restriction on the tenant's connector with
+// this name. Restrictions name connectors by id and the queue keeps the
+// name, so the directory is asked only when the tenant has a restricted
+// connector at all.
+func (g *Gateway) restrictedConnector(tenantID int64, name string) (blocks.Restriction, bool) {
+	rs := g.Blocks.RestrictedOfKind(tenantID, blocks.KindConnector, time.Now())
+	if len(rs) == 0 {
+		return blocks.Restriction{}, false
+	}
+	cs, err := g.Directory.Connectors(context.Background(), tenantID)
+	if err != nil {
+		g.log.Warn("hold: list connectors", "tenant", tenantID, "err", err)
+		return blocks.Restriction{}, false
+	}
+	for _, c := range cs {
+		if c.Name != name {
+			continue
+		}
+		for _, r := range rs {
+			if r.Subject == strconv.FormatInt(c.ID, 10) {
+				return r, true
+			}
+		}
+	}
+	return blocks.Restriction{}, false
 }

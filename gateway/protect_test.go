@@ -552,3 +552,36 @@ func TestClassifierFallback(t *testing.T) {
 		t.Fatalf("the trace does not say the fallback answered: %+v", one.Events)
 	}
 }
+
+// Mail queued through a connector that is restricted before delivery is
+// bounced with 5.7.711, not delivered.
+func TestQueuedThenConnectorRestrictedBounces(t *testing.T) {
+	var accept atomic.Bool
+	sink := startSink(t, devsink.Hooks{Rcpt: func(rcpt string) error {
+		if !accept.Load() && rcpt == "someone@example.net" {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}})
+	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
+	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	if err := relayFrom(t, g, "127.0.0.2", "app@acme.test", "queued before the restriction"); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := g.Directory.Connectors(context.Background(), acme.ID)
+	if err != nil || len(cs) != 1 {
+		t.Fatal(cs, err)
+	}
+	if _, _, err := g.Blocks.Restrict(context.Background(), blocks.Restriction{TenantID: acme.ID, Kind: blocks.KindConnector,
+		Subject: fmt.Sprint(cs[0].ID), Reason: "spam through this connector", Rule: "outbound-spam-policy"}, "system"); err != nil {
+		t.Fatal(err)
+	}
+	accept.Store(true)
+	if !sink.Wait(waitFor, func(m []*devsink.Message) bool { return len(m) == 1 }) {
+		t.Fatalf("no DSN; sink has %d", sink.Count())
+	}
+	d := sink.Messages()[0]
+	if d.From != "" || !strings.Contains(string(d.Data), "Status: 5.7.711") {
+		t.Fatalf("the held message went out instead of a 5.7.711 DSN: from %q", d.From)
+	}
+}
