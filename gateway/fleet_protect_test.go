@@ -31,22 +31,7 @@ func needRedis(t *testing.T) {
 // a sender's messages a minute count on both nodes, and a tenant blocked
 // on node A is refused on node B.
 func TestFleetEnforcesOneLimit(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	needRedis(t)
-	sink := startSink(t, devsink.Hooks{})
-	prefix := fmt.Sprintf("tollgate-test:%d:", time.Now().UnixNano())
-	cfgA, cfgB := protectConfig(t, sink.Addr()), protectConfig(t, sink.Addr())
-	cfgA.Store.PostgresDSN, cfgB.Store.PostgresDSN = dsn, dsn
-	cfgA.Counters.RedisURL, cfgB.Counters.RedisURL = "redis://"+redisAddr+"/0", "redis://"+redisAddr+"/0"
-	cfgA.Counters.Prefix, cfgB.Counters.Prefix = prefix, prefix
-	cfgA.Policy.UserMessagesPerMinute, cfgB.Policy.UserMessagesPerMinute = 4, 4
-	a := startWith(t, cfgA, false, gateway.Options{Classifier: subjectClassifier})
-	b := startWith(t, cfgB, false, gateway.Options{Classifier: subjectClassifier})
-	tn := seedTenantWithConnector(t, a, "acme", "acme.test", "127.0.0.2/32")
-	waitUntil(t, "node B knows acme's connector", func() bool {
-		_, ok := b.Directory.SnapshotTenant(tn.ID)
-		return ok && len(mustConnectors(t, b, tn.ID)) == 1
-	})
+	a, b, _ := startFleet(t, func(c *config.Config) { c.Policy.UserMessagesPerMinute = 4 })
 	waitUntil(t, "node B attributes 127.0.0.2", func() bool {
 		return relayFrom(t, b, "127.0.0.2", "warmup@acme.test", "hello") == nil
 	})
@@ -75,6 +60,32 @@ func TestFleetEnforcesOneLimit(t *testing.T) {
 	})
 }
 
+// startFleet starts two gateways sharing a PostgreSQL schema and a Redis
+// key prefix, with tenant acme's connector 127.0.0.2/32 made on node A and
+// known to node B; adjust sets each node's configuration.
+func startFleet(t *testing.T, adjust func(*config.Config)) (a, b *gateway.Gateway, acme directory.Tenant) {
+	t.Helper()
+	dsn := storetest.PostgresDSN(t) // skips, naming the server, when PostgreSQL is unreachable
+	needRedis(t)
+	sink := startSink(t, devsink.Hooks{})
+	prefix := fmt.Sprintf("tollgate-test:%d:", time.Now().UnixNano())
+	var nodes [2]*gateway.Gateway
+	for i := range nodes {
+		c := protectConfig(t, sink.Addr())
+		c.Store.PostgresDSN = dsn
+		c.Counters.RedisURL, c.Counters.Prefix = "redis://"+redisAddr+"/0", prefix
+		adjust(c)
+		nodes[i] = startWith(t, c, false, gateway.Options{Classifier: subjectClassifier})
+	}
+	a, b = nodes[0], nodes[1]
+	acme = seedTenantWithConnector(t, a, "acme", "acme.test", "127.0.0.2/32")
+	waitUntil(t, "node B knows acme's connector", func() bool {
+		_, ok := b.Directory.SnapshotTenant(acme.ID)
+		return ok && len(mustConnectors(t, b, acme.ID)) == 1
+	})
+	return a, b, acme
+}
+
 func mustConnectors(t *testing.T, g *gateway.Gateway, tenant int64) []directory.Connector {
 	cs, err := g.Directory.Connectors(context.Background(), tenant)
 	if err != nil {
@@ -86,23 +97,7 @@ func mustConnectors(t *testing.T, g *gateway.Gateway, tenant int64) []directory.
 // The tenant's external recipient limit (5.7.233) is one limit for the
 // fleet: recipients accepted on either node count against it.
 func TestFleetEnforcesTenantLimit(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	needRedis(t)
-	sink := startSink(t, devsink.Hooks{})
-	prefix := fmt.Sprintf("tollgate-test:%d:", time.Now().UnixNano())
-	cfgA, cfgB := protectConfig(t, sink.Addr()), protectConfig(t, sink.Addr())
-	for _, c := range []*config.Config{cfgA, cfgB} {
-		c.Store.PostgresDSN = dsn
-		c.Counters.RedisURL, c.Counters.Prefix = "redis://"+redisAddr+"/0", prefix
-		c.Policy.TenantExternalPerDay = 3
-	}
-	a := startWith(t, cfgA, false, gateway.Options{Classifier: subjectClassifier})
-	b := startWith(t, cfgB, false, gateway.Options{Classifier: subjectClassifier})
-	tn := seedTenantWithConnector(t, a, "acme", "acme.test", "127.0.0.2/32")
-	waitUntil(t, "node B knows acme's connector", func() bool {
-		_, ok := b.Directory.SnapshotTenant(tn.ID)
-		return ok && len(mustConnectors(t, b, tn.ID)) == 1
-	})
+	a, b, _ := startFleet(t, func(c *config.Config) { c.Policy.TenantExternalPerDay = 3 })
 	waitUntil(t, "node B attributes 127.0.0.2", func() bool {
 		c := dialStartTLSFrom(t, "127.0.0.2", addr(b, "relay"))
 		defer c.Close()
