@@ -60,6 +60,8 @@ var routes = []route{
 	{"DELETE", "/api/v1/tenants/{tenant}/users/{user}/app-passwords/{app_password}", admin, func(s *Server) http.HandlerFunc { return s.revokeAppPassword }},
 	{"GET", "/api/v1/tenants/{tenant}/admins", admin, func(s *Server) http.HandlerFunc { return s.listAdmins }},
 	{"POST", "/api/v1/tenants/{tenant}/admins", admin, func(s *Server) http.HandlerFunc { return s.createAdmin }},
+	{"PUT", "/api/v1/me/password", admin, func(s *Server) http.HandlerFunc { return s.changeOwnPassword }},
+	{"DELETE", "/api/v1/admins/{admin}/mfa", operator, func(s *Server) http.HandlerFunc { return s.resetAdminMFA }},
 	{"GET", "/api/v1/operators", operator, func(s *Server) http.HandlerFunc { return s.listOperators }},
 	{"POST", "/api/v1/operators", operator, func(s *Server) http.HandlerFunc { return s.createOperator }},
 	{"GET", "/api/v1/tokens", admin, func(s *Server) http.HandlerFunc { return s.listTokens }},

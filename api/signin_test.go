@@ -158,3 +158,47 @@ func TestOperatorAccount(t *testing.T) {
 		t.Fatalf("operators %+v", ops)
 	}
 }
+
+// An admin changes their own password with the current password and a
+// fresh TOTP code; every session of theirs ends; an API token cannot do
+// it; an operator can reset an admin's MFA, which ends their sessions too.
+func TestChangeOwnPasswordAndResetMFA(t *testing.T) {
+	e := newEnv(t)
+	var a tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
+	var adm struct{ ID int64 }
+	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, &adm)
+	var s1 struct{ Ticket, Secret string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, &s1)
+	code, _ := totp.GenerateCode(s1.Secret, time.Now())
+	var sess struct{ Token string }
+	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": s1.Ticket, "code": code}, &sess)
+
+	// An API token of the tenant cannot; a wrong current password cannot.
+	e.want(403, e.tenantToken(a.ID), "PUT", "/api/v1/me/password", map[string]any{"current_password": "correct horse battery", "new_password": "a brand new passphrase", "code": "000000"}, nil)
+	e.want(401, sess.Token, "PUT", "/api/v1/me/password", map[string]any{"current_password": "wrong wrong wrong", "new_password": "a brand new passphrase", "code": "000000"}, nil)
+	code, _ = totp.GenerateCode(s1.Secret, time.Now().Add(30*time.Second)) // the next step: the sign-in used this one
+	var out struct {
+		SessionsEnded int64 `json:"sessions_ended"`
+	}
+	e.want(200, sess.Token, "PUT", "/api/v1/me/password", map[string]any{"current_password": "correct horse battery", "new_password": "a brand new passphrase", "code": code}, &out)
+	if out.SessionsEnded != 1 {
+		t.Fatalf("sessions ended: %d, want 1", out.SessionsEnded)
+	}
+	e.want(401, sess.Token, "GET", fmt.Sprintf("/api/v1/tenants/%d", a.ID), nil, nil) // signed out
+	e.want(401, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, nil)
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@alpha.test", "password": "a brand new passphrase"}, nil)
+	admins, err := e.dir.Admins(t.Context(), a.ID)
+	if err != nil || len(admins) != 1 || time.Since(admins[0].PasswordChangedAt) > time.Minute {
+		t.Fatalf("password_changed_at not set: %+v %v", admins, err)
+	}
+
+	// The operator resets the MFA: the admin enrols again at sign-in.
+	e.want(404, e.tenantToken(a.ID), "DELETE", fmt.Sprintf("/api/v1/admins/%d/mfa", adm.ID), nil, nil)
+	e.want(200, "op", "DELETE", fmt.Sprintf("/api/v1/admins/%d/mfa", adm.ID), nil, nil)
+	var s2 struct{ Ticket, Secret string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@alpha.test", "password": "a brand new passphrase"}, &s2)
+	if s2.Secret == "" || s2.Secret == s1.Secret {
+		t.Fatalf("after the reset the sign-in does not enrol a new secret: %+v", s2)
+	}
+}

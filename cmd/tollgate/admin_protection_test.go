@@ -53,6 +53,14 @@ func TestAdminProtectionUnblock(t *testing.T) {
 		}
 	}
 	mustAdmin(t, dir, url, "admin-create", "--tenant", tid, "boss@acme.test")
+	// The operator can clear an admin's MFA; a bad id is named.
+	var admins struct{ Admins []struct{ ID int64 } }
+	if err := json.Unmarshal([]byte(mustAdmin(t, dir, url, "--json", "admins", "--tenant", tid)), &admins); err != nil || len(admins.Admins) != 1 {
+		t.Fatalf("admins: %+v %v", admins, err)
+	}
+	wantOut(t, "mfa reset", mustAdmin(t, dir, url, "admin-mfa-reset", fmt.Sprint(admins.Admins[0].ID)), "MFA of boss@acme.test cleared")
+	wantFail(t, dir, url, []string{`"x1"`}, "admin-mfa-reset", "x1")
+	wantFail(t, dir, url, []string{"--code"}, "password-change")
 	wantOut(t, "status before", mustAdmin(t, dir, url, "status", "acme"), "state:  sending", "restrictions: none")
 	wantFail(t, dir, url, []string{`"acmee"`}, "status", "acmee")
 	wantFail(t, dir, url, []string{"--reason"}, "block", "acme")
