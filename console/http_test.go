@@ -133,6 +133,14 @@ var secretRE = regexp.MustCompile(`<code id="secret">([A-Z2-7]+)</code>`)
 // session cookie as set.
 func (c *client) signInHTTP(a account) *http.Cookie {
 	c.t.Helper()
+	ck, _ := c.signInHTTPSecret(a)
+	return ck
+}
+
+// signInHTTPSecret is signInHTTP that also returns the TOTP secret the
+// admin enrolled.
+func (c *client) signInHTTPSecret(a account) (*http.Cookie, string) {
+	c.t.Helper()
 	_, page := c.get("/console/signin")
 	resp, page := c.post("/console/signin", url.Values{"csrf": {csrfOf(c.t, page)}, "email": {a.email}, "password": {a.password}}, c.base)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/signin/totp" {
@@ -153,11 +161,11 @@ func (c *client) signInHTTP(a account) *http.Cookie {
 	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "tg_session" {
-			return ck
+			return ck, m[1]
 		}
 	}
 	c.t.Fatal("no session cookie after signing in")
-	return nil
+	return nil, ""
 }
 
 // The session cookie is HttpOnly, SameSite=Strict, scoped to the console
@@ -266,5 +274,50 @@ func TestConsoleUnblockDenied(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the tenant's unblock page lacks %q:\n%.3000s", want, page)
 		}
+	}
+}
+
+// An admin changes their password on their account page with the current
+// password and a fresh code; every session ends, this one too; the new
+// password signs in and the old one does not; a mismatch or a wrong
+// current password is said above the form.
+func TestConsoleChangePassword(t *testing.T) {
+	g := startGateway(t, "127.0.0.1:1")
+	f := newFixture(t, g)
+	c := newClient(t, baseURL(g))
+	_, secret := c.signInHTTPSecret(f.alphaAdmin)
+	resp, page := c.get("/console/account")
+	if resp.StatusCode != 200 || !strings.Contains(page, `<label for="current-password">`) {
+		t.Fatalf("account page: %d\n%.1500s", resp.StatusCode, page)
+	}
+	csrf := csrfOf(t, page)
+	post := func(cur, nw, again, code string) (*http.Response, string) {
+		return c.post("/console/account/password", url.Values{"csrf": {csrf}, "current_password": {cur}, "new_password": {nw},
+			"new_password_again": {again}, "code": {code}}, c.base)
+	}
+	resp, _ = post(testPassword, "a brand new passphrase", "a different one!", "000000")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/account" {
+		t.Fatalf("mismatched new passwords: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, page := c.get("/console/account"); !strings.Contains(page, "differ") {
+		t.Fatalf("the mismatch is not said:\n%.1500s", page)
+	}
+	resp, _ = post("not the password", "a brand new passphrase", "a brand new passphrase", "000000")
+	if _, page := c.get("/console/account"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(page, "wrong") {
+		t.Fatalf("a wrong current password: %d\n%.1500s", resp.StatusCode, page)
+	}
+	code, err := totp.GenerateCode(secret, time.Now().Add(30*time.Second)) // the sign-in used this step
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = post(testPassword, "a brand new passphrase", "a brand new passphrase", code)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/signin" {
+		t.Fatalf("change: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, page := c.get("/console/signin"); !strings.Contains(page, "password was changed") {
+		t.Fatalf("the sign-in page does not say why:\n%.1500s", page)
+	}
+	if _, err := g.Directory.SignIn(context.Background(), f.alphaAdmin.email, "a brand new passphrase", time.Now()); err != nil {
+		t.Fatalf("the new password does not sign in: %v", err)
 	}
 }

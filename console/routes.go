@@ -20,6 +20,10 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/signin/qr.png", c.enrolQR)
 	c.mux.HandleFunc("POST /console/signout", c.signed(c.signOut))
 
+	// The signed-in admin's own account.
+	c.mux.HandleFunc("GET /console/account", c.signed(c.account))
+	c.mux.HandleFunc("POST /console/account/password", c.signed(c.changePassword))
+
 	// Operators.
 	c.mux.HandleFunc("GET /console/tenants", c.operatorPage(c.tenants))
 	c.mux.HandleFunc("POST /console/tenants", c.operatorPage(c.createTenant))
