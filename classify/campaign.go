@@ -92,10 +92,17 @@ func mix64(z uint64) uint64 {
 	return z ^ z>>31
 }
 
+// campaignTimeout bounds the campaign counting of one message.
+const campaignTimeout = 250 * time.Millisecond
+
 // campaignCount adds the message's recipients to each band's count for the
 // tenant and returns the largest count: the recipients this tenant sent
 // similar content to within the window, this message included.
 func campaignCount(ctx context.Context, c counters.Counter, tenant string, bands []string, recipients int, window time.Duration, now time.Time) (int64, error) {
+	// The counts are a hint, not the verdict: a slow counter store must
+	// not hold the SMTP client, so they get a short deadline of their own.
+	ctx, cancel := context.WithTimeout(ctx, campaignTimeout)
+	defer cancel()
 	var most int64
 	n := int64(max(recipients, 1))
 	for _, b := range bands {

@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // maxReasons is how many token and rule reasons a result carries.
@@ -20,6 +22,7 @@ type Engine struct {
 	opts      Options
 	threshold float64
 	pool      sync.Pool // *scorer
+	lastWarn  atomic.Int64
 }
 
 // New returns an engine scoring with m.
@@ -77,7 +80,9 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 			switch {
 			case err != nil:
 				// The verdict without campaign counts is still a verdict.
-				e.opts.Logger.Warn("classify: campaign count failed", "tenant", in.Tenant, "err", err)
+				if e.warnEvery(time.Minute) {
+					e.opts.Logger.Warn("classify: campaign count failed (logged at most once a minute)", "tenant", in.Tenant, "err", err)
+				}
 			case n >= e.opts.CampaignRecipients:
 				campaign = true
 				w := campaignWeight(n, e.opts.CampaignRecipients)
@@ -172,3 +177,11 @@ func (s *scorer) reasons() []Reason {
 }
 
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
+
+// warnEvery reports whether a repeated warning may be logged now: at most
+// once per interval, so a failing counter store does not log per message.
+func (e *Engine) warnEvery(interval time.Duration) bool {
+	now := time.Now().UnixNano()
+	last := e.lastWarn.Load()
+	return now-last >= int64(interval) && e.lastWarn.CompareAndSwap(last, now)
+}

@@ -82,7 +82,14 @@ func (d *document) extract(s featureSink, scratch []byte) []byte {
 		s.feature(kindAttach, []byte(a))
 	}
 	rule := func(name string) { s.feature(kindRule, []byte(name)) }
-	rule(bucket("WORDS_", body.words))
+	if body.words == 0 && len(d.attachments) > 0 {
+		// A scan or an invoice sent as a bare attachment has no words, like
+		// the image-only spam behind WORDS_0; it gets a feature of its own
+		// so the model does not read one as the other.
+		rule("WORDS_0_ATTACHED")
+	} else {
+		rule(bucket("WORDS_", body.words))
+	}
 	rule(bucket("LINKS_", len(d.hosts)))
 	if ipLink {
 		rule("LINK_IP")

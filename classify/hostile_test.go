@@ -155,3 +155,28 @@ func TestClassifyHostile(t *testing.T) {
 		})
 	}
 }
+
+// A self-closing <style/> (valid inside <svg>) does not hide the text after
+// it from the classifier: mail clients show that text.
+func TestSelfClosingStyleDoesNotHideText(t *testing.T) {
+	e := defaultEngine(t)
+	const spam = "URGENT winner claim your cash prize now, free money, click here to claim the lottery payout today"
+	hidden := msg([]string{"Content-Type: text/html", "Subject: hi"}, "<p>Hello</p><svg><style/></svg><p>"+spam+"</p>")
+	plain := msg([]string{"Content-Type: text/html", "Subject: hi"}, "<p>Hello</p><p>"+spam+"</p>")
+	a, b := classifyOK(t, e, Input{Raw: hidden}), classifyOK(t, e, Input{Raw: plain})
+	if d := a.Score - b.Score; d > 1 || d < -1 {
+		t.Fatalf("the text after <style/> was hidden: score %.2f with it, %.2f without", a.Score, b.Score)
+	}
+}
+
+// A message that is only an attachment (a scan, an invoice PDF) is not
+// judged by the "no words" feature of image-only spam.
+func TestAttachmentOnlyIsNotWordless(t *testing.T) {
+	e := defaultEngine(t)
+	raw := msg([]string{"Content-Type: multipart/mixed; boundary=b", "Subject: budget"},
+		"--b\nContent-Type: text/plain\n\n\n--b\nContent-Type: application/pdf; name=budget.pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n")
+	r := classifyOK(t, e, Input{Raw: raw})
+	if hasReason(r, "rule:WORDS_0") {
+		t.Fatalf("an attachment-only message scored as wordless: %+v", r)
+	}
+}

@@ -20,7 +20,8 @@ func (d *document) appendHTML(r io.Reader, caps Caps) {
 	z.SetMaxBuf(len(d.html) + 1)
 	skip := 0 // inside <script> or <style>: not visible text
 	for {
-		switch z.Next() {
+		tt := z.Next()
+		switch tt {
 		case html.ErrorToken:
 			return
 		case html.TextToken:
@@ -32,7 +33,11 @@ func (d *document) appendHTML(r io.Reader, caps Caps) {
 			name, hasAttr := z.TagName()
 			switch string(name) {
 			case "script", "style":
-				skip++
+				// A self-closing <style/> (valid inside <svg>) has no end
+				// tag: counting it would hide all the text after it.
+				if tt == html.StartTagToken {
+					skip++
+				}
 			case "a", "area":
 				d.collectAttr(z, hasAttr, "href")
 			case "img":

@@ -96,6 +96,13 @@ func (r *Rspamd) Classify(ctx context.Context, in Input) (Result, error) {
 	if rep.IsSkipped {
 		return Result{}, fmt.Errorf("rspamd %s: message skipped (too big, or a settings rule)", url)
 	}
+	switch rep.Action {
+	case "no action", "greylist", "add header", "rewrite subject", "soft reject", "reject":
+	default:
+		// {} or null from a proxy or a wrong path would otherwise read as
+		// "clean": an answer without a known action is no answer.
+		return Result{}, fmt.Errorf("rspamd %s: answer has no known action (%q): is rspamd_url rspamd's normal worker?", url, rep.Action)
+	}
 	return r.result(in, rep), nil
 }
 

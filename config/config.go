@@ -434,8 +434,8 @@ func (c *Config) Validate() error {
 	if c.Classify.MaxMIMEDepth < 1 || c.Classify.MaxMIMEParts < 1 || c.Classify.MaxDecodedBytes < 4096 {
 		bad("classify.max_mime_depth", "max_mime_depth and max_mime_parts must be at least 1 and max_decoded_bytes at least 4096")
 	}
-	if c.Classify.MaxBytes < 4096 {
-		bad("classify.max_bytes", "must be at least 4096, got %d", c.Classify.MaxBytes)
+	if c.Classify.MaxBytes < 4096 || c.Classify.MaxBytes > 4<<20 {
+		bad("classify.max_bytes", "must be in 4096..4194304 (the classifier's time and memory grow with it), got %d", c.Classify.MaxBytes)
 	}
 	if c.Alerts.WebhookURL != "" && len(c.Alerts.WebhookSecret) < 16 {
 		bad("alerts.webhook_secret", "must be at least 16 characters when alerts.webhook_url is set")

@@ -57,10 +57,21 @@ func (s *session) classify(raw []byte) policy.Verdict {
 	v, err := s.srv.opts.Classify(ctx, raw, len(s.rcpts), s.env.Tenant)
 	if err != nil {
 		s.log.Warn("classifier failed; message left unclassified", "err", err)
-		s.record("classify", "fail", "classifier", truncate(strings.ReplaceAll(fmt.Sprint(err), "\n", " "), 200))
+		s.record("classify", "fail", "classifier", truncate(printable(fmt.Sprint(err)), 200))
 		return policy.Verdict{}
 	}
 	s.record("classify", "ok", "classifier", v.Class, "verdict", v.Class, "score", fmt.Sprintf("%.2f", v.Score),
 		"bulk", fmt.Sprint(v.Bulk), "reasons", strings.Join(v.Reasons, ", "))
 	return v
+}
+
+// printable replaces control characters (a remote engine's error text may
+// carry any bytes) so the trace and the log stay one readable line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 }
