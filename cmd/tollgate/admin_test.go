@@ -26,35 +26,44 @@ func devServer(t *testing.T, dir string) (string, func()) {
 // for tests that send mail as the demo tenant's connector (loopback).
 func devServerRelay(t *testing.T, dir string) (string, string, func()) {
 	t.Helper()
-	admin, relay := freePort(t), freePort(t)
-	var out syncBuffer
-	cmd := exec.Command(binary(t), "serve", "--dev", "--listen-relay", relay, "--listen-submission", "",
-		"--listen-submissions", "", "--listen-admin", admin)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitListening(t, admin, cmd, &out)
-	waitListening(t, relay, cmd, &out)
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
+	for attempt := 1; ; attempt++ {
+		admin, relay := freePort(t), freePort(t)
+		out := &syncBuffer{}
+		cmd := exec.Command(binary(t), "serve", "--dev", "--listen-relay", relay, "--listen-submission", "",
+			"--listen-submissions", "", "--listen-admin", admin)
+		cmd.Dir = dir
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		stopped = true
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("server did not stop on SIGTERM:\n%s", out.String())
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		if !waitStarted(t, out, exited) {
+			// A port freePort chose was taken by another process before
+			// serve bound it: try fresh ones.
+			if attempt == 3 || !strings.Contains(out.String(), "address already in use") {
+				t.Fatalf("serve --dev did not start:\n%s", out.String())
+			}
+			continue
 		}
+		stopped := false
+		stop := func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+				t.Errorf("server did not stop on SIGTERM:\n%s", out.String())
+			}
+		}
+		t.Cleanup(stop)
+		return "http://" + admin, relay, stop
 	}
-	t.Cleanup(stop)
-	return "http://" + admin, relay, stop
 }
 
 // admin runs `tollgate admin --server URL args...` in dir.

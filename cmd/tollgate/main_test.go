@@ -72,6 +72,25 @@ func waitListening(t *testing.T, addr string, proc *exec.Cmd, log *syncBuffer) {
 	t.Fatalf("%s never listened; output:\n%s", addr, log.String())
 }
 
+// waitStarted waits until serve logs that it started (every listener is
+// bound by then) and reports false if the process exited first.
+func waitStarted(t *testing.T, out *syncBuffer, exited <-chan struct{}) bool {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(out.String(), "tollgate started") {
+		select {
+		case <-exited:
+			return strings.Contains(out.String(), "tollgate started")
+		case <-deadline:
+			t.Fatalf("serve did not start within 60 s:\n%s", out.String())
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // syncBuffer collects a child process's output; the process writes it while
 // the test reads it.
 type syncBuffer struct {
@@ -123,18 +142,35 @@ func TestHelp(t *testing.T) {
 func TestDevModeFirstMessage(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
-	relay, admin, submission := freePort(t), freePort(t), freePort(t)
-	var out syncBuffer
-	cmd := exec.Command(bin, "serve", "--dev", "--listen-relay", relay, "--listen-submission", submission,
-		"--listen-submissions", freePort(t), "--listen-admin", admin)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	var relay, admin, submission string
+	var out *syncBuffer
+	var cmd *exec.Cmd
+	var exited chan struct{}
+	var waitErr error
+	// freePort's ports are free when chosen, not when bound: with other
+	// tests' processes starting at the same time, one may be taken first.
+	// Then serve exits saying so, and the test tries fresh ports.
+	for attempt := 1; ; attempt++ {
+		relay, admin, submission = freePort(t), freePort(t), freePort(t)
+		out = &syncBuffer{}
+		cmd = exec.Command(bin, "serve", "--dev", "--listen-relay", relay, "--listen-submission", submission,
+			"--listen-submissions", freePort(t), "--listen-admin", admin)
+		cmd.Dir = dir
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		c, done := cmd, make(chan struct{})
+		exited = done
+		go func() { waitErr = c.Wait(); close(done) }()
+		t.Cleanup(func() { c.Process.Kill(); <-done })
+		if waitStarted(t, out, exited) {
+			break
+		}
+		if attempt == 3 || !strings.Contains(out.String(), "address already in use") {
+			t.Fatalf("serve --dev did not start:\n%s", out.String())
+		}
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitListening(t, admin, cmd, &out)
-	waitListening(t, relay, cmd, &out)
 
 	if swaks, err := exec.LookPath("swaks"); err == nil {
 		host, port, _ := net.SplitHostPort(relay)
@@ -173,7 +209,7 @@ func TestDevModeFirstMessage(t *testing.T) {
 		admCmd.Dir = dir // finds tollgate-data/admin-token by itself
 		o, err := admCmd.CombinedOutput()
 		if err != nil {
-			t.Fatalf("tollgate admin messages: %v\n%s", err, o)
+			t.Fatalf("tollgate admin messages: %v\n%s\nserver output:\n%s", err, o, out.String())
 		}
 		if strings.Contains(string(o), "someone@example.net") && strings.Contains(string(o), "first from swaks") {
 			break
@@ -188,12 +224,10 @@ func TestDevModeFirstMessage(t *testing.T) {
 	}
 	// A clean stop on SIGTERM.
 	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+	case <-exited:
+		if waitErr != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", waitErr, out.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit within 30s of SIGTERM")
