@@ -98,3 +98,19 @@ func TestAlertsReachAdmins(t *testing.T) {
 		return kinds[alert.ConnectorCreated] && kinds[alert.TenantBlocked]
 	})
 }
+
+// Every answer of the admin port says nosniff, API and console alike; HSTS
+// only when the port is published over HTTPS.
+func TestAdminPortHeaders(t *testing.T) {
+	g := start(t, testConfig(t, "127.0.0.1:1"), false)
+	for _, path := range []string{"/healthz", "/api/v1/tenants", "/console/signin", "/ndr/5.7.705"} {
+		resp, err := http.Get("http://" + addr(g, "admin") + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: nosniff %q, HSTS %q", path, resp.Header.Get("X-Content-Type-Options"), resp.Header.Get("Strict-Transport-Security"))
+		}
+	}
+}

@@ -22,7 +22,7 @@ func serveAdmin(ln net.Listener, a *api.Server, cfg *config.Config, log *slog.Lo
 		SecureCookies: strings.HasPrefix(cfg.Admin.PublicURL, "https://"), Logger: log}))
 	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusSeeOther))
 	mux.Handle("/", a.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+	srv := &http.Server{Handler: securityHeaders(mux, strings.HasPrefix(cfg.Admin.PublicURL, "https://")), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -30,4 +30,18 @@ func serveAdmin(ln net.Listener, a *api.Server, cfg *config.Config, log *slog.Lo
 		}
 	}()
 	return srv
+}
+
+// securityHeaders sets what every answer of the admin port should carry:
+// no content sniffing (an API answer can never be run as a script), and,
+// when the port is published over HTTPS, HSTS so browsers never fall back
+// to plain HTTP with the session cookie.
+func securityHeaders(h http.Handler, https bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if https {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
