@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/directory"
@@ -91,6 +92,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name     string `json:"name"`
 		TenantID int64  `json:"tenant_id"`
+		Code     string `json:"code"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -103,6 +105,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	scope, err := scopeOf(p, req.TenantID)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if !s.stepUp(w, r, scope.TenantID, req.Code, "creating an API token") {
 		return
 	}
 	t, secret, err := s.opts.Directory.CreateToken(r.Context(), req.Name, scope, p.Name)
@@ -272,9 +277,13 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
+		Code     string `json:"code"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if !s.stepUp(w, r, t.ID, req.Code, "adding an admin") {
 		return
 	}
 	a, err := s.opts.Directory.CreateAdmin(r.Context(), t.ID, req.Email, req.Password, directory.TenantAdmin)
@@ -363,4 +372,26 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request) {
 	after.Disabled = *req.Disabled
 	s.record(r, t.ID, "user.disable", fmt.Sprintf("user:%d", u.ID), toUser(u), toUser(after))
 	writeJSON(w, http.StatusOK, toUser(after))
+}
+
+// stepUp asks a signed-in admin's session for a fresh TOTP code before a
+// change that outlives the session (a new API token, a new admin): a
+// stolen session cookie must not turn into lasting access. API tokens are
+// not sessions and are not asked (they already are lasting access).
+func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, tenantID int64, code, what string) bool {
+	p := principalOf(r.Context())
+	if p.AdminID == 0 {
+		return true
+	}
+	if strings.TrimSpace(code) == "" {
+		s.fail(w, r, &apiError{Status: http.StatusForbidden, Code: "step_up_required",
+			Message: what + " from a signed-in session needs a fresh TOTP code: add \"code\" to the request"})
+		return false
+	}
+	if err := s.opts.Directory.CheckTOTP(r.Context(), p.AdminID, code, time.Now()); err != nil {
+		s.recordAuth(r, tenantID, "auth.stepup.fail", strings.TrimPrefix(p.Name, "admin:"), err)
+		s.fail(w, r, err)
+		return false
+	}
+	return true
 }

@@ -202,3 +202,26 @@ func TestChangeOwnPasswordAndResetMFA(t *testing.T) {
 		t.Fatalf("after the reset the sign-in does not enrol a new secret: %+v", s2)
 	}
 }
+
+// From a signed-in session, creating an API token or an admin — access
+// that outlives the session — needs a fresh TOTP code; API tokens are not
+// asked.
+func TestStepUpForLastingAccess(t *testing.T) {
+	e := newEnv(t)
+	var a tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
+	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, nil)
+	var s1 struct{ Ticket, Secret string }
+	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, &s1)
+	code, _ := totp.GenerateCode(s1.Secret, time.Now())
+	var sess struct{ Token string }
+	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": s1.Ticket, "code": code}, &sess)
+
+	e.want(403, sess.Token, "POST", "/api/v1/tokens", map[string]any{"name": "ci"}, nil)
+	e.want(403, sess.Token, "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "shadow@alpha.test", "password": "a long enough password"}, nil)
+	e.want(401, sess.Token, "POST", "/api/v1/tokens", map[string]any{"name": "ci", "code": "000000"}, nil)
+	code, _ = totp.GenerateCode(s1.Secret, time.Now().Add(30*time.Second)) // the sign-in used this step
+	e.want(201, sess.Token, "POST", "/api/v1/tokens", map[string]any{"name": "ci", "code": code}, nil)
+	// An API token of the tenant is not a session: no code asked.
+	e.want(201, e.tenantToken(a.ID), "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "second@alpha.test", "password": "a long enough password"}, nil)
+}
