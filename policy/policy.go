@@ -4,8 +4,9 @@
 // Each check returns a Decision that carries everything a person needs to
 // understand it: the SMTP reply, the rule that fired and the figures it saw.
 // The front end turns a refusal into an SMTP reply and writes every decision to
-// the message trace; later checks (tenant threshold, IP reputation,
-// unregistered domains, restricted senders, sending limits) plug in here.
+// the message trace. This package has the chain, the attribution and
+// connector-probation checks and the protection settings; the protection
+// checks themselves are in package protect, and IP reputation in reputation.
 package policy
 
 import (

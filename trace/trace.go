@@ -3,8 +3,9 @@
 // "why was this blocked?" always has an answer.
 //
 // Recorder is the seam: the front end, the queue and delivery write Events to
-// it. Logger writes them as structured log lines; a store-backed recorder that
-// admins can search comes with the message-trace API.
+// it. Logger writes them as structured log lines; Store keeps them in the
+// database, in batches, for the search behind GET /api/v1/trace and
+// `tollgate admin trace`.
 package trace
 
 import (
