@@ -102,12 +102,13 @@ type Connector struct {
 	ConfirmedAt   time.Time // zero while on probation
 	ConfirmedBy   string
 	MessagesToday int64     // this UTC day's messages, as of the last flush
+	Messages      int64     // messages accepted through it, ever (flushed every refresh interval)
+	LastTraffic   time.Time // when the last of them was accepted; zero if never
+
 	// dayStart and dayMessages are the stored day count: MessagesToday is
 	// worked out from them again at each read, so a snapshot loaded
 	// yesterday does not carry yesterday's count past midnight.
 	dayStart, dayMessages int64
-	Messages      int64     // messages accepted through it, ever (flushed every refresh interval)
-	LastTraffic   time.Time // when the last of them was accepted; zero if never
 }
 
 // Live reports whether the connector has not been deleted.

@@ -139,5 +139,5 @@ func validID(id string) bool {
 // and Admin the DSN's two explanations.
 type Hold struct {
 	Code, Reason, Rule, Figures string
-	Sender, Admin              string
+	Sender, Admin               string
 }

@@ -41,10 +41,10 @@ type Options struct {
 	// was stopped after it was accepted (a block that landed while it was
 	// queued) is failed with the hold's code and bounced with its
 	// explanation, instead of delivered. nil holds nothing.
-	Hold func(m *Message) *Hold
-	Trace         trace.Recorder
-	Logger        *slog.Logger
-	ScanInterval  time.Duration // how often due messages are looked for; default 1s
+	Hold         func(m *Message) *Hold
+	Trace        trace.Recorder
+	Logger       *slog.Logger
+	ScanInterval time.Duration // how often due messages are looked for; default 1s
 	// BatchLimit caps ops per group commit; 1 turns group commit off (for
 	// measuring what it pays). Default maxBatch.
 	BatchLimit int
