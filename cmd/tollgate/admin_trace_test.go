@@ -44,6 +44,12 @@ func TestAdminTrace(t *testing.T) {
 	if err := plainSend(relay, "ok@demo.test", []string{"bob@example.net"}, body); err != nil {
 		t.Fatalf("send the accepted message: %v", err)
 	}
+	// Let it be delivered before the block: a block that lands while a
+	// message is queued bounces it instead (the queue's hold).
+	waitUntil(t, 30*time.Second, "the accepted message delivered before the block", func() (bool, string) {
+		out := mustAdmin(t, dir, url, "--json", "trace", "--sender", "ok@demo.test")
+		return strings.Contains(out, `"status": "delivered"`), out
+	})
 	mustAdmin(t, dir, url, "block", "demo", "--reason", "trace test")
 	c := dialRelay(t, relay)
 	wantSMTP(t, c.Mail("bad@demo.test", nil), 5, 7, 705)
