@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -131,23 +132,8 @@ func figs(name, v string) policy.Figure { return policy.Figure{Name: name, Value
 func domainOf(addr string) string {
 	for i := len(addr) - 1; i >= 0; i-- {
 		if addr[i] == '@' {
-			return lower(addr[i+1:])
+			return strings.ToLower(addr[i+1:])
 		}
 	}
 	return ""
-}
-
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }

@@ -95,10 +95,10 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Summary, error) {
 		where = append(where, "tenant_id = "+arg(q.TenantID))
 	}
 	if q.Sender != "" {
-		where = append(where, "sender = "+arg(clip(lower(q.Sender))))
+		where = append(where, "sender = "+arg(clip(strings.ToLower(q.Sender))))
 	}
 	if q.Recipient != "" {
-		where = append(where, "rcpt = "+arg(clip(lower(q.Recipient))))
+		where = append(where, "rcpt = "+arg(clip(strings.ToLower(q.Recipient))))
 	}
 	if q.MessageID != "" {
 		id := strings.TrimSpace(q.MessageID)

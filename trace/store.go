@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,9 +216,9 @@ func (s *Store) insertTx(batch []Event) error {
 				v := a.Value.String()
 				switch a.Key {
 				case "from":
-					sender = lower(v)
+					sender = strings.ToLower(v)
 				case "rcpt":
-					rcpt = lower(v)
+					rcpt = strings.ToLower(v)
 				case "message_id":
 					msgID = v
 				}
@@ -233,14 +234,4 @@ func (s *Store) insertTx(batch []Event) error {
 		}
 		return nil
 	})
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
