@@ -129,7 +129,7 @@ func (c *Conn) handle(cmd string, arg string) {
 	case "VRFY":
 		c.writeResponse(252, EnhancedCode{2, 5, 0}, "Cannot VRFY user, but will accept message")
 	case "NOOP":
-		c.writeResponse(250, EnhancedCode{2, 0, 0}, "I have successfully done nothing")
+		c.writeResponse(250, EnhancedCode{2, 0, 0}, "OK")
 	case "RSET": // Reset session
 		c.reset()
 		c.writeResponse(250, EnhancedCode{2, 0, 0}, "Session reset")
@@ -476,7 +476,7 @@ func (c *Conn) handleMail(arg string) {
 		return
 	}
 
-	c.writeResponse(250, EnhancedCode{2, 0, 0}, fmt.Sprintf("Roger, accepting mail from <%v>", from))
+	c.writeResponse(250, EnhancedCode{2, 1, 0}, fmt.Sprintf("Sender <%v> OK", from))
 	c.fromReceived = true
 }
 
@@ -788,7 +788,7 @@ func (c *Conn) handleRcpt(arg string) {
 		return
 	}
 	c.recipients = append(c.recipients, recipient)
-	c.writeResponse(250, EnhancedCode{2, 0, 0}, fmt.Sprintf("I'll make sure <%v> gets this", recipient))
+	c.writeResponse(250, EnhancedCode{2, 1, 5}, fmt.Sprintf("Recipient <%v> OK", recipient))
 }
 
 func checkNotifySet(values []DSNNotify) error {
@@ -974,7 +974,7 @@ func (c *Conn) handleData(arg string) {
 	}
 
 	// We have recipients, go to accept data
-	c.writeResponse(354, NoEnhancedCode, "Go ahead. End your data with <CR><LF>.<CR><LF>")
+	c.writeResponse(354, NoEnhancedCode, "End data with <CR><LF>.<CR><LF>")
 
 	defer c.reset()
 
