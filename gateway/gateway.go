@@ -59,6 +59,7 @@ type Gateway struct {
 	Reputation *reputation.Tracker
 	trusted    []netip.Prefix
 	classifier Classifier
+	clock      func() time.Time // Options.Now; nil is time.Now
 	Addrs      map[string]net.Addr
 	// DevPassword is user@demo.test's password in dev mode.
 	DevPassword string

@@ -31,6 +31,19 @@ type Options struct {
 	Classifier Classifier
 	// Alert receives every alert besides the configured sinks (tests, demo).
 	Alert func(protect.Alert)
+	// Now is the clock of every protection decision (the checks, the
+	// block store, campaign counts, IP reputation, the queue's hold); nil is
+	// time.Now. tollgate simulate drives a gateway on a virtual clock with it,
+	// so hours of traffic replay in seconds through the real checks.
+	Now func() time.Time
+}
+
+// now is the clock the protection runs on (Options.Now).
+func (g *Gateway) now() time.Time {
+	if g.clock != nil {
+		return g.clock()
+	}
+	return time.Now()
 }
 
 // openCounters opens the counts behind the limits: Redis for a fleet, or
@@ -54,10 +67,11 @@ func openCounters(cfg *config.Config) (counters.Counter, error) {
 // protection checks.
 func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts Options) error {
 	var err error
+	g.clock = opts.Now
 	if g.Counters, err = openCounters(cfg); err != nil {
 		return err
 	}
-	if g.Blocks, err = blocks.Open(ctx, g.DB, blocks.Options{Audit: g.Audit, Logger: g.log}); err != nil {
+	if g.Blocks, err = blocks.Open(ctx, g.DB, blocks.Options{Audit: g.Audit, Logger: g.log, Now: opts.Now}); err != nil {
 		return err
 	}
 	rc := cfg.Reputation
@@ -75,7 +89,7 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 	}
 	g.Protect = &protect.Engine{
 		Defaults: cfg.Policy.Settings(), Counters: g.Counters, Blocks: g.Blocks, Tenants: g.Directory,
-		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe,
+		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe, Now: opts.Now,
 	}
 	g.classifier = opts.Classifier
 	if g.classifier == nil && cfg.Classify.Engine != "off" {
@@ -93,7 +107,8 @@ func (g *Gateway) openClassifier(cfg *config.Config) (Classifier, error) {
 	caps := classify.Caps{MaxScanBytes: cc.MaxBytes, MaxDepth: cc.MaxMIMEDepth, MaxParts: cc.MaxMIMEParts, MaxDecodedBytes: cc.MaxDecodedBytes}
 	builtin := func() (classify.Classifier, error) {
 		e, err := classify.Load(cc.Model, classify.Options{Caps: caps, SpamThreshold: cc.SpamThreshold, BulkThreshold: cc.BulkThreshold,
-			Campaigns: g.Counters, CampaignWindow: cc.CampaignWindow.Duration, CampaignRecipients: cc.CampaignRecipients, Logger: g.log})
+			Campaigns: g.Counters, CampaignWindow: cc.CampaignWindow.Duration, CampaignRecipients: cc.CampaignRecipients, Logger: g.log,
+			Now: g.clock})
 		if err != nil {
 			return nil, fmt.Errorf("config: classify.model: %w", err)
 		}
@@ -174,8 +189,9 @@ func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
 	chain = append(chain, g.Protect.Checks()[0]) // the tenant first: a blocked tenant learns nothing more
 	rep, _ := reputation.NewCheck(g.Reputation, func(id int64) bool {
 		t, ok := g.Directory.SnapshotTenant(id)
-		return ok && t.LicenseAt(time.Now()) == directory.Trial
+		return ok && t.LicenseAt(g.now()) == directory.Trial
 	})
+	rep.Now = g.clock
 	chain = append(chain, reputationCheck{Check: rep, trusted: g.trusted})
 	chain = append(chain, policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: g.Directory})
 	chain = append(chain, g.Protect.Checks()[1:]...)
@@ -217,7 +233,7 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 	}
 	const sender = "Your organisation's outbound mail was stopped after this message was accepted, so it was not delivered. " +
 		"Only your email admin can fix this: send them this report."
-	if t, ok := g.Directory.SnapshotTenant(m.TenantID); ok && t.LicenseAt(time.Now()) == directory.Expired {
+	if t, ok := g.Directory.SnapshotTenant(m.TenantID); ok && t.LicenseAt(g.now()) == directory.Expired {
 		return &queue.Hold{Code: "5.7.705", Reason: "Access denied, tenant has exceeded threshold (subscription expired)",
 			Rule: "tenant-expired", Figures: "tenant=" + t.Name, Sender: sender,
 			Admin: "The tenant's subscription expired while the message was queued. Renew it; mail flows again at once."}
@@ -241,7 +257,7 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 	if who == "" {
 		who = strings.ToLower(m.From)
 	}
-	if r, ok := g.Blocks.Restricted(m.TenantID, blocks.KindSender, who, time.Now()); ok {
+	if r, ok := g.Blocks.Restricted(m.TenantID, blocks.KindSender, who, g.now()); ok {
 		return &queue.Hold{Code: "5.1.8", Reason: "Access denied, bad outbound sender (restricted while the message was queued)",
 			Rule: r.Rule, Figures: figures(r.Figures), Sender: sender,
 			Admin: "The sender was restricted while this message waited in the queue (" + r.Reason + "). " +
@@ -255,7 +271,7 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 // name, so the directory is asked only when the tenant has a restricted
 // connector at all.
 func (g *Gateway) restrictedConnector(tenantID int64, name string) (blocks.Restriction, bool) {
-	rs := g.Blocks.RestrictedOfKind(tenantID, blocks.KindConnector, time.Now())
+	rs := g.Blocks.RestrictedOfKind(tenantID, blocks.KindConnector, g.now())
 	if len(rs) == 0 {
 		return blocks.Restriction{}, false
 	}
