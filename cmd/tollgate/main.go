@@ -20,6 +20,7 @@ var commands = []command{
 	{"serve", "run the gateway (serve --dev for the embedded demo set-up)", runServe},
 	{"admin", "administer a running gateway over its admin API", runAdmin},
 	{"classify", "classify messages, train and evaluate the content classifier", runClassify},
+	{"simulate", "replay hours of tenants' traffic through the real checks on a virtual clock: who is stopped, when, on what evidence", runSimulate},
 	{"demo", "play the protection scenarios (5.7.705, 5.7.708, 5.7.750, 5.1.8) on an in-process dev gateway", runDemo},
 	{"version", "print the version", func([]string) error { fmt.Println("tollgate", version); return nil }},
 }

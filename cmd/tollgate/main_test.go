@@ -112,7 +112,7 @@ func (b *syncBuffer) String() string {
 
 func TestHelp(t *testing.T) {
 	bin := binary(t)
-	all := [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}, {"classify", "--help"}, {"classify", "train", "--help"}, {"classify", "eval", "--help"}}
+	all := [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}, {"classify", "--help"}, {"classify", "train", "--help"}, {"classify", "eval", "--help"}, {"simulate", "--help"}}
 	for _, c := range adminCommands {
 		all = append(all, []string{"admin", c.name, "--help"})
 	}
