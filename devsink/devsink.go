@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"bufio"
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode encoded words in the charsets real mail uses
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
 )
@@ -219,6 +221,9 @@ func (ss *session) Data(r io.Reader) error {
 	m := &Message{From: ss.from, To: ss.to, Size: len(b), ReceivedAt: time.Now(), TLS: ss.tls, Client: ss.client, Data: b}
 	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b))); err == nil {
 		m.Subject, m.MessageID = h.Get("Subject"), strings.TrimSpace(h.Get("Message-Id"))
+		if decoded, err := (&message.Header{Header: h}).Text("Subject"); err == nil {
+			m.Subject = decoded // RFC 2047 encoded words, as a person reads them
+		}
 	}
 	ss.s.mu.Lock()
 	hook := ss.s.hooks.Data

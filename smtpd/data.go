@@ -11,7 +11,10 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode encoded words in the charsets real mail uses
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/metrics"
@@ -191,7 +194,7 @@ func headerInfo(hdr []byte) policy.Message {
 		return m
 	}
 	m.MessageID = truncate(strings.TrimSpace(h.Get("Message-Id")), 998) // RFC 5322's line limit
-	m.Subject = truncate(h.Get("Subject"), 200)
+	m.Subject = subject(h)
 	// Every From field, whole: a second From (RFC 5322 allows one) or a
 	// long list must not hide a foreign address from the
 	// unregistered-domain check. Past the bound, the check sees a value it
@@ -202,6 +205,32 @@ func headerInfo(hdr []byte) policy.Message {
 		m.HeaderFrom = m.HeaderFrom[:maxHeaderFrom] + " <"
 	}
 	return m
+}
+
+// subject is the Subject as a person reads it, for the trace, the console
+// and the CLI: RFC 2047 encoded words decoded, control characters (a decoded
+// word may hold CR or LF) shown as spaces, and at most 200 characters, cut
+// between characters, never inside one.
+func subject(h textproto.Header) string {
+	mh := message.Header{Header: h}
+	s, err := mh.Text("Subject")
+	if err != nil {
+		s = h.Get("Subject") // an unknown charset: the raw text beats nothing
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 200 {
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 // maxHeaderFrom bounds the From fields handed to the checks.

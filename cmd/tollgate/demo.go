@@ -698,7 +698,7 @@ func printDemo(w io.Writer, r *demoResult) {
 			mark = "  <-- NOT AS EXPECTED"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", i+1, names[s.Scenario], s.Tenant, s.Sender,
-			shorten(s.Message, 32), verdict, shorten(reply, 66), s.Link, mark)
+			clip(s.Message, 32), verdict, clip(reply, 66), s.Link, mark)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nEvery message's trace: http://%s/api/v1/trace?message_id=ID (IDs demo-1@tollgate.demo on).\n", r.Admin)
@@ -714,13 +714,6 @@ func printDemo(w io.Writer, r *demoResult) {
 	}
 }
 
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
 
 // demoVerdict is what the gateway's trace said about one message.
 type demoVerdict struct{ verdict, score, pool string }
