@@ -213,6 +213,9 @@ func TestSenderBindingOverSMTP(t *testing.T) {
 	if st := apiCall(t, w.g, tok, "POST", aliases, map[string]any{"address": "ceo@b.example"}, nil); st != 400 {
 		t.Fatalf("alias in another tenant's domain: %d", st)
 	}
+	if st := apiCall(t, w.g, tenantToken(t, w.g, w.bravo.ID), "POST", aliases, map[string]any{"address": "x@a.example"}, nil); st != 404 {
+		t.Fatalf("another tenant's admin added an alias to alpha's user: %d", st)
+	}
 	var list struct {
 		Aliases []struct{ Address string }
 	}
