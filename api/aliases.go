@@ -20,7 +20,9 @@ type aliasJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func toAlias(a directory.Alias) aliasJSON { return aliasJSON{a.ID, a.Address, a.CreatedBy, a.CreatedAt} }
+func toAlias(a directory.Alias) aliasJSON {
+	return aliasJSON{a.ID, a.Address, a.CreatedBy, a.CreatedAt}
+}
 
 // setSenderBinding sets the tenant's sender binding ("off" or "login").
 func (s *Server) setSenderBinding(w http.ResponseWriter, r *http.Request) {
