@@ -2,6 +2,7 @@ package protect
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -178,4 +179,43 @@ func TestSenderBindingCheck(t *testing.T) {
 		mustCode(t, c.Data(ctx, env, &m), "5.7.60")
 	}
 	mustOK(t, c.Data(ctx, &policy.Envelope{Attribution: conn, From: "x@acme.test"}, &policy.Message{HeaderFrom: "bob@acme.test"}))
+}
+
+// The cross-tenant check on the hot path, with 1,000 tenants' verified
+// domains in the snapshot: an envelope sender and a From field with two
+// addresses, judged by map probes.
+func BenchmarkForeignDomainCheck(b *testing.B) {
+	ctx := context.Background()
+	dir, err := directory.Open(ctx, storetest.SQLite(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { dir.Close() })
+	var acme directory.Tenant
+	for i := range 1000 {
+		tn, err := dir.CreateTenant(ctx, fmt.Sprintf("t%d", i), directory.Licensed, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := fmt.Sprintf("d%d.example", i)
+		if _, err := dir.AddDomain(ctx, tn.ID, d); err != nil {
+			b.Fatal(err)
+		}
+		if err := dir.MarkDomainVerified(ctx, tn.ID, d); err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			acme = tn
+		}
+	}
+	c := ForeignDomainCheck{&Engine{Tenants: dir}}
+	env := &policy.Envelope{Attribution: policy.Attribution{TenantID: acme.ID, Tenant: "t0", UserID: 1, User: "a@d0.example", Method: "auth"},
+		From: "a@mail.d0.example"}
+	msg := &policy.Message{HeaderFrom: "Alice <a@d0.example>, news@unregistered.test"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if c.Mail(ctx, env).Action != policy.Accept || c.Data(ctx, env, msg).Action != policy.Accept {
+			b.Fatal("refused")
+		}
+	}
 }
