@@ -25,11 +25,14 @@ type tenantJSON struct {
 	// Effective is the licence in force now: expired once a licensed
 	// tenant's end date has passed.
 	Effective string `json:"effective_license"`
+	// SenderBinding is "login" when the tenant's SMTP AUTH users may send
+	// only as their own address and aliases, else "off".
+	SenderBinding string `json:"sender_binding"`
 }
 
 func toTenant(t directory.Tenant) tenantJSON {
 	j := tenantJSON{ID: t.ID, Name: t.Name, License: string(t.License), Seats: t.Seats, CreatedAt: t.CreatedAt,
-		Effective: string(t.LicenseAt(time.Now()))}
+		Effective: string(t.LicenseAt(time.Now())), SenderBinding: string(t.SenderBinding)}
 	if !t.LicenseExpires.IsZero() {
 		j.Expires = &t.LicenseExpires
 	}

@@ -56,6 +56,9 @@ type Tenant struct {
 	CreatedAt time.Time
 	// LicenseExpires ends a licensed subscription; zero is open-ended.
 	LicenseExpires time.Time
+	// SenderBinding says which sender addresses the tenant's SMTP AUTH
+	// users may use (see SetSenderBinding).
+	SenderBinding SenderBinding
 }
 
 // LicenseAt is the licence in force at now: a licensed tenant whose

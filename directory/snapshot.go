@@ -14,6 +14,11 @@ import (
 type snapshot struct {
 	tenants  map[int64]Tenant
 	verified map[int64]map[string]bool // tenant → verified domain names
+	// owners maps each verified domain to its tenant (a name is verified
+	// for one tenant at most), for the cross-tenant sender check.
+	owners map[string]int64
+	// aliases maps a user to the other addresses it may send as.
+	aliases map[int64]map[string]bool
 	// ranges maps each masked live range to its connector (lowest ID wins
 	// an exact tie). bits4/bits6 list the prefix lengths in use, longest
 	// first, so a lookup is one map probe per length in use: the first hit
@@ -52,7 +57,7 @@ func (d *Directory) reload(ctx context.Context) error {
 			s = cur
 			return nil
 		case cur != nil && cur.tenantsVersion == tv:
-			s = &snapshot{tenants: cur.tenants, verified: cur.verified}
+			s = &snapshot{tenants: cur.tenants, verified: cur.verified, owners: cur.owners, aliases: cur.aliases}
 			err = s.loadConnectors(ctx, tx)
 		default:
 			s, err = load(ctx, tx)
@@ -72,7 +77,8 @@ func (d *Directory) reload(ctx context.Context) error {
 
 // load builds a snapshot from the database as tx sees it.
 func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
-	s := &snapshot{tenants: map[int64]Tenant{}, verified: map[int64]map[string]bool{}, ranges: map[netip.Prefix]*Connector{},
+	s := &snapshot{tenants: map[int64]Tenant{}, verified: map[int64]map[string]bool{}, owners: map[string]int64{},
+		aliases: map[int64]map[string]bool{}, ranges: map[netip.Prefix]*Connector{},
 		certs: map[string]*Connector{}, byID: map[int64]*Connector{}}
 	rows, err := tx.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants`)
 	if err != nil {
@@ -105,6 +111,27 @@ func load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 			s.verified[id] = map[string]bool{}
 		}
 		s.verified[id][name] = true
+		s.owners[name] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = tx.QueryContext(ctx, `SELECT user_id, address FROM user_aliases`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		var addr string
+		if err := rows.Scan(&id, &addr); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if s.aliases[id] == nil {
+			s.aliases[id] = map[string]bool{}
+		}
+		s.aliases[id][addr] = true
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -190,4 +217,45 @@ func (d *Directory) IsVerifiedDomain(tenantID int64, domain string) bool {
 func (d *Directory) SnapshotTenant(id int64) (Tenant, bool) {
 	t, ok := d.snap.Load().tenants[id]
 	return t, ok
+}
+
+// DomainOwner finds the verified accepted domain that domain is, or is a
+// subdomain of, and the tenant that verified it, from the snapshot. The
+// most specific verified name wins, so a tenant that verified
+// mail.b.example owns its subdomains even when another verified b.example.
+// domain must be an ASCII name (A-labels for IDNs); case and a trailing
+// dot do not matter. It costs one map probe per label, with no allocation
+// for a lowercase name.
+func (d *Directory) DomainOwner(domain string) (tenantID int64, verified string, ok bool) {
+	domain = strings.TrimSuffix(domain, ".")
+	if hasUpper(domain) {
+		domain = strings.ToLower(domain)
+	}
+	owners := d.snap.Load().owners
+	for name := domain; name != ""; {
+		if id, ok := owners[name]; ok {
+			return id, name, true
+		}
+		i := strings.IndexByte(name, '.')
+		if i < 0 {
+			break
+		}
+		name = name[i+1:]
+	}
+	return 0, "", false
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// IsUserAlias reports whether address (lowercase) is one of the user's
+// aliases, from the snapshot.
+func (d *Directory) IsUserAlias(userID int64, address string) bool {
+	return d.snap.Load().aliases[userID][address]
 }

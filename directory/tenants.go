@@ -22,7 +22,7 @@ func (d *Directory) CreateTenant(ctx context.Context, name string, lic License, 
 	if seats < 0 {
 		return Tenant{}, invalid(what, fmt.Errorf("seats %d is negative", seats))
 	}
-	t := Tenant{Name: name, License: lic, Seats: seats}
+	t := Tenant{Name: name, License: lic, Seats: seats, SenderBinding: BindingOff}
 	var created int64
 	t.CreatedAt, created = now()
 	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
@@ -38,12 +38,12 @@ func (d *Directory) CreateTenant(ctx context.Context, name string, lic License, 
 	return t, nil
 }
 
-const tenantCols = `id, name, license, seats, created_at, license_expires`
+const tenantCols = `id, name, license, seats, created_at, license_expires, sender_binding`
 
 func scanTenant(row interface{ Scan(...any) error }) (Tenant, error) {
 	var t Tenant
 	var created, expires int64
-	err := row.Scan(&t.ID, &t.Name, &t.License, &t.Seats, &created, &expires)
+	err := row.Scan(&t.ID, &t.Name, &t.License, &t.Seats, &created, &expires, &t.SenderBinding)
 	t.CreatedAt = fromNanos(created)
 	if expires > 0 {
 		t.LicenseExpires = fromNanos(expires)

@@ -102,9 +102,9 @@ func (d *Directory) Authenticate(ctx context.Context, address, pw string) (User,
 	var hash string
 	var uCreated, tCreated int64
 	err = d.db.Read.QueryRowContext(ctx, `SELECT u.id, u.tenant_id, u.address, u.password_hash, u.disabled, u.created_at,
-			t.id, t.name, t.license, t.seats, t.created_at
+			t.id, t.name, t.license, t.seats, t.created_at, t.sender_binding
 		FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.address = $1`, addr).
-		Scan(&u.ID, &u.TenantID, &u.Address, &hash, &u.Disabled, &uCreated, &t.ID, &t.Name, &t.License, &t.Seats, &tCreated)
+		Scan(&u.ID, &u.TenantID, &u.Address, &hash, &u.Disabled, &uCreated, &t.ID, &t.Name, &t.License, &t.Seats, &tCreated, &t.SenderBinding)
 	known := err == nil
 	if errors.Is(err, sql.ErrNoRows) {
 		if hash, err = d.dummyHash(); err != nil {

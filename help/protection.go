@@ -49,6 +49,29 @@ func init() {
 			"3) If none of this applies, find the sender in the message trace: mail from domains you do not know is a sign of a compromised account or server. " +
 			"Operators can change the allowance (policy.unregistered_per_day, or per tenant: tollgate admin policy-set TENANT unregistered_per_day=N)."})
 
+	add(Page{Code: "5.7.751", Who: TenantAdmin,
+		Reply: "550 5.7.751 Access denied, sender domain belongs to another tenant",
+		Title: "The sender's domain belongs to another organisation",
+		Cause: "The envelope sender, or an address in the From or Sender field, is in a domain (or a subdomain of a domain) that another organisation using this service has verified as its own. " +
+			"Only the organisation that verified a domain may send as it here, however the mail arrives (a user's login, an app password, an IP or certificate connector), and there is no allowance for it: " +
+			"receivers would take such mail for the owner's, which is how phishing works.",
+		Sender: PassOn + " If you meant to send as your own address, check the From address your mail program uses and send again.",
+		Admin: "The refusal's figures (in the message trace: tollgate admin trace) name the sender, where it was found (envelope, header From or header Sender) and the verified domain it matched; they never name the other organisation. " +
+			"1) If the address is not yours, find who sends as it: a user or a server of yours sending as someone else's domain is a misconfiguration or a compromise (tollgate admin users, tollgate admin connectors). " +
+			"2) If you relay for a customer or partner that is itself a tenant of this service, it must send through its own tenant. " +
+			"3) If the domain is really yours (it moved to you, or a former supplier verified it), ask your provider's operators: a domain is verified for one organisation only, and they can find who holds it and release it; then add and verify it yourself (tollgate admin domain-add, tollgate admin domain-verify)."})
+
+	add(Page{Code: "5.7.60", Who: TenantAdmin,
+		Reply: "550 5.7.60 Client does not have permissions to send as this sender",
+		Title: "This login may not send as that address",
+		Cause: "Your organisation ties each login to its own address: a user signed in with SMTP AUTH may send only as its login address and the aliases an admin gave it, in the envelope sender and in the From and Sender fields. " +
+			"This message named another address (the refusal's figures say which, and where).",
+		Sender: "Send from your own address (the one you sign in with). If you need to send as another address, such as a shared mailbox, " + PassOn,
+		Admin: "1) See which address was refused and for which login: the message trace (tollgate admin trace) shows the figures (user, sender, checked). " +
+			"2) If the user should send as that address, give it as an alias: tollgate admin alias-add --tenant ID --user USER_ID ADDRESS (the address must be in one of your verified domains; tollgate admin aliases lists them and alias-remove takes one away). " +
+			"3) If nobody should, the login may be in someone else's hands: reset its password (tollgate admin user-password) and revoke its app passwords. " +
+			"The binding is your organisation's choice: tollgate admin sender-binding --tenant ID off turns it off, login turns it on."})
+
 	add(Page{Code: "5.1.8", Who: TenantAdmin,
 		Reply: "550 5.1.8 Access denied, bad outbound sender",
 		Title: "This sender is restricted from sending",

@@ -140,7 +140,10 @@ type Message struct {
 	MessageID  string
 	Subject    string
 	HeaderFrom string // the From field as written
-	Verdict    Verdict
+	// HeaderSender is the Sender field as written (every one, joined
+	// with ", "); "" when there is none.
+	HeaderSender string
+	Verdict      Verdict
 
 	// Pool is the delivery pool the message leaves through; checks set it
 	// to "high-risk" for spam that is not refused. Empty means "normal".

@@ -1,7 +1,9 @@
 // Package protect holds the outbound protection checks: the tenant
-// threshold and expired subscriptions (5.7.705), unregistered domains
-// (5.7.750), restricted senders, app passwords and connectors (5.1.8,
-// 5.7.711) and the sending limits (4.7.500, 5.1.90, 5.7.233, 4.5.3).
+// threshold and expired subscriptions (5.7.705), sender domains verified by
+// another tenant (5.7.751), the sender binding of logins (5.7.60),
+// unregistered domains (5.7.750), restricted senders, app passwords and
+// connectors (5.1.8, 5.7.711) and the sending limits (4.7.500, 5.1.90,
+// 5.7.233, 4.5.3).
 //
 // The checks are policy.Checks over three sources: the sticky state in
 // package blocks, the sliding-window counters (one node in memory, a fleet
@@ -50,6 +52,11 @@ type Alert struct {
 type Tenants interface {
 	SnapshotTenant(id int64) (directory.Tenant, bool)
 	IsVerifiedDomain(tenantID int64, domain string) bool
+	// DomainOwner finds the tenant that verified domain or a parent of it.
+	DomainOwner(domain string) (tenantID int64, verified string, ok bool)
+	// IsUserAlias reports whether a (lowercase) address is one of the
+	// user's aliases.
+	IsUserAlias(userID int64, address string) bool
 }
 
 // Engine holds what the checks share. Build it once; Checks returns the
@@ -100,10 +107,13 @@ func (e *Engine) alert(a Alert) {
 }
 
 // Checks returns the protection checks in order: the tenant first (a
-// blocked tenant learns nothing more), then restrictions, unregistered
-// domains, the sending limits and finally the content verdict.
+// blocked tenant learns nothing more), then restrictions, sender domains of
+// other tenants, the tenant's sender binding, unregistered domains (after
+// the two, so a refused message does not use up the allowance), the
+// sending limits and finally the content verdict.
 func (e *Engine) Checks() []policy.Check {
-	return []policy.Check{TenantCheck{e}, RestrictionCheck{e}, UnregisteredCheck{e}, LimitsCheck{e}, VerdictCheck{e}}
+	return []policy.Check{TenantCheck{e}, RestrictionCheck{e}, ForeignDomainCheck{e}, SenderBindingCheck{e},
+		UnregisteredCheck{e}, LimitsCheck{e}, VerdictCheck{e}}
 }
 
 // counterFailed is the decision when a counter cannot be read: a 4xx, so

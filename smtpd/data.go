@@ -204,6 +204,12 @@ func headerInfo(hdr []byte) policy.Message {
 	if len(m.HeaderFrom) > maxHeaderFrom {
 		m.HeaderFrom = m.HeaderFrom[:maxHeaderFrom] + " <"
 	}
+	// The Sender field too: mail readers show "on behalf of" it, so the
+	// cross-tenant and sender-binding checks judge it like From.
+	m.HeaderSender = strings.Join(h.Values("Sender"), ", ")
+	if len(m.HeaderSender) > maxHeaderFrom {
+		m.HeaderSender = m.HeaderSender[:maxHeaderFrom] + " <"
+	}
 	return m
 }
 
