@@ -332,7 +332,11 @@ func (c *Conn) handleMail(arg string) {
 	}
 
 	p := parser{s: strings.TrimSpace(arg)}
-	from, err := p.parseReversePath()
+	parse := p.parseReversePath
+	if c.server.RawPaths {
+		parse = p.parseRawReversePath
+	}
+	from, err := parse()
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting MAIL arg syntax of FROM:<address>")
 		return
@@ -686,7 +690,10 @@ func (c *Conn) handleRcpt(arg string) {
 	}
 
 	p := parser{s: strings.TrimSpace(arg)}
-	recipient, err := p.parsePath()
+	recipient, raw, err := p.parsePathRaw()
+	if c.server.RawPaths {
+		recipient = raw
+	}
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting RCPT arg syntax of TO:<address>")
 		return
