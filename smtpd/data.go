@@ -123,7 +123,7 @@ func (s *session) dataError(err error) *smtp.SMTPError {
 	case errors.Is(err, errBare):
 		return errBareNewline
 	case errors.Is(err, errNUL):
-		return errNULByte
+		return s.withHelp(errNULByte)
 	case errors.Is(err, smtp.ErrTooLongLine):
 		return errLineTooLong
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):

@@ -81,11 +81,11 @@ func (s *session) Logout() error { return nil }
 func (s *session) Mail(raw string, opts *smtp.MailOptions) error {
 	a, err := address.ParseReversePath(raw)
 	if err != nil {
-		return s.refuse("mail", &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
-			Message: fmt.Sprintf("Bad sender address syntax: %v", err)})
+		return s.refuse("mail", s.withHelp(&smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
+			Message: fmt.Sprintf("Bad sender address syntax: %v", err)}))
 	}
 	if !a.ASCII() && (opts == nil || !opts.UTF8) {
-		return s.refuse("mail", errNeedUTF8)
+		return s.refuse("mail", s.withHelp(errNeedUTF8))
 	}
 	from := a.String()
 	s.env.From = from
@@ -106,11 +106,11 @@ func (s *session) Mail(raw string, opts *smtp.MailOptions) error {
 func (s *session) Rcpt(raw string, opts *smtp.RcptOptions) error {
 	a, err := address.Parse(raw)
 	if err != nil {
-		return s.refuse("rcpt", &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3},
-			Message: fmt.Sprintf("Bad recipient address syntax: %v", err)})
+		return s.refuse("rcpt", s.withHelp(&smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3},
+			Message: fmt.Sprintf("Bad recipient address syntax: %v", err)}))
 	}
 	if !a.ASCII() && (s.mail == nil || !s.mail.UTF8) {
-		return s.refuse("rcpt", errNeedUTF8)
+		return s.refuse("rcpt", s.withHelp(errNeedUTF8))
 	}
 	to := a.String()
 	d := s.srv.opts.Policy.Rcpt(context.Background(), &s.env, to)
@@ -146,6 +146,17 @@ func (s *session) refuseDecision(stage string, d policy.Decision) error {
 		msg += "; see " + strings.TrimSuffix(s.srv.opts.HelpURL, "/") + "/ndr/" + d.EnhancedString()
 	}
 	return s.refuse(stage, &smtp.SMTPError{Code: d.Code, EnhancedCode: smtp.EnhancedCode(d.Enhanced), Message: msg})
+}
+
+// withHelp is e with the link to its code's help page, as decisions have.
+func (s *session) withHelp(e *smtp.SMTPError) *smtp.SMTPError {
+	if s.srv.opts.HelpURL == "" {
+		return e
+	}
+	c := *e
+	c.Message += fmt.Sprintf("; see %s/ndr/%d.%d.%d", strings.TrimSuffix(s.srv.opts.HelpURL, "/"),
+		e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2])
+	return &c
 }
 
 func (s *session) refuse(stage string, e *smtp.SMTPError) error {
