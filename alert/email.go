@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/address"
 )
 
 // Submitter hands a finished message to Tollgate's own queue, so alerts go
@@ -49,6 +51,11 @@ func NewEmail(from string, operators []string, recipients func(context.Context, 
 	if _, err := mail.ParseAddress(from); err != nil || strings.ContainsAny(from, "<>") {
 		return nil, fmt.Errorf("alert: email from %q: give a bare address like alerts@example.com", from)
 	}
+	f, err := envelopeAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("alert: email from %q: %w", from, err)
+	}
+	from = f.String()
 	for _, o := range operators {
 		if _, err := mail.ParseAddress(o); err != nil {
 			return nil, fmt.Errorf("alert: operator email %q: %w", o, err)
@@ -78,13 +85,17 @@ func (e *Email) Send(ctx context.Context, a Alert) error {
 }
 
 func (e *Email) send(ctx context.Context, a Alert, to []string, operators bool) error {
-	to = cleanAddresses(to)
-	if len(to) == 0 {
+	addrs := cleanAddresses(to)
+	if len(addrs) == 0 {
 		return nil
 	}
-	msg, err := e.compose(a, to, operators)
+	msg, err := e.compose(a, addrs, operators)
 	if err != nil {
 		return fmt.Errorf("email alert %s: %w", a.ID, err)
+	}
+	to = make([]string, len(addrs))
+	for i, ad := range addrs {
+		to[i] = ad.String()
 	}
 	if err := e.Submitter.Submit(ctx, e.From, to, msg); err != nil {
 		return fmt.Errorf("email alert %s to %d recipients: %w", a.ID, len(to), err)
@@ -92,27 +103,44 @@ func (e *Email) send(ctx context.Context, a Alert, to []string, operators bool) 
 	return nil
 }
 
-// cleanAddresses keeps the bare addresses that parse, once each
+// cleanAddresses keeps the addresses that parse, once each
 // (case-insensitively); a bad one is logged, not fatal to the others.
-func cleanAddresses(in []string) []string {
-	var out []string
+func cleanAddresses(in []string) []address.Address {
+	var out []address.Address
 	for _, s := range in {
-		addr, err := mail.ParseAddress(s)
+		addr, err := envelopeAddress(s)
 		if err != nil {
 			slog.Warn("alert: skipping unparseable recipient", "address", s, "err", err)
 			continue
 		}
-		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, addr.Address) }) {
-			out = append(out, addr.Address)
+		if !slices.ContainsFunc(out, func(o address.Address) bool { return strings.EqualFold(o.String(), addr.String()) }) {
+			out = append(out, addr)
 		}
 	}
 	return out
 }
 
+// envelopeAddress reads an RFC 5322 address ("Boss <boss@x>" or a bare
+// one) as the envelope address it is sent to. net/mail hands back the local
+// part unquoted; address.New checks it and quotes it again when it is
+// written (a local part like `x> NOTIFY=NEVER` must not reach RCPT TO
+// bare), in the envelope and in the To field alike.
+func envelopeAddress(s string) (address.Address, error) {
+	m, err := mail.ParseAddress(s)
+	if err != nil {
+		return address.Address{}, err
+	}
+	at := strings.LastIndexByte(m.Address, '@')
+	if at < 0 {
+		return address.Address{}, fmt.Errorf("%q has no domain", m.Address)
+	}
+	return address.New(m.Address[:at], m.Address[at+1:])
+}
+
 // compose builds an RFC 5322 message with CRLF line ends: a quoted-printable
 // UTF-8 text body, Auto-Submitted: auto-generated (RFC 3834) so
 // autoresponders stay quiet.
-func (e *Email) compose(a Alert, to []string, operators bool) ([]byte, error) {
+func (e *Email) compose(a Alert, to []address.Address, operators bool) ([]byte, error) {
 	now := time.Now()
 	if e.Clock != nil {
 		now = e.Clock()
@@ -127,12 +155,12 @@ func (e *Email) compose(a Alert, to []string, operators bool) ([]byte, error) {
 	}
 	rcpts := make([]string, len(to))
 	for i, t := range to {
-		rcpts[i] = (&mail.Address{Address: t}).String()
+		rcpts[i] = "<" + t.String() + ">"
 	}
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	header("Date", now.Format(time.RFC1123Z))
-	header("From", (&mail.Address{Name: "Tollgate", Address: e.From}).String())
+	header("From", "Tollgate <"+e.From+">")
 	header("To", strings.Join(rcpts, ", "))
 	header("Subject", mime.QEncoding.Encode("utf-8", subject))
 	audience := "admins"

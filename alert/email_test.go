@@ -191,3 +191,24 @@ func TestNotifierWithBothSinks(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// An admin address with a quoted local part goes to the queue quoted, in
+// the envelope and in the To field: written bare, its '>' and space would
+// end RCPT TO's path and add a NOTIFY= parameter at the next hop.
+func TestEmailQuotedAddress(t *testing.T) {
+	sub := &parsingSubmitter{t: t}
+	e := testEmail(t, sub, map[int64][]string{7: {`"x> NOTIFY=NEVER"@acme.example`, "bad\x00@acme.example"}})
+	if err := e.Send(context.Background(), Alert{ID: "q1", Kind: UserRestricted, TenantID: 7, Subject: "s", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sub.msgs) != 2 {
+		t.Fatalf("%d messages", len(sub.msgs))
+	}
+	m := sub.msgs[0]
+	if len(m.to) != 1 || m.to[0] != `"x> NOTIFY=NEVER"@acme.example` {
+		t.Fatalf("envelope recipients %q", m.to)
+	}
+	if to, err := mail.ParseAddress(m.header.Get("To")); err != nil || to.Address != "x> NOTIFY=NEVER@acme.example" {
+		t.Fatalf("To %q: %v", m.header.Get("To"), err)
+	}
+}

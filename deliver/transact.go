@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/tollgate-mail/tollgate/address"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
@@ -65,11 +66,19 @@ func (t *Transport) send(ctx context.Context, cl *client, d *queue.Delivery, rcp
 	if err != nil {
 		return allResults(rcpts, queue.Result{Permanent: true, Code: "5.6.7", Detail: err.Error(), Remote: cl.host}), false, false
 	}
+	paths := make([]string, len(rcpts))
+	for i, rc := range rcpts {
+		a, err := address.Parse(rc)
+		if err != nil { // Deliver takes these out first; never written raw
+			return allResults(rcpts, badRcpt(rc, err)), false, false
+		}
+		paths[i] = a.Path()
+	}
 	_, pipelining := cl.ext["PIPELINING"]
 	cl.write("%s", mail)
-	for _, rc := range rcpts {
+	for _, p := range paths {
 		if pipelining {
-			cl.write("RCPT TO:<%s>", rc)
+			cl.write("RCPT TO:%s", p)
 		}
 	}
 	if pipelining {
@@ -96,7 +105,7 @@ func (t *Transport) send(ctx context.Context, cl *client, d *queue.Delivery, rcp
 			if !mailOK {
 				break
 			}
-			cl.write("RCPT TO:<%s>", rc)
+			cl.write("RCPT TO:%s", paths[i])
 			if err := cl.flush(); err != nil {
 				return netFail("RCPT TO", err, i)
 			}
@@ -173,8 +182,12 @@ func (t *Transport) send(ctx context.Context, cl *client, d *queue.Delivery, rcp
 // mailCommand builds MAIL FROM with the parameters the server supports. A
 // message that needs SMTPUTF8 cannot go to a server without it (5.6.7).
 func (t *Transport) mailCommand(cl *client, d *queue.Delivery) (string, error) {
+	from, err := address.ParseReversePath(d.From)
+	if err != nil { // Deliver refuses these first; never written raw
+		return "", fmt.Errorf("envelope sender cannot be written to the next hop: %v", err)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "MAIL FROM:<%s>", d.From)
+	b.WriteString("MAIL FROM:" + from.Path())
 	if _, ok := cl.ext["SIZE"]; ok && d.Size > 0 {
 		fmt.Fprintf(&b, " SIZE=%d", d.Size)
 	}

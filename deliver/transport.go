@@ -6,6 +6,7 @@ package deliver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/address"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
@@ -73,20 +75,34 @@ func (t *Transport) Close() { t.cache.close() }
 
 // Deliver implements queue.Transport: it groups the recipients by next hop and
 // tries each group once.
+//
+// Every address is written in its canonical wire form (address.Parse, then
+// Path): the queue keeps that form, and one that no longer parses (a spool
+// of an older version) fails permanently rather than be written raw, where
+// a quoted local part could end the path and add parameters.
 func (t *Transport) Deliver(ctx context.Context, d *queue.Delivery) []queue.Result {
+	if _, err := address.ParseReversePath(d.From); err != nil {
+		return allResults(d.Rcpts, queue.Result{Permanent: true, Code: "5.1.7",
+			Detail: fmt.Sprintf("envelope sender cannot be written to the next hop: %v", err)})
+	}
 	groups := map[string][]string{}
 	var order []string
+	var out []queue.Result
 	for _, r := range d.Rcpts {
+		a, err := address.Parse(r)
+		if err != nil {
+			out = append(out, badRcpt(r, err))
+			continue
+		}
 		key := t.opts.Smarthost
 		if key == "" {
-			key = strings.ToLower(domainOf(r))
+			key = strings.ToLower(a.Domain)
 		}
 		if _, ok := groups[key]; !ok {
 			order = append(order, key)
 		}
 		groups[key] = append(groups[key], r)
 	}
-	var out []queue.Result
 	for _, key := range order {
 		out = append(out, t.deliverGroup(ctx, d, key, groups[key])...)
 	}
@@ -144,11 +160,10 @@ func (t *Transport) sourceAddr(pool string) net.Addr {
 	return &net.TCPAddr{IP: addrs[i].AsSlice()}
 }
 
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return addr[i+1:]
-	}
-	return ""
+// badRcpt is the permanent result for a recipient that cannot be written.
+func badRcpt(rcpt string, err error) queue.Result {
+	return queue.Result{Rcpt: rcpt, Permanent: true, Code: "5.1.3",
+		Detail: fmt.Sprintf("recipient address cannot be written to the next hop: %v", err)}
 }
 
 func allResults(rcpts []string, r queue.Result) []queue.Result {

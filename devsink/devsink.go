@@ -28,7 +28,9 @@ import (
 
 // Message is one captured message.
 type Message struct {
-	ID         string    `json:"id"`
+	ID string `json:"id"`
+	// From and To are the paths' mailboxes exactly as the sink received
+	// them: a quoted local part keeps its quotes.
 	From       string    `json:"from"`
 	To         []string  `json:"to"`
 	Subject    string    `json:"subject"`
@@ -39,6 +41,11 @@ type Message struct {
 	Client     string    `json:"client"`
 	Path       string    `json:"path,omitempty"` // the .eml file, when kept on disk
 	Data       []byte    `json:"-"`
+	// MailOptions and RcptOptions are the ESMTP parameters the sink
+	// parsed from MAIL FROM and from each RCPT TO, so a test can tell an
+	// address from a parameter injected behind it (AUTH=, NOTIFY=).
+	MailOptions *smtp.MailOptions   `json:"-"`
+	RcptOptions []*smtp.RcptOptions `json:"-"`
 }
 
 // Hooks script the sink's answers. A nil hook accepts.
@@ -84,6 +91,7 @@ func Start(addr, dir string, tlsConfig *tls.Config, hooks Hooks) (*Sink, error) 
 	s.srv.WriteTimeout = time.Minute
 	s.srv.EnableSMTPUTF8 = true
 	s.srv.EnableDSN = true
+	s.srv.RawPaths = true
 	s.srv.ErrorLog = nopLog{}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -191,16 +199,18 @@ type session struct {
 	client string
 	from   string
 	to     []string
+	mail   *smtp.MailOptions
+	rcpt   []*smtp.RcptOptions
 }
 
-func (ss *session) Reset()        { ss.from, ss.to = "", nil }
+func (ss *session) Reset()        { ss.from, ss.to, ss.mail, ss.rcpt = "", nil, nil, nil }
 func (ss *session) Logout() error { return nil }
-func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	ss.from = from
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	ss.from, ss.mail = from, opts
 	return nil
 }
 
-func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	ss.s.mu.Lock()
 	h := ss.s.hooks.Rcpt
 	ss.s.mu.Unlock()
@@ -210,6 +220,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 	}
 	ss.to = append(ss.to, to)
+	ss.rcpt = append(ss.rcpt, opts)
 	return nil
 }
 
@@ -218,7 +229,8 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m := &Message{From: ss.from, To: ss.to, Size: len(b), ReceivedAt: time.Now(), TLS: ss.tls, Client: ss.client, Data: b}
+	m := &Message{From: ss.from, To: ss.to, Size: len(b), ReceivedAt: time.Now(), TLS: ss.tls, Client: ss.client, Data: b,
+		MailOptions: ss.mail, RcptOptions: ss.rcpt}
 	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b))); err == nil {
 		m.Subject, m.MessageID = h.Get("Subject"), strings.TrimSpace(h.Get("Message-Id"))
 		if decoded, err := (&message.Header{Header: h}).Text("Subject"); err == nil {

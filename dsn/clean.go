@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tollgate-mail/tollgate/address"
 )
 
 // Limits from RFC 5322 section 2.1.1 and our own sense of proportion.
@@ -90,6 +92,37 @@ func bareAddress(s string) string {
 		s = strings.TrimSpace(s[1 : len(s)-1])
 	}
 	return s
+}
+
+// wireAddress is an envelope address as the DSN writes it (To, the
+// Final-Recipient, the human text): its canonical form, the local part
+// quoted where it must be, exactly as the next hop got it. One that does not
+// parse (from a spool of an older version) is cleaned to one line and gets
+// its local part quoted all the same, so a '>' or a space in it never reads
+// as the end of the address.
+func wireAddress(s string) string {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "<") && strings.HasSuffix(t, ">") {
+		t = t[1 : len(t)-1]
+	}
+	if a, err := address.Parse(t); err == nil {
+		return a.String()
+	}
+	t = bareAddress(s)
+	at := strings.LastIndexByte(t, '@')
+	if t == "" {
+		return ""
+	}
+	if at < 0 {
+		return address.QuoteLocal(t)
+	}
+	domain := strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-[]:", c) || c >= utf8.RuneSelf {
+			return c
+		}
+		return -1
+	}, t[at+1:])
+	return address.QuoteLocal(t[:at]) + "@" + domain
 }
 
 // addressValue formats an address for Final-Recipient or Original-Recipient:

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-mail/tollgate/address"
 )
 
 // FuzzCompose feeds untrusted input where it comes from in real life: the
@@ -61,4 +63,85 @@ func FuzzCompose(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzComposeAddress feeds odd envelope addresses (quoted local parts with
+// '>', spaces, parameters, UTF-8, control characters, legacy unquoted forms)
+// as the DSN's recipient (the original sender) and as the failed recipient.
+// The DSN must compose and parse, keep one recipient block, add no field, and
+// write each address as one address: its canonical form where it parses, and
+// never with a '>' or a space outside quotes.
+func FuzzComposeAddress(f *testing.F) {
+	for _, s := range []string{
+		"alice@example.com", `"ceo@b.example> AUTH=<ceo@b.example>"@a.example`,
+		"ceo@b.example> AUTH=<ceo@b.example>@a.example", `"a\"b\\c"@x.example`, "a..b@docomo.example",
+		"<bob@example.net>", "x@[IPv6:::1]", "jürgen@bücher.example", "a\r\nBcc: x@y@z", "\x00@\x00", `"a b"@c d>e`,
+	} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, to, final string) {
+		r := Report{
+			ReportingMTA: "gw.example", To: to, Original: strings.NewReader(testOriginal),
+			Recipients: []Recipient{{Final: final, Action: "failed", Status: "5.1.1", DiagnosticCode: "550 5.1.1 no"}},
+		}
+		var b bytes.Buffer
+		err := Compose(&b, r)
+		if IsNullSender(to) {
+			if err != ErrNullSender {
+				t.Fatalf("null sender %q: %v", to, err)
+			}
+			return
+		}
+		if wireAddress(final) == "" {
+			if err == nil {
+				t.Fatalf("final %q: composed without a recipient", final)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Compose(to %q, final %q): %v", to, final, err)
+		}
+		p, err := parseDSN(b.Bytes())
+		if err != nil {
+			t.Fatalf("%v\n%q", err, b.Bytes())
+		}
+		if len(p.perRcpt) != 1 || p.top.Has("Bcc") || len(p.top.Values("To")) != 1 || p.perMsg.Has("Final-Recipient") {
+			t.Fatalf("to %q, final %q: injected field or block:\n%s", to, final, b.Bytes())
+		}
+		gotTo := p.top.Get("To")
+		if !strings.HasPrefix(gotTo, "<") || !strings.HasSuffix(gotTo, ">") || pathEnd(gotTo[1:len(gotTo)-1]) != len(gotTo)-2 {
+			t.Fatalf("To %q: the address does not end where it should", gotTo)
+		}
+		fr := p.perRcpt[0].Get("Final-Recipient")
+		if v, ok := strings.CutPrefix(fr, "rfc822; "); ok && pathEnd(v) != len(v) {
+			t.Fatalf("Final-Recipient %q: the address does not end where it should", fr)
+		}
+		for _, in := range []struct{ raw, got string }{{to, strings.TrimSuffix(strings.TrimPrefix(gotTo, "<"), ">")}, {final, strings.TrimPrefix(fr, "rfc822; ")}} {
+			bare := strings.TrimSpace(in.raw)
+			if strings.HasPrefix(bare, "<") && strings.HasSuffix(bare, ">") {
+				bare = bare[1 : len(bare)-1]
+			}
+			if a, err := address.Parse(bare); err == nil && a.ASCII() && in.got != a.String() {
+				t.Fatalf("%q written as %q, want its canonical form %q", in.raw, in.got, a.String())
+			}
+		}
+	})
+}
+
+// pathEnd is where an RFC 5321 parser stops reading a mailbox: at the first
+// '>', space, tab, CR, LF or NUL outside a quoted string.
+func pathEnd(w string) int {
+	quoted := false
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		switch {
+		case quoted && c == '\\':
+			i++
+		case c == '"' && (quoted || i == 0):
+			quoted = !quoted
+		case !quoted && strings.IndexByte("> \t\r\n\x00", c) >= 0:
+			return i
+		}
+	}
+	return len(w)
 }

@@ -28,7 +28,7 @@ func prepare(r Report) (Report, error) {
 	if IsNullSender(r.To) {
 		return r, ErrNullSender
 	}
-	r.To = bareAddress(r.To)
+	r.To = wireAddress(r.To)
 	r.From = bareAddress(r.From)
 	if r.From == "" {
 		r.From = "MAILER-DAEMON@" + r.ReportingMTA
@@ -42,7 +42,7 @@ func prepare(r Report) (Report, error) {
 		if !actions[rc.Action] {
 			return r, fmt.Errorf("dsn: recipient %d: invalid Action %q", i, rc.Action)
 		}
-		rc.Final = bareAddress(rc.Final)
+		rc.Final = wireAddress(rc.Final)
 		if rc.Final == "" {
 			return r, fmt.Errorf("dsn: recipient %d: Final recipient is required", i)
 		}

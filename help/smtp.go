@@ -51,11 +51,24 @@ func init() {
 		Sender: "Wait a few minutes and try again. If your password was changed, update it in your mail app first.",
 		Admin:  "See smtp.max_connections, smtp.max_connections_per_ip, smtp.auth_max_failures and smtp.auth_failure_window. Repeated failed sign-ins for one account may mean someone is guessing its password: check the audit log (tollgate admin audit) and consider resetting it."})
 	add(Page{Code: "5.1.3", Who: Sender, Reply: "501 5.1.3 Bad recipient address syntax",
-		Title: "Bad recipient address", Cause: "The recipient address is not a valid local@domain address.",
-		Sender: "Check the recipient's address for typos.", Admin: "Tollgate accepts only local@domain recipients with a valid domain or address literal."})
+		Title: "Bad recipient address", Cause: "The recipient address is not a valid local@domain address (RFC 5321), or its local part holds a character no address can carry, such as a control character.",
+		Sender: "Check the recipient's address for typos.",
+		Admin: "Tollgate accepts only local@domain recipients with a valid domain or address literal ([192.0.2.1], [IPv6:2001:db8::1]). A local part with spaces or other special characters must be sent in double quotes, as RFC 5321 section 4.1.2 says; Tollgate keeps the quotes when it passes the address on. " +
+			"Control characters (including NUL, CR and LF) cannot be written in any form and are refused. In a delivery report, 5.1.3 can also mean an address spooled by an older version could not be written to the next hop safely."})
 	add(Page{Code: "5.1.7", Who: Sender, Reply: "553 5.1.7 Bad sender address syntax",
-		Title: "Bad sender address", Cause: "The envelope sender is not a valid local@domain address.",
-		Sender: "Check the address your mail app sends from.", Admin: "Fix the sending application's envelope sender (MAIL FROM)."})
+		Title: "Bad sender address", Cause: "The envelope sender is not a valid local@domain address (RFC 5321), or its local part holds a character no address can carry, such as a control character.",
+		Sender: "Check the address your mail app sends from.",
+		Admin:  "Fix the sending application's envelope sender (MAIL FROM). A local part with spaces or other special characters must be in double quotes (RFC 5321 section 4.1.2); control characters are refused in any form."})
+	add(Page{Code: "5.6.7", Who: Sender, Reply: "553 5.6.7 Non-ASCII address needs SMTPUTF8 on MAIL FROM",
+		Title:  "International address without SMTPUTF8",
+		Cause:  "An envelope address has non-ASCII characters, but the client did not announce SMTPUTF8 on MAIL FROM (RFC 6531). Tollgate would have to pass it on to a next hop that is not told to expect it. In a delivery report, 5.6.7 means the receiving server does not support SMTPUTF8, which the message needs.",
+		Sender: "Use an ASCII address, or a mail program that supports international addresses. If the report came after the message was accepted, the recipient's server cannot take international addresses: use an ASCII address for them.",
+		Admin:  "Configure the sending software to use SMTPUTF8 (it is offered in EHLO) when an address is not ASCII."})
+	add(Page{Code: "5.6.0", Who: TenantAdmin, Reply: "550 5.6.0 Message contains a NUL byte, which RFC 5322 forbids; not accepted",
+		Title:  "Malformed message: NUL byte",
+		Cause:  "The message had a NUL byte (a zero byte) in its header or body. RFC 5322 forbids them in mail, and receiving servers handle them differently (some cut the message short there), so Tollgate refuses the message rather than pass it on. Nothing of it was kept.",
+		Sender: "The program that sent the message is broken or sends a file without encoding it; resending the same way will fail again. " + PassOn,
+		Admin:  "Fix the sending software: binary content must be sent as a MIME attachment encoded with base64. Tollgate does not offer BINARYMIME, so no client may send raw binary data."})
 	add(Page{Code: "4.4.2", Who: Retry, Reply: "421 4.4.2 Timeout",
 		Title: "Connection too slow", Cause: "The client sent data too slowly (smtp.min_data_rate) or went idle (smtp.command_timeout, smtp.data_timeout).",
 		Sender: "Try again; if it keeps happening, your connection is too slow or unstable.", Admin: "Check the network path of the sending server."})

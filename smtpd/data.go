@@ -25,6 +25,8 @@ import (
 var (
 	errBareNewline = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
 		Message: "Message contains a bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8). Refused as a defence against SMTP smuggling"}
+	errNULByte = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+		Message: "Message contains a NUL byte, which RFC 5322 forbids; not accepted"}
 	errHeaderTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
 		Message: "Message header too large"}
 	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
@@ -61,7 +63,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	hdr, body, err := readHeaderBlock(br, lim.MaxHeaderBytes)
 	if err == nil {
-		err = s.writeTrace(out, hdr)
+		err = s.writeTrace(out, hdr, w.ID())
 	}
 	if err == nil {
 		_, err = out.Write(body)
@@ -123,6 +125,8 @@ func (s *session) dataError(err error) *smtp.SMTPError {
 		return se
 	case errors.Is(err, errBare):
 		return errBareNewline
+	case errors.Is(err, errNUL):
+		return s.withHelp(errNULByte)
 	case errors.Is(err, smtp.ErrTooLongLine):
 		return errLineTooLong
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded):
@@ -133,8 +137,10 @@ func (s *session) dataError(err error) *smtp.SMTPError {
 }
 
 // writeTrace writes our Received header, a Message-ID when the message has
-// none, and the client's header block.
-func (s *session) writeTrace(w io.Writer, hdr []byte) error {
+// none, and the client's header block. The queue id comes as an argument:
+// w may be a wrapper of the spool writer (the classifier's capture), which
+// knows no id.
+func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 	proto := "ESMTP"
 	if s.env.TLS {
 		proto += "S"
@@ -144,13 +150,13 @@ func (s *session) writeTrace(w io.Writer, hdr []byte) error {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (Tollgate) with %s id %s", sanitizeHelo(s.env.Helo),
-		s.env.ClientIP, s.srv.opts.Hostname, proto, queueIDOf(w))
+		s.env.ClientIP, s.srv.opts.Hostname, proto, queueID)
 	if len(s.rcpts) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", s.rcpts[0].Addr)
 	}
 	fmt.Fprintf(&b, ";\r\n\t%s\r\n", time.Now().Format(time.RFC1123Z))
 	if !hasField(hdr, "message-id") {
-		fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", queueIDOf(w), s.srv.opts.Hostname)
+		fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", queueID, s.srv.opts.Hostname)
 	}
 	if len(hdr) == 0 { // no header block: keep the body a body
 		b.WriteString("\r\n")
@@ -160,13 +166,6 @@ func (s *session) writeTrace(w io.Writer, hdr []byte) error {
 	}
 	_, err := w.Write(hdr)
 	return err
-}
-
-func queueIDOf(w io.Writer) string {
-	if qw, ok := w.(*queue.Writer); ok {
-		return qw.ID()
-	}
-	return ""
 }
 
 func sanitizeHelo(h string) string {

@@ -4,20 +4,24 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
 	"time"
 )
 
-var errBare = errors.New("bare CR or LF in message")
+var (
+	errBare = errors.New("bare CR or LF in message")
+	errNUL  = errors.New("NUL byte in message")
+)
 
 // strictReader passes message data through and fails at the first bare CR or
 // bare LF. go-smtp already ends DATA only at <CRLF>.<CRLF>; refusing bare
 // line endings as well (Postfix's smtpd_forbid_bare_newline) means no
 // <LF>.<LF>, <CR>.<CR> or <LF>.<CRLF> ever reaches a next hop that might read
 // it as the end of data — the SMTP smuggling defence. No client is exempt.
+// It fails at a NUL byte too: RFC 5322 forbids them, and next hops differ
+// on what they do with one (C string handling truncates, some strip it).
 type strictReader struct {
 	r      io.Reader
 	prevCR bool
@@ -31,6 +35,10 @@ func (s *strictReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	for i := 0; i < n; i++ {
 		c := p[i]
+		if c == 0 {
+			s.err = errNUL
+			return 0, s.err
+		}
 		if (s.prevCR && c != '\n') || (!s.prevCR && c == '\n') {
 			s.err = errBare
 			return 0, s.err
@@ -156,58 +164,4 @@ func hasField(hdr []byte, name string) bool {
 		}
 	}
 	return false
-}
-
-// checkAddress validates an envelope address as go-smtp hands it over
-// (angle brackets removed): local@domain, the domain a host name or an
-// address literal. It is deliberately strict about what a relay forwards.
-func checkAddress(addr string) error {
-	if len(addr) > 320 {
-		return errors.New("address longer than 320 octets")
-	}
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || at == len(addr)-1 {
-		return fmt.Errorf("%q is not local@domain", addr)
-	}
-	local, domain := addr[:at], addr[at+1:]
-	if len(local) > 64 {
-		return errors.New("local part longer than 64 octets")
-	}
-	for _, r := range local {
-		if r < ' ' || r == 0x7f {
-			return errors.New("control character in local part")
-		}
-	}
-	if strings.HasPrefix(domain, "[") {
-		if !strings.HasSuffix(domain, "]") {
-			return fmt.Errorf("bad address literal %q", domain)
-		}
-		lit := strings.TrimPrefix(domain[1:len(domain)-1], "IPv6:")
-		if net.ParseIP(lit) == nil {
-			return fmt.Errorf("bad address literal %q", domain)
-		}
-		return nil
-	}
-	return checkDomain(domain)
-}
-
-func checkDomain(d string) error {
-	if len(d) > 255 {
-		return errors.New("domain longer than 255 octets")
-	}
-	for _, label := range strings.Split(d, ".") {
-		if label == "" || len(label) > 63 {
-			return fmt.Errorf("bad domain %q", d)
-		}
-		if label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("bad domain %q", d)
-		}
-		for _, r := range label {
-			ok := r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7f
-			if !ok {
-				return fmt.Errorf("bad character %q in domain %q", r, d)
-			}
-		}
-	}
-	return nil
 }

@@ -148,6 +148,7 @@ func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
 	srv.MaxLineLength = l.MaxLineLength
 	srv.ReadTimeout = l.CommandTimeout.Duration
 	srv.WriteTimeout = l.WriteTimeout.Duration
+	srv.RawPaths = true // quoted local parts reach the session quoted: see address/
 	srv.EnableSMTPUTF8 = true
 	srv.EnableDSN = true
 	srv.AllowInsecureAuth = false

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/address"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/metrics"
 	"github.com/tollgate-mail/tollgate/policy"
@@ -73,13 +74,20 @@ func (s *session) Reset() {
 func (s *session) Logout() error { return nil }
 
 // Mail implements smtp.Session.
-func (s *session) Mail(from string, opts *smtp.MailOptions) error {
-	if from != "" {
-		if err := checkAddress(from); err != nil {
-			return s.refuse("mail", &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
-				Message: fmt.Sprintf("Bad sender address syntax: %v", err)})
-		}
+//
+// go-smtp hands over the path as the client wrote it (Server.RawPaths);
+// from here on the sender is its canonical wire form, the one string the
+// checks judge, the queue keeps and the next hop and a DSN get.
+func (s *session) Mail(raw string, opts *smtp.MailOptions) error {
+	a, err := address.ParseReversePath(raw)
+	if err != nil {
+		return s.refuse("mail", s.withHelp(&smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
+			Message: fmt.Sprintf("Bad sender address syntax: %v", err)}))
 	}
+	if !a.ASCII() && (opts == nil || !opts.UTF8) {
+		return s.refuse("mail", s.withHelp(errNeedUTF8))
+	}
+	from := a.String()
 	s.env.From = from
 	if opts != nil {
 		s.env.Size = opts.Size
@@ -95,11 +103,16 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 // Rcpt implements smtp.Session.
-func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
-	if err := checkAddress(to); err != nil {
-		return s.refuse("rcpt", &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3},
-			Message: fmt.Sprintf("Bad recipient address syntax: %v", err)})
+func (s *session) Rcpt(raw string, opts *smtp.RcptOptions) error {
+	a, err := address.Parse(raw)
+	if err != nil {
+		return s.refuse("rcpt", s.withHelp(&smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3},
+			Message: fmt.Sprintf("Bad recipient address syntax: %v", err)}))
 	}
+	if !a.ASCII() && (s.mail == nil || !s.mail.UTF8) {
+		return s.refuse("rcpt", s.withHelp(errNeedUTF8))
+	}
+	to := a.String()
 	d := s.srv.opts.Policy.Rcpt(context.Background(), &s.env, to)
 	s.decided("rcpt", d, "rcpt", to)
 	if d.Action != policy.Accept {
@@ -119,6 +132,12 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	return nil
 }
 
+// errNeedUTF8 refuses a non-ASCII address in a transaction without
+// SMTPUTF8 (RFC 6531 section 3.5): the next hop would get it without the
+// parameter that tells it to expect one.
+var errNeedUTF8 = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7},
+	Message: "Non-ASCII address needs SMTPUTF8 on MAIL FROM"}
+
 // refuseDecision turns a policy decision into an SMTP reply with a link to
 // the code's help page.
 func (s *session) refuseDecision(stage string, d policy.Decision) error {
@@ -127,6 +146,17 @@ func (s *session) refuseDecision(stage string, d policy.Decision) error {
 		msg += "; see " + strings.TrimSuffix(s.srv.opts.HelpURL, "/") + "/ndr/" + d.EnhancedString()
 	}
 	return s.refuse(stage, &smtp.SMTPError{Code: d.Code, EnhancedCode: smtp.EnhancedCode(d.Enhanced), Message: msg})
+}
+
+// withHelp is e with the link to its code's help page, as decisions have.
+func (s *session) withHelp(e *smtp.SMTPError) *smtp.SMTPError {
+	if s.srv.opts.HelpURL == "" {
+		return e
+	}
+	c := *e
+	c.Message += fmt.Sprintf("; see %s/ndr/%d.%d.%d", strings.TrimSuffix(s.srv.opts.HelpURL, "/"),
+		e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2])
+	return &c
 }
 
 func (s *session) refuse(stage string, e *smtp.SMTPError) error {

@@ -332,7 +332,11 @@ func (c *Conn) handleMail(arg string) {
 	}
 
 	p := parser{s: strings.TrimSpace(arg)}
-	from, err := p.parseReversePath()
+	parse := p.parseReversePath
+	if c.server.RawPaths {
+		parse = p.parseRawReversePath
+	}
+	from, err := parse()
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting MAIL arg syntax of FROM:<address>")
 		return
@@ -718,7 +722,13 @@ func (c *Conn) handleRcpt(arg string) {
 	}
 
 	p := parser{s: strings.TrimSpace(arg)}
-	recipient, err := p.parseForwardPath()
+	var recipient string
+	var err error
+	if c.server.RawPaths {
+		recipient, err = p.parseRawForwardPath()
+	} else {
+		recipient, err = p.parseForwardPath()
+	}
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting RCPT arg syntax of TO:<address>")
 		return

@@ -166,24 +166,55 @@ func (p *parser) parseForwardPath() (string, error) {
 }
 
 func (p *parser) parsePath() (string, error) {
+	mbox, _, err := p.parsePathRaw()
+	return mbox, err
+}
+
+// parseRawReversePath is parseReversePath, but returns the mailbox as the
+// client wrote it (see Server.RawPaths). Tollgate patch.
+func (p *parser) parseRawReversePath() (string, error) {
+	if strings.HasPrefix(p.s, "<>") {
+		p.s = strings.TrimPrefix(p.s, "<>")
+		return "", nil
+	}
+	_, raw, err := p.parsePathRaw()
+	return raw, err
+}
+
+// parseRawForwardPath is parseForwardPath, but returns the mailbox as the
+// client wrote it (see Server.RawPaths). Tollgate patch.
+func (p *parser) parseRawForwardPath() (string, error) {
+	const postmaster = "<postmaster>"
+	if len(p.s) >= len(postmaster) && strings.EqualFold(p.s[:len(postmaster)], postmaster) {
+		return p.parseForwardPath()
+	}
+	_, raw, err := p.parsePathRaw()
+	return raw, err
+}
+
+// parsePathRaw parses a path and returns its mailbox both unquoted and as
+// written (a quoted local part keeps its quotes and backslashes).
+func (p *parser) parsePathRaw() (mbox, raw string, err error) {
 	hasBracket := p.acceptByte('<')
 	if p.acceptByte('@') {
 		i := strings.IndexByte(p.s, ':')
 		if i < 0 {
-			return "", fmt.Errorf("malformed a-d-l")
+			return "", "", fmt.Errorf("malformed a-d-l")
 		}
 		p.s = p.s[i+1:]
 	}
-	mbox, err := p.parseMailbox()
+	start := p.s
+	mbox, err = p.parseMailbox()
 	if err != nil {
-		return "", fmt.Errorf("in mailbox: %v", err)
+		return "", "", fmt.Errorf("in mailbox: %v", err)
 	}
+	raw = start[:len(start)-len(p.s)]
 	if hasBracket {
-		if err := p.expectByte('>'); err != nil {
-			return "", err
+		if err = p.expectByte('>'); err != nil {
+			return "", "", err
 		}
 	}
-	return mbox, nil
+	return mbox, raw, nil
 }
 
 func (p *parser) parseMailbox() (string, error) {

@@ -41,6 +41,14 @@ type Server struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 
+	// RawPaths hands Session.Mail and Session.Rcpt the mailbox of the path
+	// as the client wrote it, between the angle brackets and after any
+	// source route: a quoted local part keeps its quotes and backslashes.
+	// Without it the backend gets the local part unquoted, which loses
+	// where it ends ("a@b"@c and a@b@c come out the same) and what must be
+	// quoted again when the address is written on. Tollgate patch.
+	RawPaths bool
+
 	// Advertise SMTPUTF8 (RFC 6531) capability.
 	// Should be used only if backend supports it.
 	EnableSMTPUTF8 bool
