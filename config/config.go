@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/redis/go-redis/v9"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/policy"
 	"net"
 	"net/netip"
@@ -234,6 +235,11 @@ type Delivery struct {
 	RequireTLS         bool            `toml:"require_tls"`
 	VerifyTLS          bool            `toml:"verify_tls"`
 	Pools              map[string]Pool `toml:"pools"`
+	// AllowedInternalNextHops are the internal or reserved ranges (CIDRs
+	// or single addresses) MX and A results may point at: loopback,
+	// private, link-local, CGNAT and metadata addresses are refused
+	// otherwise. The smarthost is always allowed.
+	AllowedInternalNextHops []string `toml:"allowed_internal_next_hops"`
 }
 
 // Pool is a set of source addresses that outbound connections bind to. The
@@ -497,6 +503,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Delivery.Resolver != "" && !validHostPort(c.Delivery.Resolver) {
 		bad("delivery.resolver", "%q is not HOST:PORT", c.Delivery.Resolver)
+	}
+	if _, err := nexthop.ParsePrefixes(c.Delivery.AllowedInternalNextHops); err != nil {
+		bad("delivery.allowed_internal_next_hops", "%v", err)
 	}
 	for name, p := range c.Delivery.Pools {
 		if name != "normal" && name != "high-risk" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/tollgate-mail/tollgate/classify"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
 	"net/netip"
@@ -31,6 +32,9 @@ type Options struct {
 	Classifier Classifier
 	// Alert receives every alert besides the configured sinks (tests, demo).
 	Alert func(protect.Alert)
+	// OnConnect sees each address delivery is about to connect to (tests
+	// that prove a refused next hop was never dialled).
+	OnConnect func(netip.AddrPort)
 }
 
 // openCounters opens the counts behind the limits: Redis for a fleet, or
@@ -172,6 +176,9 @@ func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
 	chain := policy.Chain{policy.AttributionCheck{}}
 	chain = append(chain, g.Protect.Checks()[0]) // the tenant first: a blocked tenant learns nothing more
+	// Address literals in internal ranges (validated by config).
+	hops, _ := nexthop.ParsePrefixes(cfg.Delivery.AllowedInternalNextHops)
+	chain = append(chain, policy.InternalDestinationCheck{Guard: nexthop.Guard{Allowed: hops}})
 	rep, _ := reputation.NewCheck(g.Reputation, func(id int64) bool {
 		t, ok := g.Directory.SnapshotTenant(id)
 		return ok && t.LicenseAt(time.Now()) == directory.Trial

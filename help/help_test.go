@@ -38,6 +38,7 @@ func TestEveryDecisionHasPage(t *testing.T) {
 		"MessageRateExceeded": protect.MessageRateExceeded, "DailyRecipientsExceeded": protect.DailyRecipientsExceeded,
 		"TenantExternalExceeded": protect.TenantExternalExceeded, "TooManyRecipients": protect.TooManyRecipients,
 		"RelayDenied": policy.RelayDenied, "AuthRequired": policy.AuthRequired,
+		"InternalDestination": policy.InternalDestination,
 	}
 	for name, d := range decisions {
 		p := exact(t, d.EnhancedString())
