@@ -72,6 +72,7 @@ type Policy struct {
 	TenantSpamCount       int64    `toml:"tenant_spam_count"`
 	TenantSpamRatio       float64  `toml:"tenant_spam_ratio"`
 	UnregisteredPerDay    int64    `toml:"unregistered_per_day"`
+	DSNPerDay             int64    `toml:"dsn_per_day"`
 	UserMessagesPerMinute int64    `toml:"user_messages_per_minute"`
 	UserRecipientsPerDay  int64    `toml:"user_recipients_per_day"`
 	RecipientsPerMessage  int64    `toml:"recipients_per_message"`
@@ -89,7 +90,7 @@ type Policy struct {
 func (p Policy) Settings() policy.Settings {
 	return policy.Settings{
 		TenantWindow: p.TenantWindow.Duration, TenantSpamCount: p.TenantSpamCount, TenantSpamRatio: p.TenantSpamRatio,
-		UnregisteredPerDay: p.UnregisteredPerDay, UserMessagesPerMinute: p.UserMessagesPerMinute,
+		UnregisteredPerDay: p.UnregisteredPerDay, DSNPerDay: p.DSNPerDay, UserMessagesPerMinute: p.UserMessagesPerMinute,
 		UserRecipientsPerDay: p.UserRecipientsPerDay, RecipientsPerMessage: p.RecipientsPerMessage,
 		TenantExternalPerDay: p.TenantExternalPerDay, UserExternalPerHour: p.UserExternalPerHour,
 		UserInternalPerHour: p.UserInternalPerHour, UserDailyRecipients: p.UserDailyRecipients,

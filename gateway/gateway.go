@@ -191,7 +191,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if g.Queue, err = queue.Open(ctx, queue.Options{
 		Dir: cfg.Queue.Dir, RetrySchedule: retry, MaxAge: cfg.Queue.MaxAge.Duration, Workers: cfg.Queue.Workers,
 		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.transport, Trace: rec, Logger: log,
-		Hold: g.hold,
+		Hold: g.hold, Bounce: g.bounce,
 	}); err != nil {
 		return nil, err
 	}

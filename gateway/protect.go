@@ -257,6 +257,22 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 	return nil
 }
 
+// bounce applies the backscatter rules (protect.Engine.Bounce) to a DSN
+// that is due: the queue envelope names the tenant, and the directory's
+// snapshot says, as of now, which domains it has verified.
+func (g *Gateway) bounce(ctx context.Context, m *queue.Message) (queue.BounceDecision, error) {
+	d, err := g.Protect.Bounce(ctx, m.TenantID, m.Tenant, m.From)
+	if err != nil {
+		return queue.BounceDecision{}, err
+	}
+	parts := make([]string, 0, len(d.Figures))
+	for _, f := range d.Figures {
+		parts = append(parts, f.Name+"="+f.Value)
+	}
+	return queue.BounceDecision{Drop: d.Drop, HeadersOnly: d.HeadersOnly, Rule: d.Rule, Reason: d.Reason,
+		Figures: strings.Join(parts, "; ")}, nil
+}
+
 // restrictedConnector finds a restriction on the tenant's connector with
 // this name. Restrictions name connectors by id and the queue keeps the
 // name, so the directory is asked only when the tenant has a restricted
