@@ -70,7 +70,7 @@ func (e *Engine) Bounce(ctx context.Context, tenantID int64, tenant, sender stri
 	}
 	if !verified {
 		return BounceDecision{HeadersOnly: true, Rule: "dsn-headers-only",
-			Reason: "the sender's domain is not a verified domain of the tenant: only the original's header is returned",
+			Reason:  "the sender's domain is not a verified domain of the tenant: only the original's header is returned",
 			Figures: []policy.Figure{figs("sender", sender)}}, nil
 	}
 	return BounceDecision{}, nil
