@@ -31,6 +31,7 @@ type settingsJSON struct {
 	TenantSpamCount       int64   `json:"tenant_spam_count"`
 	TenantSpamRatio       float64 `json:"tenant_spam_ratio"`
 	UnregisteredPerDay    int64   `json:"unregistered_per_day"`
+	DSNPerDay             int64   `json:"dsn_per_day"`
 	UserMessagesPerMinute int64   `json:"user_messages_per_minute"`
 	UserRecipientsPerDay  int64   `json:"user_recipients_per_day"`
 	RecipientsPerMessage  int64   `json:"recipients_per_message"`
@@ -45,7 +46,7 @@ type settingsJSON struct {
 }
 
 func toSettings(s policy.Settings, seats int) settingsJSON {
-	return settingsJSON{s.TenantWindow.String(), s.TenantSpamCount, s.TenantSpamRatio, s.UnregisteredPerDay,
+	return settingsJSON{s.TenantWindow.String(), s.TenantSpamCount, s.TenantSpamRatio, s.UnregisteredPerDay, s.DSNPerDay,
 		s.UserMessagesPerMinute, s.UserRecipientsPerDay, s.RecipientsPerMessage, s.ExternalPerDay(seats),
 		s.UserExternalPerHour, s.UserInternalPerHour, s.UserDailyRecipients, s.UserSpamPerHour, s.RestrictAction,
 		s.ProbationQuota, s.ProbationDays}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/redis/go-redis/v9"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/policy"
 	"net"
 	"net/netip"
@@ -71,6 +72,7 @@ type Policy struct {
 	TenantSpamCount       int64    `toml:"tenant_spam_count"`
 	TenantSpamRatio       float64  `toml:"tenant_spam_ratio"`
 	UnregisteredPerDay    int64    `toml:"unregistered_per_day"`
+	DSNPerDay             int64    `toml:"dsn_per_day"`
 	UserMessagesPerMinute int64    `toml:"user_messages_per_minute"`
 	UserRecipientsPerDay  int64    `toml:"user_recipients_per_day"`
 	RecipientsPerMessage  int64    `toml:"recipients_per_message"`
@@ -88,7 +90,7 @@ type Policy struct {
 func (p Policy) Settings() policy.Settings {
 	return policy.Settings{
 		TenantWindow: p.TenantWindow.Duration, TenantSpamCount: p.TenantSpamCount, TenantSpamRatio: p.TenantSpamRatio,
-		UnregisteredPerDay: p.UnregisteredPerDay, UserMessagesPerMinute: p.UserMessagesPerMinute,
+		UnregisteredPerDay: p.UnregisteredPerDay, DSNPerDay: p.DSNPerDay, UserMessagesPerMinute: p.UserMessagesPerMinute,
 		UserRecipientsPerDay: p.UserRecipientsPerDay, RecipientsPerMessage: p.RecipientsPerMessage,
 		TenantExternalPerDay: p.TenantExternalPerDay, UserExternalPerHour: p.UserExternalPerHour,
 		UserInternalPerHour: p.UserInternalPerHour, UserDailyRecipients: p.UserDailyRecipients,
@@ -234,6 +236,11 @@ type Delivery struct {
 	RequireTLS         bool            `toml:"require_tls"`
 	VerifyTLS          bool            `toml:"verify_tls"`
 	Pools              map[string]Pool `toml:"pools"`
+	// AllowedInternalNextHops are the internal or reserved ranges (CIDRs
+	// or single addresses) MX and A results may point at: loopback,
+	// private, link-local, CGNAT and metadata addresses are refused
+	// otherwise. The smarthost is always allowed.
+	AllowedInternalNextHops []string `toml:"allowed_internal_next_hops"`
 }
 
 // Pool is a set of source addresses that outbound connections bind to. The
@@ -497,6 +504,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Delivery.Resolver != "" && !validHostPort(c.Delivery.Resolver) {
 		bad("delivery.resolver", "%q is not HOST:PORT", c.Delivery.Resolver)
+	}
+	if _, err := nexthop.ParsePrefixes(c.Delivery.AllowedInternalNextHops); err != nil {
+		bad("delivery.allowed_internal_next_hops", "%v", err)
 	}
 	for name, p := range c.Delivery.Pools {
 		if name != "normal" && name != "high-risk" {

@@ -79,6 +79,8 @@ smarthost = "mx.example.net"`, "delivery.smarthost"},
 source_addresses = ["not-an-ip"]`, "delivery.pools.high-risk.source_addresses[0]"},
 		{`[delivery.pools.fast]
 source_addresses = []`, "delivery.pools.fast: unknown pool"},
+		{`[delivery]
+allowed_internal_next_hops = ["10.0.0.0/8", "internal"]`, `delivery.allowed_internal_next_hops: entry 1: "internal" is not an IP address or CIDR`},
 		{`[log]
 level = "loud"`, "log.level"},
 		{`[queue]

@@ -88,7 +88,7 @@ func defaultPolicy() Policy {
 	return Policy{
 		ConnectorProbationQuota: 100,
 		TenantWindow:            D(d.TenantWindow), TenantSpamCount: d.TenantSpamCount, TenantSpamRatio: d.TenantSpamRatio,
-		UnregisteredPerDay: d.UnregisteredPerDay, UserMessagesPerMinute: d.UserMessagesPerMinute,
+		UnregisteredPerDay: d.UnregisteredPerDay, DSNPerDay: d.DSNPerDay, UserMessagesPerMinute: d.UserMessagesPerMinute,
 		UserRecipientsPerDay: d.UserRecipientsPerDay, RecipientsPerMessage: d.RecipientsPerMessage,
 		TenantExternalPerDay: d.TenantExternalPerDay, UserExternalPerHour: d.UserExternalPerHour,
 		UserInternalPerHour: d.UserInternalPerHour, UserDailyRecipients: d.UserDailyRecipients,

@@ -22,6 +22,7 @@ var policyKeys = []policyKey{
 	{"tenant_spam_count", "Tenant block: spam and bulk messages in the window", "int"},
 	{"tenant_spam_ratio", "Tenant block: spam and bulk share of the window's mail (0–1)", "ratio"},
 	{"unregistered_per_day", "Mail a day from domains that are not accepted domains", "int"},
+	{"dsn_per_day", "Bounces (DSNs) a day for the tenant's mail", "int"},
 	{"tenant_external_per_day", "Tenant: external recipients a day", "int"},
 	{"user_messages_per_minute", "Per user: messages a minute", "int"},
 	{"user_recipients_per_day", "Per user: recipients a day", "int"},

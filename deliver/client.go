@@ -141,15 +141,22 @@ func (c *client) quit() {
 
 // dial connects to hostport from the pool's source address, reads the
 // greeting, says EHLO and upgrades to TLS when the server offers STARTTLS.
+// Every address it connects to is first vetted by the next-hop guard
+// (see dialGuard); a dial whose every address was refused returns the
+// *nexthop.Refusal.
 func (t *Transport) dial(ctx context.Context, hostport, pool string) (*client, error) {
-	d := net.Dialer{Timeout: t.opts.ConnectTimeout, LocalAddr: t.sourceAddr(pool), Resolver: t.resolver}
+	host, _, _ := net.SplitHostPort(hostport)
+	g := &dialGuard{guard: t.guard, enforce: t.opts.Smarthost == "", host: host, onConnect: t.opts.OnConnect}
+	d := net.Dialer{Timeout: t.opts.ConnectTimeout, LocalAddr: t.sourceAddr(pool), Resolver: t.resolver, Control: g.control}
 	conn, err := d.DialContext(ctx, "tcp", hostport)
 	if err != nil {
+		if r := g.refusal(); r != nil {
+			return nil, r
+		}
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	host, _, _ := net.SplitHostPort(hostport)
 	c := &client{host: host, timeout: t.opts.CommandTimeout}
 	c.setConn(conn)
 	fail := func(stage string, err error) (*client, error) {

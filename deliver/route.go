@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/nexthop"
 )
 
 // newResolver returns the system resolver, or one that asks only server
@@ -37,8 +39,11 @@ func (t *Transport) route(ctx context.Context, dest string) (hosts []string, cod
 		return nil, "5.1.2", errors.New("recipient has no domain")
 	}
 	port := strconv.Itoa(t.opts.Port)
-	if ip := strings.TrimSuffix(strings.TrimPrefix(dest, "["), "]"); ip != dest {
-		return []string{net.JoinHostPort(strings.TrimPrefix(ip, "IPv6:"), port)}, "", nil // address literal
+	if ip, literal, err := nexthop.Literal(dest); literal {
+		if err != nil {
+			return nil, "5.1.2", err
+		}
+		return []string{net.JoinHostPort(ip.String(), port)}, "", nil
 	}
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

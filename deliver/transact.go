@@ -2,28 +2,34 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 
 	"github.com/tollgate-mail/tollgate/address"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
 // transact runs one SMTP transaction for rcpts on hostport. retryNext says
 // the host could not be reached or spoke no SMTP, so the next MX host may be
-// tried; any SMTP reply is final for this attempt.
-func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport string, rcpts []string) (res []queue.Result, retryNext bool) {
+// tried; any SMTP reply is final for this attempt. internal says the host
+// was not dialled at all: every address it has is internal or reserved.
+func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport string, rcpts []string) (res []queue.Result, retryNext, internal bool) {
 	key := d.Pool + "|" + hostport
 	for try := 0; ; try++ {
 		cl, cached := t.cache.get(key), true
 		if cl == nil {
 			var err error
 			cl, err = t.dial(ctx, hostport, d.Pool)
+			if r := (*nexthop.Refusal)(nil); errors.As(err, &r) {
+				return allResults(rcpts, queue.Result{Permanent: true, Code: InternalCode, Detail: refusedDetail(r)}), true, true
+			}
 			if err != nil {
 				host, _, _ := net.SplitHostPort(hostport)
-				return allResults(rcpts, queue.Result{Code: "4.4.1", Detail: fmt.Sprintf("connect to %s: %v", hostport, err), Remote: host}), true
+				return allResults(rcpts, queue.Result{Code: "4.4.1", Detail: fmt.Sprintf("connect to %s: %v", hostport, err), Remote: host}), true, false
 			}
 			cl.key, cached = key, false
 		}
@@ -42,7 +48,7 @@ func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport st
 				cl.quit()
 			}
 		}
-		return res, stale && !cached
+		return res, stale && !cached, false
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/address"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
@@ -33,7 +34,16 @@ type Options struct {
 	RequireTLS         bool                    // refuse to deliver in the clear (temporary failure)
 	VerifyTLS          bool                    // verify certificates (otherwise opportunistic: encrypt, don't verify)
 	Pools              map[string][]netip.Addr // source addresses per pool; empty: the system picks
-	Logger             *slog.Logger
+	// AllowedInternal are the internal or reserved ranges (see package
+	// nexthop) that MX and A results may still point at: an operator's own
+	// next hops. Every other such address is refused before any
+	// connection; the smarthost is never refused.
+	AllowedInternal []netip.Prefix
+	// OnConnect, when set, is called with each address just before a
+	// connection to it is opened (tests prove a refused hop was never
+	// dialled).
+	OnConnect func(netip.AddrPort)
+	Logger    *slog.Logger
 }
 
 // Transport implements queue.Transport.
@@ -42,6 +52,7 @@ type Transport struct {
 	log      *slog.Logger
 	resolver *net.Resolver
 	cache    *connCache
+	guard    nexthop.Guard
 
 	mu   sync.Mutex
 	sems map[string]chan struct{} // per destination
@@ -65,6 +76,7 @@ func New(opts Options) *Transport {
 	t := &Transport{
 		opts: opts, log: opts.Logger.With("component", "deliver"),
 		resolver: newResolver(opts.Resolver), sems: map[string]chan struct{}{}, rr: map[string]int{},
+		guard: nexthop.Guard{Allowed: opts.AllowedInternal},
 	}
 	t.cache = newConnCache(opts.IdleTimeout)
 	return t
@@ -122,16 +134,26 @@ func (t *Transport) deliverGroup(ctx context.Context, d *queue.Delivery, dest st
 	}
 	defer func() { <-sem }()
 
-	var last []queue.Result
+	// A host refused as internal is skipped like an unreachable one; only
+	// when every host was refused is the failure permanent, since a host
+	// that is down may come back.
+	var last, refused []queue.Result
 	for _, h := range hosts {
-		res, retryNext := t.transact(ctx, d, h, rcpts)
+		res, retryNext, internal := t.transact(ctx, d, h, rcpts)
 		if !retryNext {
 			return res
 		}
-		last = res
+		if internal {
+			refused = res
+		} else {
+			last = res
+		}
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if last == nil {
+		return refused
 	}
 	return last
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dnsverify"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -175,12 +176,14 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 	}
 	d := cfg.Delivery
+	allowedHops, _ := nexthop.ParsePrefixes(d.AllowedInternalNextHops) // validated by config
 	g.transport = deliver.New(deliver.Options{
 		Hostname: cfg.Hostname, Smarthost: smarthost, Resolver: d.Resolver, Port: d.Port,
 		ConnectTimeout: d.ConnectTimeout.Duration, CommandTimeout: d.CommandTimeout.Duration,
 		DataTimeout: d.DataTimeout.Duration, IdleTimeout: d.IdleTimeout.Duration,
 		MaxPerDestination: d.MaxPerDestination, MaxMessagesPerConn: d.MaxMessagesPerConn,
 		RequireTLS: d.RequireTLS, VerifyTLS: d.VerifyTLS, Pools: pools, Logger: log,
+		AllowedInternal: allowedHops, OnConnect: opts.OnConnect,
 	})
 	retry := make([]time.Duration, len(cfg.Queue.RetrySchedule))
 	for i, r := range cfg.Queue.RetrySchedule {
@@ -189,7 +192,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if g.Queue, err = queue.Open(ctx, queue.Options{
 		Dir: cfg.Queue.Dir, RetrySchedule: retry, MaxAge: cfg.Queue.MaxAge.Duration, Workers: cfg.Queue.Workers,
 		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.transport, Trace: rec, Logger: log,
-		Hold: g.hold,
+		Hold: g.hold, Bounce: g.bounce,
 	}); err != nil {
 		return nil, err
 	}

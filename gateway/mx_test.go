@@ -28,6 +28,8 @@ func TestMXDelivery(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Delivery.Resolver = resolver
 	cfg.Delivery.Port, _ = strconv.Atoi(port)
+	// The MX records point at the sink on loopback: allow it.
+	cfg.Delivery.AllowedInternalNextHops = []string{"127.0.0.1"}
 	g := start(t, cfg, false) // no dev seed: it would deliver to the capture sink
 	seedTenantWithConnector(t, g, "demo", "demo.test", "127.0.0.0/8")
 	c := dial(t, addr(g, "relay"))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/tollgate-mail/tollgate/classify"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
 	"net/netip"
@@ -31,6 +32,9 @@ type Options struct {
 	Classifier Classifier
 	// Alert receives every alert besides the configured sinks (tests, demo).
 	Alert func(protect.Alert)
+	// OnConnect sees each address delivery is about to connect to (tests
+	// that prove a refused next hop was never dialled).
+	OnConnect func(netip.AddrPort)
 	// Now is the clock of every protection decision (the checks, the
 	// block store, campaign counts, IP reputation, the queue's hold); nil is
 	// time.Now. tollgate simulate drives a gateway on a virtual clock with it,
@@ -187,6 +191,9 @@ func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
 	chain := policy.Chain{policy.AttributionCheck{}}
 	chain = append(chain, g.Protect.Checks()[0]) // the tenant first: a blocked tenant learns nothing more
+	// Address literals in internal ranges (validated by config).
+	hops, _ := nexthop.ParsePrefixes(cfg.Delivery.AllowedInternalNextHops)
+	chain = append(chain, policy.InternalDestinationCheck{Guard: nexthop.Guard{Allowed: hops}})
 	rep, _ := reputation.NewCheck(g.Reputation, func(id int64) bool {
 		t, ok := g.Directory.SnapshotTenant(id)
 		return ok && t.LicenseAt(g.now()) == directory.Trial
@@ -264,6 +271,22 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 				"Secure the account, then release the restriction (tollgate admin release, or the console)."}
 	}
 	return nil
+}
+
+// bounce applies the backscatter rules (protect.Engine.Bounce) to a DSN
+// that is due: the queue envelope names the tenant, and the directory's
+// snapshot says, as of now, which domains it has verified.
+func (g *Gateway) bounce(ctx context.Context, m *queue.Message) (queue.BounceDecision, error) {
+	d, err := g.Protect.Bounce(ctx, m.TenantID, m.Tenant, m.From)
+	if err != nil {
+		return queue.BounceDecision{}, err
+	}
+	parts := make([]string, 0, len(d.Figures))
+	for _, f := range d.Figures {
+		parts = append(parts, f.Name+"="+f.Value)
+	}
+	return queue.BounceDecision{Drop: d.Drop, HeadersOnly: d.HeadersOnly, Rule: d.Rule, Reason: d.Reason,
+		Figures: strings.Join(parts, "; ")}, nil
 }
 
 // restrictedConnector finds a restriction on the tenant's connector with

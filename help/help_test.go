@@ -39,6 +39,7 @@ func TestEveryDecisionHasPage(t *testing.T) {
 		"TenantExternalExceeded": protect.TenantExternalExceeded, "TooManyRecipients": protect.TooManyRecipients,
 		"RelayDenied": policy.RelayDenied, "AuthRequired": policy.AuthRequired,
 		"ForeignDomain": protect.ForeignDomain, "SendAsDenied": protect.SendAsDenied,
+		"InternalDestination": policy.InternalDestination,
 	}
 	for name, d := range decisions {
 		p := exact(t, d.EnhancedString())

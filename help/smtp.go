@@ -55,6 +55,18 @@ func init() {
 		Sender: "Check the recipient's address for typos.",
 		Admin: "Tollgate accepts only local@domain recipients with a valid domain or address literal ([192.0.2.1], [IPv6:2001:db8::1]). A local part with spaces or other special characters must be sent in double quotes, as RFC 5321 section 4.1.2 says; Tollgate keeps the quotes when it passes the address on. " +
 			"Control characters (including NUL, CR and LF) cannot be written in any form and are refused. In a delivery report, 5.1.3 can also mean an address spooled by an older version could not be written to the next hop safely."})
+	add(Page{Code: "5.1.2", Who: Sender, Reply: "550 5.1.2 Destination address not allowed: internal or reserved network",
+		Title: "The recipient's domain cannot receive mail from here",
+		Cause: "The recipient's address names no system Tollgate may deliver to: its domain does not exist, or the address itself " +
+			"(an address literal such as [127.0.0.1]) or the domain's mail servers (its MX or A records) are in an internal or reserved " +
+			"network: loopback, private (RFC 1918, fc00::/7), link-local, shared (CGNAT), cloud metadata, documentation, benchmarking or multicast. " +
+			"Tollgate never connects to such addresses, so no connection was made.",
+		Sender: "Check the recipient's address for typos. If it is right, the recipient's domain points its mail at servers that cannot be " +
+			"reached from the internet: ask the recipient to fix the domain's MX records, or reach them another way.",
+		Admin: "The delivery report's X-Tollgate-Reason and the message trace name the host, the address that was refused and its range. " +
+			"Tollgate refuses these next hops so that nobody can use the gateway to reach the operator's internal network. " +
+			"Operators who deliver to internal hosts on purpose list them in delivery.allowed_internal_next_hops (CIDRs); " +
+			"the smarthost (delivery.smarthost) is always allowed."})
 	add(Page{Code: "5.1.7", Who: Sender, Reply: "553 5.1.7 Bad sender address syntax",
 		Title: "Bad sender address", Cause: "The envelope sender is not a valid local@domain address (RFC 5321), or its local part holds a character no address can carry, such as a control character.",
 		Sender: "Check the address your mail app sends from.",

@@ -37,6 +37,13 @@ type Settings struct {
 	// domains that are not its verified accepted domains (5.7.750).
 	UnregisteredPerDay int64
 
+	// DSNPerDay caps the delivery status notifications (bounces) sent for
+	// a tenant's mail per rolling 24 h. Beyond it DSNs are dropped (with a
+	// trace event): a tenant whose mail bounces by the thousand is either
+	// compromised or mailing a bad list, and its bounces to forged senders
+	// are backscatter. Zero sends none.
+	DSNPerDay int64
+
 	// Sending limits per sender (a user, or the envelope sender of
 	// connector mail).
 	UserMessagesPerMinute int64 // deferred with 4.7.500 beyond it
@@ -68,6 +75,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		TenantWindow: time.Hour, TenantSpamCount: 20, TenantSpamRatio: 0.3,
 		UnregisteredPerDay:    100,
+		DSNPerDay:             1000,
 		UserMessagesPerMinute: 30, UserRecipientsPerDay: 10000, RecipientsPerMessage: 500,
 		UserExternalPerHour: 500, UserInternalPerHour: 1000, UserDailyRecipients: 0,
 		UserSpamPerHour: 10, RestrictAction: RestrictUntilTomorrow,
@@ -95,6 +103,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("tenant_spam_ratio must be in (0, 1], got %v", s.TenantSpamRatio)
 	case s.UnregisteredPerDay < 0:
 		return fmt.Errorf("unregistered_per_day must not be negative, got %d", s.UnregisteredPerDay)
+	case s.DSNPerDay < 0:
+		return fmt.Errorf("dsn_per_day must not be negative, got %d", s.DSNPerDay)
 	case s.UserMessagesPerMinute < 1:
 		return fmt.Errorf("user_messages_per_minute must be at least 1, got %d", s.UserMessagesPerMinute)
 	case s.UserRecipientsPerDay < 1:
@@ -122,6 +132,7 @@ type Overrides struct {
 	TenantSpamCount       *int64   `json:"tenant_spam_count,omitempty"`
 	TenantSpamRatio       *float64 `json:"tenant_spam_ratio,omitempty"`
 	UnregisteredPerDay    *int64   `json:"unregistered_per_day,omitempty"`
+	DSNPerDay             *int64   `json:"dsn_per_day,omitempty"`
 	UserMessagesPerMinute *int64   `json:"user_messages_per_minute,omitempty"`
 	UserRecipientsPerDay  *int64   `json:"user_recipients_per_day,omitempty"`
 	RecipientsPerMessage  *int64   `json:"recipients_per_message,omitempty"`
@@ -142,6 +153,7 @@ func (o Overrides) Apply(s Settings) Settings {
 	}
 	set(&s.TenantSpamCount, o.TenantSpamCount)
 	set(&s.UnregisteredPerDay, o.UnregisteredPerDay)
+	set(&s.DSNPerDay, o.DSNPerDay)
 	set(&s.UserMessagesPerMinute, o.UserMessagesPerMinute)
 	set(&s.UserRecipientsPerDay, o.UserRecipientsPerDay)
 	set(&s.RecipientsPerMessage, o.RecipientsPerMessage)

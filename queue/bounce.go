@@ -3,10 +3,13 @@ package queue
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tollgate-mail/tollgate/dsn"
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // bounce composes and spools (but does not commit) the DSN for m's failed
@@ -42,6 +45,17 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 	if len(rcpts) == 0 {
 		return nil, nil
 	}
+	var decision BounceDecision
+	if q.opts.Bounce != nil {
+		var err error
+		if decision, err = q.opts.Bounce(q.ctx, m); err != nil {
+			return nil, fmt.Errorf("queue: DSN for %s: %w", m.ID, err)
+		}
+		if decision.Drop {
+			q.dropped(m, decision)
+			return nil, nil
+		}
+	}
 	orig, err := os.Open(q.spool.path(m.ID))
 	if err != nil {
 		orig = nil // compose without the original rather than lose the bounce
@@ -56,7 +70,7 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 	rep := dsn.Report{
 		ReportingMTA: q.opts.Hostname, From: "MAILER-DAEMON@" + q.opts.Hostname, To: m.From,
 		QueueID: m.ID, EnvelopeID: m.EnvID, ArrivalDate: m.ReceivedAt, Recipients: rcpts,
-		ReturnFull: m.RetFull,
+		ReturnFull: m.RetFull && !decision.HeadersOnly,
 	}
 	if m.hold != nil {
 		rep.Sender, rep.Admin = m.hold.Sender, m.hold.Admin
@@ -82,7 +96,29 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 		Subject: "Undeliverable: " + m.Subject,
 		Rcpts:   []Recipient{{Addr: m.From, Notify: "NEVER"}},
 	})
+	q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: "dsn", Outcome: "ok",
+		Rule: decision.Rule, Detail: "DSN " + b.ID + " queued to " + m.From + returned(rep.ReturnFull, decision),
+		Attrs: []slog.Attr{slog.String("to", m.From), slog.String("dsn_queue_id", b.ID)}})
 	return b, nil
+}
+
+// returned says what of the original a DSN carries, for the trace.
+func returned(full bool, d BounceDecision) string {
+	switch {
+	case full:
+		return " with the original message"
+	case d.HeadersOnly:
+		return " with the original's header only (" + d.Reason + ")"
+	}
+	return " with the original's header"
+}
+
+// dropped records a DSN that Options.Bounce stopped: in the trace, where
+// the tenant admin looks for the bounce, and in the log.
+func (q *Queue) dropped(m *Message, d BounceDecision) {
+	q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: "dsn", Outcome: "reject",
+		Rule: d.Rule, Detail: d.Reason, Attrs: []slog.Attr{slog.String("to", m.From), slog.String("figures", d.Figures)}})
+	q.log.Info("DSN not sent", "queue_id", m.ID, "tenant", m.Tenant, "to", m.From, "rule", d.Rule, "reason", d.Reason, "figures", d.Figures)
 }
 
 // dsnStatus is the DSN Status of a recorded code. Expiry keeps 4.4.7

@@ -133,6 +133,15 @@ func validID(id string) bool {
 	return true
 }
 
+// BounceDecision is Options.Bounce's answer about one DSN.
+type BounceDecision struct {
+	Drop        bool   // send no DSN
+	HeadersOnly bool   // return the original's header only, whatever RET= said
+	Rule        string // why, for the trace and the log
+	Reason      string
+	Figures     string // "name=value; …"
+}
+
 // Hold stops a queued message: Code is the enhanced status code, Reason
 // the one-line cause, Rule and Figures the machine-readable decision
 // (written as X-Tollgate-Rule and X-Tollgate-Figures in the DSN), Sender

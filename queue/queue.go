@@ -41,7 +41,14 @@ type Options struct {
 	// was stopped after it was accepted (a block that landed while it was
 	// queued) is failed with the hold's code and bounced with its
 	// explanation, instead of delivered. nil holds nothing.
-	Hold         func(m *Message) *Hold
+	Hold func(m *Message) *Hold
+	// Bounce is asked before a DSN is composed for m: it may drop the DSN
+	// (a per-tenant cap, a sender domain the tenant may not use) or return
+	// only the original's header (a sender outside the tenant's verified
+	// domains). A dropped DSN is written to the trace and the log. An
+	// error keeps m for another try, as a failure to compose does. nil
+	// sends every DSN as RET= asks.
+	Bounce       func(ctx context.Context, m *Message) (BounceDecision, error)
 	Trace        trace.Recorder
 	Logger       *slog.Logger
 	ScanInterval time.Duration // how often due messages are looked for; default 1s
