@@ -41,8 +41,11 @@ type Options struct {
 	// was stopped after it was accepted (a block that landed while it was
 	// queued) is failed with the hold's code and bounced with its
 	// explanation, instead of delivered. nil holds nothing.
-	Hold         func(m *Message) *Hold
-	Trace        trace.Recorder
+	Hold  func(m *Message) *Hold
+	Trace trace.Recorder
+	// Feedback classifies and counts each attempt's results for the
+	// message's tenant; nil counts nothing. DSNs are not counted.
+	Feedback     FeedbackRecorder
 	Logger       *slog.Logger
 	ScanInterval time.Duration // how often due messages are looked for; default 1s
 	// BatchLimit caps ops per group commit; 1 turns group commit off (for
