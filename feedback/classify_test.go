@@ -106,3 +106,12 @@ func TestClassifyCodesBeforeText(t *testing.T) {
 		t.Fatalf("got %+v", r)
 	}
 }
+
+// BenchmarkClassify: a Gmail spam refusal, which goes through the text
+// patterns (the slow path).
+func BenchmarkClassify(b *testing.B) {
+	r := Reply{550, "5.7.1", "[192.0.2.10      12] Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked. (in reply to end of DATA)"}
+	for b.Loop() {
+		Classify(r)
+	}
+}

@@ -10,10 +10,13 @@ import (
 
 // openFeedback builds the delivery feedback counts (fed by the queue's
 // delivery results, read by the tenant decisions through
-// policy.FeedbackSource) and the ARF receiver behind the feedback address
-// and POST /api/v1/feedback/arf. It needs the counters and the trace.
+// policy.FeedbackSource; they need only the counters, so the protection
+// engine may have built them first) and the ARF receiver behind the
+// feedback address and POST /api/v1/feedback/arf (it needs the trace too).
 func (g *Gateway) openFeedback(cfg *config.Config) {
-	g.Feedback = feedback.NewSource(g.Counters, cfg.Feedback.Window.Duration, g.log)
+	if g.Feedback == nil {
+		g.Feedback = feedback.NewSource(g.Counters, cfg.Feedback.Window.Duration, g.log)
+	}
 	g.FeedbackReceiver = &feedback.Receiver{
 		Address: cfg.Feedback.Address, MaxBytes: cfg.Feedback.MaxReportBytes, ReportsPerHour: cfg.Feedback.ReportsPerHour,
 		Source: g.Feedback, Limits: g.Counters, Trace: g.Trace, Logger: g.log.With("component", "feedback"),
