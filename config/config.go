@@ -468,8 +468,8 @@ func (c *Config) Validate() error {
 			bad("feedback.address", "%q is not a plain local@domain address", a)
 		}
 	}
-	if c.Feedback.MaxReportBytes < 4096 || c.Feedback.MaxReportBytes > c.SMTP.MaxMessageBytes {
-		bad("feedback.max_report_bytes", "must be in 4096..smtp.max_message_bytes (%d), got %d", c.SMTP.MaxMessageBytes, c.Feedback.MaxReportBytes)
+	if c.Feedback.MaxReportBytes < 4096 || c.Feedback.MaxReportBytes > 64<<20 {
+		bad("feedback.max_report_bytes", "must be in 4096..67108864 (a report is read into memory), got %d", c.Feedback.MaxReportBytes)
 	}
 	if c.Feedback.ReportsPerHour < 1 {
 		bad("feedback.reports_per_hour", "must be at least 1, got %d", c.Feedback.ReportsPerHour)
