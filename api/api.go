@@ -24,6 +24,7 @@ import (
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
@@ -43,7 +44,9 @@ type Options struct {
 	Notify func(kind string, tenantID int64, tenant, subject, text string)
 	// Reputation is the source-IP reputation (5.7.708), or nil.
 	Reputation *reputation.Tracker
-	Logger     *slog.Logger
+	// Feedback takes ARF reports at POST /api/v1/feedback/arf, or nil.
+	Feedback *feedback.Receiver
+	Logger   *slog.Logger
 }
 
 // Server is the admin HTTP server.

@@ -97,4 +97,5 @@ var routes = []route{
 	{"GET", "/api/v1/trace/{id}", admin, func(s *Server) http.HandlerFunc { return s.getTrace }},
 	{"GET", "/api/v1/audit", admin, func(s *Server) http.HandlerFunc { return s.queryAudit }},
 	{"GET", "/api/v1/audit/verify", operator, func(s *Server) http.HandlerFunc { return s.verifyAudit }},
+	{"POST", "/api/v1/feedback/arf", operator, func(s *Server) http.HandlerFunc { return s.postARF }},
 }

@@ -41,6 +41,7 @@ type Config struct {
 	Reputation Reputation `toml:"reputation"`
 	Classify   Classify   `toml:"classify"`
 	Trace      Trace      `toml:"trace"`
+	Feedback   Feedback   `toml:"feedback"`
 	Alerts     Alerts     `toml:"alerts"`
 	Listen     Listen     `toml:"listen"`
 	TLS        TLS        `toml:"tls"`
@@ -154,6 +155,21 @@ type Alerts struct {
 type Trace struct {
 	// Retention is how long trace events are kept.
 	Retention Duration `toml:"retention"`
+}
+
+// Feedback configures the delivery feedback and complaints evidence
+// (docs/protection.md, "Delivery feedback and complaints").
+type Feedback struct {
+	// Address takes ARF complaint reports on the relay port from anyone,
+	// for exactly this recipient (the address an operator registers with
+	// mailbox providers' feedback loops); empty turns it off.
+	Address string `toml:"address"`
+	// MaxReportBytes bounds one report; larger ones get 552 5.3.4.
+	MaxReportBytes int64 `toml:"max_report_bytes"`
+	// ReportsPerHour bounds reports per source IP on the relay port.
+	ReportsPerHour int64 `toml:"reports_per_hour"`
+	// Window is how far back a tenant's feedback counts reach.
+	Window Duration `toml:"window"`
 }
 
 // Counters selects where the sliding-window counts behind the limits live.
@@ -452,6 +468,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Trace.Retention.Duration < time.Hour {
 		bad("trace.retention", "must be at least 1h, got %s", c.Trace.Retention)
+	}
+	if a := c.Feedback.Address; a != "" {
+		at := strings.LastIndexByte(a, '@')
+		if at <= 0 || at == len(a)-1 || strings.ContainsAny(a, " \t<>\"(),;:\\[]") {
+			bad("feedback.address", "%q is not a plain local@domain address", a)
+		}
+	}
+	if c.Feedback.MaxReportBytes < 4096 || c.Feedback.MaxReportBytes > 64<<20 {
+		bad("feedback.max_report_bytes", "must be in 4096..67108864 (a report is read into memory), got %d", c.Feedback.MaxReportBytes)
+	}
+	if c.Feedback.ReportsPerHour < 1 {
+		bad("feedback.reports_per_hour", "must be at least 1, got %d", c.Feedback.ReportsPerHour)
+	}
+	if c.Feedback.Window.Duration < time.Hour {
+		bad("feedback.window", "must be at least 1h, got %s", c.Feedback.Window)
 	}
 	if c.Counters.SaveInterval.Duration <= 0 {
 		bad("counters.save_interval", "must be a positive duration, got %s", c.Counters.SaveInterval)

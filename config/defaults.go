@@ -56,9 +56,10 @@ func Default() *Config {
 		Classify: Classify{Engine: "builtin", MaxBytes: 512 << 10, BulkThreshold: 5,
 			CampaignWindow: D(time.Hour), CampaignRecipients: 200, MaxMIMEDepth: 10, MaxMIMEParts: 100,
 			MaxDecodedBytes: 256 << 10, RspamdURL: "http://127.0.0.1:11333", RspamdTimeout: D(2 * time.Second)},
-		Trace:  Trace{Retention: D(30 * 24 * time.Hour)},
-		Alerts: Alerts{Email: true, DedupeWindow: D(time.Hour)},
-		Log:    Log{Level: "info", Format: "text"},
+		Trace:    Trace{Retention: D(30 * 24 * time.Hour)},
+		Feedback: Feedback{MaxReportBytes: 4 << 20, ReportsPerHour: 1000, Window: D(24 * time.Hour)},
+		Alerts:   Alerts{Email: true, DedupeWindow: D(time.Hour)},
+		Log:      Log{Level: "info", Format: "text"},
 	}
 }
 

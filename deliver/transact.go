@@ -181,7 +181,7 @@ func (t *Transport) send(ctx context.Context, cl *client, d *queue.Delivery, rcp
 		failAccepted(replyResult(r, cl.host, "end of DATA"))
 		return res, false, false
 	}
-	failAccepted(queue.Result{OK: true, Code: enhancedOr(r, "2.0.0"), Detail: r.String(), Remote: cl.host})
+	failAccepted(queue.Result{OK: true, Code: enhancedOr(r, "2.0.0"), Detail: r.String(), Remote: cl.host, Reply: r.code})
 	return res, false, false
 }
 
@@ -227,7 +227,7 @@ func (t *Transport) reset(cl *client) bool {
 func replyResult(r reply, host, stage string) queue.Result {
 	perm := r.code >= 500
 	return queue.Result{Permanent: perm, Code: enhancedOr(r, codeFor(perm, "4.0.0", "5.0.0")), Remote: host,
-		Detail: fmt.Sprintf("%s (in reply to %s)", r, stage)}
+		Detail: fmt.Sprintf("%s (in reply to %s)", r, stage), Reply: r.code}
 }
 
 func enhancedOr(r reply, def string) string {

@@ -29,6 +29,7 @@ import (
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dnsverify"
+	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/protect"
@@ -58,6 +59,11 @@ type Gateway struct {
 	traceDB *store.DB // its own SQLite file on a single node
 	// Reputation tracks source IPs for 5.7.708.
 	Reputation *reputation.Tracker
+	// Feedback counts what the next hops said about each tenant's mail
+	// (policy.FeedbackSource); FeedbackReceiver takes ARF complaints.
+	Feedback         *feedback.Source
+	FeedbackReceiver *feedback.Receiver
+
 	trusted    []netip.Prefix
 	classifier Classifier
 	clock      func() time.Time // Options.Now; nil is time.Now
@@ -169,6 +175,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	rec := g.Trace
+	g.openFeedback(cfg)
 	pools := map[string][]netip.Addr{}
 	for name, p := range cfg.Delivery.Pools {
 		for _, a := range p.SourceAddresses {
@@ -192,7 +199,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if g.Queue, err = queue.Open(ctx, queue.Options{
 		Dir: cfg.Queue.Dir, RetrySchedule: retry, MaxAge: cfg.Queue.MaxAge.Duration, Workers: cfg.Queue.Workers,
 		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.transport, Trace: rec, Logger: log,
-		Hold: g.hold, Bounce: g.bounce,
+		Hold: g.hold, Bounce: g.bounce, Feedback: g.Feedback,
 	}); err != nil {
 		return nil, err
 	}
@@ -204,7 +211,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
 		Directory: g.Directory, Queue: g.Queue, Policy: g.policyChain(cfg),
 		Classify: g.classifier, ClassifyBytes: cfg.Classify.MaxBytes,
-		Trace: rec, Logger: log,
+		Feedback: g.FeedbackReceiver, Trace: rec, Logger: log,
 	})
 	for _, l := range []struct{ kind, addr string }{
 		{smtpd.Relay, cfg.Listen.Relay}, {smtpd.Submission, cfg.Listen.Submission}, {smtpd.Submissions, cfg.Listen.Submissions},
@@ -222,6 +229,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation,
+			Feedback: g.FeedbackReceiver,
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})

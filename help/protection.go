@@ -128,7 +128,7 @@ func init() {
 	add(Page{Code: "4.5.3", Who: Retry,
 		Reply:  "452 4.5.3 Too many recipients for one message",
 		Title:  "Too many recipients in one message",
-		Cause:  "A message may have at most policy.recipients_per_message recipients (500 by default; the listener's smtp.max_recipients is a second ceiling). The recipients beyond it were refused for now.",
+		Cause:  "A message may have at most policy.recipients_per_message recipients (500 by default; the listener's smtp.max_recipients is a second ceiling). The recipients beyond it were refused for now. On the relay port, a transaction to the feedback address (feedback.address) carries that recipient alone, so a tenant's server mixing it with others is told the same.",
 		Sender: "Most mail programs send the rest in another message by themselves. If yours does not, split the recipient list, or use a distribution list.",
 		Admin:  "Well-behaved clients send the remaining recipients in a new transaction. Operators can change the limit per tenant (tollgate admin policy-set TENANT recipients_per_message=N, 1 to 1000) or globally (smtp.max_recipients)."})
 

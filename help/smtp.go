@@ -47,9 +47,9 @@ func init() {
 	add(Page{Code: "4.7.0", Who: Retry,
 		Reply:  "421 4.7.0 Too many connections / too many failed logins",
 		Title:  "Temporarily refused: too many connections or failed sign-ins",
-		Cause:  "The client opened more connections than allowed, or failed to sign in too often; Tollgate refuses it for a while to protect the service and the account.",
+		Cause:  "The client opened more connections than allowed, failed to sign in too often, or sent more feedback reports to the feedback address than feedback.reports_per_hour; Tollgate refuses it for a while to protect the service and the account.",
 		Sender: "Wait a few minutes and try again. If your password was changed, update it in your mail app first.",
-		Admin:  "See smtp.max_connections, smtp.max_connections_per_ip, smtp.auth_max_failures and smtp.auth_failure_window. Repeated failed sign-ins for one account may mean someone is guessing its password: check the audit log (tollgate admin audit) and consider resetting it."})
+		Admin:  "See smtp.max_connections, smtp.max_connections_per_ip, smtp.auth_max_failures, smtp.auth_failure_window and feedback.reports_per_hour. Repeated failed sign-ins for one account may mean someone is guessing its password: check the audit log (tollgate admin audit) and consider resetting it."})
 	add(Page{Code: "5.1.3", Who: Sender, Reply: "501 5.1.3 Bad recipient address syntax",
 		Title: "Bad recipient address", Cause: "The recipient address is not a valid local@domain address (RFC 5321), or its local part holds a character no address can carry, such as a control character.",
 		Sender: "Check the recipient's address for typos.",

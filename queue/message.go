@@ -101,6 +101,18 @@ type Result struct {
 	Code      string // enhanced status, e.g. "5.1.1"
 	Detail    string // the remote reply ("550 5.1.1 no such user") or the local reason
 	Remote    string // the host that answered
+	// Reply is the next hop's basic reply code (250, 421, 550); 0 when it
+	// gave none (no connection, a broken one, a local failure), so the
+	// delivery feedback counts only what a next hop really said.
+	Reply int
+}
+
+// FeedbackRecorder hears what the next hops answered (package feedback):
+// it classifies each recipient's result, and the queue writes the class
+// into the trace event and hands one attempt's classes to Count at once.
+type FeedbackRecorder interface {
+	Classify(r Result) (class, reason string)
+	Count(ctx context.Context, tenantID int64, classes []string)
 }
 
 // Transport delivers messages. The deliver package implements it; tests and

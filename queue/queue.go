@@ -48,8 +48,11 @@ type Options struct {
 	// domains). A dropped DSN is written to the trace and the log. An
 	// error keeps m for another try, as a failure to compose does. nil
 	// sends every DSN as RET= asks.
-	Bounce       func(ctx context.Context, m *Message) (BounceDecision, error)
-	Trace        trace.Recorder
+	Bounce func(ctx context.Context, m *Message) (BounceDecision, error)
+	Trace  trace.Recorder
+	// Feedback classifies and counts each attempt's results for the
+	// message's tenant; nil counts nothing. DSNs are not counted.
+	Feedback     FeedbackRecorder
 	Logger       *slog.Logger
 	ScanInterval time.Duration // how often due messages are looked for; default 1s
 	// BatchLimit caps ops per group commit; 1 turns group commit off (for

@@ -179,6 +179,11 @@ func (q *Queue) apply(m *Message, results []Result, log *slog.Logger) {
 	for _, r := range results {
 		byRcpt[strings.ToLower(r.Rcpt)] = r
 	}
+	fb := q.opts.Feedback
+	if m.Kind == "dsn" || m.TenantID == 0 {
+		fb = nil
+	}
+	var classes []string
 	for i := range m.Rcpts {
 		rc := &m.Rcpts[i]
 		if rc.Status != Pending {
@@ -187,6 +192,11 @@ func (q *Queue) apply(m *Message, results []Result, log *slog.Logger) {
 		r, ok := byRcpt[strings.ToLower(rc.Addr)]
 		if !ok {
 			r = Result{Code: "4.4.0", Detail: "no result from the transport"}
+		}
+		var class, reason string
+		if fb != nil {
+			class, reason = fb.Classify(r)
+			classes = append(classes, class)
 		}
 		rc.Code, rc.Detail, rc.Remote = r.Code, r.Detail, r.Remote
 		var stage, outcome string
@@ -207,8 +217,15 @@ func (q *Queue) apply(m *Message, results []Result, log *slog.Logger) {
 		if f, ok := q.opts.Trace.(trace.Filter); ok && !f.Enabled(q.ctx, outcome) {
 			continue
 		}
+		attrs := []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", m.Pool)}
+		if class != "" {
+			attrs = append(attrs, slog.String("class", class), slog.String("class_reason", reason))
+		}
 		q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: stage, Outcome: outcome, Rule: "delivery", Detail: r.Detail,
-			Attrs: []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", m.Pool)}})
+			Attrs: attrs})
+	}
+	if len(classes) > 0 {
+		fb.Count(q.ctx, m.TenantID, classes)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	_ "github.com/emersion/go-message/charset" // decode encoded words in the charsets real mail uses
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/metrics"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -42,6 +43,9 @@ var (
 // minimum data rate. Only when the file and its row are durable does the
 // client get 250.
 func (s *session) Data(r io.Reader) error {
+	if s.feedback {
+		return s.feedbackData(r)
+	}
 	start := time.Now()
 	lim := s.srv.opts.Limits
 	w, err := s.srv.opts.Queue.Create()
@@ -155,6 +159,16 @@ func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", s.rcpts[0].Addr)
 	}
 	fmt.Fprintf(&b, ";\r\n\t%s\r\n", time.Now().Format(time.RFC1123Z))
+	// Feedback-ID (Gmail's a:b:c:SenderId) lets complaint reports name
+	// the tenant; written above the client's own, which stay (removing a
+	// field could break the client's DKIM signature).
+	kind := "connector"
+	if s.env.Method == "auth" {
+		kind = "user"
+	}
+	if s.env.TenantID != 0 {
+		fmt.Fprintf(&b, "Feedback-ID: %s\r\n", feedback.FeedbackID{TenantID: s.env.TenantID, Kind: kind, Node: s.srv.opts.Hostname})
+	}
 	if !hasField(hdr, "message-id") {
 		fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", queueID, s.srv.opts.Hostname)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/trace"
@@ -74,8 +75,11 @@ type Options struct {
 	// unclassified. An error leaves the message unclassified and is traced.
 	Classify      func(ctx context.Context, raw []byte, recipients int, tenant string) (policy.Verdict, error)
 	ClassifyBytes int
-	Trace         trace.Recorder
-	Logger        *slog.Logger
+	// Feedback takes ARF reports sent to the feedback address on the
+	// relay port; nil (or an empty address) turns that off.
+	Feedback *feedback.Receiver
+	Trace    trace.Recorder
+	Logger   *slog.Logger
 }
 
 // Server runs the SMTP listeners.

@@ -62,12 +62,14 @@ type session struct {
 
 	mail  *smtp.MailOptions
 	rcpts []queue.Recipient
+	// feedback is set once the transaction is to the feedback address.
+	feedback bool
 }
 
 // Reset implements smtp.Session: the transaction ends, the login stays.
 func (s *session) Reset() {
 	s.env.From, s.env.Size, s.env.Rcpts, s.env.Unregistered = "", 0, nil, false
-	s.mail, s.rcpts = nil, nil
+	s.mail, s.rcpts, s.feedback = nil, nil, false
 }
 
 // Logout implements smtp.Session.
@@ -113,6 +115,12 @@ func (s *session) Rcpt(raw string, opts *smtp.RcptOptions) error {
 		return s.refuse("rcpt", s.withHelp(errNeedUTF8))
 	}
 	to := a.String()
+	if s.isFeedback(to) {
+		return s.feedbackRcpt(to)
+	}
+	if s.feedback {
+		return s.otherRcptAfterFeedback(to)
+	}
 	d := s.srv.opts.Policy.Rcpt(context.Background(), &s.env, to)
 	s.decided("rcpt", d, "rcpt", to)
 	if d.Action != policy.Accept {

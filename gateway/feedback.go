@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/feedback"
+	"github.com/tollgate-mail/tollgate/trace"
+)
+
+// openFeedback builds the delivery feedback counts (fed by the queue's
+// delivery results, read by the tenant decisions through
+// policy.FeedbackSource; they need only the counters, so the protection
+// engine may have built them first) and the ARF receiver behind the
+// feedback address and POST /api/v1/feedback/arf (it needs the trace too).
+func (g *Gateway) openFeedback(cfg *config.Config) {
+	if g.Feedback == nil {
+		g.Feedback = feedback.NewSource(g.Counters, cfg.Feedback.Window.Duration, g.log)
+	}
+	g.FeedbackReceiver = &feedback.Receiver{
+		Address: cfg.Feedback.Address, MaxBytes: cfg.Feedback.MaxReportBytes, ReportsPerHour: cfg.Feedback.ReportsPerHour,
+		Source: g.Feedback, Limits: g.Counters, Trace: g.Trace, Logger: g.log.With("component", "feedback"),
+		TenantExists: func(ctx context.Context, id int64) bool {
+			_, err := g.Directory.Tenant(ctx, id)
+			return err == nil
+		},
+		FindMessage: g.findMessage,
+	}
+}
+
+// findMessage finds a relayed message by its Message-ID in the trace.
+func (g *Gateway) findMessage(ctx context.Context, tenantID int64, messageID string) (int64, string, bool) {
+	found, err := g.Trace.Search(ctx, trace.Query{TenantID: tenantID, MessageID: messageID, Limit: 10})
+	if err != nil {
+		g.log.Warn("trace search for a feedback report failed", "message_id", messageID, "err", err)
+		return 0, "", false
+	}
+	for _, s := range found {
+		if s.QueueID != "" && s.TenantID != 0 {
+			return s.TenantID, s.QueueID, true
+		}
+	}
+	return 0, "", false
+}
