@@ -9,8 +9,13 @@ import (
 )
 
 // corpusPath is the shared corpus beside the repository (CI clones main
-// with shared/ beside it).
-const corpusPath = "../../shared/corpus/spamassassin-train.jsonl.gz"
+// with shared/ beside it), or $TOLLGATE_CORPUS (a worktree elsewhere).
+var corpusPath = func() string {
+	if p := os.Getenv("TOLLGATE_CORPUS"); p != "" {
+		return p
+	}
+	return "../../shared/corpus/spamassassin-train.jsonl.gz"
+}()
 
 // TestClassifyModelReproducible retrains the built-in model from the shared
 // corpus and requires the committed model.bin byte for byte: the model in

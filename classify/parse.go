@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	netmail "net/mail"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -33,6 +34,16 @@ type document struct {
 	decoded           int // decoded bytes read so far, against MaxDecodedBytes
 
 	unsubscribeText bool // the body has the word "unsubscribe"
+	tricks          htmlTricks
+	shortener       bool // a link through a URL shortener
+	zeroWidth       int  // invisible characters inside words (textStats.zeroWidth)
+	mixedScript     int  // words mixing Latin and Cyrillic or Greek letters
+	anchor          []byte // scratch: the text of the anchor being read
+
+	// Header hygiene: a message a mail program wrote has a Date and a
+	// Message-ID, well formed.
+	hasDate, dateOK   bool
+	hasMsgID, msgIDOK bool
 	fp              fingerprinter
 
 	truncated  bool // Raw was longer than MaxScanBytes, or the decoded text hit MaxDecodedBytes
@@ -43,8 +54,10 @@ type document struct {
 
 // reset readies a pooled document for the next message, keeping its buffers.
 func (d *document) reset() {
-	text, html, hosts, att := d.text[:0], d.html[:0], d.hosts[:0], d.attachments[:0]
-	*d = document{text: text, html: html, hosts: hosts, attachments: att}
+	text, html, hosts, att, anchor := d.text[:0], d.html[:0], d.hosts[:0], d.attachments[:0], d.anchor[:0]
+	pairs := d.tricks.linkTextHosts[:0]
+	*d = document{text: text, html: html, hosts: hosts, attachments: att, anchor: anchor}
+	d.tricks.linkTextHosts = pairs
 	d.fp.reset()
 }
 
@@ -112,10 +125,29 @@ func (d *document) readHeader(h mail.Header) {
 	if rt, err := h.AddressList("Reply-To"); err == nil && len(rt) > 0 {
 		d.replyDomain = domainOf(rt[0].Address)
 	}
+	if v := h.Get("Date"); v != "" {
+		d.hasDate = true
+		_, err := netmail.ParseDate(v)
+		d.dateOK = err == nil
+	}
+	if v := strings.TrimSpace(h.Get("Message-Id")); v != "" {
+		d.hasMsgID = true
+		d.msgIDOK = validMessageID(v)
+	}
 	d.mailer = h.Get("X-Mailer")
 	if d.mailer == "" {
 		d.mailer = h.Get("User-Agent")
 	}
+}
+
+// validMessageID reports whether v is one <left@right> identifier, as
+// every mail program writes it.
+func validMessageID(v string) bool {
+	if len(v) < 5 || v[0] != '<' || v[len(v)-1] != '>' {
+		return false
+	}
+	left, right, ok := strings.Cut(v[1:len(v)-1], "@")
+	return ok && left != "" && right != "" && !strings.ContainsAny(right, "@<> ")
 }
 
 // domainOf is the lowercased part after the last @, without a closing >.

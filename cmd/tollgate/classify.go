@@ -78,15 +78,20 @@ type verdictJSON struct {
 	Verdict     classify.Verdict  `json:"verdict"`
 	Score       float64           `json:"score"`
 	Bulk        int               `json:"bulk"`
+	IsBulk      bool              `json:"is_bulk"`
 	Reasons     []classify.Reason `json:"reasons"`
 	Fingerprint string            `json:"fingerprint,omitempty"`
 }
 
 func printVerdict(w io.Writer, file string, r classify.Result, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(w).Encode(verdictJSON{file, r.Verdict, r.Score, r.Bulk, r.Reasons, r.Fingerprint})
+		return json.NewEncoder(w).Encode(verdictJSON{file, r.Verdict, r.Score, r.Bulk, r.IsBulk, r.Reasons, r.Fingerprint})
 	}
-	if _, err := fmt.Fprintf(w, "%s: %s (score %.2f, bulk %d)\n", file, r.Verdict, r.Score, r.Bulk); err != nil {
+	kind := ""
+	if r.IsBulk {
+		kind = ", bulk mail"
+	}
+	if _, err := fmt.Fprintf(w, "%s: %s (score %.2f, bulk %d%s)\n", file, r.Verdict, r.Score, r.Bulk, kind); err != nil {
 		return err
 	}
 	for _, reason := range r.Reasons {
