@@ -12,11 +12,13 @@ const (
 	// weightMIMELimit: a structure deeper or wider than the caps is built to
 	// hide content from filters; ordinary mail never comes near them.
 	weightMIMELimit = 1.5
-	// weightExecutable: executable attachments are how malware travels.
-	weightExecutable = 3.0
+	// weightExecutable: executable attachments are how malware travels;
+	// large mailbox providers refuse them outright, so no legitimate sender
+	// relies on them: decisive on its own.
+	weightExecutable = 5.0
 	// weightMacro: Office documents with macros (.docm, .xlsm) are the
 	// other way; legitimate mail sends .docx and .pdf.
-	weightMacro = 2.0
+	weightMacro = 2.5
 	// weightLinkTextHost: a link that shows one site and goes to another
 	// (the sender's own site excepted) is phishing's signature.
 	weightLinkTextHost = 2.5
