@@ -31,9 +31,9 @@ type Model struct {
 // ModelMeta is the model file's header: how the model was made and how to
 // read its scores.
 type ModelMeta struct {
-	Algo           string  `json:"algo"` // "lr" or "nb"
-	FeatureVersion int     `json:"feature_version"`
-	Bits           int     `json:"bits"`
+	Algo           string `json:"algo"` // "lr" or "nb"
+	FeatureVersion int    `json:"feature_version"`
+	Bits           int    `json:"bits"`
 	// Bias is the score of a message with no features: the training
 	// corpus' prior log-odds of spam, moved to BaseRate (PriorShift
 	// subtracted), so scores are log-odds of spam among outbound mail.
@@ -61,9 +61,9 @@ type ModelMeta struct {
 	Threshold      float64 `json:"threshold"`
 	FalseBlockCost float64 `json:"false_block_cost"`
 	FPTarget       float64 `json:"fp_target"`
-	Ham       int     `json:"ham"`
-	Spam      int     `json:"spam"`
-	Features  int     `json:"features"` // non-zero weights
+	Ham            int     `json:"ham"`
+	Spam           int     `json:"spam"`
+	Features       int     `json:"features"` // non-zero weights
 }
 
 // modelMagic starts every model file; the number is the file format's

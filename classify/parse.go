@@ -35,16 +35,16 @@ type document struct {
 
 	unsubscribeText bool // the body has the word "unsubscribe"
 	tricks          htmlTricks
-	shortener       bool // a link through a URL shortener
-	zeroWidth       int  // invisible characters inside words (textStats.zeroWidth)
-	mixedScript     int  // words mixing Latin and Cyrillic or Greek letters
+	shortener       bool   // a link through a URL shortener
+	zeroWidth       int    // invisible characters inside words (textStats.zeroWidth)
+	mixedScript     int    // words mixing Latin and Cyrillic or Greek letters
 	anchor          []byte // scratch: the text of the anchor being read
 
 	// Header hygiene: a message a mail program wrote has a Date and a
 	// Message-ID, well formed.
 	hasDate, dateOK   bool
 	hasMsgID, msgIDOK bool
-	fp              fingerprinter
+	fp                fingerprinter
 
 	truncated  bool // Raw was longer than MaxScanBytes, or the decoded text hit MaxDecodedBytes
 	limitHit   bool // MaxDepth or MaxParts stopped the walk

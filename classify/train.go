@@ -442,10 +442,10 @@ const minSingleClassDF = 8
 // The bounds on what words add up to (Model.TokenCap, Model.TokenFloor),
 // and on one word's and one learned rule's weight.
 const (
-	tokenCap    = 4.0
-	tokenFloor  = 6.0
-	maxTokenW   = 0.6
-	maxRuleW    = 1.5
+	tokenCap   = 4.0
+	tokenFloor = 6.0
+	maxTokenW  = 0.6
+	maxRuleW   = 1.5
 )
 
 // minWeight drops weights too small to change a verdict, for a smaller file.

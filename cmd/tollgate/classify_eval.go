@@ -197,7 +197,9 @@ func printHeldout(ctx context.Context, w io.Writer, eng *classify.Engine) error 
 			}
 		}
 	}
-	pct := func(t tally) string { return fmt.Sprintf("%d / %d (%.1f%%)", t.spam, t.n, 100*float64(t.spam)/float64(max(t.n, 1))) }
+	pct := func(t tally) string {
+		return fmt.Sprintf("%d / %d (%.1f%%)", t.spam, t.n, 100*float64(t.spam)/float64(max(t.n, 1)))
+	}
 	fmt.Fprintf(w, "\nheld-apart modern mail (classify/heldout, never trained on), threshold %.2f:\n\n", eng.Threshold())
 	fmt.Fprintln(w, "| kind | spam verdicts |")
 	fmt.Fprintln(w, "| --- | --- |")
