@@ -74,10 +74,10 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	// The bounds on the words are reasons too, so the reasons still add up
 	// to the score (less the bias) and an admin sees the words were capped.
 	if s.pos > meta.TokenCap {
-		reasons = append(reasons, Reason{fmt.Sprintf("WORDS_CAPPED (spam-side words +%.2f, at most +%.2f)", s.pos, meta.TokenCap), meta.TokenCap - s.pos})
+		reasons = append(reasons, Reason{"WORDS_CAPPED (spam-side words bounded)", meta.TokenCap - s.pos})
 	}
 	if s.neg < -meta.TokenFloor {
-		reasons = append(reasons, Reason{fmt.Sprintf("WORDS_CAPPED (ham-side words %.2f, at most -%.2f)", s.neg, meta.TokenFloor), -meta.TokenFloor - s.neg})
+		reasons = append(reasons, Reason{"WORDS_CAPPED (ham-side words bounded)", -meta.TokenFloor - s.neg})
 	}
 
 	res := Result{Engine: "builtin"}

@@ -72,7 +72,11 @@ func (d *document) appendHTML(r io.Reader, caps Caps) {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			tag := string(name)
-			href, hidden, refresh := scanAttrs(z, hasAttr)
+			var href []byte
+			var hidden, refresh bool
+			if hasAttr && mayMatter(z.Raw()) {
+				href, hidden, refresh = scanAttrs(z, hasAttr)
+			}
 			if hiddenDepth > 0 && tag == hiddenTag && tt == html.StartTagToken {
 				hiddenDepth++
 			} else if hidden && hiddenDepth == 0 && tt == html.StartTagToken && !isVoid(tag) {
@@ -179,6 +183,23 @@ func scanAttrs(z *html.Tokenizer, more bool) (href []byte, hidden, refresh bool)
 		}
 	}
 	return href, hidden, refresh
+}
+
+// mayMatter reports whether a tag's raw bytes may hold an attribute
+// scanAttrs looks for (href, style, hidden, http-equiv, in any case), so
+// the attributes of the rest (most of a newsletter's table cells) are not
+// read at all.
+func mayMatter(raw []byte) bool {
+	for i := 0; i+4 <= len(raw); i++ {
+		switch raw[i] | 0x20 {
+		case 'h', 's':
+			w := raw[i : i+4]
+			if bytes.EqualFold(w, []byte("href")) || bytes.EqualFold(w, []byte("styl")) || bytes.EqualFold(w, []byte("hidd")) || bytes.EqualFold(w, []byte("http")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // invisibleStyle reports whether an inline style hides the element's text.

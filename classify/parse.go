@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	netmail "net/mail"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -127,8 +126,7 @@ func (d *document) readHeader(h mail.Header) {
 	}
 	if v := h.Get("Date"); v != "" {
 		d.hasDate = true
-		_, err := netmail.ParseDate(v)
-		d.dateOK = err == nil
+		d.dateOK = plausibleDate(v)
 	}
 	if v := strings.TrimSpace(h.Get("Message-Id")); v != "" {
 		d.hasMsgID = true
@@ -138,6 +136,45 @@ func (d *document) readHeader(h mail.Header) {
 	if d.mailer == "" {
 		d.mailer = h.Get("User-Agent")
 	}
+}
+
+// plausibleDate reports whether v has the parts of an RFC 5322 date — a
+// day of the month, a month name, a year and a time — in any of the
+// spellings mail programs have used. It does not allocate (net/mail's
+// ParseDate does, on every layout it tries): it runs on every message.
+func plausibleDate(v string) bool {
+	var day, month, year, clock bool
+	for f := range strings.FieldsFuncSeq(v, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+		switch {
+		case len(f) == 3 && monthName(f):
+			month = true
+		case allDigits(f) && len(f) <= 2 && !day:
+			day = true
+		case allDigits(f) && (len(f) == 4 || len(f) == 2):
+			year = true
+		case len(f) >= 5 && f[2] == ':' && allDigits(f[:2]) && allDigits(f[3:5]):
+			clock = true
+		}
+	}
+	return day && month && year && clock
+}
+
+func monthName(f string) bool {
+	for _, m := range [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} {
+		if strings.EqualFold(f, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func allDigits(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if f[i] < '0' || f[i] > '9' {
+			return false
+		}
+	}
+	return f != ""
 }
 
 // validMessageID reports whether v is one <left@right> identifier, as

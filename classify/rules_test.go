@@ -200,3 +200,16 @@ func slicesEqual(a, b []int) bool {
 	}
 	return true
 }
+
+func TestClassifyPlausibleDate(t *testing.T) {
+	for _, v := range []string{"Mon, 02 Nov 2026 08:00:00 +0000", "Thu, 22 Aug 2002 07:36:16 -0400 (EDT)", "22 Aug 2002 07:36 GMT", "Tue, 3 Dec 02 15:16:09 +0100"} {
+		if !plausibleDate(v) {
+			t.Errorf("%q: not a date", v)
+		}
+	}
+	for _, v := range []string{"yesterday at noon", "", "2026-11-02T08:00:00Z", "Mon, 02 Nov 2026"} {
+		if plausibleDate(v) {
+			t.Errorf("%q: taken for a date", v)
+		}
+	}
+}
