@@ -82,7 +82,8 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 
 	res := Result{Engine: "builtin"}
 	campaign := false
-	if bands := d.fp.bands(); bands != nil {
+	bands := d.fp.bands()
+	if bands != nil {
 		res.Fingerprint = joinBands(bands)
 		if e.opts.Campaigns != nil && in.Tenant != "" {
 			n, err := campaignCount(ctx, e.opts.Campaigns, in.Tenant, bands, in.Recipients, e.opts.CampaignWindow, e.opts.Now())
@@ -116,6 +117,18 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	res.Verdict = Clean
 	if score >= e.threshold {
 		res.Verdict = Spam
+	}
+	if bands != nil && e.opts.Corrections != nil && in.Tenant != "" {
+		c, ok, err := e.opts.Corrections.Lookup(ctx, in.Tenant, bands)
+		switch {
+		case err != nil:
+			// Without the corrections the model's verdict still stands.
+			if e.warnEvery(time.Minute) {
+				e.opts.Logger.Warn("classify: corrections lookup failed (logged at most once a minute)", "tenant", in.Tenant, "err", err)
+			}
+		case ok:
+			c.apply(&res)
+		}
 	}
 	return res, nil
 }
