@@ -40,7 +40,7 @@ func TestClassifyBulkLevel(t *testing.T) {
 			t.Errorf("%s: bulk %d, want %d..%d (%v)", c.name, r.Bulk, c.min, c.max, r.Reasons)
 		}
 	}
-	if r := classifyOK(t, e, Input{Raw: newsletter}); r.Verdict != Bulk || !hasReason(r, "bulk:LIST_UNSUBSCRIBE") {
+	if r := classifyOK(t, e, Input{Raw: newsletter}); r.Verdict != Clean || !r.IsBulk || r.Kind() != Bulk || !hasReason(r, "bulk:LIST_UNSUBSCRIBE") {
 		t.Errorf("newsletter: %+v", r)
 	}
 }

@@ -14,13 +14,17 @@ package classify
 
 import "context"
 
-// Verdict is the classifier's judgement of one message.
+// Verdict is the classifier's judgement of one message's content: clean or
+// spam. Whether it is bulk is a property beside it (Result.IsBulk), not a
+// third verdict: a newsletter with List-Id and one-click unsubscribe is bulk
+// and clean unless its content is spam.
 type Verdict string
 
 const (
 	Clean Verdict = "clean"
-	// Bulk is legitimate-looking mail sent in bulk (newsletters, campaigns):
-	// it counts towards a tenant's bulk volume, not its spam.
+	// Bulk is no longer a verdict any engine gives; it remains so callers
+	// that compare against it still compile, and Kind returns it for
+	// clean bulk mail.
 	Bulk Verdict = "bulk"
 	Spam Verdict = "spam"
 )
@@ -55,6 +59,9 @@ type Result struct {
 	Score float64
 	// Bulk is the bulk level, 0 (personal mail) to 9 (certainly bulk).
 	Bulk int
+	// IsBulk is Bulk at or above the engine's bulk threshold: the message
+	// is bulk mail (a newsletter, a list), whatever its verdict.
+	IsBulk bool
 	// Reasons are the largest contributions, largest first.
 	Reasons []Reason
 	// Fingerprint is the fuzzy content fingerprint used for campaign counts
@@ -71,4 +78,16 @@ type Result struct {
 // an error, it gets a verdict.
 type Classifier interface {
 	Classify(ctx context.Context, in Input) (Result, error)
+}
+
+// Kind is the verdict and the bulk property in one word, for counts that
+// keep the three apart: "spam", "bulk" (clean bulk mail) or "clean".
+func (r Result) Kind() Verdict {
+	switch {
+	case r.Verdict == Spam:
+		return Spam
+	case r.IsBulk || r.Verdict == Bulk:
+		return Bulk
+	}
+	return Clean
 }

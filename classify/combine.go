@@ -39,8 +39,9 @@ func withFallbackReason(r Result, err error) Result {
 }
 
 // Both asks both engines at once and keeps the more severe verdict (spam
-// over bulk over clean), with that engine's score and reasons first and
-// the other's after them; the bulk level is the higher. If one engine
+// over clean), with that engine's score and reasons first and the other's
+// after them; the bulk level is the higher, and the message is bulk if
+// either engine says so. If one engine
 // fails, the other's result stands (with an ENGINE_FALLBACK reason); only
 // both failing is an error. Use it to run rspamd beside the built-in
 // engine, so neither alone can let spam through.
@@ -73,6 +74,7 @@ func (b Both) Classify(ctx context.Context, in Input) (Result, error) {
 	out := first
 	out.Engine = ra.Engine + "+" + rb.Engine
 	out.Bulk = max(ra.Bulk, rb.Bulk)
+	out.IsBulk = ra.IsBulk || rb.IsBulk
 	out.Reasons = append(append([]Reason(nil), first.Reasons...), prefixed(second.Engine, second.Reasons)...)
 	if out.Fingerprint == "" {
 		out.Fingerprint = second.Fingerprint

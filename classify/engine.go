@@ -66,14 +66,24 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	d.parse(in.Raw, e.opts.Caps)
 	s.scratch = d.extract(s, s.scratch)
 
-	score := e.model.Meta.Bias + s.sum
+	meta := &e.model.Meta
+	score := meta.Bias + min(s.pos, meta.TokenCap) + max(s.neg, -meta.TokenFloor) + s.rules
 	fixed, reasons := fixedRules(d)
 	score += fixed
 	reasons = append(reasons, s.reasons()...)
+	// The bounds on the words are reasons too, so the reasons still add up
+	// to the score (less the bias) and an admin sees the words were capped.
+	if s.pos > meta.TokenCap {
+		reasons = append(reasons, Reason{"WORDS_CAPPED (spam-side words bounded)", meta.TokenCap - s.pos})
+	}
+	if s.neg < -meta.TokenFloor {
+		reasons = append(reasons, Reason{"WORDS_CAPPED (ham-side words bounded)", -meta.TokenFloor - s.neg})
+	}
 
 	res := Result{Engine: "builtin"}
 	campaign := false
-	if bands := d.fp.bands(); bands != nil {
+	bands := d.fp.bands()
+	if bands != nil {
 		res.Fingerprint = joinBands(bands)
 		if e.opts.Campaigns != nil && in.Tenant != "" {
 			n, err := campaignCount(ctx, e.opts.Campaigns, in.Tenant, bands, in.Recipients, e.opts.CampaignWindow, e.opts.Now())
@@ -103,13 +113,22 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	bulk, bulkReasons := bulkLevel(d.header, in.Recipients, d, campaign)
 	res.Score, res.Bulk = score, bulk
 	res.Reasons = append(reasons, bulkReasons...)
-	switch {
-	case score >= e.threshold:
+	res.IsBulk = bulk >= e.opts.BulkThreshold
+	res.Verdict = Clean
+	if score >= e.threshold {
 		res.Verdict = Spam
-	case bulk >= e.opts.BulkThreshold:
-		res.Verdict = Bulk
-	default:
-		res.Verdict = Clean
+	}
+	if bands != nil && e.opts.Corrections != nil && in.Tenant != "" {
+		c, ok, err := e.opts.Corrections.Lookup(ctx, in.Tenant, bands)
+		switch {
+		case err != nil:
+			// Without the corrections the model's verdict still stands.
+			if e.warnEvery(time.Minute) {
+				e.opts.Logger.Warn("classify: corrections lookup failed (logged at most once a minute)", "tenant", in.Tenant, "err", err)
+			}
+		case ok:
+			c.apply(&res)
+		}
 	}
 	return res, nil
 }
@@ -122,8 +141,10 @@ type scorer struct {
 	weights []float32
 	mask    uint32
 	seen    map[uint32]struct{}
-	sum     float64
-	top     []topFeature // at most maxReasons, unordered
+	// pos and neg are the words' spam-side and ham-side sums (bounded when
+	// scored), rules the learned rules' sum.
+	pos, neg, rules float64
+	top             []topFeature // at most maxReasons, unordered
 }
 
 type topFeature struct {
@@ -135,7 +156,7 @@ type topFeature struct {
 func (s *scorer) reset() {
 	s.doc.reset()
 	clear(s.seen)
-	s.sum = 0
+	s.pos, s.neg, s.rules = 0, 0, 0
 	s.top = s.top[:0]
 }
 
@@ -151,7 +172,14 @@ func (s *scorer) feature(kind byte, tok []byte) {
 	if w == 0 {
 		return
 	}
-	s.sum += float64(w)
+	switch {
+	case kind == kindRule:
+		s.rules += float64(w)
+	case w > 0:
+		s.pos += float64(w)
+	default:
+		s.neg += float64(w)
+	}
 	if len(s.top) < maxReasons {
 		s.top = append(s.top, topFeature{kind, append([]byte(nil), tok...), w})
 		return

@@ -15,6 +15,14 @@ import (
 // plus the weight of each distinct feature it has. Naive Bayes (weights are
 // log-likelihood ratios) and logistic regression (weights are learned
 // log-odds) both come out in this form, so one scorer serves either.
+//
+// The words (every kind but rules) are summed in two groups, and each group
+// is bounded: the spam-side words add at most Meta.TokenCap, the ham-side
+// at most Meta.TokenFloor below zero. Words are the part of the model that
+// does not carry over from the training corpus to today's mail (the 2002
+// corpus' ham never says "invoice", its spam often does), so no pile of
+// words alone can make ordinary mail spam; structure, links, headers and
+// the fixed rules decide the rest.
 type Model struct {
 	Meta    ModelMeta
 	Weights []float32 // dense, 1<<Meta.Bits entries; a feature's index is its hash masked
@@ -23,17 +31,39 @@ type Model struct {
 // ModelMeta is the model file's header: how the model was made and how to
 // read its scores.
 type ModelMeta struct {
-	Algo           string  `json:"algo"` // "lr" or "nb"
-	FeatureVersion int     `json:"feature_version"`
-	Bits           int     `json:"bits"`
-	Bias           float64 `json:"bias"`
-	// Threshold is the score from which a message is spam, chosen at
-	// training by cross-validation for FPTarget ham false positives.
-	Threshold float64 `json:"threshold"`
-	FPTarget  float64 `json:"fp_target"`
-	Ham       int     `json:"ham"`
-	Spam      int     `json:"spam"`
-	Features  int     `json:"features"` // non-zero weights
+	Algo           string `json:"algo"` // "lr" or "nb"
+	FeatureVersion int    `json:"feature_version"`
+	Bits           int    `json:"bits"`
+	// Bias is the score of a message with no features: the training
+	// corpus' prior log-odds of spam, moved to BaseRate (PriorShift
+	// subtracted), so scores are log-odds of spam among outbound mail.
+	Bias float64 `json:"bias"`
+	// TrainPrior is the training corpus' share of spam; BaseRate the share
+	// of spam the scores are calibrated to (outbound mail from attributed
+	// tenants is mostly legitimate); PriorShift = logit(TrainPrior) −
+	// logit(BaseRate), taken off every score.
+	TrainPrior float64 `json:"train_prior"`
+	BaseRate   float64 `json:"base_rate"`
+	PriorShift float64 `json:"prior_shift"`
+	// Scale and Offset are the Platt calibration applied to the learner's
+	// scores (weights, bounds and bias are stored already calibrated).
+	Scale  float64 `json:"scale"`
+	Offset float64 `json:"offset"`
+	// TokenCap bounds what the spam-side words add together, TokenFloor
+	// what the ham-side words take away (both positive numbers).
+	TokenCap   float64 `json:"token_cap"`
+	TokenFloor float64 `json:"token_floor"`
+	// Threshold is the score from which a message is spam: ln(FalseBlockCost),
+	// the point where the expected cost of a false spam verdict (counted
+	// FalseBlockCost missed spams) equals that of letting the message pass,
+	// and never below the score that keeps the corpus' cross-validated ham
+	// false positives within FPTarget.
+	Threshold      float64 `json:"threshold"`
+	FalseBlockCost float64 `json:"false_block_cost"`
+	FPTarget       float64 `json:"fp_target"`
+	Ham            int     `json:"ham"`
+	Spam           int     `json:"spam"`
+	Features       int     `json:"features"` // non-zero weights
 }
 
 // modelMagic starts every model file; the number is the file format's

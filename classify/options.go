@@ -71,6 +71,10 @@ type Options struct {
 	// CampaignRecipients is the count of recipients within the window from
 	// which the content counts as a campaign (default 200).
 	CampaignRecipients int64
+	// Corrections, when set, are consulted for every message of a tenant
+	// with a fingerprint: an admin's "not spam" or "spam" on similar
+	// content overrides the model's verdict (with a CORRECTED_ reason).
+	Corrections Corrections
 	// Logger receives warnings (a failing campaign counter); default
 	// slog.Default().
 	Logger *slog.Logger

@@ -33,7 +33,17 @@ type document struct {
 	decoded           int // decoded bytes read so far, against MaxDecodedBytes
 
 	unsubscribeText bool // the body has the word "unsubscribe"
-	fp              fingerprinter
+	tricks          htmlTricks
+	shortener       bool   // a link through a URL shortener
+	zeroWidth       int    // invisible characters inside words (textStats.zeroWidth)
+	mixedScript     int    // words mixing Latin and Cyrillic or Greek letters
+	anchor          []byte // scratch: the text of the anchor being read
+
+	// Header hygiene: a message a mail program wrote has a Date and a
+	// Message-ID, well formed.
+	hasDate, dateOK   bool
+	hasMsgID, msgIDOK bool
+	fp                fingerprinter
 
 	truncated  bool // Raw was longer than MaxScanBytes, or the decoded text hit MaxDecodedBytes
 	limitHit   bool // MaxDepth or MaxParts stopped the walk
@@ -43,8 +53,10 @@ type document struct {
 
 // reset readies a pooled document for the next message, keeping its buffers.
 func (d *document) reset() {
-	text, html, hosts, att := d.text[:0], d.html[:0], d.hosts[:0], d.attachments[:0]
-	*d = document{text: text, html: html, hosts: hosts, attachments: att}
+	text, html, hosts, att, anchor := d.text[:0], d.html[:0], d.hosts[:0], d.attachments[:0], d.anchor[:0]
+	pairs := d.tricks.linkTextHosts[:0]
+	*d = document{text: text, html: html, hosts: hosts, attachments: att, anchor: anchor}
+	d.tricks.linkTextHosts = pairs
 	d.fp.reset()
 }
 
@@ -112,10 +124,67 @@ func (d *document) readHeader(h mail.Header) {
 	if rt, err := h.AddressList("Reply-To"); err == nil && len(rt) > 0 {
 		d.replyDomain = domainOf(rt[0].Address)
 	}
+	if v := h.Get("Date"); v != "" {
+		d.hasDate = true
+		d.dateOK = plausibleDate(v)
+	}
+	if v := strings.TrimSpace(h.Get("Message-Id")); v != "" {
+		d.hasMsgID = true
+		d.msgIDOK = validMessageID(v)
+	}
 	d.mailer = h.Get("X-Mailer")
 	if d.mailer == "" {
 		d.mailer = h.Get("User-Agent")
 	}
+}
+
+// plausibleDate reports whether v has the parts of an RFC 5322 date — a
+// day of the month, a month name, a year and a time — in any of the
+// spellings mail programs have used. It does not allocate (net/mail's
+// ParseDate does, on every layout it tries): it runs on every message.
+func plausibleDate(v string) bool {
+	var day, month, year, clock bool
+	for f := range strings.FieldsFuncSeq(v, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
+		switch {
+		case len(f) == 3 && monthName(f):
+			month = true
+		case allDigits(f) && len(f) <= 2 && !day:
+			day = true
+		case allDigits(f) && (len(f) == 4 || len(f) == 2):
+			year = true
+		case len(f) >= 5 && f[2] == ':' && allDigits(f[:2]) && allDigits(f[3:5]):
+			clock = true
+		}
+	}
+	return day && month && year && clock
+}
+
+func monthName(f string) bool {
+	for _, m := range [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} {
+		if strings.EqualFold(f, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func allDigits(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if f[i] < '0' || f[i] > '9' {
+			return false
+		}
+	}
+	return f != ""
+}
+
+// validMessageID reports whether v is one <left@right> identifier, as
+// every mail program writes it.
+func validMessageID(v string) bool {
+	if len(v) < 5 || v[0] != '<' || v[len(v)-1] != '>' {
+		return false
+	}
+	left, right, ok := strings.Cut(v[1:len(v)-1], "@")
+	return ok && left != "" && right != "" && !strings.ContainsAny(right, "@<> ")
 }
 
 // domainOf is the lowercased part after the last @, without a closing >.

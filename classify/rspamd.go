@@ -136,9 +136,7 @@ func (r *Rspamd) result(in Input, rep rspamdReply) Result {
 	if bands := d.fp.bands(); bands != nil {
 		res.Fingerprint = joinBands(bands)
 	}
-	if res.Verdict == Clean && bulk >= cmp.Or(r.BulkThreshold, 5) {
-		res.Verdict = Bulk
-	}
+	res.IsBulk = bulk >= cmp.Or(r.BulkThreshold, 5)
 	return res
 }
 

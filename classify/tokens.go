@@ -20,6 +20,14 @@ const (
 type textStats struct {
 	words, letters, upper int
 	urls                  int
+	// zeroWidth counts invisible format characters (zero-width space,
+	// joiners, word joiner, BOM, soft hyphen) between two letters: they
+	// split a word for a filter and not for a reader. They are dropped, so
+	// the word is scored as the reader sees it.
+	zeroWidth int
+	// mixedScript counts words that mix Latin letters with Cyrillic or
+	// Greek ones (look-alike letters: "Аррlе" with Cyrillic А, р).
+	mixedScript int
 }
 
 // scanText calls word with each word of text, lowercased into scratch (the
@@ -31,12 +39,16 @@ type textStats struct {
 func scanText(text []byte, scratch []byte, st *textStats, word func([]byte), url func(string)) []byte {
 	w := scratch[:0]
 	digits := true
+	latin, other := false, false // the word's scripts, for mixedScript
 	flush := func() {
+		if latin && other {
+			st.mixedScript++
+		}
 		if len(w) >= minWordBytes && len(w) <= maxWordBytes && !(digits && len(w) > 4) {
 			st.words++
 			word(w)
 		}
-		w, digits = w[:0], true
+		w, digits, latin, other = w[:0], true, false, false
 	}
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -52,10 +64,10 @@ func scanText(text []byte, scratch []byte, st *textStats, word func([]byte), url
 		if c < utf8.RuneSelf {
 			switch {
 			case 'a' <= c && c <= 'z':
-				w, digits = append(w, c), false
+				w, digits, latin = append(w, c), false, true
 				st.letters++
 			case 'A' <= c && c <= 'Z':
-				w, digits = append(w, c+'a'-'A'), false
+				w, digits, latin = append(w, c+'a'-'A'), false, true
 				st.letters++
 				st.upper++
 			case '0' <= c && c <= '9':
@@ -76,10 +88,21 @@ func scanText(text []byte, scratch []byte, st *textStats, word func([]byte), url
 		r, size := utf8.DecodeRune(text[i:])
 		i += size
 		switch {
+		case isZeroWidth(r):
+			if len(w) > 0 && i < len(text) && startsWithLetter(text[i:]) {
+				st.zeroWidth++
+				continue // inside a word: dropped, the word goes on
+			}
+			flush()
 		case unicode.IsLetter(r):
 			st.letters++
 			if unicode.IsUpper(r) {
 				st.upper++
+			}
+			if r < 0x250 {
+				latin = true
+			} else if unicode.In(r, unicode.Cyrillic, unicode.Greek) {
+				other = true
 			}
 			w, digits = utf8.AppendRune(w, unicode.ToLower(r)), false
 		case unicode.IsDigit(r):
@@ -90,6 +113,22 @@ func scanText(text []byte, scratch []byte, st *textStats, word func([]byte), url
 	}
 	flush()
 	return w
+}
+
+// isZeroWidth reports whether r is an invisible format character used to
+// break words for filters.
+func isZeroWidth(r rune) bool {
+	switch r {
+	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad':
+		return true
+	}
+	return false
+}
+
+// startsWithLetter reports whether b starts with a letter (any script).
+func startsWithLetter(b []byte) bool {
+	r, _ := utf8.DecodeRune(b)
+	return unicode.IsLetter(r)
 }
 
 // isLinkStart reports whether b starts with http://, https:// or www.

@@ -34,6 +34,14 @@ type TrainOptions struct {
 	// Folds is the number of cross-validation folds that choose the
 	// threshold (default 5).
 	Folds int
+	// BaseRate is the share of spam among the mail the model will judge
+	// (default 0.01: outbound mail from attributed tenants is mostly
+	// legitimate); scores are log-odds at this rate, not the corpus'.
+	BaseRate float64
+	// FalseBlockCost is what a false spam verdict on legitimate mail costs,
+	// counted in missed spams (default DefaultFalseBlockCost). The
+	// threshold is ln(FalseBlockCost).
+	FalseBlockCost float64
 	// Caps bound the parsing, as in the engine (default DefaultCaps).
 	Caps Caps
 }
@@ -59,6 +67,18 @@ func (o TrainOptions) withDefaults() (TrainOptions, error) {
 	}
 	if o.Folds == 0 {
 		o.Folds = 5
+	}
+	if o.BaseRate == 0 {
+		o.BaseRate = DefaultBaseRate
+	}
+	if o.BaseRate <= 0 || o.BaseRate >= 1 {
+		return o, fmt.Errorf("base rate %v must be between 0 and 1", o.BaseRate)
+	}
+	if o.FalseBlockCost == 0 {
+		o.FalseBlockCost = DefaultFalseBlockCost
+	}
+	if o.FalseBlockCost < 1 {
+		return o, fmt.Errorf("false-block cost %v must be at least 1 (a false block costs at least one missed spam)", o.FalseBlockCost)
 	}
 	if o.Folds < 2 {
 		return o, fmt.Errorf("folds %d: need at least 2", o.Folds)
@@ -87,7 +107,8 @@ type Vectors struct {
 }
 
 type vector struct {
-	idx   []uint32 // distinct feature indexes, sorted
+	idx   []uint32 // distinct word feature indexes, sorted
+	rules []uint32 // distinct learned-rule feature indexes, sorted
 	fixed float64  // the fixed rules' weight (not learned)
 	spam  bool
 }
@@ -111,12 +132,13 @@ func Vectorize(examples []Example, bits int, caps Caps) *Vectors {
 				d.reset()
 				d.parse(examples[i].Raw, caps)
 				clear(c.seen)
-				c.idx = c.idx[:0]
+				c.idx, c.rules = c.idx[:0], c.rules[:0]
 				scratch = d.extract(c, scratch)
 				fixed, _ := fixedRules(&d)
-				idx := slices.Clone(c.idx)
+				idx, rules := slices.Clone(c.idx), slices.Clone(c.rules)
 				slices.Sort(idx)
-				out.items[i] = vector{idx: idx, fixed: fixed, spam: examples[i].Spam}
+				slices.Sort(rules)
+				out.items[i] = vector{idx: idx, rules: rules, fixed: fixed, spam: examples[i].Spam}
 			}
 		})
 	}
@@ -126,16 +148,21 @@ func Vectorize(examples []Example, bits int, caps Caps) *Vectors {
 
 // collector is the featureSink that records distinct feature indexes.
 type collector struct {
-	mask uint32
-	seen map[uint32]struct{}
-	idx  []uint32
+	mask  uint32
+	seen  map[uint32]struct{}
+	idx   []uint32
+	rules []uint32
 }
 
 func (c *collector) feature(kind byte, tok []byte) {
 	i := hashFeature(kind, tok) & c.mask
 	if _, ok := c.seen[i]; !ok {
 		c.seen[i] = struct{}{}
-		c.idx = append(c.idx, i)
+		if kind == kindRule {
+			c.rules = append(c.rules, i)
+		} else {
+			c.idx = append(c.idx, i)
+		}
 	}
 }
 
@@ -148,18 +175,31 @@ func trainVectors(vecs *Vectors, opts TrainOptions) (*Model, error) {
 	}
 	m := fit(vecs.items, opts)
 	oof := make([]float64, len(vecs.items))
-	for k, test := range stratifiedFolds(vecs.items, opts.Folds) {
+	for _, test := range stratifiedFolds(vecs.items, opts.Folds) {
 		fm := fit(without(vecs.items, test), opts)
 		for _, i := range test {
 			oof[i] = fm.score(&vecs.items[i])
 		}
-		_ = k
+	}
+	// Calibrate: the bounded words make the learner under-confident (its
+	// scores of the corpus' own spam sit near even odds), so the scores are
+	// rescaled to log-odds by Platt scaling on the out-of-fold scores,
+	// before the shift to the base rate.
+	shift := m.Meta.PriorShift
+	for i := range oof {
+		oof[i] += shift
+	}
+	a, b := platt(vecs.items, oof)
+	m.calibrate(a, b)
+	for i := range oof {
+		oof[i] = a*oof[i] + b - shift
 	}
 	thr, err := thresholdFor(vecs.items, oof, opts.FPTarget)
 	if err != nil {
 		return nil, err
 	}
-	m.Meta.Threshold = max(thr, MinThreshold)
+	m.Meta.Threshold = max(thr, math.Log(opts.FalseBlockCost))
+	m.Meta.FalseBlockCost = opts.FalseBlockCost
 	m.Meta.FPTarget = opts.FPTarget
 	m.Meta.Ham, m.Meta.Spam = ham, spam
 	return m, nil
@@ -176,13 +216,21 @@ func (v *Vectors) counts() (ham, spam int) {
 	return ham, spam
 }
 
-// score is the model's score of a vector: bias, weights and fixed rules.
+// score is the model's score of a vector: bias, the bounded word sums, the
+// learned rules and the fixed rules, as the engine computes it.
 func (m *Model) score(v *vector) float64 {
-	s := m.Meta.Bias + v.fixed
+	var pos, neg, rules float64
 	for _, i := range v.idx {
-		s += float64(m.Weights[i])
+		if w := float64(m.Weights[i]); w > 0 {
+			pos += w
+		} else {
+			neg += w
+		}
 	}
-	return s
+	for _, i := range v.rules {
+		rules += float64(m.Weights[i])
+	}
+	return m.Meta.Bias + min(pos, m.Meta.TokenCap) + max(neg, -m.Meta.TokenFloor) + rules + v.fixed
 }
 
 // stratifiedFolds splits the indexes of items into k folds with the same
@@ -246,23 +294,30 @@ func thresholdFor(items []vector, scores []float64, fpTarget float64) (float64, 
 	return math.Nextafter(ham[allowed], math.Inf(1)), nil
 }
 
-// fit trains one model on items with the chosen learner.
+// fit trains one model on items with the chosen learner, then moves its
+// bias from the corpus' prior to the base rate.
 func fit(items []vector, opts TrainOptions) *Model {
 	dim := 1 << opts.Bits
-	df := make([]uint32, dim) // documents containing each feature, for pruning
-	for _, v := range items {
-		for _, i := range v.idx {
-			df[i]++
-		}
-	}
+	st := countFeatures(items, dim)
 	var bias float64
 	var w []float64
 	if opts.Algo == "nb" {
-		bias, w = fitBayes(items, df)
+		bias, w = fitBayes(items, st)
 	} else {
-		bias, w = fitLogistic(items, df)
+		bias, w = fitLogistic(items, st)
 	}
-	m := &Model{Meta: ModelMeta{Algo: opts.Algo, FeatureVersion: FeatureVersion, Bits: opts.Bits, Bias: bias},
+	ham, spam := 0, 0
+	for _, v := range items {
+		if v.spam {
+			spam++
+		} else {
+			ham++
+		}
+	}
+	prior := float64(spam) / float64(ham+spam)
+	shift := logit(prior) - logit(opts.BaseRate)
+	m := &Model{Meta: ModelMeta{Algo: opts.Algo, FeatureVersion: FeatureVersion, Bits: opts.Bits, Bias: bias - shift,
+		TrainPrior: prior, BaseRate: opts.BaseRate, PriorShift: shift, TokenCap: tokenCap, TokenFloor: tokenFloor},
 		Weights: make([]float32, dim)}
 	for i, x := range w {
 		if math.Abs(x) >= minWeight {
@@ -273,17 +328,125 @@ func fit(items []vector, opts TrainOptions) *Model {
 	return m
 }
 
-// MinThreshold is the lowest threshold a trained model gets: a message is
-// spam only if the model finds it more likely spam than not, even where the
-// corpus' false-positive target alone would allow less. Corpora differ from
-// the mail a gateway sees (the shared corpus' ham is long mailing-list
-// traffic, so short business mail carries little ham evidence); without
-// the floor such mail, scoring near the bias, would be spam.
-const MinThreshold = 0.0
+// platt fits p(spam) = sigmoid(a·score + b) to the labels by Newton's
+// method on the log loss (a fixed number of steps: reproducible).
+func platt(items []vector, scores []float64) (a, b float64) {
+	a, b = 1, 0
+	for range 50 {
+		var ga, gb, haa, hab, hbb float64
+		for i, v := range items {
+			y := 0.0
+			if v.spam {
+				y = 1
+			}
+			p := sigmoid(float64(a*scores[i]) + b)
+			d := p - y
+			w := float64(p * (1 - p))
+			ga += float64(d * scores[i])
+			gb += d
+			haa += float64(w * scores[i] * scores[i])
+			hab += float64(w * scores[i])
+			hbb += w
+		}
+		haa += 1e-6
+		hbb += 1e-6
+		det := float64(haa*hbb) - float64(hab*hab)
+		if det <= 0 {
+			break
+		}
+		a -= (float64(hbb*ga) - float64(hab*gb)) / det
+		b -= (float64(haa*gb) - float64(hab*ga)) / det
+	}
+	if a <= 0 || math.IsNaN(a) || math.IsNaN(b) {
+		return 1, 0 // a degenerate fit: keep the learner's own scale
+	}
+	return a, b
+}
 
-// minDF prunes features seen in fewer documents: a word seen once is noise
-// the model would memorise, and pruning keeps the model file small.
+// calibrate rescales m's scores from s to a·(s+shift)+b−shift: the weights
+// and the word bounds by a, the bias to match.
+func (m *Model) calibrate(a, b float64) {
+	shift := m.Meta.PriorShift
+	m.Meta.Bias = a*(m.Meta.Bias+shift) + b - shift
+	m.Meta.TokenCap *= a
+	m.Meta.TokenFloor *= a
+	m.Meta.Scale, m.Meta.Offset = a, b
+	for i, w := range m.Weights {
+		m.Weights[i] = float32(a * float64(w))
+	}
+}
+
+func logit(p float64) float64 { return math.Log(p / (1 - p)) }
+
+// featureStats are the per-feature document counts training prunes by.
+type featureStats struct {
+	ham, spam []uint32 // documents of each class with the feature
+	rule      []bool   // the index is a learned rule's
+}
+
+func countFeatures(items []vector, dim int) featureStats {
+	st := featureStats{ham: make([]uint32, dim), spam: make([]uint32, dim), rule: make([]bool, dim)}
+	for _, v := range items {
+		c := st.ham
+		if v.spam {
+			c = st.spam
+		}
+		for _, i := range v.idx {
+			c[i]++
+		}
+		for _, i := range v.rules {
+			c[i]++
+			st.rule[i] = true
+		}
+	}
+	return st
+}
+
+// learnable reports whether feature i gets a weight: a learned rule always;
+// a word when it was seen in at least minDF messages, and, if only ever in
+// one class, in at least minSingleClassDF — a word seen in three spams and
+// no ham is as likely a business word the corpus' ham never used as a spam
+// word, and learning it is how "invoice" became spam.
+func (st featureStats) learnable(i uint32) bool {
+	if st.rule[i] {
+		return true
+	}
+	h, s := st.ham[i], st.spam[i]
+	if h+s < minDF {
+		return false
+	}
+	if h == 0 || s == 0 {
+		return h+s >= minSingleClassDF
+	}
+	return true
+}
+
+// DefaultBaseRate is the share of spam scores are calibrated to: a few per
+// cent of an attributed tenant's outbound mail in normal times, 1 % here.
+const DefaultBaseRate = 0.01
+
+// DefaultFalseBlockCost is how many missed spams one false spam verdict
+// costs: 2, since a false verdict sends a customer's message through the
+// high-risk pool and counts towards blocking the tenant, while a missed
+// spam leaves through the shared addresses once. The threshold is
+// ln 2 ≈ 0.69: spam when twice as likely spam as not among outbound mail.
+const DefaultFalseBlockCost = 2.0
+
+// minDF prunes words seen in fewer messages: a word seen once is noise the
+// model would memorise, and pruning keeps the model file small.
 const minDF = 2
+
+// minSingleClassDF is the messages a word seen in only one class needs.
+const minSingleClassDF = 8
+
+// The bounds on what words add up to (Model.TokenCap, Model.TokenFloor),
+// and on one word's and one learned rule's weight.
+const (
+	tokenCap   = 4.0
+	tokenFloor = 6.0
+	maxTokenW  = 0.6
+	maxRuleW   = 1.5
+)
 
 // minWeight drops weights too small to change a verdict, for a smaller file.
 const minWeight = 1e-4

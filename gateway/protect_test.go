@@ -40,7 +40,7 @@ func subjectClassifier(_ context.Context, raw []byte, _ int, _ string) (policy.V
 	case strings.HasPrefix(subj, "[spam]"):
 		return policy.Verdict{Class: "spam", Score: 9, Engine: "test"}, nil
 	case strings.HasPrefix(subj, "[bulk]"):
-		return policy.Verdict{Class: "bulk", Score: 5, Bulk: 7, Engine: "test"}, nil
+		return policy.Verdict{Class: "clean", Score: -2, Bulk: 7, IsBulk: true, Engine: "test"}, nil
 	}
 	return policy.Verdict{Class: "clean", Engine: "test"}, nil
 }

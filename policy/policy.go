@@ -150,17 +150,33 @@ type Message struct {
 	Pool string
 }
 
-// Verdict is the content classifier's answer for a message.
+// Verdict is the content classifier's answer for a message: the class
+// (clean or spam) and, beside it, whether the message is bulk mail — a
+// newsletter is bulk and clean unless its content is spam.
 type Verdict struct {
-	Class   string   `json:"class"` // clean, bulk, spam; "" when not classified
+	Class   string   `json:"class"` // clean, spam ("bulk" from older callers); "" when not classified
 	Score   float64  `json:"score"`
-	Bulk    int      `json:"bulk"` // 0-9
+	Bulk    int      `json:"bulk"`    // the bulk level, 0-9
+	IsBulk  bool     `json:"is_bulk"` // the level reached the bulk threshold
 	Reasons []string `json:"reasons,omitempty"`
 	Engine  string   `json:"engine,omitempty"`
 }
 
 // SpamOrBulk reports whether the verdict counts towards the thresholds.
-func (v Verdict) SpamOrBulk() bool { return v.Class == "spam" || v.Class == "bulk" }
+func (v Verdict) SpamOrBulk() bool { return v.Class == "spam" || v.Kind() == "bulk" }
+
+// Kind is "spam", "bulk" (clean bulk mail), "clean", or "" when the
+// message was not classified: the one word the day statistics and samples
+// keep.
+func (v Verdict) Kind() string {
+	switch {
+	case v.Class == "" || v.Class == "spam":
+		return v.Class
+	case v.IsBulk || v.Class == "bulk":
+		return "bulk"
+	}
+	return v.Class
+}
 
 // Check is one rule. Each method returns Accepted when the rule has nothing
 // to say at that stage.

@@ -41,7 +41,7 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 		return policy.Accepted
 	}
 	if e.Blocks != nil {
-		e.Blocks.NoteVerdict(env.TenantID, v.Class)
+		e.Blocks.NoteVerdict(env.TenantID, v.Kind())
 	}
 	set := e.Settings(env.TenantID)
 	now := e.now()
@@ -63,7 +63,7 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 	total, spamBulk := res.Totals[0], res.Totals[1]
 	if v.SpamOrBulk() {
 		e.recent.add(env.TenantID, seen{at: now, sender: env.Sender(), connector: env.Connector,
-			sample: blocks.Sample{QueueID: msg.QueueID, MessageID: msg.MessageID, Subject: msg.Subject, Sender: env.Sender(), Verdict: v.Class}})
+			sample: blocks.Sample{QueueID: msg.QueueID, MessageID: msg.MessageID, Subject: msg.Subject, Sender: env.Sender(), Verdict: v.Kind()}})
 		ratio := float64(spamBulk) / float64(max(total, 1))
 		if spamBulk >= set.TenantSpamCount && ratio >= set.TenantSpamRatio {
 			return c.block(ctx, env, set, total, spamBulk, ratio)

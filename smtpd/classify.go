@@ -61,7 +61,7 @@ func (s *session) classify(raw []byte) policy.Verdict {
 		return policy.Verdict{}
 	}
 	s.record("classify", "ok", "classifier", v.Class, "verdict", v.Class, "score", fmt.Sprintf("%.2f", v.Score),
-		"bulk", fmt.Sprint(v.Bulk), "reasons", strings.Join(v.Reasons, ", "))
+		"bulk", fmt.Sprint(v.Bulk), "is_bulk", fmt.Sprint(v.IsBulk), "reasons", strings.Join(v.Reasons, ", "))
 	return v
 }
 

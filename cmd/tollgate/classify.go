@@ -78,15 +78,20 @@ type verdictJSON struct {
 	Verdict     classify.Verdict  `json:"verdict"`
 	Score       float64           `json:"score"`
 	Bulk        int               `json:"bulk"`
+	IsBulk      bool              `json:"is_bulk"`
 	Reasons     []classify.Reason `json:"reasons"`
 	Fingerprint string            `json:"fingerprint,omitempty"`
 }
 
 func printVerdict(w io.Writer, file string, r classify.Result, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(w).Encode(verdictJSON{file, r.Verdict, r.Score, r.Bulk, r.Reasons, r.Fingerprint})
+		return json.NewEncoder(w).Encode(verdictJSON{file, r.Verdict, r.Score, r.Bulk, r.IsBulk, r.Reasons, r.Fingerprint})
 	}
-	if _, err := fmt.Fprintf(w, "%s: %s (score %.2f, bulk %d)\n", file, r.Verdict, r.Score, r.Bulk); err != nil {
+	kind := ""
+	if r.IsBulk {
+		kind = ", bulk mail"
+	}
+	if _, err := fmt.Fprintf(w, "%s: %s (score %.2f, bulk %d%s)\n", file, r.Verdict, r.Score, r.Bulk, kind); err != nil {
 		return err
 	}
 	for _, reason := range r.Reasons {
@@ -118,7 +123,9 @@ Flags:
 	out := fs.String("o", "", "write the model to `file` (required)")
 	algo := fs.String("algo", "lr", "learner: lr (logistic regression) or nb (naive Bayes)")
 	bits := fs.Int("bits", 18, "hash space: 2^`bits` weights")
-	fpTarget := fs.Float64("fp-target", 0.005, "ham false-positive `rate` the threshold is chosen for")
+	fpTarget := fs.Float64("fp-target", 0.005, "ham false-positive `rate` the corpus' cross-validation must keep (a floor under the threshold)")
+	baseRate := fs.Float64("base-rate", classify.DefaultBaseRate, "share of spam in the mail the model will judge; scores are log-odds at this `rate`")
+	cost := fs.Float64("false-block-cost", classify.DefaultFalseBlockCost, "what a false spam verdict costs in missed spams; the threshold is ln(`cost`)")
 	corpus, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -131,15 +138,15 @@ Flags:
 	if err != nil {
 		return err
 	}
-	m, err := classify.Train(examples, classify.TrainOptions{Algo: *algo, Bits: *bits, FPTarget: *fpTarget})
+	m, err := classify.Train(examples, classify.TrainOptions{Algo: *algo, Bits: *bits, FPTarget: *fpTarget, BaseRate: *baseRate, FalseBlockCost: *cost})
 	if err != nil {
 		return err
 	}
 	if err := writeModel(*out, m); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "trained %s on %d ham and %d spam: %d features, threshold %.4f (for %.2f%% ham false positives); wrote %s\n",
-		m.Meta.Algo, m.Meta.Ham, m.Meta.Spam, m.Meta.Features, m.Meta.Threshold, 100*m.Meta.FPTarget, *out)
+	fmt.Fprintf(os.Stderr, "trained %s on %d ham and %d spam: %d features; scores are log-odds at a %.1f%% base rate (prior shift %.2f, Platt scale %.2f); threshold %.4f (false-block cost %g, corpus FP floor %.2f%%); wrote %s\n",
+		m.Meta.Algo, m.Meta.Ham, m.Meta.Spam, m.Meta.Features, 100*m.Meta.BaseRate, m.Meta.PriorShift, m.Meta.Scale, m.Meta.Threshold, m.Meta.FalseBlockCost, 100*m.Meta.FPTarget, *out)
 	return nil
 }
 
