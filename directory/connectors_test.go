@@ -3,8 +3,8 @@ package directory
 import (
 	"errors"
 	"net/netip"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 )
 
