@@ -227,7 +227,11 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})
-		g.adminHTTP = serveAdmin(ln, g.api, cfg, log)
+		cookieKey, err := g.DB.Secret(ctx, "console-cookie")
+		if err != nil {
+			return nil, err
+		}
+		g.adminHTTP = serveAdmin(ln, g.api, cfg, cookieKey, log)
 	}
 	return g, nil
 }

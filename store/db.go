@@ -38,6 +38,8 @@ type DB struct {
 	// Dialect is SQLite or Postgres, so packages can pick their migrations
 	// and the few statements that differ.
 	Dialect string
+
+	ownMigration // the store's own tables (Secret), applied at first use
 }
 
 // Close closes the pools (once, where Write and Read are one pool).
