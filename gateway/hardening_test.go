@@ -52,7 +52,9 @@ func apiDo(t *testing.T, g *gateway.Gateway, token, method, path string, body an
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	json.Unmarshal(b, &e)
 	return apiErr{resp.StatusCode, e.Error.Code, e.Error.Message, string(b)}
 }
