@@ -2,7 +2,8 @@
 // when several Tollgate nodes share one), applies schema migrations and runs
 // transactions. Higher packages (directory, audit, trace) own their tables
 // and pick their migration files by DB.Dialect; store only knows how to
-// open, migrate, lock and run transactions.
+// open, migrate, lock and run transactions, and keeps one table of its own:
+// the installation's secrets (Secret), shared by every node.
 package store
 
 import (
