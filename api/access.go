@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -268,7 +269,11 @@ func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
 }
 
 // createAdmin adds a tenant admin. The new admin enrols TOTP at first
-// sign-in; until then the account cannot pass the second factor.
+// sign-in; until then the account cannot pass the second factor. A tenant
+// admin may add admins only at the tenant's verified accepted domains, and
+// learns of a taken email only that it cannot be used: "exists" would tell
+// it which addresses are admins of other tenants. Operators may use any
+// address and are told what the conflict is.
 func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 	t, ok := s.tenant(w, r)
 	if !ok {
@@ -286,7 +291,18 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 	if !s.stepUp(w, r, t.ID, req.Code, "adding an admin") {
 		return
 	}
-	a, err := s.opts.Directory.CreateAdmin(r.Context(), t.ID, req.Email, req.Password, directory.TenantAdmin)
+	p := principalOf(r.Context())
+	var a directory.Admin
+	var err error
+	if p.Operator {
+		a, err = s.opts.Directory.CreateAdmin(r.Context(), t.ID, req.Email, req.Password, directory.TenantAdmin)
+	} else {
+		a, err = s.opts.Directory.CreateAdminAtOwnDomain(r.Context(), t.ID, req.Email, req.Password)
+	}
+	if errors.Is(err, directory.ErrConflict) && !p.Operator {
+		err = &apiError{Status: http.StatusConflict, Code: "conflict", Field: "email",
+			Message: "email: this address cannot be used for a new admin; choose another"}
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

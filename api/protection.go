@@ -43,13 +43,15 @@ type settingsJSON struct {
 	RestrictAction        string  `json:"restrict_action"`
 	ProbationQuota        int64   `json:"probation_quota"`
 	ProbationDays         int     `json:"probation_days"`
+	ConnectorIPv4         int64   `json:"connector_ipv4_addresses"`
+	ConnectorIPv6Nets64   int64   `json:"connector_ipv6_64s"`
 }
 
 func toSettings(s policy.Settings, seats int) settingsJSON {
 	return settingsJSON{s.TenantWindow.String(), s.TenantSpamCount, s.TenantSpamRatio, s.UnregisteredPerDay, s.DSNPerDay,
 		s.UserMessagesPerMinute, s.UserRecipientsPerDay, s.RecipientsPerMessage, s.ExternalPerDay(seats),
 		s.UserExternalPerHour, s.UserInternalPerHour, s.UserDailyRecipients, s.UserSpamPerHour, s.RestrictAction,
-		s.ProbationQuota, s.ProbationDays}
+		s.ProbationQuota, s.ProbationDays, s.ConnectorIPv4Addresses, s.ConnectorIPv6Nets64}
 }
 
 // protection reports whether the protection state is wired in; the API can

@@ -211,6 +211,13 @@ func TestStepUpForLastingAccess(t *testing.T) {
 	var a tenantJSON
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, nil)
+	// Tenant admins add admins at the tenant's verified domains only.
+	if _, err := e.dir.AddDomain(t.Context(), a.ID, "alpha.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.dir.MarkDomainVerified(t.Context(), a.ID, "alpha.test"); err != nil {
+		t.Fatal(err)
+	}
 	var s1 struct{ Ticket, Secret string }
 	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, &s1)
 	code, _ := totp.GenerateCode(s1.Secret, time.Now())

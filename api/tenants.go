@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -317,7 +318,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 		}
 		ranges = append(ranges, p)
 	}
-	c, err := s.opts.Directory.CreateConnector(r.Context(), t.ID, req.Name, ranges, principalOf(r.Context()).Name)
+	c, err := s.createRangeConnector(r, t, req.Name, ranges)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -325,6 +326,38 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 	s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
 	s.connectorCreated(r, t, c)
 	writeJSON(w, http.StatusCreated, toConnector(c))
+}
+
+// createRangeConnector creates an IP-range connector. A tenant admin's stays
+// within the tenant's connector address space cap; an operator's may go
+// past it (the operator is the approval the cap asks for). An overlap with
+// another tenant tells a tenant admin only that; an operator is told which
+// range of which tenant.
+func (s *Server) createRangeConnector(r *http.Request, t directory.Tenant, name string, ranges []netip.Prefix) (directory.Connector, error) {
+	p := principalOf(r.Context())
+	var c directory.Connector
+	var err error
+	if p.Operator {
+		c, err = s.opts.Directory.CreateConnector(r.Context(), t.ID, name, ranges, p.Name)
+	} else {
+		set := s.opts.Policy
+		if s.opts.Blocks != nil {
+			set = s.settingsFor(t.ID)
+		}
+		c, err = s.opts.Directory.CreateConnectorWithin(r.Context(), t.ID, name, ranges, p.Name,
+			directory.SpaceCap{IPv4: uint64(max(set.ConnectorIPv4Addresses, 0)), IPv6Nets64: uint64(max(set.ConnectorIPv6Nets64, 0))})
+	}
+	var se *directory.SpaceError
+	var oe *directory.OverlapError
+	switch {
+	case errors.As(err, &se):
+		return c, &apiError{Status: http.StatusForbidden, Code: "connector_space_exceeded", Field: "ip_ranges",
+			Message: fmt.Sprintf("create connector %q: %v", name, se)}
+	case errors.As(err, &oe) && p.Operator:
+		return c, &apiError{Status: http.StatusConflict, Code: "conflict", Field: "ip_ranges",
+			Message: fmt.Sprintf("create connector %q: %s", name, oe.Detail())}
+	}
+	return c, err
 }
 
 // parseRange takes a CIDR range or a single address.

@@ -85,6 +85,9 @@ type Policy struct {
 	RestrictAction        string   `toml:"restrict_action"`
 	ProbationQuota        int64    `toml:"probation_quota"`
 	ProbationDays         int      `toml:"probation_days"`
+	// The connector address space cap per tenant (policy.Settings).
+	ConnectorIPv4Addresses int64 `toml:"connector_ipv4_addresses"`
+	ConnectorIPv6Nets64    int64 `toml:"connector_ipv6_64s"`
 }
 
 // Settings are the [policy] values as the checks take them.
@@ -97,6 +100,7 @@ func (p Policy) Settings() policy.Settings {
 		UserInternalPerHour: p.UserInternalPerHour, UserDailyRecipients: p.UserDailyRecipients,
 		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction,
 		ProbationQuota: p.ProbationQuota, ProbationDays: p.ProbationDays,
+		ConnectorIPv4Addresses: p.ConnectorIPv4Addresses, ConnectorIPv6Nets64: p.ConnectorIPv6Nets64,
 	}
 }
 

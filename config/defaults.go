@@ -95,5 +95,6 @@ func defaultPolicy() Policy {
 		UserInternalPerHour: d.UserInternalPerHour, UserDailyRecipients: d.UserDailyRecipients,
 		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction,
 		ProbationQuota: d.ProbationQuota, ProbationDays: d.ProbationDays,
+		ConnectorIPv4Addresses: d.ConnectorIPv4Addresses, ConnectorIPv6Nets64: d.ConnectorIPv6Nets64,
 	}
 }

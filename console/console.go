@@ -16,6 +16,7 @@
 package console
 
 import (
+	"crypto/rand"
 	"embed"
 	"log/slog"
 	"net/http"
@@ -40,7 +41,12 @@ type Options struct {
 	// when TLS is terminated in front of the admin port (admin.public_url
 	// is https). Requests that arrive over TLS get Secure cookies anyway.
 	SecureCookies bool
-	Logger        *slog.Logger
+	// CookieKey signs the session and flash cookies (HMAC-SHA256); a
+	// tampered cookie counts as none. Give every node of a fleet the same
+	// key (the gateway keeps it in the store). Empty: a random key for
+	// this process, so sessions end when it restarts.
+	CookieKey []byte
+	Logger    *slog.Logger
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
 }
@@ -48,6 +54,7 @@ type Options struct {
 // Console serves the admin center.
 type Console struct {
 	opts  Options
+	key   []byte
 	mux   *http.ServeMux
 	pages pages
 }
@@ -60,7 +67,11 @@ func New(opts Options) *Console {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Console{opts: opts, mux: http.NewServeMux(), pages: loadPages()}
+	c := &Console{opts: opts, key: opts.CookieKey, mux: http.NewServeMux(), pages: loadPages()}
+	if len(c.key) == 0 {
+		c.key = make([]byte, 32)
+		rand.Read(c.key)
+	}
 	c.routes()
 	return c
 }

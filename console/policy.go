@@ -32,6 +32,8 @@ var policyKeys = []policyKey{
 	{"user_daily_recipients", "Per user: outbound spam policy, recipients a day", "int"},
 	{"user_spam_per_hour", "Per user: spam messages an hour before restriction", "int"},
 	{"restrict_action", "When a user crosses a limit", "action"},
+	{"connector_ipv4_addresses", "Connectors: IPv4 addresses a tenant admin may add, all connectors together", "int"},
+	{"connector_ipv6_64s", "Connectors: IPv6 /64 networks a tenant admin may add, all connectors together", "int"},
 }
 
 // restrictActions are the values restrict_action takes, with their meaning.

@@ -3,13 +3,15 @@ package console
 import (
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
 // routes is the console's page table. Every page is a GET; every change a
 // POST from a form (with its CSRF token) that redirects to a GET.
 func (c *Console) routes() {
 	static, _ := fs.Sub(staticFS, "static") // a constant path: cannot fail
-	c.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	c.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", filesOnly(static)))
 
 	c.mux.HandleFunc("GET /console/{$}", c.home)
 	c.mux.HandleFunc("GET /console/signin", c.signInForm)
@@ -52,4 +54,18 @@ func (c *Console) routes() {
 	c.protectionRoutes(t)
 
 	c.mux.HandleFunc("/console/", c.notFound)
+}
+
+// filesOnly serves the files of fsys and nothing else: a directory (with or
+// without its trailing slash) is a 404, never a listing of what is there.
+func filesOnly(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if fi, err := fs.Stat(fsys, name); err != nil || fi.IsDir() || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }

@@ -49,13 +49,23 @@ func (s session) tokenID() (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-func (s session) encode() string {
+// encode is "<token>.<fields>.<mac>": the fields (who, which tenant, until
+// when) are signed with the install's cookie key together with the token,
+// so a browser (or whoever can plant a cookie in it) cannot change what the
+// page header and home page believe about the session, nor move fields onto
+// another token. The API still decides what the token may do.
+func (s session) encode(key []byte) string {
 	meta, _ := json.Marshal(s)
-	return s.Token + "." + base64.RawURLEncoding.EncodeToString(meta)
+	v := s.Token + "." + base64.RawURLEncoding.EncodeToString(meta)
+	return v + "." + sign(key, "session", v)
 }
 
-func decodeSession(v string) (session, bool) {
-	tok, meta, ok := strings.Cut(v, ".")
+func decodeSession(key []byte, v string) (session, bool) {
+	signed, mac, ok := cutLast(v, ".")
+	if !ok || !verify(key, "session", signed, mac) {
+		return session{}, false
+	}
+	tok, meta, ok := strings.Cut(signed, ".")
 	if !ok || !strings.HasPrefix(tok, "tg_") {
 		return session{}, false
 	}
@@ -68,6 +78,27 @@ func decodeSession(v string) (session, bool) {
 	return s, true
 }
 
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// sign is the MAC of a cookie value: HMAC-SHA256 under the install's
+// cookie key, with the cookie's purpose in it so one cookie's value and
+// MAC cannot be replayed as another's.
+func sign(key []byte, purpose, value string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("tollgate console cookie v1\x00" + purpose + "\x00" + value))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func verify(key []byte, purpose, value, mac string) bool {
+	return len(key) > 0 && hmac.Equal([]byte(sign(key, purpose, value)), []byte(mac))
+}
+
 // sessionOf reads the session cookie. A session past its expiry is gone
 // here already; the API would refuse its token anyway.
 func (c *Console) sessionOf(r *http.Request) (session, bool) {
@@ -75,7 +106,7 @@ func (c *Console) sessionOf(r *http.Request) (session, bool) {
 	if err != nil {
 		return session{}, false
 	}
-	s, ok := decodeSession(ck.Value)
+	s, ok := decodeSession(c.key, ck.Value)
 	if !ok || !c.opts.Now().Before(s.Expires) {
 		return session{}, false
 	}
@@ -139,7 +170,8 @@ type flash struct {
 
 func (c *Console) setFlash(w http.ResponseWriter, r *http.Request, f flash) {
 	b, _ := json.Marshal(f)
-	c.setCookie(w, r, flashCookie, base64.RawURLEncoding.EncodeToString(b), Prefix, time.Minute)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	c.setCookie(w, r, flashCookie, v+"."+sign(c.key, "flash", v), Prefix, time.Minute)
 }
 
 // takeFlash reads and clears the flash cookie.
@@ -149,7 +181,11 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 		return nil
 	}
 	c.clearCookie(w, r, flashCookie, Prefix)
-	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	v, mac, ok := strings.Cut(ck.Value, ".")
+	if !ok || !verify(c.key, "flash", v, mac) {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
 	var f flash
 	if err != nil || json.Unmarshal(b, &f) != nil || f.Text == "" {
 		return nil

@@ -169,7 +169,7 @@ func (c *Console) secondFactor(w http.ResponseWriter, r *http.Request, path, fie
 	}
 	s := session{Token: ans.Token, Email: ans.Admin.Email, Operator: ans.Admin.Role == "operator",
 		TenantID: ans.Admin.TenantID, Expires: ans.ExpiresAt}
-	c.setCookie(w, r, sessionCookie, s.encode(), Prefix, s.Expires.Sub(c.opts.Now()))
+	c.setCookie(w, r, sessionCookie, s.encode(c.key), Prefix, s.Expires.Sub(c.opts.Now()))
 	c.clearCookie(w, r, ticketCookie, signinPath)
 	c.clearCookie(w, r, enrolCookie, signinPath)
 	if len(ans.RecoveryCodes) > 0 {

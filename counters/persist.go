@@ -92,6 +92,11 @@ func (m *memory) save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save counters: %w", err)
 	}
+	// A temporary file left by a crash keeps its old mode: set it.
+	if err := file.Chmod(0o600); err != nil {
+		file.Close()
+		return fmt.Errorf("save counters: %w", err)
+	}
 	bw := bufio.NewWriter(file)
 	err = m.encode(bw)
 	if err == nil {

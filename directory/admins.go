@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/password"
@@ -57,8 +58,21 @@ func checkAdminPassword(pw string) error {
 // lowercased, and is unique across all admins (ErrConflict). The password
 // is hashed before the write transaction starts.
 func (d *Directory) CreateAdmin(ctx context.Context, tenantID int64, email, pw string, role Role) (Admin, error) {
+	return d.createAdmin(ctx, tenantID, email, pw, role, false)
+}
+
+// CreateAdminAtOwnDomain is CreateAdmin for a tenant admin added by another
+// tenant admin: the email must be at one of the tenant's verified accepted
+// domains (else ErrInvalid, naming them). Otherwise a tenant could make
+// admins at any address, and probe which addresses are admins elsewhere.
+// Operators add admins at any address with CreateAdmin.
+func (d *Directory) CreateAdminAtOwnDomain(ctx context.Context, tenantID int64, email, pw string) (Admin, error) {
+	return d.createAdmin(ctx, tenantID, email, pw, TenantAdmin, true)
+}
+
+func (d *Directory) createAdmin(ctx context.Context, tenantID int64, email, pw string, role Role, ownDomain bool) (Admin, error) {
 	what := fmt.Sprintf("create admin %q", email)
-	addr, _, err := normAddress(email)
+	addr, domain, err := normAddress(email)
 	if err != nil {
 		return Admin{}, invalid(what, err)
 	}
@@ -89,6 +103,11 @@ func (d *Directory) CreateAdmin(ctx context.Context, tenantID int64, email, pw s
 		if role == TenantAdmin {
 			if _, err := getTenant(ctx, tx, tenantID); err != nil {
 				return fmt.Errorf("%s: %w", what, err)
+			}
+		}
+		if ownDomain {
+			if err := checkOwnDomain(ctx, tx, tenantID, domain, what); err != nil {
+				return err
 			}
 		}
 		a.ID, err = insertID(ctx, tx, what, "an admin with that email exists",
@@ -242,4 +261,33 @@ func (d *Directory) SignIn(ctx context.Context, email, pw string, now time.Time)
 	}
 	a.LastSignIn = fromNanos(at)
 	return a, nil
+}
+
+// checkOwnDomain refuses a domain that is not one of the tenant's verified
+// accepted domains, naming those (the tenant's own, so nothing leaks).
+func checkOwnDomain(ctx context.Context, tx *sql.Tx, tenantID int64, domain, what string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM domains WHERE tenant_id = $1 AND verified ORDER BY name`, tenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var own []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return err
+		}
+		if n == domain {
+			return nil
+		}
+		own = append(own, n)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(own) == 0 {
+		return invalid(what, errors.New("an admin's email must be at one of the tenant's verified accepted domains, and it has none yet: verify a domain first, or ask an operator"))
+	}
+	return invalid(what, fmt.Errorf("an admin's email must be at one of the tenant's verified accepted domains (%s); %s is not one: ask an operator for other addresses",
+		strings.Join(own, ", "), domain))
 }

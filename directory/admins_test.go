@@ -212,3 +212,38 @@ func testSignInThrottleConcurrent(t *testing.T, db *store.DB) {
 		t.Fatalf("%d bad credentials, %d throttled; want %d and %d", bad, throttled, DefaultThrottleLimit, 12-DefaultThrottleLimit)
 	}
 }
+
+// A tenant admin's new admin must be at one of the tenant's verified
+// domains: not a pending one, not another tenant's, and not before the
+// tenant has any.
+func TestCreateAdminAtOwnDomain(t *testing.T) {
+	forEachDir(t, testCreateAdminAtOwnDomain)
+}
+
+func testCreateAdminAtOwnDomain(t *testing.T, d *Directory) {
+	ctx := t.Context()
+	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
+	const pw = "a long admin password"
+	_, err := d.CreateAdminAtOwnDomain(ctx, a.ID, "x@a.test", pw)
+	wantErr(t, err, ErrInvalid, "has none yet")
+	for _, dom := range []string{"a.test", "pending.test"} {
+		must[Domain](t)(d.AddDomain(ctx, a.ID, dom))
+	}
+	if err := d.MarkDomainVerified(ctx, a.ID, "a.test"); err != nil {
+		t.Fatal(err)
+	}
+	must[Domain](t)(d.AddDomain(ctx, b.ID, "b.test"))
+	if err := d.MarkDomainVerified(ctx, b.ID, "b.test"); err != nil {
+		t.Fatal(err)
+	}
+	if ad := must[Admin](t)(d.CreateAdminAtOwnDomain(ctx, a.ID, "New@A.Test", pw)); ad.Email != "new@a.test" || ad.TenantID != a.ID || ad.Role != TenantAdmin {
+		t.Fatalf("admin %+v", ad)
+	}
+	_, err = d.CreateAdminAtOwnDomain(ctx, a.ID, "x@pending.test", pw)
+	wantErr(t, err, ErrInvalid, "(a.test)", "pending.test is not one")
+	_, err = d.CreateAdminAtOwnDomain(ctx, a.ID, "x@b.test", pw)
+	wantErr(t, err, ErrInvalid, "b.test is not one")
+	_, err = d.CreateAdminAtOwnDomain(ctx, a.ID, "new@a.test", pw)
+	wantErr(t, err, ErrConflict)
+}

@@ -12,10 +12,35 @@ import (
 
 // CreateConnector adds a connector for the given sender IP ranges. Ranges
 // are normalised (masked, IPv4-mapped IPv6 unmapped, deduplicated). A range
-// that overlaps a live connector of another tenant is refused with
-// ErrConflict naming that range, so one tenant cannot capture another's
+// that overlaps a live connector of another tenant is refused with an
+// *OverlapError (ErrConflict), so one tenant cannot capture another's
 // traffic; overlaps within a tenant are fine (the most specific wins).
+// No address space cap applies: this is the operator's (and the seed's)
+// way; tenant admins go through CreateConnectorWithin.
 func (d *Directory) CreateConnector(ctx context.Context, tenantID int64, name string, ranges []netip.Prefix, createdBy string) (Connector, error) {
+	return d.createConnector(ctx, tenantID, name, ranges, createdBy, nil)
+}
+
+// CreateConnectorWithin is CreateConnector for a tenant admin: the
+// tenant's live connectors together, with the new one, must stay within
+// limit, or the answer is a *SpaceError (ErrOverCap) with the figures.
+// Without a cap, one tenant could claim nearly all of IPv4 in /8s: every
+// host on the internet would relay as that tenant, and no other tenant
+// could add a connector.
+func (d *Directory) CreateConnectorWithin(ctx context.Context, tenantID int64, name string, ranges []netip.Prefix, createdBy string, limit SpaceCap) (Connector, error) {
+	return d.createConnector(ctx, tenantID, name, ranges, createdBy, &limit)
+}
+
+// ConnectorSpace is the address space the tenant's live connectors cover.
+func (d *Directory) ConnectorSpace(ctx context.Context, tenantID int64) (Space, error) {
+	if _, err := d.Tenant(ctx, tenantID); err != nil {
+		return Space{}, fmt.Errorf("connector space: %w", err)
+	}
+	ranges, err := liveRanges(ctx, d.db.Read, tenantID)
+	return SpaceOf(ranges), err
+}
+
+func (d *Directory) createConnector(ctx context.Context, tenantID int64, name string, ranges []netip.Prefix, createdBy string, limit *SpaceCap) (Connector, error) {
 	what := fmt.Sprintf("create connector %q", name)
 	name, err := checkName(name)
 	if err != nil {
@@ -40,6 +65,17 @@ func (d *Directory) CreateConnector(ctx context.Context, tenantID int64, name st
 		}
 		if err := checkOverlap(ctx, tx, tenantID, ranges, what); err != nil {
 			return err
+		}
+		if limit != nil {
+			// Under rangesLock too: two creations at once cannot both
+			// fit in the room only one of them has.
+			existing, err := liveRanges(ctx, tx, tenantID)
+			if err != nil {
+				return err
+			}
+			if err := checkSpace(existing, ranges, *limit); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
 		}
 		c.ID, err = insertID(ctx, tx, what, "the tenant has a live connector with that name",
 			`INSERT INTO connectors (tenant_id, name, created_by, created_at) VALUES ($1, $2, $3, $4)
@@ -80,7 +116,7 @@ const rangesLock = "directory/connector_ranges"
 // that raced it refuses, which is the safe side. On SQLite the lock is free:
 // the one write transaction at a time already gives the same order.
 func checkOverlap(ctx context.Context, tx *sql.Tx, tenantID int64, ranges []netip.Prefix, what string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT r.prefix FROM connector_ranges r JOIN connectors c ON c.id = r.connector_id
+	rows, err := tx.QueryContext(ctx, `SELECT r.prefix, c.tenant_id FROM connector_ranges r JOIN connectors c ON c.id = r.connector_id
 		WHERE c.deleted_at IS NULL AND c.tenant_id <> $1`, tenantID)
 	if err != nil {
 		return err
@@ -88,7 +124,8 @@ func checkOverlap(ctx context.Context, tx *sql.Tx, tenantID int64, ranges []neti
 	defer rows.Close()
 	for rows.Next() {
 		var s string
-		if err := rows.Scan(&s); err != nil {
+		var owner int64
+		if err := rows.Scan(&s, &owner); err != nil {
 			return err
 		}
 		other, err := netip.ParsePrefix(s)
@@ -97,11 +134,34 @@ func checkOverlap(ctx context.Context, tx *sql.Tx, tenantID int64, ranges []neti
 		}
 		for _, p := range ranges {
 			if p.Overlaps(other) {
-				return fmt.Errorf("%s: %w: range %s overlaps %s of another tenant's connector", what, ErrConflict, p, other)
+				return fmt.Errorf("%s: %w", what, &OverlapError{Range: p, Other: other, OtherTenant: owner})
 			}
 		}
 	}
 	return rows.Err()
+}
+
+// liveRanges lists the ranges of the tenant's live connectors.
+func liveRanges(ctx context.Context, q queryer, tenantID int64) ([]netip.Prefix, error) {
+	rows, err := q.QueryContext(ctx, `SELECT r.prefix FROM connector_ranges r JOIN connectors c ON c.id = r.connector_id
+		WHERE c.deleted_at IS NULL AND c.tenant_id = $1`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []netip.Prefix
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("stored range %q: %w", s, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // DeleteConnector soft-deletes a live connector: it stops matching at once

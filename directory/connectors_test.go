@@ -1,8 +1,10 @@
 package directory
 
 import (
+	"errors"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -60,11 +62,20 @@ func testConnectorsCreateAndMatch(t *testing.T, d *Directory) {
 		_, err := d.CreateConnector(ctx, b.ID, "grab", prefixes("198.51.100.0/24", r), "admin@b")
 		wantErr(t, err, ErrConflict, netip.MustParsePrefix(r).Masked().String())
 	}
-	// The error names the other tenant's range, so an admin knows what to fix.
+	// The error names the range asked for but not the other tenant's: that
+	// is the other tenant's business. Its Detail, for operators, does.
 	_, err := d.CreateConnector(ctx, b.ID, "grab", prefixes("10.200.0.0/16"), "admin@b")
-	wantErr(t, err, ErrConflict, "10.200.0.0/16", "10.0.0.0/8")
+	wantErr(t, err, ErrConflict, "10.200.0.0/16", "another tenant")
+	var oe *OverlapError
+	if strings.Contains(err.Error(), "10.0.0.0/8") || !errors.As(err, &oe) || oe.Other.String() != "10.0.0.0/8" || oe.OtherTenant != a.ID ||
+		!strings.Contains(oe.Detail(), "10.0.0.0/8") {
+		t.Fatalf("overlap error %v (%+v): want the other range in Detail only", err, oe)
+	}
 	_, err = d.CreateConnector(ctx, b.ID, "grab", prefixes("2001:db8:ff::/48"), "admin@b")
-	wantErr(t, err, ErrConflict, "2001:db8:ff::/48", "2001:db8::/32")
+	wantErr(t, err, ErrConflict, "2001:db8:ff::/48")
+	if strings.Contains(err.Error(), "2001:db8::/32") {
+		t.Fatalf("overlap error reveals the other tenant's range: %v", err)
+	}
 	// Names are unique among a tenant's live connectors.
 	_, err = d.CreateConnector(ctx, a.ID, "wide", prefixes("172.16.0.0/12"), "admin@a")
 	wantErr(t, err, ErrConflict, "wide")
@@ -139,5 +150,62 @@ func testConnectorForIPReturnsCopy(t *testing.T, d *Directory) {
 	c.IPRanges[0] = netip.MustParsePrefix("0.0.0.0/0")
 	if c2, _, _ := d.ConnectorForIP(ip); c2.IPRanges[0].String() != "192.0.2.0/24" {
 		t.Fatal("snapshot mutated through returned connector")
+	}
+}
+
+func TestSpaceOf(t *testing.T) {
+	for _, c := range []struct {
+		ranges []string
+		want   Space
+	}{
+		{nil, Space{}},
+		{[]string{"192.0.2.0/24"}, Space{IPv4: 256}},
+		{[]string{"192.0.2.0/24", "192.0.2.128/25", "192.0.2.7/32"}, Space{IPv4: 256}}, // overlaps once
+		{[]string{"192.0.2.0/24", "198.51.100.1/32"}, Space{IPv4: 257}},
+		{[]string{"10.0.0.0/8", "11.0.0.0/8"}, Space{IPv4: 2 << 24}},
+		{[]string{"2001:db8::1/128", "2001:db8::2/128"}, Space{IPv6Nets64: 1}}, // one /64
+		{[]string{"2001:db8::/48", "2001:db8:0:1::/64", "2001:db9::5/128"}, Space{IPv6Nets64: 65537}},
+		{[]string{"2001:db8::/32", "192.0.2.1/32"}, Space{IPv4: 1, IPv6Nets64: 1 << 32}},
+	} {
+		if got := SpaceOf(prefixes(c.ranges...)); got != c.want {
+			t.Errorf("SpaceOf(%v) = %+v, want %+v", c.ranges, got, c.want)
+		}
+	}
+}
+
+func TestConnectorSpaceCap(t *testing.T) { forEachDir(t, testConnectorSpaceCap) }
+
+func testConnectorSpaceCap(t *testing.T, d *Directory) {
+	ctx := t.Context()
+	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
+	limit := SpaceCap{IPv4: 512, IPv6Nets64: 2}
+	must[Connector](t)(d.CreateConnectorWithin(ctx, a.ID, "one", prefixes("192.0.2.0/24", "2001:db8::1/128"), "admin@a", limit))
+	// Overlapping its own ranges costs nothing.
+	must[Connector](t)(d.CreateConnectorWithin(ctx, a.ID, "same", prefixes("192.0.2.0/25", "2001:db8::2/128"), "admin@a", limit))
+	two := must[Connector](t)(d.CreateConnectorWithin(ctx, a.ID, "two", prefixes("198.51.100.0/24"), "admin@a", limit))
+	_, err := d.CreateConnectorWithin(ctx, a.ID, "three", prefixes("203.0.113.7/32"), "admin@a", limit)
+	var se *SpaceError
+	if !errors.Is(err, ErrOverCap) || !errors.As(err, &se) || se.Family != "IPv4" || se.Asked != 1 || se.Used != 512 || se.Total != 513 || se.Cap != 512 {
+		t.Fatalf("over the IPv4 cap: %v (%+v)", err, se)
+	}
+	for _, want := range []string{"asks for 1 IPv4", "513", "cap is 512", "connector_ipv4_addresses"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	_, err = d.CreateConnectorWithin(ctx, a.ID, "v6", prefixes("2001:db8:1::/63"), "admin@a", limit)
+	if !errors.As(err, &se) || se.Family != "IPv6" || se.Asked != 2 || se.Total != 3 {
+		t.Fatalf("over the IPv6 cap: %v", err)
+	}
+	// An operator's connector is not capped; deleting frees room.
+	must[Connector](t)(d.CreateConnector(ctx, a.ID, "op", prefixes("10.0.0.0/8"), "operator:root"))
+	if sp := must[Space](t)(d.ConnectorSpace(ctx, a.ID)); sp.IPv4 != 512+1<<24 || sp.IPv6Nets64 != 1 {
+		t.Fatalf("space %+v", sp)
+	}
+	if err := d.DeleteConnector(ctx, a.ID, two.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateConnectorWithin(ctx, a.ID, "four", prefixes("10.1.0.0/16"), "admin@a", limit); err != nil {
+		t.Fatalf("a range inside the operator's connector adds nothing: %v", err)
 	}
 }

@@ -16,10 +16,12 @@ import (
 // serveAdmin serves the admin HTTP port: the web console under /console/
 // (which gets its data from the API handler in-process), a redirect to it
 // from /, and everything else (the API, metrics, help pages) from the API.
-func serveAdmin(ln net.Listener, a *api.Server, cfg *config.Config, log *slog.Logger) *http.Server {
+// cookieKey signs the console's cookies: the store's install secret, the
+// same on every node of a fleet.
+func serveAdmin(ln net.Listener, a *api.Server, cfg *config.Config, cookieKey []byte, log *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle(console.Prefix, console.New(console.Options{API: a.Handler(),
-		SecureCookies: strings.HasPrefix(cfg.Admin.PublicURL, "https://"), Logger: log}))
+		SecureCookies: strings.HasPrefix(cfg.Admin.PublicURL, "https://"), CookieKey: cookieKey, Logger: log}))
 	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusSeeOther))
 	mux.Handle("/", a.Handler())
 	srv := &http.Server{Handler: securityHeaders(mux, strings.HasPrefix(cfg.Admin.PublicURL, "https://")), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,

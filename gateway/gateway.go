@@ -96,6 +96,12 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
 	}
+	// Every file Tollgate makes in it is 0600 and every directory 0700; an
+	// existing data directory keeps the mode its owner gave it, but say so.
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("data directory is open to other users; Tollgate's files in it are private, but consider chmod 700",
+			"data_dir", cfg.DataDir, "mode", fi.Mode().Perm().String())
+	}
 	tlsConf, err := certs.ServerConfig(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, cfg.Hostname)
 	if err != nil {
 		return nil, err
@@ -233,7 +239,11 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})
-		g.adminHTTP = serveAdmin(ln, g.api, cfg, log)
+		cookieKey, err := g.DB.Secret(ctx, "console-cookie")
+		if err != nil {
+			return nil, err
+		}
+		g.adminHTTP = serveAdmin(ln, g.api, cfg, cookieKey, log)
 	}
 	return g, nil
 }
@@ -247,7 +257,7 @@ func (g *Gateway) seedDev(ctx context.Context) error {
 		return fmt.Errorf("seed dev tenant: %w", err)
 	}
 	if pw != "" {
-		if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		if err := writePrivate(pwFile, pw+"\n"); err != nil {
 			return fmt.Errorf("save dev password: %w", err)
 		}
 	} else if b, err := os.ReadFile(pwFile); err == nil {
@@ -268,10 +278,28 @@ func adminToken(path string) (string, error) {
 		return "", fmt.Errorf("admin token %s: %w", path, err)
 	}
 	tok := password.Random(32)
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := writePrivate(path, tok+"\n"); err != nil {
 		return "", fmt.Errorf("admin token %s: %w", path, err)
 	}
 	return tok, nil
+}
+
+// writePrivate writes a secret to path, 0600 even when the file was there
+// already with a looser mode (os.WriteFile keeps an existing file's mode).
+func writePrivate(path, data string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.WriteString(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Shutdown stops taking mail, lets sessions finish until ctx ends, then

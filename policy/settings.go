@@ -67,6 +67,14 @@ type Settings struct {
 	// rolling 24 h); it doubles with every clean day until ProbationDays.
 	ProbationQuota int64
 	ProbationDays  int
+
+	// ConnectorIPv4Addresses and ConnectorIPv6Nets64 cap the address
+	// space a tenant admin may give the tenant's connectors, all of them
+	// together: IPv4 addresses, and IPv6 /64 networks. Beyond it only an
+	// operator can create a connector. Zero lets tenant admins add no
+	// ranges of that family.
+	ConnectorIPv4Addresses int64
+	ConnectorIPv6Nets64    int64
 }
 
 // DefaultSettings are the built-in defaults, the hosted service's where it
@@ -80,6 +88,9 @@ func DefaultSettings() Settings {
 		UserExternalPerHour: 500, UserInternalPerHour: 1000, UserDailyRecipients: 0,
 		UserSpamPerHour: 10, RestrictAction: RestrictUntilTomorrow,
 		ProbationQuota: 200, ProbationDays: 5,
+		// A /20 and a /48: room for a site's mail servers many times over,
+		// a vanishing share of the internet.
+		ConnectorIPv4Addresses: 4096, ConnectorIPv6Nets64: 65536,
 	}
 }
 
@@ -121,6 +132,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("probation_quota must be at least 1, got %d", s.ProbationQuota)
 	case s.ProbationDays < 0 || s.ProbationDays > 30:
 		return fmt.Errorf("probation_days must be in 0..30, got %d", s.ProbationDays)
+	case s.ConnectorIPv4Addresses < 0 || s.ConnectorIPv4Addresses > 1<<32:
+		return fmt.Errorf("connector_ipv4_addresses must be in 0..%d, got %d", int64(1)<<32, s.ConnectorIPv4Addresses)
+	case s.ConnectorIPv6Nets64 < 0:
+		return fmt.Errorf("connector_ipv6_64s must not be negative, got %d", s.ConnectorIPv6Nets64)
 	}
 	return nil
 }
@@ -142,6 +157,9 @@ type Overrides struct {
 	UserDailyRecipients   *int64   `json:"user_daily_recipients,omitempty"`
 	UserSpamPerHour       *int64   `json:"user_spam_per_hour,omitempty"`
 	RestrictAction        *string  `json:"restrict_action,omitempty"`
+	// Operators raise (or lower) one tenant's connector address space.
+	ConnectorIPv4Addresses *int64 `json:"connector_ipv4_addresses,omitempty"`
+	ConnectorIPv6Nets64    *int64 `json:"connector_ipv6_64s,omitempty"`
 }
 
 // Apply returns s with o's fields in place.
@@ -162,6 +180,8 @@ func (o Overrides) Apply(s Settings) Settings {
 	set(&s.UserInternalPerHour, o.UserInternalPerHour)
 	set(&s.UserDailyRecipients, o.UserDailyRecipients)
 	set(&s.UserSpamPerHour, o.UserSpamPerHour)
+	set(&s.ConnectorIPv4Addresses, o.ConnectorIPv4Addresses)
+	set(&s.ConnectorIPv6Nets64, o.ConnectorIPv6Nets64)
 	if o.TenantSpamRatio != nil {
 		s.TenantSpamRatio = *o.TenantSpamRatio
 	}

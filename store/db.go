@@ -2,7 +2,8 @@
 // when several Tollgate nodes share one), applies schema migrations and runs
 // transactions. Higher packages (directory, audit, trace) own their tables
 // and pick their migration files by DB.Dialect; store only knows how to
-// open, migrate, lock and run transactions.
+// open, migrate, lock and run transactions, and keeps one table of its own:
+// the installation's secrets (Secret), shared by every node.
 package store
 
 import (
@@ -38,6 +39,8 @@ type DB struct {
 	// Dialect is SQLite or Postgres, so packages can pick their migrations
 	// and the few statements that differ.
 	Dialect string
+
+	ownMigration // the store's own tables (Secret), applied at first use
 }
 
 // Close closes the pools (once, where Write and Read are one pool).

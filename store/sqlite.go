@@ -25,7 +25,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", path, err)
+	}
+	if err := private(abs); err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", path, err)
 	}
 	// synchronous(FULL): a committed transaction survives power loss, which
@@ -79,4 +82,32 @@ func openPool(ctx context.Context, abs string, pragmas []string, extra ...string
 		return nil, fmt.Errorf("store: open %q: %w", abs, err)
 	}
 	return db, nil
+}
+
+// private creates the database file 0600 before SQLite opens it, and
+// tightens it (and its -wal and -shm files) when an older version or
+// another tool left it readable by others: it holds password hashes, TOTP
+// secrets and mail metadata. SQLite creates the -wal and -shm files with
+// the database file's mode, so they follow. The umask would otherwise
+// decide (0644 under the usual 022).
+func private(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // no such file yet
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }

@@ -131,8 +131,10 @@ func TestAdminProtectionPolicyAndRestrictions(t *testing.T) {
 	wantFail(t, dir, url, []string{"tenant_spam_ratio=abc"}, "policy-set", "demo", "tenant_spam_ratio=abc")
 	wantFail(t, dir, url, []string{"tenant_spam_ratio must be in (0, 1]"}, "policy-set", "demo", "tenant_spam_ratio=5")
 	wantFail(t, dir, url, []string{"KEY=VALUE"}, "policy-set", "demo")
-	out := mustAdmin(t, dir, url, "policy-set", "demo", "user_external_per_hour=1", "restrict_action=restrict", "tenant_spam_ratio=0.5")
-	for _, re := range []string{`user_external_per_hour\s+1\s+tenant override`, `restrict_action\s+restrict\s+tenant override`,
+	out := mustAdmin(t, dir, url, "policy-set", "demo", "user_external_per_hour=1", "restrict_action=restrict", "tenant_spam_ratio=0.5",
+		"connector_ipv4_addresses=65536")
+	for _, re := range []string{`user_external_per_hour\s+1\s+tenant override`,
+		`connector_ipv4_addresses\s+65536\s+tenant override`, `connector_ipv6_64s\s+65536\s+default`, `restrict_action\s+restrict\s+tenant override`,
 		`tenant_spam_ratio\s+0.5\s+tenant override`, `user_internal_per_hour\s+1000\s+default`} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Fatalf("policy-set: no line matching %s in:\n%s", re, out)
