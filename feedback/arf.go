@@ -19,20 +19,21 @@ import (
 const SenderID = "tollgate"
 
 // FeedbackID is what Tollgate's Feedback-ID header says:
-// "<tenant id>:<kind>:<node>:tollgate". The tenant id is the directory's
+// "<tenant id>:<kind>:<tag>:tollgate". The tenant id is the directory's
 // number (not the tenant's name), kind is how the message came in ("user"
-// for SMTP AUTH, "connector" for a tenant's server), node is the gateway's
-// host name. Nothing in it names a person or an address: recipients see
-// the header.
+// for SMTP AUTH, "connector" for a tenant's server), and tag is the
+// installation's keyed tag of the tenant id (see Signer), so a report
+// cannot name a tenant by its number alone. Nothing in it names a person
+// or an address: recipients see the header.
 type FeedbackID struct {
 	TenantID int64
 	Kind     string
-	Node     string
+	Tag      string
 }
 
 // String is the header value.
 func (f FeedbackID) String() string {
-	return strconv.FormatInt(f.TenantID, 10) + ":" + field(f.Kind) + ":" + field(f.Node) + ":" + SenderID
+	return strconv.FormatInt(f.TenantID, 10) + ":" + field(f.Kind) + ":" + field(f.Tag) + ":" + SenderID
 }
 
 // field keeps a Feedback-ID field free of the separator and of anything
@@ -64,7 +65,7 @@ func ParseFeedbackID(v string) (FeedbackID, bool) {
 	if err != nil || id <= 0 {
 		return FeedbackID{}, false
 	}
-	return FeedbackID{TenantID: id, Kind: parts[1], Node: parts[2]}, true
+	return FeedbackID{TenantID: id, Kind: parts[1], Tag: parts[2]}, true
 }
 
 // Report is what an ARF (RFC 5965) feedback report says, as far as

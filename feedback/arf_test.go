@@ -110,7 +110,7 @@ func TestParseARFRefusesOtherMail(t *testing.T) {
 }
 
 func TestFeedbackIDFormat(t *testing.T) {
-	f := FeedbackID{TenantID: 12, Kind: "user", Node: "gw:1 x.example"}
+	f := FeedbackID{TenantID: 12, Kind: "user", Tag: "gw:1 x.example"}
 	s := f.String()
 	if s != "12:user:gw1x.example:tollgate" {
 		t.Fatalf("got %q", s)
@@ -151,4 +151,27 @@ func FuzzParseARF(f *testing.F) {
 			t.Fatalf("feedback id with tenant %d", rep.FeedbackID.TenantID)
 		}
 	})
+}
+
+// TestSignerTags checks a tag verifies only for the tenant and key it was
+// made for, so a report cannot name a tenant by its number alone.
+func TestSignerTags(t *testing.T) {
+	s := NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+	id := s.ID(7, "connector")
+	back, ok := ParseFeedbackID(id.String())
+	if !ok || !s.Verify(back) || len(back.Tag) != 16 {
+		t.Fatalf("own Feedback-ID %q does not verify: %+v %v", id, back, ok)
+	}
+	if s.Tag(7) != s.Tag(7) || s.Tag(7) == s.Tag(8) {
+		t.Error("tags must be stable per tenant and differ between tenants")
+	}
+	for name, f := range map[string]FeedbackID{
+		"another tenant's number": {TenantID: 8, Kind: "connector", Tag: back.Tag},
+		"no tag":                  {TenantID: 7, Kind: "connector", Tag: "-"},
+		"another key":             NewSigner([]byte("fedcba9876543210fedcba9876543210")).ID(7, "connector"),
+	} {
+		if s.Verify(f) {
+			t.Errorf("%s: %s verified", name, f)
+		}
+	}
 }

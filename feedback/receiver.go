@@ -29,6 +29,9 @@ type Receiver struct {
 	Limits         counters.Counter
 	// TenantExists says whether a Feedback-ID's tenant is real.
 	TenantExists func(ctx context.Context, id int64) bool
+	// Signer checks a Feedback-ID's tag; nil accepts untagged ones (tests
+	// of the parser only: the gateway always sets it).
+	Signer *Signer
 	// FindMessage looks a Message-ID up in the trace: the tenant and
 	// queue id of the message it names (tenantID 0: any tenant). ok is
 	// false when the trace does not know it. nil: no trace.
@@ -128,6 +131,10 @@ func (rv *Receiver) match(ctx context.Context, rep *Report) Outcome {
 	out := Outcome{FeedbackType: rep.FeedbackType, Recipient: rep.Recipient()}
 	if rep.HasFeedbackID {
 		id := rep.FeedbackID.TenantID
+		if rv.Signer != nil && !rv.Signer.Verify(rep.FeedbackID) {
+			out.Reason = fmt.Sprintf("Feedback-ID %s does not carry this installation's tag (forged, or from another installation): nothing counted", rep.FeedbackID)
+			return out
+		}
 		if rv.TenantExists != nil && !rv.TenantExists(ctx, id) {
 			out.Reason = fmt.Sprintf("Feedback-ID %s names no tenant of this gateway", rep.FeedbackID)
 			return out

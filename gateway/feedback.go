@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/feedback"
@@ -13,7 +14,12 @@ import (
 // policy.FeedbackSource; they need only the counters, so the protection
 // engine may have built them first) and the ARF receiver behind the
 // feedback address and POST /api/v1/feedback/arf (it needs the trace too).
-func (g *Gateway) openFeedback(cfg *config.Config) {
+func (g *Gateway) openFeedback(ctx context.Context, cfg *config.Config) error {
+	key, err := g.DB.Secret(ctx, "feedback-id")
+	if err != nil {
+		return fmt.Errorf("feedback: %w", err)
+	}
+	g.feedbackIDs = feedback.NewSigner(key)
 	if g.Feedback == nil {
 		g.Feedback = feedback.NewSource(g.Counters, cfg.Feedback.Window.Duration, g.log)
 	}
@@ -25,7 +31,9 @@ func (g *Gateway) openFeedback(cfg *config.Config) {
 			return err == nil
 		},
 		FindMessage: g.findMessage,
+		Signer:      g.feedbackIDs,
 	}
+	return nil
 }
 
 // findMessage finds a relayed message by its Message-ID in the trace.

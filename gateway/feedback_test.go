@@ -90,8 +90,8 @@ func TestDeliveryFeedbackCounted(t *testing.T) {
 			if len(copies) != 1 {
 				t.Fatalf("sink got %d copies of the tenant's message", len(copies))
 			}
-			wantID := fmt.Sprintf("Feedback-ID: %d:connector:gw.test:tollgate\r\n", tn.ID)
-			if !bytes.Contains(copies[0].Data, []byte(wantID)) {
+			wantID := fmt.Sprintf("Feedback-ID: %d:connector:", tn.ID)
+			if !bytes.Contains(copies[0].Data, []byte(wantID)) || !bytes.Contains(copies[0].Data, []byte(":tollgate\r\n")) {
 				t.Fatalf("delivered copy has no %q:\n%s", wantID, copies[0].Data)
 			}
 			// The trace names each recipient's class.
@@ -236,11 +236,14 @@ func TestARFComplaints(t *testing.T) {
 		t.Fatalf("complaints after the Message-ID report: %d, want 3", n)
 	}
 
-	// Unknown Feedback-ID (no such tenant), a foreign one, a not-spam
+	// Unknown Feedback-ID (no such tenant), a forged tag, a foreign one, a not-spam
 	// report: nothing counted, on either path.
 	unknown := []byte("Feedback-ID: 999999:connector:gw.test:tollgate\r\nMessage-ID: <nobody-knows@x>\r\nSubject: x\r\n")
+	// The tenant's real number without this installation's tag: a forged
+	// report trying to push the tenant towards a pause.
+	forged := []byte(fmt.Sprintf("Feedback-ID: %d:connector:0123456789abcdef:tollgate\r\nMessage-ID: <forged@x>\r\nSubject: x\r\n", tn.ID))
 	foreign := []byte("Feedback-ID: 1:campaign:esp:someone-else\r\nMessage-ID: <other@x>\r\n")
-	for name, raw := range map[string]string{"unknown": arfFor(unknown, "abuse"), "foreign": arfFor(foreign, "abuse"), "not-spam": arfFor(delivered, "not-spam")} {
+	for name, raw := range map[string]string{"unknown": arfFor(unknown, "abuse"), "forged": arfFor(forged, "abuse"), "foreign": arfFor(foreign, "abuse"), "not-spam": arfFor(delivered, "not-spam")} {
 		if reply := sendReport(t, g, "127.0.0.1", raw); !strings.Contains(reply, "nothing counted") {
 			t.Fatalf("%s over SMTP: reply %q", name, reply)
 		}

@@ -63,6 +63,7 @@ type Gateway struct {
 	// (policy.FeedbackSource); FeedbackReceiver takes ARF complaints.
 	Feedback         *feedback.Source
 	FeedbackReceiver *feedback.Receiver
+	feedbackIDs      *feedback.Signer
 
 	trusted    []netip.Prefix
 	classifier Classifier
@@ -181,7 +182,9 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	rec := g.Trace
-	g.openFeedback(cfg)
+	if err := g.openFeedback(ctx, cfg); err != nil {
+		return nil, err
+	}
 	pools := map[string][]netip.Addr{}
 	for name, p := range cfg.Delivery.Pools {
 		for _, a := range p.SourceAddresses {
@@ -217,7 +220,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
 		Directory: g.Directory, Queue: g.Queue, Policy: g.policyChain(cfg),
 		Classify: g.classifier, ClassifyBytes: cfg.Classify.MaxBytes,
-		Feedback: g.FeedbackReceiver, Trace: rec, Logger: log,
+		Feedback: g.FeedbackReceiver, FeedbackIDs: g.feedbackIDs, Trace: rec, Logger: log,
 	})
 	for _, l := range []struct{ kind, addr string }{
 		{smtpd.Relay, cfg.Listen.Relay}, {smtpd.Submission, cfg.Listen.Submission}, {smtpd.Submissions, cfg.Listen.Submissions},

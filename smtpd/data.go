@@ -17,7 +17,6 @@ import (
 	_ "github.com/emersion/go-message/charset" // decode encoded words in the charsets real mail uses
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
-	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/metrics"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -166,8 +165,8 @@ func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 	if s.env.Method == "auth" {
 		kind = "user"
 	}
-	if s.env.TenantID != 0 {
-		fmt.Fprintf(&b, "Feedback-ID: %s\r\n", feedback.FeedbackID{TenantID: s.env.TenantID, Kind: kind, Node: s.srv.opts.Hostname})
+	if s.env.TenantID != 0 && s.srv.opts.FeedbackIDs != nil {
+		fmt.Fprintf(&b, "Feedback-ID: %s\r\n", s.srv.opts.FeedbackIDs.ID(s.env.TenantID, kind))
 	}
 	if !hasField(hdr, "message-id") {
 		fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", queueID, s.srv.opts.Hostname)

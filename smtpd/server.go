@@ -78,8 +78,11 @@ type Options struct {
 	// Feedback takes ARF reports sent to the feedback address on the
 	// relay port; nil (or an empty address) turns that off.
 	Feedback *feedback.Receiver
-	Trace    trace.Recorder
-	Logger   *slog.Logger
+	// FeedbackIDs tags the Feedback-ID written on every attributed
+	// message; nil writes none.
+	FeedbackIDs *feedback.Signer
+	Trace       trace.Recorder
+	Logger      *slog.Logger
 }
 
 // Server runs the SMTP listeners.
