@@ -42,13 +42,24 @@ type settingsJSON struct {
 	RestrictAction        string  `json:"restrict_action"`
 	ProbationQuota        int64   `json:"probation_quota"`
 	ProbationDays         int     `json:"probation_days"`
+	BulkCounts            bool    `json:"bulk_counts"`
+	BaselineMinMessages   int64   `json:"baseline_min_messages"`
+	BaselineDeparture     float64 `json:"baseline_departure"`
+	NoveltyRatio          float64 `json:"novelty_ratio"`
+	CampaignNewRecipients int64   `json:"campaign_new_recipients"`
+	FeedbackMinVolume     int64   `json:"feedback_min_volume"`
+	BounceReviewRate      float64 `json:"bounce_review_rate"`
+	BouncePauseRate       float64 `json:"bounce_pause_rate"`
+	ComplaintReviewRate   float64 `json:"complaint_review_rate"`
+	ComplaintPauseRate    float64 `json:"complaint_pause_rate"`
 }
 
 func toSettings(s policy.Settings, seats int) settingsJSON {
 	return settingsJSON{s.TenantWindow.String(), s.TenantSpamCount, s.TenantSpamRatio, s.UnregisteredPerDay,
 		s.UserMessagesPerMinute, s.UserRecipientsPerDay, s.RecipientsPerMessage, s.ExternalPerDay(seats),
 		s.UserExternalPerHour, s.UserInternalPerHour, s.UserDailyRecipients, s.UserSpamPerHour, s.RestrictAction,
-		s.ProbationQuota, s.ProbationDays}
+		s.ProbationQuota, s.ProbationDays, s.BulkCounts, s.BaselineMinMessages, s.BaselineDeparture, s.NoveltyRatio,
+		s.CampaignNewRecipients, s.FeedbackMinVolume, s.BounceReviewRate, s.BouncePauseRate, s.ComplaintReviewRate, s.ComplaintPauseRate}
 }
 
 // protection reports whether the protection state is wired in; the API can

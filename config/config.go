@@ -82,6 +82,16 @@ type Policy struct {
 	RestrictAction        string   `toml:"restrict_action"`
 	ProbationQuota        int64    `toml:"probation_quota"`
 	ProbationDays         int      `toml:"probation_days"`
+	BulkCounts            bool     `toml:"bulk_counts"`
+	BaselineMinMessages   int64    `toml:"baseline_min_messages"`
+	BaselineDeparture     float64  `toml:"baseline_departure"`
+	NoveltyRatio          float64  `toml:"novelty_ratio"`
+	CampaignNewRecipients int64    `toml:"campaign_new_recipients"`
+	FeedbackMinVolume     int64    `toml:"feedback_min_volume"`
+	BounceReviewRate      float64  `toml:"bounce_review_rate"`
+	BouncePauseRate       float64  `toml:"bounce_pause_rate"`
+	ComplaintReviewRate   float64  `toml:"complaint_review_rate"`
+	ComplaintPauseRate    float64  `toml:"complaint_pause_rate"`
 }
 
 // Settings are the [policy] values as the checks take them.
@@ -94,6 +104,10 @@ func (p Policy) Settings() policy.Settings {
 		UserInternalPerHour: p.UserInternalPerHour, UserDailyRecipients: p.UserDailyRecipients,
 		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction,
 		ProbationQuota: p.ProbationQuota, ProbationDays: p.ProbationDays,
+		BulkCounts: p.BulkCounts, BaselineMinMessages: p.BaselineMinMessages, BaselineDeparture: p.BaselineDeparture,
+		NoveltyRatio: p.NoveltyRatio, CampaignNewRecipients: p.CampaignNewRecipients, FeedbackMinVolume: p.FeedbackMinVolume,
+		BounceReviewRate: p.BounceReviewRate, BouncePauseRate: p.BouncePauseRate,
+		ComplaintReviewRate: p.ComplaintReviewRate, ComplaintPauseRate: p.ComplaintPauseRate,
 	}
 }
 

@@ -94,5 +94,9 @@ func defaultPolicy() Policy {
 		UserInternalPerHour: d.UserInternalPerHour, UserDailyRecipients: d.UserDailyRecipients,
 		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction,
 		ProbationQuota: d.ProbationQuota, ProbationDays: d.ProbationDays,
+		BulkCounts: d.BulkCounts, BaselineMinMessages: d.BaselineMinMessages, BaselineDeparture: d.BaselineDeparture,
+		NoveltyRatio: d.NoveltyRatio, CampaignNewRecipients: d.CampaignNewRecipients, FeedbackMinVolume: d.FeedbackMinVolume,
+		BounceReviewRate: d.BounceReviewRate, BouncePauseRate: d.BouncePauseRate,
+		ComplaintReviewRate: d.ComplaintReviewRate, ComplaintPauseRate: d.ComplaintPauseRate,
 	}
 }

@@ -232,8 +232,8 @@ func TestCompromisedTenantBlocked(t *testing.T) {
 }
 
 // The tenant threshold needs both the count and the ratio: a tenant with
-// plenty of clean mail is not blocked by the same spam count, and bulk
-// counts with spam.
+// plenty of clean mail is not blocked by the same spam count. Bulk does not
+// count, unless the tenant's policy says it does (bulk_counts).
 func TestTenantThresholdNeedsRatio(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
@@ -257,7 +257,19 @@ func TestTenantThresholdNeedsRatio(t *testing.T) {
 	if _, ok := g.Blocks.ActiveBlock(big.ID); ok {
 		t.Fatal("a tenant under the ratio threshold was blocked")
 	}
-	// The small tenant's five bulk messages cross both.
+	// The small tenant's bulk does not count by default...
+	for i := range 3 {
+		if err := relayFrom(t, g, "127.0.0.5", "x@small.test", "[bulk] sale"); err != nil {
+			t.Fatalf("bulk %d without bulk_counts: %v", i, err)
+		}
+	}
+	if _, ok := g.Blocks.ActiveBlock(small.ID); ok {
+		t.Fatal("bulk blocked a tenant without bulk_counts")
+	}
+	// ...with bulk_counts = true its five bulk messages cross both (5 of 8).
+	if st := apiCall(t, g, g.AdminToken, "PUT", fmt.Sprintf("/api/v1/tenants/%d/policy", small.ID), map[string]any{"bulk_counts": true}, nil); st != 200 {
+		t.Fatalf("set bulk_counts: %d", st)
+	}
 	for i := range 4 {
 		if err := relayFrom(t, g, "127.0.0.5", "x@small.test", "[bulk] sale"); err != nil {
 			t.Fatalf("bulk %d: %v", i, err)

@@ -141,6 +141,9 @@ type Message struct {
 	Subject    string
 	HeaderFrom string // the From field as written
 	Verdict    Verdict
+	// ListMail is set when the header has List-Id or List-Unsubscribe
+	// (RFC 2919, RFC 2369/8058): mailing-list and newsletter mail.
+	ListMail bool
 
 	// Pool is the delivery pool the message leaves through; checks set it
 	// to "high-risk" for spam that is not refused. Empty means "normal".
@@ -154,6 +157,10 @@ type Verdict struct {
 	Bulk    int      `json:"bulk"` // 0-9
 	Reasons []string `json:"reasons,omitempty"`
 	Engine  string   `json:"engine,omitempty"`
+	// Fingerprint is the content fingerprint (classify's campaign bands,
+	// dash-joined), "" when the engine gives none: the campaign-spread
+	// evidence counts new recipients per fingerprint.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // SpamOrBulk reports whether the verdict counts towards the thresholds.

@@ -49,11 +49,12 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 	// batch (one Redis round trip). A clean verdict reads spam+bulk with n 0.
 	ops := []counters.Op{{Key: tenantKey(env.TenantID, "verdicts"), N: 1, Window: set.TenantWindow},
 		{Key: tenantKey(env.TenantID, "spambulk"), Window: set.TenantWindow}}
-	if v.SpamOrBulk() {
+	counted := counts(v, msg, set, false)
+	if counted {
 		ops[1].N = 1
 	}
 	kind, subject := credentialOf(env)
-	if v.Class == "spam" && set.UserSpamPerHour > 0 {
+	if counted && set.UserSpamPerHour > 0 {
 		ops = append(ops, counters.Op{Key: "cred:" + strconv.FormatInt(env.TenantID, 10) + ":" + kind + ":" + subject + ":spam1h", N: 1, Window: hour})
 	}
 	res, err := counters.AddAll(ctx, e.Counters, ops, now)
@@ -61,7 +62,7 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 		return e.counterFailed("tenant-threshold", err)
 	}
 	total, spamBulk := res.Totals[0], res.Totals[1]
-	if v.SpamOrBulk() {
+	if counted {
 		e.recent.add(env.TenantID, seen{at: now, sender: env.Sender(), connector: env.Connector,
 			sample: blocks.Sample{QueueID: msg.QueueID, MessageID: msg.MessageID, Subject: msg.Subject, Sender: env.Sender(), Verdict: v.Class}})
 		ratio := float64(spamBulk) / float64(max(total, 1))
@@ -69,7 +70,10 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 			return c.block(ctx, env, set, total, spamBulk, ratio)
 		}
 	}
-	if v.Class != "spam" {
+	if !counted {
+		if v.Class == "spam" {
+			msg.Pool = "high-risk"
+		}
 		return policy.Accepted
 	}
 	if len(res.Totals) == 3 {
@@ -81,8 +85,30 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 			}
 		}
 	}
-	msg.Pool = "high-risk"
+	if v.Class == "spam" {
+		msg.Pool = "high-risk"
+	}
 	return policy.Accepted
+}
+
+// isBulk is the one place that says whether a message is bulk: the
+// classifier's bulk class, or list mail by its header (List-Id,
+// List-Unsubscribe). A spam verdict on list mail is judged as bulk: the
+// header says a list sent it, and whether the list is wanted is for the
+// delivery feedback to say, not the content score.
+func isBulk(v policy.Verdict, msg *policy.Message) bool {
+	return v.Class == "bulk" || msg.ListMail
+}
+
+// counts reports whether a message counts towards the tenant threshold
+// and the per-credential spam limit: spam that is not bulk, and bulk only
+// when the tenant's policy says bulk counts (bulk_counts) or the evidence
+// says it is unwanted.
+func counts(v policy.Verdict, msg *policy.Message, set policy.Settings, unwanted bool) bool {
+	if isBulk(v, msg) {
+		return set.BulkCounts || unwanted
+	}
+	return v.Class == "spam"
 }
 
 // credentialOf is the narrowest channel the message came through: the app

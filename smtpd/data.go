@@ -192,6 +192,7 @@ func headerInfo(hdr []byte) policy.Message {
 	}
 	m.MessageID = truncate(strings.TrimSpace(h.Get("Message-Id")), 998) // RFC 5322's line limit
 	m.Subject = truncate(h.Get("Subject"), 200)
+	m.ListMail = h.Has("List-Id") || h.Has("List-Unsubscribe")
 	// Every From field, whole: a second From (RFC 5322 allows one) or a
 	// long list must not hide a foreign address from the
 	// unregistered-domain check. Past the bound, the check sees a value it

@@ -442,6 +442,11 @@ func parseAssignment(arg string, keys map[string]reflect.Kind) (string, json.Raw
 		if err != nil {
 			err = fmt.Errorf("%s=%s: not a number", key, val)
 		}
+	case reflect.Bool:
+		v, err = strconv.ParseBool(val)
+		if err != nil {
+			err = fmt.Errorf("%s=%s: not true or false", key, val)
+		}
 	default:
 		v = val
 	}
