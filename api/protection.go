@@ -182,6 +182,34 @@ func (s *Server) blockTenant(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, b)
 }
 
+// unblockTenant lets an operator lift a block directly, without an unblock
+// request: a manual block without probation, a threshold block on the
+// tenant's probation. The note is required and audited.
+func (s *Server) unblockTenant(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	var req struct {
+		Note string `json:"note"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Note == "" {
+		s.fail(w, r, badField("note", "is required: say why the block is lifted (it goes to the audit log)"))
+		return
+	}
+	set := s.settingsFor(t.ID)
+	b, err := s.opts.Blocks.Unblock(r.Context(), t.ID, req.Note, principalOf(r.Context()).Name, set.ProbationQuota, set.ProbationDays)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
 func (s *Server) listRestrictions(w http.ResponseWriter, r *http.Request) {
 	t, ok := s.tenant(w, r)
 	if !ok || !s.protection(w, r) {

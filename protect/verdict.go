@@ -47,15 +47,16 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 	now := e.now()
 	// The tenant's window and, for spam, the credential's hour: one atomic
 	// batch (one Redis round trip). A clean verdict reads spam+bulk with n 0.
-	ops := []counters.Op{{Key: tenantKey(env.TenantID, "verdicts"), N: 1, Window: set.TenantWindow},
-		{Key: tenantKey(env.TenantID, "spambulk"), Window: set.TenantWindow}}
+	epoch := e.tenantEpoch(env.TenantID)
+	ops := []counters.Op{{Key: tenantKey(env.TenantID, "verdicts"+epoch), N: 1, Window: set.TenantWindow},
+		{Key: tenantKey(env.TenantID, "spambulk"+epoch), Window: set.TenantWindow}}
 	counted := counts(v, msg, set, false)
 	if counted {
 		ops[1].N = 1
 	}
 	kind, subject := credentialOf(env)
 	if counted && set.UserSpamPerHour > 0 {
-		ops = append(ops, counters.Op{Key: "cred:" + strconv.FormatInt(env.TenantID, 10) + ":" + kind + ":" + subject + ":spam1h", N: 1, Window: hour})
+		ops = append(ops, counters.Op{Key: "cred:" + strconv.FormatInt(env.TenantID, 10) + ":" + kind + ":" + subject + ":spam1h" + epoch + e.restrictionEpoch(env.TenantID, kind, subject, now), N: 1, Window: hour})
 	}
 	res, err := counters.AddAll(ctx, e.Counters, ops, now)
 	if err != nil {
@@ -147,7 +148,7 @@ func (c VerdictCheck) block(ctx context.Context, env *policy.Envelope, set polic
 	}
 	if created {
 		e.log().Warn("tenant blocked", "tenant", env.Tenant, "block", got.ID, "spam_bulk", spamBulk, "messages", total)
-		e.alert(Alert{Kind: AlertTenantBlocked, TenantID: env.TenantID, Tenant: env.Tenant, Subject: env.Tenant,
+		e.alert(Alert{Kind: AlertTenantBlocked, TenantID: env.TenantID, Tenant: env.Tenant, Subject: env.Tenant, Ref: "block:" + strconv.FormatInt(got.ID, 10),
 			Text:    "The tenant's outbound spam and bulk mail crossed the tenant threshold; all its outbound mail is refused until an operator approves an unblock request.",
 			Figures: figures, Code: d.EnhancedString()})
 	}
