@@ -20,6 +20,9 @@ const (
 	ReasonThreshold = "spam-threshold"
 	// ReasonOperator: an operator blocked the tenant by hand.
 	ReasonOperator = "operator"
+	// ReasonFeedback: the tenant's delivery feedback (bounces, spam
+	// refusals, complaints) reached the pause rate.
+	ReasonFeedback = "feedback"
 )
 
 // Block is a tenant block: while it is live (not released) every message
@@ -46,15 +49,27 @@ func (b Block) Live() bool { return b.ReleasedAt.IsZero() }
 // Evidence is what Tollgate saw when it blocked a tenant, so the operator
 // reviewing an unblock request does not have to reconstruct it.
 type Evidence struct {
-	Window           string            `json:"window,omitempty"`
-	Messages         int64             `json:"messages"`
-	SpamBulk         int64             `json:"spam_bulk"`
-	Ratio            float64           `json:"ratio"`
-	TopSenders       []Count           `json:"top_senders,omitempty"`
-	TopConnectors    []Count           `json:"top_connectors,omitempty"`
-	RecentConnectors []ConnectorEvent  `json:"recent_connectors,omitempty"`
-	Samples          []Sample          `json:"samples,omitempty"`
-	Extra            map[string]string `json:"extra,omitempty"`
+	Window           string           `json:"window,omitempty"`
+	Messages         int64            `json:"messages"`
+	SpamBulk         int64            `json:"spam_bulk"`
+	Ratio            float64          `json:"ratio"`
+	TopSenders       []Count          `json:"top_senders,omitempty"`
+	TopConnectors    []Count          `json:"top_connectors,omitempty"`
+	RecentConnectors []ConnectorEvent `json:"recent_connectors,omitempty"`
+	Samples          []Sample         `json:"samples,omitempty"`
+	// Signals are the evidence beyond the verdicts the decision read, each
+	// with its figures and whether it pointed to abuse.
+	Signals []Signal          `json:"signals,omitempty"`
+	Extra   map[string]string `json:"extra,omitempty"`
+}
+
+// Signal is one piece of evidence behind a block: recipient novelty, the
+// tenant's baseline, campaign spread, delivery feedback.
+type Signal struct {
+	Name    string          `json:"name"`
+	Met     bool            `json:"met"`
+	Note    string          `json:"note,omitempty"`
+	Figures []policy.Figure `json:"figures,omitempty"`
 }
 
 // Count is one row of a top-N list.

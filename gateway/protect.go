@@ -31,6 +31,12 @@ type Options struct {
 	Classifier Classifier
 	// Alert receives every alert besides the configured sinks (tests, demo).
 	Alert func(protect.Alert)
+	// Feedback gives the tenants' delivery feedback (bounces, complaints)
+	// to the protection decisions; nil for none.
+	Feedback policy.FeedbackSource
+	// Now is the protection decisions' clock (tests replaying days of
+	// traffic); nil for the wall clock.
+	Now func() time.Time
 }
 
 // openCounters opens the counts behind the limits: Redis for a fleet, or
@@ -76,6 +82,7 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 	g.Protect = &protect.Engine{
 		Defaults: cfg.Policy.Settings(), Counters: g.Counters, Blocks: g.Blocks, Tenants: g.Directory,
 		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe,
+		Feedback: opts.Feedback, Now: opts.Now,
 	}
 	g.classifier = opts.Classifier
 	if g.classifier == nil && cfg.Classify.Engine != "off" {
@@ -132,7 +139,7 @@ func adaptClassifier(c classify.Classifier) Classifier {
 		if err != nil {
 			return policy.Verdict{}, err
 		}
-		v := policy.Verdict{Class: string(r.Verdict), Score: r.Score, Bulk: r.Bulk, Engine: r.Engine}
+		v := policy.Verdict{Class: string(r.Verdict), Score: r.Score, Bulk: r.Bulk, Engine: r.Engine, Fingerprint: r.Fingerprint}
 		for _, reason := range r.Reasons {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("%s (%+.2f)", reason.Name, reason.Weight))
 		}

@@ -145,6 +145,10 @@ type Message struct {
 	// (RFC 2919, RFC 2369/8058): mailing-list and newsletter mail.
 	ListMail bool
 
+	// Evidence is the figures the verdict check read beyond the verdict
+	// (novelty, baseline, campaign, feedback), for the trace.
+	Evidence []Figure
+
 	// Pool is the delivery pool the message leaves through; checks set it
 	// to "high-risk" for spam that is not refused. Empty means "normal".
 	Pool string

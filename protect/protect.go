@@ -69,10 +69,15 @@ type Engine struct {
 	// Observe records each classified message against its source IP
 	// (the IP reputation behind 5.7.708); nil for none.
 	Observe func(ip netip.Addr, spam bool)
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Feedback gives the tenants' delivery feedback (bounces,
+	// complaints); nil for none: the decisions then rest on the other
+	// evidence.
+	Feedback policy.FeedbackSource
+	Now      func() time.Time
+	Logger   *slog.Logger
 
-	recent evidenceRing
+	recent  evidenceRing
+	fbCache feedbackCache
 }
 
 // Settings are the defaults with the tenant's overrides applied.

@@ -75,8 +75,16 @@ func (s *session) Data(r io.Reader) error {
 		msg.Verdict = s.classify(capture.buf)
 	}
 	d := s.srv.opts.Policy.Data(context.Background(), &s.env, &msg)
-	s.decided("data", d, "size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
-		"score", fmt.Sprintf("%.2f", msg.Verdict.Score))
+	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
+		"score", fmt.Sprintf("%.2f", msg.Verdict.Score)}
+	if d.Action == policy.Accept {
+		// The evidence the verdict check read (a refusal carries it in
+		// its figures already), so the trace explains an acceptance too.
+		for _, f := range msg.Evidence {
+			kv = append(kv, "evidence."+f.Name, f.Value)
+		}
+	}
+	s.decided("data", d, kv...)
 	if d.Action != policy.Accept {
 		return s.refuseDecision("data", d)
 	}
