@@ -39,7 +39,7 @@ func TestKnownRecipientsAreNotStrangers(t *testing.T) {
 	// already called the invoices spam; an onboarding override let them
 	// through). The override is gone now.
 	f.clk.add(-72 * time.Hour)
-	f.e.Defaults.TenantSpamCount, f.e.Defaults.UserSpamPerHour = 1 << 40, 0
+	f.e.Defaults.TenantSpamCount, f.e.Defaults.UserSpamPerHour = 1<<40, 0
 	for i := range 300 {
 		mustOK(t, f.send(t, "billing@acme.test", customer(i%150), "spam", false))
 		if i%25 == 24 {
@@ -137,7 +137,7 @@ func TestDeliveryFeedback(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), memory(t), func(s *policy.Settings) { s.UserSpamPerHour = 0 })
 	fb := &feedbackOf{Window: 24 * time.Hour, Delivered: 100, HardBounces: 50}
 	f.e.Feedback = fb
-	mustOK(t, f.send(t, "news@acme.test", customer(1), "clean", true)) // 150 < 200: too little volume
+	mustOK(t, f.send(t, "news@acme.test", customer(1), "clean", true))                         // 150 < 200: too little volume
 	*fb = feedbackOf{Window: 24 * time.Hour, Delivered: 1900, HardBounces: 100, Complaints: 1} // 5 % bounces: review
 	f.clk.add(feedbackTTL)
 	for i := range 19 {
