@@ -68,6 +68,10 @@ func (s *Store) load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 			snap.blocks[b.TenantID] = b
 		} else if b.ProbationDays > 0 && now.Before(b.ReleasedAt.Add(time.Duration(b.ProbationDays)*24*time.Hour)) {
 			snap.probation[b.TenantID] = probation{block: b, days: map[int64]DayStats{}}
+		} else {
+			// The latest release decides (rows come in id order): a block
+			// lifted without probation ends an earlier one's probation.
+			delete(snap.probation, b.TenantID)
 		}
 	}
 	rows.Close()
