@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // confirmedTenant is a tenant with a verified domain and a connector its
@@ -90,6 +91,24 @@ func TestSaaSTransactionalNotStopped(t *testing.T) {
 			clk.add(12 * time.Second)
 		}
 		notStopped(t, g, saas.ID, "the SaaS tenant")
+		// The trace of an accepted invoice shows the evidence the decision
+		// read: few new recipients, a baseline it does not depart from.
+		var tr struct{ Messages []trace.Summary }
+		apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace?sender=billing@ledgerly.test", nil, &tr)
+		if len(tr.Messages) == 0 {
+			t.Fatal("no trace of the invoices")
+		}
+		var one struct{ Events []trace.Entry }
+		apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace/"+tr.Messages[0].ID, nil, &one)
+		var ev map[string]string
+		for _, e := range one.Events {
+			if e.Stage == "data" {
+				ev = e.Attrs
+			}
+		}
+		if ev["evidence.established"] != "true" || ev["evidence.departs"] != "false" || ev["evidence.novelty"] == "" || ev["evidence.feedback"] != "none" {
+			t.Fatalf("the trace's data decision lacks the evidence: %v", ev)
+		}
 	})
 }
 
