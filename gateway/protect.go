@@ -232,7 +232,7 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 	if b, ok := g.Blocks.ActiveBlock(m.TenantID); ok {
 		return &queue.Hold{Code: "5.7.705", Reason: "Access denied, tenant has exceeded threshold (blocked while the message was queued)",
 			Rule: b.Rule, Figures: figures(b.Figures), Sender: sender,
-			Admin: "The tenant was blocked while this message waited in the queue: its outbound spam and bulk mail crossed the tenant threshold. " +
+			Admin: "The tenant was blocked while this message waited in the queue: its outbound spam crossed the tenant threshold, or its delivery feedback the pause rate. " +
 				"Find the compromised account or connector (the block's evidence lists the top senders and recent connectors), fix it, " +
 				"and submit an unblock request (tollgate admin unblock-request, or the console)."}
 	}
