@@ -4,7 +4,7 @@
 //
 // Alerts leave the SMTP path at once: Notifier.Notify never blocks and
 // never fails the caller. It drops repeats of the same (kind, tenant,
-// subject) within a window, so a spraying account produces one alert, not
+// subject — or ref, the event's id, when set) within a window, so a spraying account produces one alert, not
 // one per refused message, and queues the rest per sink (webhook, email),
 // each with its own workers, so a slow webhook cannot hold back the email.
 package alert
@@ -61,7 +61,11 @@ type Alert struct {
 	// name, the tenant itself. Repeats are counted per kind, tenant and
 	// subject.
 	Subject string `json:"subject"`
-	Text    string `json:"text"`
+	// Ref names the one event behind the alert ("block:12"). When set,
+	// repeats are counted per kind, tenant and ref instead of subject, so
+	// a tenant blocked a second time gets a second alert.
+	Ref  string `json:"ref,omitempty"`
+	Text string `json:"text"`
 	// Code is the enhanced status code of the refusal behind the alert, if
 	// any ("5.1.8"); the email links to its help page.
 	Code    string          `json:"code,omitempty"`
@@ -79,7 +83,12 @@ type dedupeKey struct {
 	subject  string
 }
 
-func (a *Alert) key() dedupeKey { return dedupeKey{a.Kind, a.TenantID, a.Subject} }
+func (a *Alert) key() dedupeKey {
+	if a.Ref != "" {
+		return dedupeKey{a.Kind, a.TenantID, "ref:" + a.Ref}
+	}
+	return dedupeKey{a.Kind, a.TenantID, a.Subject}
+}
 
 func newID() string {
 	b := make([]byte, 12)

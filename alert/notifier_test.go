@@ -238,3 +238,27 @@ func TestNewNotifierErrors(t *testing.T) {
 		t.Error("no sinks accepted")
 	}
 }
+
+// Alerts with a ref are de-duplicated per event: a tenant blocked twice
+// within the window raises two alerts, a repeat of the same block one.
+func TestDedupeByRef(t *testing.T) {
+	clk := &testClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	sink := newChanSink("test")
+	n := newNotifier(t, Config{DedupeWindow: time.Hour, Workers: 1, Clock: clk.Now}, sink)
+	block := func(ref string) Alert {
+		return Alert{Kind: TenantBlocked, TenantID: 7, Tenant: "acme", Subject: "acme", Ref: ref, Code: "5.7.705"}
+	}
+	if !n.Notify(block("block:1")) {
+		t.Fatal("first block alert not queued")
+	}
+	if n.Notify(block("block:1")) {
+		t.Fatal("a repeat of the same block was queued")
+	}
+	clk.Add(time.Minute)
+	if !n.Notify(block("block:2")) {
+		t.Fatal("the second block's alert was swallowed by the first's")
+	}
+	if a, b := sink.next(t), sink.next(t); a.Ref != "block:1" || b.Ref != "block:2" {
+		t.Fatalf("alerts: %+v, %+v", a, b)
+	}
+}

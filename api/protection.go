@@ -45,13 +45,24 @@ type settingsJSON struct {
 	ProbationDays         int     `json:"probation_days"`
 	ConnectorIPv4         int64   `json:"connector_ipv4_addresses"`
 	ConnectorIPv6Nets64   int64   `json:"connector_ipv6_64s"`
+	BulkCounts            bool    `json:"bulk_counts"`
+	BaselineMinMessages   int64   `json:"baseline_min_messages"`
+	BaselineDeparture     float64 `json:"baseline_departure"`
+	NoveltyRatio          float64 `json:"novelty_ratio"`
+	CampaignNewRecipients int64   `json:"campaign_new_recipients"`
+	FeedbackMinVolume     int64   `json:"feedback_min_volume"`
+	BounceReviewRate      float64 `json:"bounce_review_rate"`
+	BouncePauseRate       float64 `json:"bounce_pause_rate"`
+	ComplaintReviewRate   float64 `json:"complaint_review_rate"`
+	ComplaintPauseRate    float64 `json:"complaint_pause_rate"`
 }
 
 func toSettings(s policy.Settings, seats int) settingsJSON {
 	return settingsJSON{s.TenantWindow.String(), s.TenantSpamCount, s.TenantSpamRatio, s.UnregisteredPerDay, s.DSNPerDay,
 		s.UserMessagesPerMinute, s.UserRecipientsPerDay, s.RecipientsPerMessage, s.ExternalPerDay(seats),
 		s.UserExternalPerHour, s.UserInternalPerHour, s.UserDailyRecipients, s.UserSpamPerHour, s.RestrictAction,
-		s.ProbationQuota, s.ProbationDays, s.ConnectorIPv4Addresses, s.ConnectorIPv6Nets64}
+		s.ProbationQuota, s.ProbationDays, s.ConnectorIPv4Addresses, s.ConnectorIPv6Nets64, s.BulkCounts, s.BaselineMinMessages, s.BaselineDeparture, s.NoveltyRatio,
+		s.CampaignNewRecipients, s.FeedbackMinVolume, s.BounceReviewRate, s.BouncePauseRate, s.ComplaintReviewRate, s.ComplaintPauseRate}
 }
 
 // protection reports whether the protection state is wired in; the API can
@@ -172,6 +183,34 @@ func (s *Server) blockTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, b)
+}
+
+// unblockTenant lets an operator lift a block directly, without an unblock
+// request: a manual block without probation, a threshold block on the
+// tenant's probation. The note is required and audited.
+func (s *Server) unblockTenant(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.tenant(w, r)
+	if !ok || !s.protection(w, r) {
+		return
+	}
+	var req struct {
+		Note string `json:"note"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Note == "" {
+		s.fail(w, r, badField("note", "is required: say why the block is lifted (it goes to the audit log)"))
+		return
+	}
+	set := s.settingsFor(t.ID)
+	b, err := s.opts.Blocks.Unblock(r.Context(), t.ID, req.Note, principalOf(r.Context()).Name, set.ProbationQuota, set.ProbationDays)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) listRestrictions(w http.ResponseWriter, r *http.Request) {

@@ -76,6 +76,7 @@ var routes = []route{
 	{"GET", "/api/v1/tenants/{tenant}/stats", admin, func(s *Server) http.HandlerFunc { return s.tenantStats }},
 	{"GET", "/api/v1/tenants/{tenant}/blocks", admin, func(s *Server) http.HandlerFunc { return s.listBlocks }},
 	{"POST", "/api/v1/tenants/{tenant}/blocks", operator, func(s *Server) http.HandlerFunc { return s.blockTenant }},
+	{"POST", "/api/v1/tenants/{tenant}/unblock", operator, func(s *Server) http.HandlerFunc { return s.unblockTenant }},
 	{"GET", "/api/v1/tenants/{tenant}/policy", admin, func(s *Server) http.HandlerFunc { return s.getPolicy }},
 	{"PUT", "/api/v1/tenants/{tenant}/policy", operator, func(s *Server) http.HandlerFunc { return s.setPolicy }},
 	{"GET", "/api/v1/tenants/{tenant}/restrictions", admin, func(s *Server) http.HandlerFunc { return s.listRestrictions }},

@@ -15,6 +15,11 @@ type snapshot struct {
 	probation    map[int64]probation
 	restrictions map[restrictionKey]Restriction // live rows (Until may have passed: see ActiveAt)
 	overrides    map[int64]policy.Overrides
+	// released is each tenant's latest block release; restrictionEnds the
+	// ends (release, or Until) of each subject's recent restrictions. The
+	// checks count only what happened after them (see Epoch).
+	released        map[int64]time.Time
+	restrictionEnds map[restrictionKey][]time.Time
 }
 
 type probation struct {
@@ -39,7 +44,8 @@ func (s *Store) reload(ctx context.Context) error {
 
 func (s *Store) load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 	snap := &snapshot{blocks: map[int64]Block{}, probation: map[int64]probation{},
-		restrictions: map[restrictionKey]Restriction{}, overrides: map[int64]policy.Overrides{}}
+		restrictions: map[restrictionKey]Restriction{}, overrides: map[int64]policy.Overrides{},
+		released: map[int64]time.Time{}, restrictionEnds: map[restrictionKey][]time.Time{}}
 	now := s.opts.Now()
 	// Live blocks, and released ones whose probation may still run (the
 	// longest probation a release can set is bounded by the settings; 60
@@ -55,10 +61,17 @@ func (s *Store) load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 			rows.Close()
 			return nil, err
 		}
+		if !b.Live() && b.ReleasedAt.After(snap.released[b.TenantID]) {
+			snap.released[b.TenantID] = b.ReleasedAt
+		}
 		if b.Live() {
 			snap.blocks[b.TenantID] = b
 		} else if b.ProbationDays > 0 && now.Before(b.ReleasedAt.Add(time.Duration(b.ProbationDays)*24*time.Hour)) {
 			snap.probation[b.TenantID] = probation{block: b, days: map[int64]DayStats{}}
+		} else {
+			// The latest release decides (rows come in id order): a block
+			// lifted without probation ends an earlier one's probation.
+			delete(snap.probation, b.TenantID)
 		}
 	}
 	rows.Close()
@@ -79,7 +92,10 @@ func (s *Store) load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 		}
 	}
 
-	rows, err = tx.QueryContext(ctx, `SELECT `+restrictionCols+` FROM restrictions WHERE released_at IS NULL`)
+	// Live restrictions, and those that ended in the last two days (their
+	// ends reset the windows that tripped them; the longest is 24 h).
+	rows, err = tx.QueryContext(ctx, `SELECT `+restrictionCols+` FROM restrictions WHERE released_at IS NULL OR released_at > $1`,
+		nanos(now.Add(-48*time.Hour)))
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +105,18 @@ func (s *Store) load(ctx context.Context, tx *sql.Tx) (*snapshot, error) {
 			rows.Close()
 			return nil, err
 		}
-		snap.restrictions[restrictionKey{r.TenantID, r.Kind, r.Subject}] = r
+		k := restrictionKey{r.TenantID, r.Kind, r.Subject}
+		switch {
+		case r.ReleasedAt.IsZero():
+			snap.restrictions[k] = r
+			if !r.Until.IsZero() {
+				snap.restrictionEnds[k] = append(snap.restrictionEnds[k], r.Until)
+			}
+		case r.ReleasedBy != "expired":
+			snap.restrictionEnds[k] = append(snap.restrictionEnds[k], r.ReleasedAt)
+		default: // closed when it was restricted again: it ended at Until
+			snap.restrictionEnds[k] = append(snap.restrictionEnds[k], r.Until)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/policy"
@@ -19,6 +20,9 @@ const (
 	ReasonThreshold = "spam-threshold"
 	// ReasonOperator: an operator blocked the tenant by hand.
 	ReasonOperator = "operator"
+	// ReasonFeedback: the tenant's delivery feedback (bounces, spam
+	// refusals, complaints) reached the pause rate.
+	ReasonFeedback = "feedback"
 )
 
 // Block is a tenant block: while it is live (not released) every message
@@ -45,15 +49,27 @@ func (b Block) Live() bool { return b.ReleasedAt.IsZero() }
 // Evidence is what Tollgate saw when it blocked a tenant, so the operator
 // reviewing an unblock request does not have to reconstruct it.
 type Evidence struct {
-	Window           string            `json:"window,omitempty"`
-	Messages         int64             `json:"messages"`
-	SpamBulk         int64             `json:"spam_bulk"`
-	Ratio            float64           `json:"ratio"`
-	TopSenders       []Count           `json:"top_senders,omitempty"`
-	TopConnectors    []Count           `json:"top_connectors,omitempty"`
-	RecentConnectors []ConnectorEvent  `json:"recent_connectors,omitempty"`
-	Samples          []Sample          `json:"samples,omitempty"`
-	Extra            map[string]string `json:"extra,omitempty"`
+	Window           string           `json:"window,omitempty"`
+	Messages         int64            `json:"messages"`
+	SpamBulk         int64            `json:"spam_bulk"`
+	Ratio            float64          `json:"ratio"`
+	TopSenders       []Count          `json:"top_senders,omitempty"`
+	TopConnectors    []Count          `json:"top_connectors,omitempty"`
+	RecentConnectors []ConnectorEvent `json:"recent_connectors,omitempty"`
+	Samples          []Sample         `json:"samples,omitempty"`
+	// Signals are the evidence beyond the verdicts the decision read, each
+	// with its figures and whether it pointed to abuse.
+	Signals []Signal          `json:"signals,omitempty"`
+	Extra   map[string]string `json:"extra,omitempty"`
+}
+
+// Signal is one piece of evidence behind a block: recipient novelty, the
+// tenant's baseline, campaign spread, delivery feedback.
+type Signal struct {
+	Name    string          `json:"name"`
+	Met     bool            `json:"met"`
+	Note    string          `json:"note,omitempty"`
+	Figures []policy.Figure `json:"figures,omitempty"`
 }
 
 // Count is one row of a top-N list.
@@ -165,6 +181,11 @@ func (s *Store) Blocks(ctx context.Context, tenantID int64) ([]Block, error) {
 
 // releaseTx releases a live block inside tx, starting its probation.
 func (s *Store) releaseTx(ctx context.Context, tx *sql.Tx, blockID int64, actor string, quota int64, days int) (Block, error) {
+	return s.releaseTxNote(ctx, tx, blockID, actor, quota, days, "")
+}
+
+// releaseTxNote is releaseTx with the operator's note in the audit entry.
+func (s *Store) releaseTxNote(ctx context.Context, tx *sql.Tx, blockID int64, actor string, quota int64, days int, note string) (Block, error) {
 	before, err := scanBlock(tx.QueryRowContext(ctx, `SELECT `+blockCols+` FROM tenant_blocks WHERE id = $1`, blockID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Block{}, fmt.Errorf("block %d: %w", blockID, ErrNotFound)
@@ -186,9 +207,17 @@ func (s *Store) releaseTx(ctx context.Context, tx *sql.Tx, blockID int64, actor 
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return Block{}, fmt.Errorf("block %d: %w: released meanwhile", blockID, ErrConflict)
 	}
+	out := after
 	after.Evidence = Evidence{} // the audit entry names the block; its evidence is in the block row
 	before.Evidence = Evidence{}
-	return after, s.auditTx(ctx, tx, actor, after.TenantID, "tenant.unblock", "block:"+strconv.FormatInt(blockID, 10), before, after)
+	var logged any = after
+	if note != "" {
+		logged = struct {
+			Block
+			Note string `json:"note"`
+		}{after, note}
+	}
+	return out, s.auditTx(ctx, tx, actor, after.TenantID, "tenant.unblock", "block:"+strconv.FormatInt(blockID, 10), before, logged)
 }
 
 // ReleaseBlock lifts a tenant's live block by hand (an operator acting
@@ -205,6 +234,55 @@ func (s *Store) ReleaseBlock(ctx context.Context, tenantID int64, actor string, 
 	})
 	if err != nil {
 		return Block{}, fmt.Errorf("release tenant %d: %w", tenantID, err)
+	}
+	s.changed(ctx)
+	return out, nil
+}
+
+// TenantEpoch is when the tenant's latest block was released (zero if
+// never, within 60 days): the checks count the windows that trip a block
+// only from then on, so an approved unblock is not undone by the spam that
+// caused the block. From the snapshot, so every node agrees within a
+// refresh interval (and the releasing node at once).
+func (s *Store) TenantEpoch(tenantID int64) time.Time {
+	return s.snap.Load().released[tenantID]
+}
+
+// RestrictionEpoch is when the subject's latest restriction ended at or
+// before now (released by an admin, or its Until passed), zero if none in
+// the last two days: the windows that trip a restriction count from then.
+func (s *Store) RestrictionEpoch(tenantID int64, kind, subject string, now time.Time) time.Time {
+	var out time.Time
+	for _, t := range s.snap.Load().restrictionEnds[restrictionKey{tenantID, kind, subject}] {
+		if !t.After(now) && t.After(out) {
+			out = t
+		}
+	}
+	return out
+}
+
+// Unblock lifts a tenant's live block directly, without an unblock
+// request (an operator's own decision, with a note for the audit log). A
+// manual block (ReasonOperator) is lifted without probation; a threshold
+// block keeps the probation given, as an approved request would.
+func (s *Store) Unblock(ctx context.Context, tenantID int64, note, actor string, quota int64, days int) (Block, error) {
+	if err := checkText("note", note, true); err != nil {
+		return Block{}, fmt.Errorf("unblock tenant %d: %w", tenantID, err)
+	}
+	live, ok := s.ActiveBlock(tenantID)
+	if !ok {
+		return Block{}, fmt.Errorf("unblock tenant %d: %w: the tenant is not blocked", tenantID, ErrNotFound)
+	}
+	if live.Reason == ReasonOperator {
+		quota, days = 0, 0
+	}
+	var out Block
+	err := s.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		out, err = s.releaseTxNote(ctx, tx, live.ID, actor, quota, days, strings.TrimSpace(note))
+		return err
+	})
+	if err != nil {
+		return Block{}, fmt.Errorf("unblock tenant %d: %w", tenantID, err)
 	}
 	s.changed(ctx)
 	return out, nil

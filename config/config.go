@@ -86,8 +86,18 @@ type Policy struct {
 	ProbationQuota        int64    `toml:"probation_quota"`
 	ProbationDays         int      `toml:"probation_days"`
 	// The connector address space cap per tenant (policy.Settings).
-	ConnectorIPv4Addresses int64 `toml:"connector_ipv4_addresses"`
-	ConnectorIPv6Nets64    int64 `toml:"connector_ipv6_64s"`
+	ConnectorIPv4Addresses int64   `toml:"connector_ipv4_addresses"`
+	ConnectorIPv6Nets64    int64   `toml:"connector_ipv6_64s"`
+	BulkCounts             bool    `toml:"bulk_counts"`
+	BaselineMinMessages    int64   `toml:"baseline_min_messages"`
+	BaselineDeparture      float64 `toml:"baseline_departure"`
+	NoveltyRatio           float64 `toml:"novelty_ratio"`
+	CampaignNewRecipients  int64   `toml:"campaign_new_recipients"`
+	FeedbackMinVolume      int64   `toml:"feedback_min_volume"`
+	BounceReviewRate       float64 `toml:"bounce_review_rate"`
+	BouncePauseRate        float64 `toml:"bounce_pause_rate"`
+	ComplaintReviewRate    float64 `toml:"complaint_review_rate"`
+	ComplaintPauseRate     float64 `toml:"complaint_pause_rate"`
 }
 
 // Settings are the [policy] values as the checks take them.
@@ -101,6 +111,10 @@ func (p Policy) Settings() policy.Settings {
 		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction,
 		ProbationQuota: p.ProbationQuota, ProbationDays: p.ProbationDays,
 		ConnectorIPv4Addresses: p.ConnectorIPv4Addresses, ConnectorIPv6Nets64: p.ConnectorIPv6Nets64,
+		BulkCounts: p.BulkCounts, BaselineMinMessages: p.BaselineMinMessages, BaselineDeparture: p.BaselineDeparture,
+		NoveltyRatio: p.NoveltyRatio, CampaignNewRecipients: p.CampaignNewRecipients, FeedbackMinVolume: p.FeedbackMinVolume,
+		BounceReviewRate: p.BounceReviewRate, BouncePauseRate: p.BouncePauseRate,
+		ComplaintReviewRate: p.ComplaintReviewRate, ComplaintPauseRate: p.ComplaintPauseRate,
 	}
 }
 

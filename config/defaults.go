@@ -96,5 +96,9 @@ func defaultPolicy() Policy {
 		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction,
 		ProbationQuota: d.ProbationQuota, ProbationDays: d.ProbationDays,
 		ConnectorIPv4Addresses: d.ConnectorIPv4Addresses, ConnectorIPv6Nets64: d.ConnectorIPv6Nets64,
+		BulkCounts: d.BulkCounts, BaselineMinMessages: d.BaselineMinMessages, BaselineDeparture: d.BaselineDeparture,
+		NoveltyRatio: d.NoveltyRatio, CampaignNewRecipients: d.CampaignNewRecipients, FeedbackMinVolume: d.FeedbackMinVolume,
+		BounceReviewRate: d.BounceReviewRate, BouncePauseRate: d.BouncePauseRate,
+		ComplaintReviewRate: d.ComplaintReviewRate, ComplaintPauseRate: d.ComplaintPauseRate,
 	}
 }

@@ -34,7 +34,14 @@ var policyKeys = []policyKey{
 	{"restrict_action", "When a user crosses a limit", "action"},
 	{"connector_ipv4_addresses", "Connectors: IPv4 addresses a tenant admin may add, all connectors together", "int"},
 	{"connector_ipv6_64s", "Connectors: IPv6 /64 networks a tenant admin may add, all connectors together", "int"},
+	{"bulk_counts", "Bulk and list mail count like spam (the hosted service's terms)", "bool"},
+	{"baseline_min_messages", "Evidence: messages in 7 days before the tenant has a baseline", "int"},
+	{"baseline_departure", "Evidence: departure from the baseline a block needs (0–1)", "ratio"},
+	{"novelty_ratio", "Evidence: share of new recipients that looks like strangers (0–1)", "ratio"},
 }
+
+// boolChoices are the values of a yes/no override.
+var boolChoices = [][2]string{{"true", "yes"}, {"false", "no"}}
 
 // restrictActions are the values restrict_action takes, with their meaning.
 var restrictActions = [][2]string{
@@ -51,6 +58,7 @@ type policyRow struct {
 type policyData struct {
 	Rows    []policyRow
 	Actions [][2]string
+	Bools   [][2]string
 	Others  map[string]any // effective settings without an override (window, probation)
 }
 
@@ -64,7 +72,7 @@ func (c *Console) policyPage(q *req) error {
 	if err := q.api("GET", q.apiT("/policy"), nil, &ans); err != nil {
 		return err
 	}
-	d := policyData{Actions: restrictActions, Others: map[string]any{}}
+	d := policyData{Actions: restrictActions, Bools: boolChoices, Others: map[string]any{}}
 	for k, v := range ans.Effective {
 		d.Others[k] = v
 	}
@@ -106,6 +114,12 @@ func (c *Console) setPolicy(q *req) error {
 				return q.done(q.tpath("policy"), flash{Error: true, Text: fmt.Sprintf("%s: %q is not a whole number.", k.Label, v)})
 			}
 			o[k.Key] = n
+		case "bool":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return q.done(q.tpath("policy"), flash{Error: true, Text: fmt.Sprintf("%s: %q is not yes or no.", k.Label, v)})
+			}
+			o[k.Key] = b
 		case "ratio":
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {

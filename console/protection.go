@@ -126,6 +126,7 @@ func tenantNav(id int64) []navItem {
 // protectionRoutes adds the protection pages.
 func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	t("POST /console/t/{tenant}/block", c.blockTenant)
+	t("POST /console/t/{tenant}/lift", c.liftBlock)
 	t("GET /console/t/{tenant}/trace", c.tracePage)
 	t("GET /console/t/{tenant}/trace/{id}", c.traceMessage)
 	t("GET /console/t/{tenant}/restrictions", c.restrictionsPage)
@@ -150,6 +151,22 @@ func (c *Console) blockTenant(q *req) error {
 		return q.back(q.tpath(""), err)
 	}
 	return q.done(q.tpath(""), flash{Text: "Blocked " + q.tenant.Name + ": all its outbound mail is refused (550 5.7.705) until an unblock request is approved."})
+}
+
+// liftBlock is an operator lifting a block directly (the API's
+// POST …/unblock): audited with the note.
+func (c *Console) liftBlock(q *req) error {
+	note := q.r.PostForm.Get("note")
+	var b blocks.Block
+	if err := q.api("POST", q.apiT("/unblock"), map[string]string{"note": note}, &b); err != nil {
+		return q.back(q.tpath(""), err)
+	}
+	text := "Lifted the block of " + q.tenant.Name + ": it sends again now, without probation."
+	if b.ProbationDays > 0 {
+		text = fmt.Sprintf("Lifted the block of %s: it sends again on probation (%d messages per 24 h, doubling each clean day, for %d days).",
+			q.tenant.Name, b.ProbationQuota, b.ProbationDays)
+	}
+	return q.done(q.tpath(""), flash{Text: text})
 }
 
 type restrictionsData struct {

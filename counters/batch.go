@@ -14,6 +14,9 @@ type Op struct {
 	N      int64
 	Limit  int64 // 0: no limit, always add
 	Window time.Duration
+	// PlusNew, in a Record only: when i > 0, the new members of the
+	// record's sets[i-1] are added to N.
+	PlusNew int
 }
 
 // Batch is the result of AddAll.

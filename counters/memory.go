@@ -37,6 +37,7 @@ type shard struct {
 	m         map[memKey]*series
 	clock     int64 // latest now seen, Unix ms: expiry follows the caller's clock, not the wall clock
 	lastSweep int64
+	sets      map[string]*memSet // Record's sets, created on first use
 }
 
 type memory struct {
@@ -126,6 +127,7 @@ func (sh *shard) sweep() {
 		return
 	}
 	sh.lastSweep = sh.clock
+	sh.sweepSets()
 	for k, s := range sh.m {
 		if sh.clock-s.newest*k.width > s.ttlMs {
 			delete(sh.m, k)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -19,7 +20,17 @@ const DefaultSaveInterval = 10 * time.Second
 
 // fileFormat names the snapshot layout, so a future change is refused
 // rather than misread.
-const fileFormat = "tollgate-counters-1"
+const fileFormat = "tollgate-counters-2"
+
+// fileFormatV1 is the layout before sets: series only, still read.
+const fileFormatV1 = "tollgate-counters-1"
+
+type savedSet struct {
+	Key   string
+	TTLMs int64
+	Max   int
+	Seen  map[string]int64
+}
 
 type savedSeries struct {
 	Key    string
@@ -143,6 +154,19 @@ func (m *memory) encode(w io.Writer) error {
 			return err
 		}
 	}
+	// The sets follow the memShards series batches, one batch per shard.
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		batch := make([]savedSet, 0, len(sh.sets))
+		for k, s := range sh.sets {
+			batch = append(batch, savedSet{Key: k, TTLMs: s.ttlMs, Max: s.max, Seen: maps.Clone(s.seen)})
+		}
+		sh.mu.Unlock()
+		if err := enc.Encode(batch); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -158,10 +182,13 @@ func (m *memory) load(path string) error {
 	defer file.Close()
 	dec := gob.NewDecoder(bufio.NewReader(file))
 	var format string
-	if err := dec.Decode(&format); err != nil || format != fileFormat {
+	if err := dec.Decode(&format); err != nil || (format != fileFormat && format != fileFormatV1) {
 		return fmt.Errorf("load counters from %s: not a %s file (remove it to start with empty counts)", path, fileFormat)
 	}
-	for {
+	for n := 0; ; n++ {
+		if format == fileFormat && n == memShards {
+			return m.loadSets(dec, path)
+		}
 		var batch []savedSeries
 		err := dec.Decode(&batch)
 		if errors.Is(err, io.EOF) {
@@ -180,6 +207,33 @@ func (m *memory) load(path string) error {
 				ring[i] = bucket{b.Idx, b.N}
 			}
 			sh.m[memKey{s.Key, s.Width}] = &series{ring: ring, newest: s.Newest, ttlMs: s.TTLMs}
+		}
+	}
+}
+
+// loadSets reads the sets section of a snapshot.
+func (m *memory) loadSets(dec *gob.Decoder, path string) error {
+	for {
+		var batch []savedSet
+		err := dec.Decode(&batch)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("load counter sets from %s: %w (remove it to start with empty counts)", path, err)
+		}
+		for _, s := range batch {
+			if s.Max < 1 || s.TTLMs < 1 {
+				continue
+			}
+			sh := m.shard(s.Key)
+			if sh.sets == nil {
+				sh.sets = map[string]*memSet{}
+			}
+			if s.Seen == nil {
+				s.Seen = map[string]int64{}
+			}
+			sh.sets[s.Key] = &memSet{seen: s.Seen, ttlMs: s.TTLMs, max: s.Max}
 		}
 	}
 }

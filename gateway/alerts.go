@@ -59,7 +59,7 @@ func (g *Gateway) notify(a protect.Alert) {
 		return
 	}
 	g.Alerts.Notify(alert.Alert{Kind: alert.Kind(a.Kind), TenantID: a.TenantID, Tenant: a.Tenant, Subject: a.Subject,
-		Text: a.Text, Code: a.Code, Figures: a.Figures})
+		Ref: a.Ref, Text: a.Text, Code: a.Code, Figures: a.Figures})
 }
 
 // tenantAdminEmails are the addresses alerts about a tenant go to.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/tollgate-mail/tollgate/classify"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
@@ -35,6 +36,9 @@ type Options struct {
 	// OnConnect sees each address delivery is about to connect to (tests
 	// that prove a refused next hop was never dialled).
 	OnConnect func(netip.AddrPort)
+	// Feedback gives the tenants' delivery feedback (bounces, complaints)
+	// to the protection decisions; nil is the node's own counts (feedback/).
+	Feedback policy.FeedbackSource
 	// Now is the clock of every protection decision (the checks, the
 	// block store, campaign counts, IP reputation, the queue's hold); nil is
 	// time.Now. tollgate simulate drives a gateway on a virtual clock with it,
@@ -91,9 +95,17 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 		}
 		g.trusted = append(g.trusted, p)
 	}
+	// The tenant decisions read the node's own delivery feedback counts
+	// (shared through the counters) unless a caller plugs in others.
+	g.Feedback = feedback.NewSource(g.Counters, cfg.Feedback.Window.Duration, g.log)
+	var fb policy.FeedbackSource = g.Feedback
+	if opts.Feedback != nil {
+		fb = opts.Feedback
+	}
 	g.Protect = &protect.Engine{
 		Defaults: cfg.Policy.Settings(), Counters: g.Counters, Blocks: g.Blocks, Tenants: g.Directory,
-		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe, Now: opts.Now,
+		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe,
+		Feedback: fb, Now: opts.Now,
 	}
 	g.classifier = opts.Classifier
 	if g.classifier == nil && cfg.Classify.Engine != "off" {
@@ -151,7 +163,7 @@ func adaptClassifier(c classify.Classifier) Classifier {
 		if err != nil {
 			return policy.Verdict{}, err
 		}
-		v := policy.Verdict{Class: string(r.Verdict), Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine}
+		v := policy.Verdict{Class: string(r.Verdict), Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine, Fingerprint: r.Fingerprint}
 		for _, reason := range r.Reasons {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("%s (%+.2f)", reason.Name, reason.Weight))
 		}
@@ -248,7 +260,7 @@ func (g *Gateway) hold(m *queue.Message) *queue.Hold {
 	if b, ok := g.Blocks.ActiveBlock(m.TenantID); ok {
 		return &queue.Hold{Code: "5.7.705", Reason: "Access denied, tenant has exceeded threshold (blocked while the message was queued)",
 			Rule: b.Rule, Figures: figures(b.Figures), Sender: sender,
-			Admin: "The tenant was blocked while this message waited in the queue: its outbound spam and bulk mail crossed the tenant threshold. " +
+			Admin: "The tenant was blocked while this message waited in the queue: its outbound spam crossed the tenant threshold, or its delivery feedback the pause rate. " +
 				"Find the compromised account or connector (the block's evidence lists the top senders and recent connectors), fix it, " +
 				"and submit an unblock request (tollgate admin unblock-request, or the console)."}
 	}

@@ -10,12 +10,14 @@ func init() {
 		Reply: "550 5.7.705 Access denied, tenant has exceeded threshold",
 		Title: "Your organisation is blocked from sending",
 		Cause: "Tollgate refuses all outbound mail of your organisation (tenant), for one of two reasons. " +
-			"(1) Threshold: within a short window, the tenant sent many messages that Tollgate's content check judged spam or bulk, and they were a large share of everything it sent. " +
+			"(1) Threshold: within a short window, the tenant sent many messages that Tollgate's content check judged spam, they were a large share of everything it sent, " +
+			"and the other evidence agreed: they went mostly to recipients the organisation had never written to, or far from its usual mail, or the receiving servers refused or complained about its mail " +
+			"(or the receiving servers' bounces and complaints alone reached the pause rate: rule tenant-feedback). " +
 			"That almost always means an account, an app password or a mail server of the organisation is in someone else's hands. The block stays until an operator lifts it. " +
 			"(2) Subscription expired: the reply then ends in \"(subscription expired)\". Mail flows again the moment the subscription is renewed.",
 		Sender: PassOn + " Nothing you change on your side will get this message through; every user of your organisation gets the same answer until the block is lifted.",
 		Admin: "First see which reason applies: tollgate admin status TENANT (or the Protection page of the console) shows the state, the reason and, for a threshold block, its evidence: " +
-			"the window's figures, the top senders and connectors, connectors created or deleted shortly before, and sample messages. " +
+			"the window's figures, the evidence beyond the verdicts (recipient novelty, baseline, campaign spread, delivery feedback) with its figures, the top senders and connectors, connectors created or deleted shortly before, and sample messages. " +
 			"Threshold block: 1) find the hole: a sender or connector that stands out in the evidence, a connector nobody here created, an admin or user who signed in from somewhere unusual (tollgate admin audit). " +
 			"2) Close it: reset the passwords of the accounts involved (tollgate admin user-password), revoke their app passwords (app-password-revoke), delete connectors you do not recognise (connector-delete), change every admin's password and turn MFA on for all of them. " +
 			"3) Ask for the unblock: tollgate admin unblock-request TENANT --cause \"what happened\" --fix \"what you changed\" (or POST /api/v1/tenants/{tenant}/unblock-requests). " +

@@ -144,6 +144,13 @@ type Message struct {
 	// with ", "); "" when there is none.
 	HeaderSender string
 	Verdict      Verdict
+	// ListMail is set when the header has List-Id or List-Unsubscribe
+	// (RFC 2919, RFC 2369/8058): mailing-list and newsletter mail.
+	ListMail bool
+
+	// Evidence is the figures the verdict check read beyond the verdict
+	// (novelty, baseline, campaign, feedback), for the trace.
+	Evidence []Figure
 
 	// Pool is the delivery pool the message leaves through; checks set it
 	// to "high-risk" for spam that is not refused. Empty means "normal".
@@ -160,6 +167,10 @@ type Verdict struct {
 	IsBulk  bool     `json:"is_bulk"` // the level reached the bulk threshold
 	Reasons []string `json:"reasons,omitempty"`
 	Engine  string   `json:"engine,omitempty"`
+	// Fingerprint is the content fingerprint (classify's campaign bands,
+	// dash-joined), "" when the engine gives none: the campaign-spread
+	// evidence counts new recipients per fingerprint.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // SpamOrBulk reports whether the verdict counts towards the thresholds.

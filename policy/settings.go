@@ -75,6 +75,36 @@ type Settings struct {
 	// ranges of that family.
 	ConnectorIPv4Addresses int64
 	ConnectorIPv6Nets64    int64
+	// BulkCounts makes bulk and list mail (a bulk verdict, List-Id or
+	// List-Unsubscribe) count towards the tenant threshold and the
+	// per-credential spam limit like spam: the hosted service's terms,
+	// which forbid bulk. Off by default: bulk is not abuse, and list mail
+	// counts only when the tenant's delivery feedback says it is unwanted.
+	BulkCounts bool
+
+	// Evidence beyond the verdicts (see docs/protection.md). A tenant whose
+	// baseline (its counted share over the past 7 days) rests on at least
+	// BaselineMinMessages messages is established: a block or restriction
+	// then needs the hour to depart from the baseline by BaselineDeparture
+	// (in counted share or in recipient novelty). Every block or
+	// restriction needs one sign the mail is unwanted: at least
+	// NoveltyRatio of the counted mail's recipients new to the tenant, the
+	// same content to CampaignNewRecipients new recipients in the window,
+	// or delivery feedback at the review rate.
+	BaselineMinMessages   int64
+	BaselineDeparture     float64
+	NoveltyRatio          float64
+	CampaignNewRecipients int64
+
+	// Delivery feedback (bounces, spam refusals, complaints): at the review
+	// rates the admins are alerted and bulk counts; at the pause rates the
+	// tenant is blocked. Rates count once FeedbackMinVolume messages were
+	// delivered or bounced.
+	FeedbackMinVolume   int64
+	BounceReviewRate    float64
+	BouncePauseRate     float64
+	ComplaintReviewRate float64
+	ComplaintPauseRate  float64
 }
 
 // DefaultSettings are the built-in defaults, the hosted service's where it
@@ -91,6 +121,9 @@ func DefaultSettings() Settings {
 		// A /20 and a /48: room for a site's mail servers many times over,
 		// a vanishing share of the internet.
 		ConnectorIPv4Addresses: 4096, ConnectorIPv6Nets64: 65536,
+		BaselineMinMessages: 200, BaselineDeparture: 0.3, NoveltyRatio: 0.5, CampaignNewRecipients: 50,
+		FeedbackMinVolume: 200, BounceReviewRate: 0.05, BouncePauseRate: 0.10,
+		ComplaintReviewRate: 0.001, ComplaintPauseRate: 0.005,
 	}
 }
 
@@ -136,6 +169,20 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("connector_ipv4_addresses must be in 0..%d, got %d", int64(1)<<32, s.ConnectorIPv4Addresses)
 	case s.ConnectorIPv6Nets64 < 0:
 		return fmt.Errorf("connector_ipv6_64s must not be negative, got %d", s.ConnectorIPv6Nets64)
+	case s.BaselineMinMessages < 1:
+		return fmt.Errorf("baseline_min_messages must be at least 1, got %d", s.BaselineMinMessages)
+	case s.BaselineDeparture < 0 || s.BaselineDeparture > 1:
+		return fmt.Errorf("baseline_departure must be in 0..1, got %v", s.BaselineDeparture)
+	case s.NoveltyRatio < 0 || s.NoveltyRatio > 1:
+		return fmt.Errorf("novelty_ratio must be in 0..1, got %v", s.NoveltyRatio)
+	case s.CampaignNewRecipients < 1:
+		return fmt.Errorf("campaign_new_recipients must be at least 1, got %d", s.CampaignNewRecipients)
+	case s.FeedbackMinVolume < 1:
+		return fmt.Errorf("feedback_min_volume must be at least 1, got %d", s.FeedbackMinVolume)
+	case !(s.BounceReviewRate > 0 && s.BounceReviewRate <= s.BouncePauseRate && s.BouncePauseRate <= 1):
+		return fmt.Errorf("bounce_review_rate and bounce_pause_rate must satisfy 0 < review <= pause <= 1, got %v and %v", s.BounceReviewRate, s.BouncePauseRate)
+	case !(s.ComplaintReviewRate > 0 && s.ComplaintReviewRate <= s.ComplaintPauseRate && s.ComplaintPauseRate <= 1):
+		return fmt.Errorf("complaint_review_rate and complaint_pause_rate must satisfy 0 < review <= pause <= 1, got %v and %v", s.ComplaintReviewRate, s.ComplaintPauseRate)
 	}
 	return nil
 }
@@ -158,8 +205,12 @@ type Overrides struct {
 	UserSpamPerHour       *int64   `json:"user_spam_per_hour,omitempty"`
 	RestrictAction        *string  `json:"restrict_action,omitempty"`
 	// Operators raise (or lower) one tenant's connector address space.
-	ConnectorIPv4Addresses *int64 `json:"connector_ipv4_addresses,omitempty"`
-	ConnectorIPv6Nets64    *int64 `json:"connector_ipv6_64s,omitempty"`
+	ConnectorIPv4Addresses *int64   `json:"connector_ipv4_addresses,omitempty"`
+	ConnectorIPv6Nets64    *int64   `json:"connector_ipv6_64s,omitempty"`
+	BulkCounts             *bool    `json:"bulk_counts,omitempty"`
+	BaselineMinMessages    *int64   `json:"baseline_min_messages,omitempty"`
+	BaselineDeparture      *float64 `json:"baseline_departure,omitempty"`
+	NoveltyRatio           *float64 `json:"novelty_ratio,omitempty"`
 }
 
 // Apply returns s with o's fields in place.
@@ -187,6 +238,16 @@ func (o Overrides) Apply(s Settings) Settings {
 	}
 	if o.RestrictAction != nil {
 		s.RestrictAction = *o.RestrictAction
+	}
+	if o.BulkCounts != nil {
+		s.BulkCounts = *o.BulkCounts
+	}
+	set(&s.BaselineMinMessages, o.BaselineMinMessages)
+	if o.BaselineDeparture != nil {
+		s.BaselineDeparture = *o.BaselineDeparture
+	}
+	if o.NoveltyRatio != nil {
+		s.NoveltyRatio = *o.NoveltyRatio
 	}
 	return s
 }

@@ -82,11 +82,13 @@ func (c LimitsCheck) Rcpt(ctx context.Context, env *policy.Envelope, rcpt string
 	var tags []tagged
 	alertOnly := set.RestrictAction == policy.AlertOnly
 	if sender != "" {
+		// The policy windows restart when the sender's restriction ends.
+		epoch := c.e.restrictionEpoch(env.TenantID, blocks.KindSender, sender, now)
 		policyLimit := func(key, name string, limit int64, window time.Duration) {
 			if limit <= 0 {
 				return
 			}
-			op := counters.Op{Key: senderKey(env.TenantID, sender, key), N: 1, Limit: limit, Window: window}
+			op := counters.Op{Key: senderKey(env.TenantID, sender, key+epoch), N: 1, Limit: limit, Window: window}
 			if alertOnly {
 				op.Limit = 0 // count, never refuse; alert past the limit below
 			}

@@ -45,6 +45,10 @@ type Alert struct {
 	Text     string
 	Figures  []policy.Figure
 	Code     string // the enhanced code whose help page explains it
+	// Ref names the one event behind the alert ("block:12",
+	// "restriction:7"): alerts are de-duplicated on it when set, so a
+	// second block of the same tenant raises its own alert.
+	Ref string
 }
 
 // Tenants is what the checks read of the directory: the snapshot, never a
@@ -72,10 +76,15 @@ type Engine struct {
 	// Observe records each classified message against its source IP
 	// (the IP reputation behind 5.7.708); nil for none.
 	Observe func(ip netip.Addr, spam bool)
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Feedback gives the tenants' delivery feedback (bounces,
+	// complaints); nil for none: the decisions then rest on the other
+	// evidence.
+	Feedback policy.FeedbackSource
+	Now      func() time.Time
+	Logger   *slog.Logger
 
-	recent evidenceRing
+	recent  evidenceRing
+	fbCache feedbackCache
 }
 
 // Settings are the defaults with the tenant's overrides applied.
@@ -131,6 +140,32 @@ const hour = time.Hour
 func tenantKey(id int64, what string) string { return "t:" + strconv.FormatInt(id, 10) + ":" + what }
 func senderKey(tenant int64, sender, what string) string {
 	return "s:" + strconv.FormatInt(tenant, 10) + ":" + sender + ":" + what
+}
+
+// epochSuffix names a window's generation: the windows that trip a block
+// or a restriction get fresh keys when it is released, so the release
+// resets what caused it on both counter stores and every node.
+func epochSuffix(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ":e" + strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+// tenantEpoch is the suffix of the tenant's decision windows.
+func (e *Engine) tenantEpoch(id int64) string {
+	if e.Blocks == nil {
+		return ""
+	}
+	return epochSuffix(e.Blocks.TenantEpoch(id))
+}
+
+// restrictionEpoch is the suffix of the windows that restrict a subject.
+func (e *Engine) restrictionEpoch(tenant int64, kind, subject string, now time.Time) string {
+	if e.Blocks == nil {
+		return ""
+	}
+	return epochSuffix(e.Blocks.RestrictionEpoch(tenant, kind, subject, now))
 }
 
 func fig(name string, v int64) policy.Figure {

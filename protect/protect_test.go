@@ -2,9 +2,11 @@ package protect
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,11 +115,11 @@ func TestTenantThresholdEdges(t *testing.T) {
 		mustOK(t, f.message("a@acme.test", "x@example.net", "clean"))
 	}
 	for i := range 3 {
-		mustOK(t, f.message("a@acme.test", "x@example.net", "spam")) // 3 of 7
+		mustOK(t, f.message("a@acme.test", stranger(), "spam")) // 3 of 7
 		_ = i
 	}
 	// 4 of 8 = 0.5: count and ratio both reached.
-	mustCode(t, f.message("a@acme.test", "x@example.net", "spam"), "5.7.705")
+	mustCode(t, f.message("a@acme.test", stranger(), "spam"), "5.7.705")
 	if _, ok := f.blocks.ActiveBlock(f.tenant.ID); !ok {
 		t.Fatal("not blocked")
 	}
@@ -127,13 +129,13 @@ func TestTenantThresholdEdges(t *testing.T) {
 		mustOK(t, g.message("a@acme.test", "x@example.net", "clean"))
 	}
 	for range 4 {
-		mustOK(t, g.message("a@acme.test", "x@example.net", "spam")) // 4 of 9 < 0.5
+		mustOK(t, g.message("a@acme.test", stranger(), "spam")) // 4 of 9 < 0.5
 	}
 	// Window expiry: an hour and a bucket later the old spam is gone;
 	// three fresh spams (3 of 3) are under the count.
 	g.clk.add(time.Hour + 2*time.Minute)
 	for range 3 {
-		mustOK(t, g.message("a@acme.test", "x@example.net", "spam"))
+		mustOK(t, g.message("a@acme.test", stranger(), "spam"))
 	}
 	if _, ok := g.blocks.ActiveBlock(g.tenant.ID); ok {
 		t.Fatal("blocked by spam that left the window")
@@ -330,3 +332,8 @@ func TestRestrictedHeaderFromOnConnector(t *testing.T) {
 	mustCode(t, chain.Data(ctx, env, &policy.Message{HeaderFrom: "Bob <BOB@acme.test>", Verdict: policy.Verdict{Class: "clean"}}), "5.1.8")
 	mustOK(t, chain.Data(ctx, env, &policy.Message{HeaderFrom: "Ann <ann@acme.test>", Verdict: policy.Verdict{Class: "clean"}}))
 }
+
+var strangers atomic.Int64
+
+// stranger is a recipient no tenant has mailed before.
+func stranger() string { return fmt.Sprintf("stranger%d@example.net", strangers.Add(1)) }

@@ -116,6 +116,7 @@ func (e *Engine) restrict(ctx context.Context, env *policy.Envelope, kind, subje
 		got = r
 	}
 	if created {
+		a.Ref = "restriction:" + strconv.FormatInt(got.ID, 10)
 		e.alert(a)
 	}
 	d := deny

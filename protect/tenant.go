@@ -49,7 +49,7 @@ func (c TenantCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Deci
 		return d
 	}
 	if quota, on := c.e.Blocks.Probation(env.TenantID, now); on {
-		n, ok, err := c.e.Counters.AddIfBelow(ctx, tenantKey(env.TenantID, "probation"), 1, quota, 24*time.Hour, now)
+		n, ok, err := c.e.Counters.AddIfBelow(ctx, tenantKey(env.TenantID, "probation"+c.e.tenantEpoch(env.TenantID)), 1, quota, 24*time.Hour, now)
 		if err != nil {
 			return c.e.counterFailed("tenant-probation", err)
 		}

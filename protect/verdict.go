@@ -3,20 +3,27 @@ package protect
 import (
 	"context"
 	"fmt"
-	"github.com/tollgate-mail/tollgate/counters"
 	"strconv"
+	"strings"
 
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/policy"
 )
 
-// VerdictCheck counts the content verdict towards the tenant threshold and
-// the per-credential spam limit, at the end of DATA:
-//   - the tenant is blocked (sticky, 5.7.705) when its spam+bulk verdicts
-//     in the window reach the count AND the ratio thresholds;
+// VerdictCheck judges the content verdict with the evidence beyond it, at
+// the end of DATA (see docs/protection.md, and evidence.go for the
+// figures):
+//   - the tenant is blocked (sticky, 5.7.705) when its counted verdicts in
+//     the window reach the count AND the ratio thresholds AND the evidence
+//     says the mail is unwanted and departs from the tenant's baseline;
 //   - the credential that sent the spam (app password, connector, or the
-//     user's own login) is restricted when it crosses the spam limit;
+//     user's own login) is restricted when it crosses the spam limit, on
+//     the same evidence for that credential;
+//   - delivery feedback at the pause rate blocks the tenant by itself;
 //   - spam that is not refused leaves through the high-risk pool.
+//
+// Bulk and list mail count only when the tenant's policy says so
+// (bulk_counts) or its delivery feedback says it is unwanted.
 type VerdictCheck struct{ e *Engine }
 
 // Name implements policy.Check.
@@ -45,44 +52,57 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 	}
 	set := e.Settings(env.TenantID)
 	now := e.now()
-	// The tenant's window and, for spam, the credential's hour: one atomic
-	// batch (one Redis round trip). A clean verdict reads spam+bulk with n 0.
-	ops := []counters.Op{{Key: tenantKey(env.TenantID, "verdicts"), N: 1, Window: set.TenantWindow},
-		{Key: tenantKey(env.TenantID, "spambulk"), Window: set.TenantWindow}}
-	if v.SpamOrBulk() {
-		ops[1].N = 1
-	}
+	fb := e.feedback(ctx, env, set)
+	counted := counts(v, msg, set, fb.unwanted())
 	kind, subject := credentialOf(env)
-	if v.Class == "spam" && set.UserSpamPerHour > 0 {
-		ops = append(ops, counters.Op{Key: "cred:" + strconv.FormatInt(env.TenantID, 10) + ":" + kind + ":" + subject + ":spam1h", N: 1, Window: hour})
-	}
-	res, err := counters.AddAll(ctx, e.Counters, ops, now)
+	ev, err := e.gather(ctx, env, msg, set, counted, kind, subject, fb, now)
 	if err != nil {
 		return e.counterFailed("tenant-threshold", err)
 	}
-	total, spamBulk := res.Totals[0], res.Totals[1]
-	if v.SpamOrBulk() {
+	msg.Evidence = ev.figures(set)
+	if fb.level == policy.FeedbackPause {
+		return c.block(ctx, env, set, ev, blocks.ReasonFeedback, "tenant-feedback")
+	}
+	if counted {
 		e.recent.add(env.TenantID, seen{at: now, sender: env.Sender(), connector: env.Connector,
 			sample: blocks.Sample{QueueID: msg.QueueID, MessageID: msg.MessageID, Subject: msg.Subject, Sender: env.Sender(), Verdict: v.Kind()}})
-		ratio := float64(spamBulk) / float64(max(total, 1))
-		if spamBulk >= set.TenantSpamCount && ratio >= set.TenantSpamRatio {
-			return c.block(ctx, env, set, total, spamBulk, ratio)
+		if ev.counted >= set.TenantSpamCount && ev.ratio() >= set.TenantSpamRatio && ev.suspicious(set, false) {
+			return c.block(ctx, env, set, ev, blocks.ReasonThreshold, "tenant-threshold")
 		}
-	}
-	if v.Class != "spam" {
-		return policy.Accepted
-	}
-	if len(res.Totals) == 3 {
-		if n := res.Totals[2]; n >= set.UserSpamPerHour {
-			figures := []policy.Figure{figs("credential", kind+" "+subject), fig("spam_1h", n), fig("limit", set.UserSpamPerHour), figs("window", "1h")}
-			reason := "spam verdicts from this " + kind + " crossed the per-user spam limit"
+		if set.UserSpamPerHour > 0 && ev.credSpam >= set.UserSpamPerHour && ev.suspicious(set, true) {
+			figures := append([]policy.Figure{figs("credential", kind+" "+subject), fig("spam_1h", ev.credSpam),
+				fig("limit", set.UserSpamPerHour), figs("window", "1h")}, ev.credFigures(set)...)
+			figures = append(figures, ev.figures(set)...)
+			reason := "spam verdicts from this " + kind + " crossed the per-user spam limit, and its mail went to strangers or departed from the tenant's baseline"
 			if d := e.restrict(ctx, env, kind, subject, reason, "outbound-spam-policy", figures); d.Action != policy.Accept {
 				return d
 			}
 		}
 	}
-	msg.Pool = "high-risk"
+	if v.Class == "spam" {
+		msg.Pool = "high-risk"
+	}
 	return policy.Accepted
+}
+
+// isBulk is the one place that says whether a message is bulk: the
+// classifier's bulk class, or list mail by its header (List-Id,
+// List-Unsubscribe). A spam verdict on list mail is judged as bulk: the
+// header says a list sent it, and whether the list is wanted is for the
+// delivery feedback to say, not the content score.
+func isBulk(v policy.Verdict, msg *policy.Message) bool {
+	return v.Kind() == "bulk" || msg.ListMail
+}
+
+// counts reports whether a message counts towards the tenant threshold
+// and the per-credential spam limit: spam that is not bulk, and bulk only
+// when the tenant's policy says bulk counts (bulk_counts) or the evidence
+// says it is unwanted.
+func counts(v policy.Verdict, msg *policy.Message, set policy.Settings, unwanted bool) bool {
+	if isBulk(v, msg) {
+		return set.BulkCounts || unwanted
+	}
+	return v.Class == "spam"
 }
 
 // credentialOf is the narrowest channel the message came through: the app
@@ -97,13 +117,14 @@ func credentialOf(env *policy.Envelope) (kind, subject string) {
 	return blocks.KindSender, env.Sender()
 }
 
-func (c VerdictCheck) block(ctx context.Context, env *policy.Envelope, set policy.Settings, total, spamBulk int64, ratio float64) policy.Decision {
+func (c VerdictCheck) block(ctx context.Context, env *policy.Envelope, set policy.Settings, ev evidence, reason, rule string) policy.Decision {
 	e := c.e
-	figures := []policy.Figure{fig("spam_bulk", spamBulk), fig("messages", total), figs("ratio", fmt.Sprintf("%.3f", ratio)),
+	figures := []policy.Figure{fig("spam_bulk", ev.counted), fig("messages", ev.total), figs("ratio", fmt.Sprintf("%.3f", ev.ratio())),
 		fig("count_threshold", set.TenantSpamCount), figs("ratio_threshold", fmt.Sprintf("%.3f", set.TenantSpamRatio)),
 		figs("window", set.TenantWindow.String())}
+	figures = append(figures, ev.figures(set)...)
 	d := TenantBlocked
-	d.Rule = "tenant-threshold"
+	d.Rule = rule
 	d.Figures = append([]policy.Figure{figs("tenant", env.Tenant)}, figures...)
 	if e.Blocks == nil {
 		return d
@@ -112,18 +133,28 @@ func (c VerdictCheck) block(ctx context.Context, env *policy.Envelope, set polic
 	if cl, ok := e.Tenants.(ConnectorLister); ok {
 		conns = cl
 	}
-	b := blocks.Block{TenantID: env.TenantID, Reason: blocks.ReasonThreshold, Rule: "tenant-threshold", Figures: figures,
-		Evidence: e.evidence(ctx, env.TenantID, set.TenantWindow, total, spamBulk, conns)}
+	bev := e.evidence(ctx, env.TenantID, set.TenantWindow, ev.total, ev.counted, conns)
+	bev.Signals = ev.signals(set)
+	b := blocks.Block{TenantID: env.TenantID, Reason: reason, Rule: rule, Figures: figures, Evidence: bev}
 	got, created, err := e.Blocks.BlockTenant(ctx, b, "system")
 	if err != nil {
 		e.log().Error("protect: record tenant block; refusing this message only", "tenant", env.TenantID, "err", err)
 		return d
 	}
 	if created {
-		e.log().Warn("tenant blocked", "tenant", env.Tenant, "block", got.ID, "spam_bulk", spamBulk, "messages", total)
-		e.alert(Alert{Kind: AlertTenantBlocked, TenantID: env.TenantID, Tenant: env.Tenant, Subject: env.Tenant,
-			Text:    "The tenant's outbound spam and bulk mail crossed the tenant threshold; all its outbound mail is refused until an operator approves an unblock request.",
-			Figures: figures, Code: d.EnhancedString()})
+		e.log().Warn("tenant blocked", "tenant", env.Tenant, "block", got.ID, "rule", rule, "spam_bulk", ev.counted, "messages", ev.total)
+		text := "The tenant's outbound spam crossed the tenant threshold, sent to strangers or departing from its baseline; all its outbound mail is refused until an operator approves an unblock request."
+		if reason == blocks.ReasonFeedback {
+			text = "The tenant's delivery feedback (bounces, spam refusals, complaints) reached the pause rate; all its outbound mail is refused until an operator approves an unblock request."
+		}
+		e.alert(Alert{Kind: AlertTenantBlocked, TenantID: env.TenantID, Tenant: env.Tenant, Subject: env.Tenant, Ref: "block:" + strconv.FormatInt(got.ID, 10),
+			Text: text, Figures: figures, Code: d.EnhancedString()})
 	}
 	return d
+}
+
+// campaignBand is the fingerprint's first band: similar content shares it.
+func campaignBand(fp string) string {
+	band, _, _ := strings.Cut(fp, "-")
+	return band
 }

@@ -83,8 +83,16 @@ func (s *session) Data(r io.Reader) error {
 		msg.Verdict = s.classify(capture.buf)
 	}
 	d := s.srv.opts.Policy.Data(context.Background(), &s.env, &msg)
-	s.decided("data", d, "size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
-		"score", fmt.Sprintf("%.2f", msg.Verdict.Score))
+	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
+		"score", fmt.Sprintf("%.2f", msg.Verdict.Score)}
+	if d.Action == policy.Accept {
+		// The evidence the verdict check read (a refusal carries it in
+		// its figures already), so the trace explains an acceptance too.
+		for _, f := range msg.Evidence {
+			kv = append(kv, "evidence."+f.Name, f.Value)
+		}
+	}
+	s.decided("data", d, kv...)
 	if d.Action != policy.Accept {
 		return s.refuseDecision("data", d)
 	}
@@ -207,6 +215,7 @@ func headerInfo(hdr []byte) policy.Message {
 	}
 	m.MessageID = truncate(strings.TrimSpace(h.Get("Message-Id")), 998) // RFC 5322's line limit
 	m.Subject = subject(h)
+	m.ListMail = h.Has("List-Id") || h.Has("List-Unsubscribe")
 	// Every From field, whole: a second From (RFC 5322 allows one) or a
 	// long list must not hide a foreign address from the
 	// unregistered-domain check. Past the bound, the check sees a value it

@@ -31,6 +31,9 @@ func init() {
 		adminCommand{"block", "TENANT", "block a tenant by hand: all its outbound mail gets 5.7.705 (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, reason: fs.String("reason", "", "why the tenant is blocked (required; the tenant admin sees it)")}
 		}, (*adminClient).block},
+		adminCommand{"unblock", "TENANT", "lift a tenant's block directly, without a request: a manual block without probation, a threshold block on probation (operators)", func(fs *flag.FlagSet) any {
+			return &protOpts{fs: fs, note: fs.String("note", "", "why the block is lifted (required; audited)")}
+		}, (*adminClient).unblock},
 		adminCommand{"policy", "TENANT", "show a tenant's effective protection settings and its own overrides", plain, (*adminClient).policyShow},
 		adminCommand{"policy-set", "TENANT KEY=VALUE...", "set or (KEY= with no value) remove a tenant's policy overrides; keys as in [policy] (operators)", plain, (*adminClient).policySet},
 		adminCommand{"restrictions", "TENANT", "list a tenant's restricted senders, app passwords and connectors", func(fs *flag.FlagSet) any {
@@ -358,6 +361,32 @@ func (c *adminClient) block(o any, args []string) error {
 	return nil
 }
 
+func (c *adminClient) unblock(o any, args []string) error {
+	base, pos, err := c.tenantArg(o, args, 1, "one TENANT (id or name)")
+	if err != nil {
+		return err
+	}
+	note := strings.TrimSpace(*o.(*protOpts).note)
+	if note == "" {
+		return errors.New("give --note TEXT: why the block is lifted (it goes to the audit log)")
+	}
+	var b struct {
+		ID             int64 `json:"id"`
+		ProbationQuota int64 `json:"probation_quota"`
+		ProbationDays  int   `json:"probation_days"`
+	}
+	if err := c.do("POST", base+"/unblock", map[string]string{"note": note}, &b); err != nil {
+		return operatorOnly(err)
+	}
+	if b.ProbationDays == 0 {
+		fmt.Fprintf(c.out, "unblocked: block %d of %s is lifted; it sends again now, without probation\n", b.ID, pos[0])
+	} else {
+		fmt.Fprintf(c.out, "unblocked: block %d of %s is lifted; it sends again on probation (%d messages per 24 h, doubling each clean day, for %d days)\n",
+			b.ID, pos[0], b.ProbationQuota, b.ProbationDays)
+	}
+	return nil
+}
+
 func (c *adminClient) release(o any, args []string) error {
 	base, pos, err := c.tenantArg(o, args, 2, "TENANT and RESTRICTION_ID (see tollgate admin restrictions)")
 	if err != nil {
@@ -441,6 +470,11 @@ func parseAssignment(arg string, keys map[string]reflect.Kind) (string, json.Raw
 		v, err = strconv.ParseFloat(val, 64)
 		if err != nil {
 			err = fmt.Errorf("%s=%s: not a number", key, val)
+		}
+	case reflect.Bool:
+		v, err = strconv.ParseBool(val)
+		if err != nil {
+			err = fmt.Errorf("%s=%s: not true or false", key, val)
 		}
 	default:
 		v = val

@@ -119,6 +119,15 @@ func TestAdminProtectionUnblock(t *testing.T) {
 		t.Fatalf("stats --days 3: want a header and 3 days:\n%s", out)
 	}
 	wantFail(t, dir, url, []string{"days"}, "stats", "acme", "--days", "0")
+
+	// A second manual block, lifted directly by the operator: no request,
+	// no probation; the note is required.
+	mustAdmin(t, dir, url, "block", "acme", "--reason", "second report")
+	wantFail(t, dir, url, []string{"--note"}, "unblock", "acme")
+	wantFail(t, dir, url, []string{"404", "needs an operator token"}, "--token", tenantTok, "unblock", "acme", "--note", "me")
+	wantOut(t, "unblock", mustAdmin(t, dir, url, "unblock", "acme", "--note", "the report was a mistake"), "is lifted", "without probation")
+	wantOut(t, "status after unblock", mustAdmin(t, dir, url, "status", "acme"), "state:  sending")
+	wantFail(t, dir, url, []string{"not blocked"}, "unblock", "acme", "--note", "again")
 }
 
 // Policy overrides through policy-set, and a restriction created by real

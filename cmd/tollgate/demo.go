@@ -460,7 +460,14 @@ type demoVia struct {
 func (d *demo) send(ctx context.Context, scenario int, tenant string, via demoVia, from, subject, body, wantVerdict, want string) demoStep {
 	d.msgSeq++
 	msgID := fmt.Sprintf("demo-%d@tollgate.demo", d.msgSeq)
-	raw := "From: " + from + "\r\nTo: partner@example.net\r\nSubject: " + subject + "\r\nMessage-ID: <" + msgID + ">\r\n" +
+	// Clean mail goes to a partner the tenant writes to; the spam of a
+	// compromised account goes to strangers, as real spam does (mail to
+	// known recipients is not taken for abuse).
+	rcpt := "partner@example.net"
+	if wantVerdict == "spam" {
+		rcpt = fmt.Sprintf("prospect%d@example.org", d.msgSeq)
+	}
+	raw := "From: " + from + "\r\nTo: " + rcpt + "\r\nSubject: " + subject + "\r\nMessage-ID: <" + msgID + ">\r\n" +
 		"Date: " + time.Now().Format(time.RFC1123Z) + "\r\n\r\n" + body
 	st := demoStep{Scenario: scenario, Tenant: tenant, Sender: from, Message: subject, Want: want, WantVerdict: wantVerdict}
 	if via.submission {
@@ -469,7 +476,7 @@ func (d *demo) send(ctx context.Context, scenario int, tenant string, via demoVi
 		st.Via = "relay " + via.src
 	}
 	var reply *smtp.SMTPError
-	reply, st.Err = d.transact(ctx, via, from, "partner@example.net", raw)
+	reply, st.Err = d.transact(ctx, via, from, rcpt, raw)
 	if reply != nil {
 		st.Code, st.Enhanced = reply.Code, fmt.Sprintf("%d.%d.%d", reply.EnhancedCode[0], reply.EnhancedCode[1], reply.EnhancedCode[2])
 		st.Text = reply.Message
