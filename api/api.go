@@ -43,7 +43,10 @@ type Options struct {
 	Notify func(kind string, tenantID int64, tenant, subject, text string)
 	// Reputation is the source-IP reputation (5.7.708), or nil.
 	Reputation *reputation.Tracker
-	Logger     *slog.Logger
+	// SpoolLow reports that the spool is short of disk space, and why:
+	// /healthz then answers 503 with the reason. Nil is always healthy.
+	SpoolLow func() (reason string, low bool)
+	Logger   *slog.Logger
 }
 
 // Server is the admin HTTP server.

@@ -31,6 +31,9 @@ type Options struct {
 	Classifier Classifier
 	// Alert receives every alert besides the configured sinks (tests, demo).
 	Alert func(protect.Alert)
+	// TraceWindow shortens the summary interval of unattributed trace
+	// events from a minute (tests).
+	TraceWindow time.Duration
 }
 
 // openCounters opens the counts behind the limits: Redis for a fleet, or
