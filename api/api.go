@@ -54,6 +54,8 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 	http *http.Server
+	// signInAudit bounds the audit rows of failed sign-ins per source.
+	signInAudit *signInAudit
 }
 
 // New builds the handler tree.
@@ -61,7 +63,8 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux(),
+		signInAudit: &signInAudit{per: signInAuditPerSource, window: signInAuditWindow}}
 	for _, rt := range routes {
 		h := rt.handler(s)
 		switch rt.access {
