@@ -45,6 +45,7 @@ const (
 type traceBudget struct {
 	cfg TraceBudget
 	rec trace.Recorder
+	now func() time.Time // time.Now; tests fix it
 
 	mu     sync.Mutex
 	addrs  map[netip.Prefix]*addrBudget
@@ -73,7 +74,7 @@ func newTraceBudget(cfg TraceBudget, rec trace.Recorder) *traceBudget {
 	if cfg.Window <= 0 {
 		cfg.Window = time.Minute
 	}
-	b := &traceBudget{cfg: cfg, rec: rec, addrs: map[netip.Prefix]*addrBudget{}, tokens: float64(cfg.PerSecond),
+	b := &traceBudget{cfg: cfg, rec: rec, now: time.Now, addrs: map[netip.Prefix]*addrBudget{}, tokens: float64(cfg.PerSecond),
 		last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.run()
 	return b
@@ -82,7 +83,7 @@ func newTraceBudget(cfg TraceBudget, rec trace.Recorder) *traceBudget {
 // allow reports whether an unattributed event from ip is kept whole; if
 // not it is counted for the address's summary.
 func (b *traceBudget) allow(ip netip.Addr, stage, outcome string) bool {
-	now := time.Now()
+	now := b.now()
 	var flush []summary
 	defer func() { b.emit(flush) }()
 	b.mu.Lock()
