@@ -131,10 +131,11 @@ type summary struct {
 	a   addrBudget
 }
 
-// run writes the summaries of windows that ended, once a window.
+// run writes the summaries of windows that ended, four times a window, so
+// a summary is out at most a quarter window after its window.
 func (b *traceBudget) run() {
 	defer close(b.done)
-	t := time.NewTicker(b.cfg.Window)
+	t := time.NewTicker(b.cfg.Window / 4)
 	defer t.Stop()
 	for {
 		select {
