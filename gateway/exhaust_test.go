@@ -393,3 +393,48 @@ func getHealth(t *testing.T, g *gateway.Gateway) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// The command deadline is set once per line: a client trickling a command
+// one byte at a time, never idle for long, is cut off all the same.
+func TestTrickledCommandIsCutOff(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := testConfig(t, sink.Addr())
+	cfg.SMTP.CommandTimeout = config.D(500 * time.Millisecond)
+	g := start(t, cfg, true)
+	rc := dialRaw(t, addr(g, "relay"))
+	rc.write("EHLO trickle.test\r\n")
+	rc.expect("250 ")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				rc.conn.SetWriteDeadline(time.Now().Add(time.Second))
+				if _, err := io.WriteString(rc.conn, "N"); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	since := time.Now()
+	// The deadline cuts the line: what arrived is answered as a command
+	// (go-smtp's own 500, or 421 if nothing had), and that answer is the
+	// connection's last.
+	for {
+		_, err := rc.reply()
+		if err != nil {
+			break
+		}
+		if time.Since(since) > waitFor {
+			t.Fatal("still open")
+		}
+	}
+	if took := time.Since(since); took > 10*time.Second {
+		t.Fatalf("cut off after %s, want about 500ms", took)
+	}
+}

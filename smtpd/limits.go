@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -265,10 +266,13 @@ func (c *limitedConn) Write(p []byte) (int, error) {
 func (c *limitedConn) Read(p []byte) (int, error) {
 	if c.ahead == nil {
 		if len(p) >= aheadSize {
-			return c.Conn.Read(p)
+			n, err := c.Conn.Read(p)
+			c.noteTimeout(err)
+			return n, err
 		}
 		c.ahead = aheadPool.Get().(*readAhead)
 		n, err := c.Conn.Read(c.ahead.buf[:])
+		c.noteTimeout(err)
 		c.ahead.r, c.ahead.w = 0, n
 		if n == 0 {
 			c.dropAhead()
@@ -281,6 +285,19 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 		c.dropAhead()
 	}
 	return n, nil
+}
+
+// noteTimeout makes a missed read deadline the connection's end: the next
+// reply is its last. go-smtp's line reader hands a partial line that the
+// deadline cut off to the server as a command of its own (a junk command
+// go-smtp answers itself, without counting it), so a client trickling one
+// byte at a time would otherwise keep its slot from one deadline to the
+// next.
+func (c *limitedConn) noteTimeout(err error) {
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		c.hangUp.Store(true)
+	}
 }
 
 func (c *limitedConn) dropAhead() {
