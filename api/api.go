@@ -46,6 +46,9 @@ type Options struct {
 	Reputation *reputation.Tracker
 	// Feedback takes ARF reports at POST /api/v1/feedback/arf, or nil.
 	Feedback *feedback.Receiver
+	// SpoolLow reports that the spool is short of disk space, and why:
+	// /healthz then answers 503 with the reason. Nil is always healthy.
+	SpoolLow func() (reason string, low bool)
 	Logger   *slog.Logger
 }
 
@@ -54,6 +57,8 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 	http *http.Server
+	// signInAudit bounds the audit rows of failed sign-ins per source.
+	signInAudit *signInAudit
 }
 
 // New builds the handler tree.
@@ -61,7 +66,8 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux(),
+		signInAudit: &signInAudit{per: signInAuditPerSource, window: signInAuditWindow}}
 	for _, rt := range routes {
 		h := rt.handler(s)
 		switch rt.access {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,9 +25,7 @@ type route struct {
 }
 
 var routes = []route{
-	{"GET", "/healthz", public, func(*Server) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }
-	}},
+	{"GET", "/healthz", public, func(s *Server) http.HandlerFunc { return s.healthz }},
 	{"GET", "/metrics", public, func(*Server) http.HandlerFunc {
 		return promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP
 	}},

@@ -20,20 +20,39 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
+		// Code is an optional TOTP code: with it the sign-in is one
+		// step, and only with it does the right password get past the
+		// account's throttle (see directory.SignInFrom).
+		Code string `json:"code"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.opts.Directory.SignIn(r.Context(), req.Email, req.Password, time.Now())
+	a, mfaDone, err := s.opts.Directory.SignInFrom(r.Context(), req.Email, req.Password, req.Code, sourceAddr(r), time.Now())
 	if err != nil {
-		s.recordAuth(r, 0, "auth.signin.fail", req.Email, err)
+		s.recordSignInFailure(r, req.Email, err)
 		s.fail(w, r, err)
 		return
 	}
 	ticket, err := s.opts.Directory.StartSignIn(r.Context(), a)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if mfaDone || (a.TOTPEnabled && req.Code != "") {
+		_, ticketID, err := s.opts.Directory.SignInTicket(r.Context(), ticket)
+		if err == nil && !mfaDone {
+			err = s.opts.Directory.CheckTOTP(r.Context(), a.ID, req.Code, time.Now())
+			if err != nil {
+				s.recordAuth(r, a.TenantID, "auth.signin.fail", a.Email, err)
+			}
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.finishSignIn(w, r, ticketID, a, nil)
 		return
 	}
 	if a.TOTPEnabled {

@@ -173,6 +173,12 @@ type Alerts struct {
 type Trace struct {
 	// Retention is how long trace events are kept.
 	Retention Duration `toml:"retention"`
+	// UnattributedPerMinute is how many events of connections no tenant
+	// is attributed to are kept whole per client address per minute;
+	// the rest are counted in one summary event.
+	UnattributedPerMinute int `toml:"unattributed_per_minute"`
+	// UnattributedPerSecond bounds the same across all addresses.
+	UnattributedPerSecond int `toml:"unattributed_per_second"`
 }
 
 // Feedback configures the delivery feedback and complaints evidence
@@ -239,6 +245,23 @@ type SMTP struct {
 	AuthFailureDelay    Duration `toml:"auth_failure_delay"`
 	AuthMaxFailures     int      `toml:"auth_max_failures"`
 	AuthFailureWindow   Duration `toml:"auth_failure_window"`
+	// MaxConnectionsPerNetwork caps the connections of one IPv4 /24 or
+	// IPv6 /48 (max_connections_per_ip counts an IPv4 address or an IPv6
+	// /64).
+	MaxConnectionsPerNetwork int `toml:"max_connections_per_network"`
+	// UnattributedTimeout bounds every read of a connection no connector
+	// or login has tied to a tenant yet: before the first command and
+	// until AUTH.
+	UnattributedTimeout Duration `toml:"unattributed_timeout"`
+	// StressPercent of max_connections open puts the front end under
+	// stress: every read deadline shrinks to StressTimeout and the error
+	// limit to StressErrorLimit (Postfix's stress mode).
+	StressPercent    int      `toml:"stress_percent"`
+	StressTimeout    Duration `toml:"stress_timeout"`
+	HardErrorLimit   int      `toml:"hard_error_limit"`
+	StressErrorLimit int      `toml:"stress_error_limit"`
+	// DataRateGrace is the head start before min_data_rate counts.
+	DataRateGrace Duration `toml:"data_rate_grace"`
 }
 
 // Queue configures the durable spool and the retry schedule.
@@ -250,6 +273,11 @@ type Queue struct {
 	RetrySchedule []Duration `toml:"retry_schedule"`
 	MaxAge        Duration   `toml:"max_age"`
 	Workers       int        `toml:"workers"`
+	// MinFreeBytes and MinFreePercent are the spool disk's floor: below
+	// either, MAIL gets 452 4.3.1 and /healthz answers 503. Zero turns
+	// that floor off.
+	MinFreeBytes   int64   `toml:"min_free_bytes"`
+	MinFreePercent float64 `toml:"min_free_percent"`
 }
 
 // Delivery configures the SMTP client side.
@@ -411,6 +439,11 @@ func (c *Config) Validate() error {
 		{"smtp.max_connections", int64(c.SMTP.MaxConnections)},
 		{"smtp.max_connections_per_ip", int64(c.SMTP.MaxConnectionsPerIP)},
 		{"smtp.auth_max_failures", int64(c.SMTP.AuthMaxFailures)},
+		{"smtp.max_connections_per_network", int64(c.SMTP.MaxConnectionsPerNetwork)},
+		{"smtp.hard_error_limit", int64(c.SMTP.HardErrorLimit)},
+		{"smtp.stress_error_limit", int64(c.SMTP.StressErrorLimit)},
+		{"trace.unattributed_per_minute", int64(c.Trace.UnattributedPerMinute)},
+		{"trace.unattributed_per_second", int64(c.Trace.UnattributedPerSecond)},
 		{"queue.workers", int64(c.Queue.Workers)},
 		{"delivery.port", int64(c.Delivery.Port)},
 		{"delivery.max_per_destination", int64(c.Delivery.MaxPerDestination)},
@@ -526,6 +559,8 @@ func (c *Config) Validate() error {
 		{"smtp.data_timeout", c.SMTP.DataTimeout},
 		{"smtp.max_session_duration", c.SMTP.MaxSessionDuration},
 		{"smtp.auth_failure_window", c.SMTP.AuthFailureWindow},
+		{"smtp.unattributed_timeout", c.SMTP.UnattributedTimeout},
+		{"smtp.stress_timeout", c.SMTP.StressTimeout},
 		{"queue.max_age", c.Queue.MaxAge},
 		{"delivery.connect_timeout", c.Delivery.ConnectTimeout},
 		{"delivery.command_timeout", c.Delivery.CommandTimeout},
@@ -536,6 +571,18 @@ func (c *Config) Validate() error {
 		if d.v.Duration <= 0 {
 			bad(d.key, "must be a positive duration, got %s", d.v)
 		}
+	}
+	if c.SMTP.StressPercent < 1 || c.SMTP.StressPercent > 100 {
+		bad("smtp.stress_percent", "must be in 1..100, got %d", c.SMTP.StressPercent)
+	}
+	if c.SMTP.DataRateGrace.Duration < 0 {
+		bad("smtp.data_rate_grace", "must not be negative")
+	}
+	if c.Queue.MinFreeBytes < 0 {
+		bad("queue.min_free_bytes", "must not be negative, got %d", c.Queue.MinFreeBytes)
+	}
+	if c.Queue.MinFreePercent < 0 || c.Queue.MinFreePercent >= 100 {
+		bad("queue.min_free_percent", "must be in [0, 100), got %v", c.Queue.MinFreePercent)
 	}
 	if c.SMTP.AuthFailureDelay.Duration < 0 {
 		bad("smtp.auth_failure_delay", "must not be negative")

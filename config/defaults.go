@@ -32,12 +32,23 @@ func Default() *Config {
 			AuthFailureDelay:    D(2 * time.Second),
 			AuthMaxFailures:     5,
 			AuthFailureWindow:   D(15 * time.Minute),
+			// The defences against floods and idle connections
+			// (docs/operations.md, Security).
+			MaxConnectionsPerNetwork: 200,
+			UnattributedTimeout:      D(30 * time.Second),
+			StressPercent:            80,
+			StressTimeout:            D(10 * time.Second), // Postfix's ${stress?10}
+			HardErrorLimit:           20,                  // Postfix's smtpd_hard_error_limit
+			StressErrorLimit:         1,
+			DataRateGrace:            D(30 * time.Second),
 		},
 		Queue: Queue{
 			RetrySchedule: []Duration{D(time.Minute), D(5 * time.Minute), D(15 * time.Minute),
 				D(30 * time.Minute), D(time.Hour), D(2 * time.Hour), D(4 * time.Hour)},
-			MaxAge:  D(5 * 24 * time.Hour), // Postfix's maximal_queue_lifetime
-			Workers: 64,
+			MaxAge:         D(5 * 24 * time.Hour), // Postfix's maximal_queue_lifetime
+			Workers:        64,
+			MinFreeBytes:   512 << 20,
+			MinFreePercent: 1,
 		},
 		Delivery: Delivery{
 			Port:               25,
@@ -56,7 +67,7 @@ func Default() *Config {
 		Classify: Classify{Engine: "builtin", MaxBytes: 512 << 10, BulkThreshold: 5,
 			CampaignWindow: D(time.Hour), CampaignRecipients: 200, MaxMIMEDepth: 10, MaxMIMEParts: 100,
 			MaxDecodedBytes: 256 << 10, RspamdURL: "http://127.0.0.1:11333", RspamdTimeout: D(2 * time.Second)},
-		Trace:    Trace{Retention: D(30 * 24 * time.Hour)},
+		Trace:    Trace{Retention: D(30 * 24 * time.Hour), UnattributedPerMinute: 30, UnattributedPerSecond: 100},
 		Feedback: Feedback{MaxReportBytes: 4 << 20, ReportsPerHour: 1000, Window: D(24 * time.Hour)},
 		Alerts:   Alerts{Email: true, DedupeWindow: D(time.Hour)},
 		Log:      Log{Level: "info", Format: "text"},

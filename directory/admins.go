@@ -233,7 +233,7 @@ func (d *Directory) SignIn(ctx context.Context, email, pw string, now time.Time)
 	}
 	ok := false
 	if len(pw) <= maxAdminPassword { // longer ones were never accepted
-		ok, err = password.VerifyContext(ctx, pw, hash)
+		ok, err = d.signInHashes.VerifyContext(ctx, pw, hash)
 		if err != nil {
 			if !errors.Is(err, password.ErrMalformed) {
 				d.releaseAttempt(ctx, attempt)

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,6 +150,10 @@ type Directory struct {
 	// Sign-in throttle for admins (see WithSignInThrottle).
 	throttleLimit  int
 	throttleWindow time.Duration
+	// sourceLimit is the sign-in throttle per source address (see
+	// WithSourceThrottle); signInHashes bounds sign-in's argon2 hashes.
+	sourceLimit  int
+	signInHashes *password.Limiter
 	// clock is the time for calls that take no now parameter (token and
 	// app-password LastUsed, UseRecoveryCode's throttle); tests replace it.
 	clock func() time.Time
@@ -171,6 +176,8 @@ func Open(ctx context.Context, db *store.DB, opts ...Option) (*Directory, error)
 
 		throttleLimit:  DefaultThrottleLimit,
 		throttleWindow: DefaultThrottleWindow,
+		sourceLimit:    DefaultSourceThrottleLimit,
+		signInHashes:   password.NewLimiter(runtime.NumCPU() / 2),
 		clock:          time.Now,
 	}
 	for _, o := range opts {

@@ -50,6 +50,12 @@ func WithSignInThrottle(limit int, window time.Duration) Option {
 // reset earlier failures: otherwise someone who knows the password could
 // sign in again after every few wrong TOTP codes and guess without limit.
 func (d *Directory) reserveAttempt(ctx context.Context, email string, at time.Time) (int64, error) {
+	return d.reserveAttemptN(ctx, email, d.throttleLimit, at)
+}
+
+// reserveAttemptN is reserveAttempt with its own limit (the source-address
+// throttle), in the same table and window.
+func (d *Directory) reserveAttemptN(ctx context.Context, email string, limit int, at time.Time) (int64, error) {
 	cutoff := at.Add(-d.throttleWindow).UnixNano()
 	var id int64
 	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -66,11 +72,11 @@ func (d *Directory) reserveAttempt(ctx context.Context, email string, at time.Ti
 		// throttle lifts when it leaves the window.
 		var nth int64
 		err := tx.QueryRowContext(ctx, `SELECT at FROM admin_auth_failures WHERE email = $1 AND at > $2
-			ORDER BY at DESC LIMIT 1 OFFSET $3`, email, cutoff, d.throttleLimit-1).Scan(&nth)
+			ORDER BY at DESC LIMIT 1 OFFSET $3`, email, cutoff, limit-1).Scan(&nth)
 		if err == nil {
 			until := fromNanos(nth).Add(d.throttleWindow)
 			return fmt.Errorf("%w: %d failed attempts within %v; try again after %s",
-				ErrThrottled, d.throttleLimit, d.throttleWindow, until.Format(time.RFC3339))
+				ErrThrottled, limit, d.throttleWindow, until.Format(time.RFC3339))
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

@@ -57,6 +57,8 @@ type Gateway struct {
 	// Trace is the searchable message trace.
 	Trace   *trace.Store
 	traceDB *store.DB // its own SQLite file on a single node
+	// Space is the spool's free-space floor (452 4.3.1, /healthz 503).
+	Space *queue.SpaceGuard
 	// Reputation tracks source IPs for 5.7.708.
 	Reputation *reputation.Tracker
 	// Feedback counts what the next hops said about each tenant's mail
@@ -178,7 +180,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		traceDB = g.traceDB
 	}
-	if g.Trace, err = trace.OpenStore(ctx, traceDB, cfg.Trace.Retention.Duration, trace.Logger{L: log}, log); err != nil {
+	if g.Trace, err = trace.OpenStore(ctx, traceDB, cfg.Trace.Retention.Duration, trace.NewLogger(log), log); err != nil {
 		return nil, err
 	}
 	rec := g.Trace
@@ -216,11 +218,14 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if err := g.openAlerts(cfg); err != nil {
 		return nil, err
 	}
+	g.Space = queue.NewSpaceGuard(cfg.Queue.Dir, cfg.Queue.MinFreeBytes, cfg.Queue.MinFreePercent)
 	g.SMTP = smtpd.New(smtpd.Options{
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
 		Directory: g.Directory, Queue: g.Queue, Policy: g.policyChain(cfg),
 		Classify: g.classifier, ClassifyBytes: cfg.Classify.MaxBytes,
-		Feedback: g.FeedbackReceiver, FeedbackIDs: g.feedbackIDs, Trace: rec, Logger: log,
+		Feedback: g.FeedbackReceiver, FeedbackIDs: g.feedbackIDs, Trace: rec, Logger: log, Counters: g.Counters, SpoolLow: g.Space.Low,
+		TraceBudget: smtpd.TraceBudget{PerMinute: cfg.Trace.UnattributedPerMinute, PerSecond: cfg.Trace.UnattributedPerSecond,
+			Window: opts.TraceWindow},
 	})
 	for _, l := range []struct{ kind, addr string }{
 		{smtpd.Relay, cfg.Listen.Relay}, {smtpd.Submission, cfg.Listen.Submission}, {smtpd.Submissions, cfg.Listen.Submissions},
@@ -237,7 +242,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
-			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation,
+			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
 			Feedback: g.FeedbackReceiver,
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})

@@ -39,6 +39,9 @@ type Options struct {
 	// Feedback gives the tenants' delivery feedback (bounces, complaints)
 	// to the protection decisions; nil is the node's own counts (feedback/).
 	Feedback policy.FeedbackSource
+	// TraceWindow shortens the summary interval of unattributed trace
+	// events from a minute (tests).
+	TraceWindow time.Duration
 	// Now is the clock of every protection decision (the checks, the
 	// block store, campaign counts, IP reputation, the queue's hold); nil is
 	// time.Now. tollgate simulate drives a gateway on a virtual clock with it,

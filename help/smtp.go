@@ -45,11 +45,11 @@ func init() {
 		Sender: "Make the message smaller: share large files with a link instead of attaching them.",
 		Admin:  "The limit is smtp.max_message_bytes in Tollgate's configuration (operators). Raise it only if your recipients' servers accept larger messages too."})
 	add(Page{Code: "4.7.0", Who: Retry,
-		Reply:  "421 4.7.0 Too many connections / too many failed logins",
-		Title:  "Temporarily refused: too many connections or failed sign-ins",
-		Cause:  "The client opened more connections than allowed, failed to sign in too often, or sent more feedback reports to the feedback address than feedback.reports_per_hour; Tollgate refuses it for a while to protect the service and the account.",
-		Sender: "Wait a few minutes and try again. If your password was changed, update it in your mail app first.",
-		Admin:  "See smtp.max_connections, smtp.max_connections_per_ip, smtp.auth_max_failures, smtp.auth_failure_window and feedback.reports_per_hour. Repeated failed sign-ins for one account may mean someone is guessing its password: check the audit log (tollgate admin audit) and consider resetting it."})
+		Reply:  "421 4.7.0 Too many connections / too many failed logins / too many errors",
+		Title:  "Temporarily refused: too many connections, failed sign-ins or errors",
+		Cause:  "The client opened more connections than allowed (from its address or its network), failed to sign in too often, had too many commands refused in one connection, or sent more feedback reports to the feedback address than feedback.reports_per_hour; Tollgate refuses it for a while, or closes the connection, to protect the service and the account.",
+		Sender: "Wait a few minutes and try again. If your password was changed, update it in your mail app first. If a message had many refused recipients, remove the bad addresses before sending again.",
+		Admin:  "See smtp.max_connections, smtp.max_connections_per_ip, smtp.max_connections_per_network, smtp.auth_max_failures, smtp.auth_failure_window and smtp.hard_error_limit (smtp.stress_error_limit when the gateway is under stress), and feedback.reports_per_hour. Repeated failed sign-ins for one account may mean someone is guessing its password: check the audit log (tollgate admin audit) and consider resetting it. A client cut off for too many errors shows in the trace with rule error-limit."})
 	add(Page{Code: "5.1.3", Who: Sender, Reply: "501 5.1.3 Bad recipient address syntax",
 		Title: "Bad recipient address", Cause: "The recipient address is not a valid local@domain address (RFC 5321), or its local part holds a character no address can carry, such as a control character.",
 		Sender: "Check the recipient's address for typos.",

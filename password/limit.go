@@ -34,3 +34,30 @@ func acquire(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	}
 }
+
+// Limiter bounds the concurrent hashes of one kind of caller beneath the
+// process-wide bound: admin sign-in, which anyone can call, gets a Limiter
+// smaller than the process-wide slots, so however many sign-ins queue up,
+// SMTP AUTH always finds a slot of its own.
+type Limiter struct{ ch chan struct{} }
+
+// NewLimiter lets n hashes of its caller run at once (n < 1 means 1).
+func NewLimiter(n int) *Limiter { return &Limiter{ch: make(chan struct{}, max(n, 1))} }
+
+// VerifyContext is VerifyContext under the limiter: it waits for one of its
+// slots, then for a process-wide one.
+func (l *Limiter) VerifyContext(ctx context.Context, secret, phc string) (bool, error) {
+	if _, _, _, err := decode(phc); err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	select {
+	case l.ch <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-l.ch }()
+	return VerifyContext(ctx, secret, phc)
+}

@@ -50,20 +50,28 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	return nil, smtp.ErrAuthUnknownMechanism
 }
 
-// login checks a username and password, with throttling per client IP and
-// per account that holds across connections.
+// login checks a username and password, with throttling per client
+// address and per account that holds across connections and nodes.
 func (s *session) login(username, password string) error {
-	ipKey, userKey := "ip:"+s.env.ClientIP.String(), "user:"+username
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ipKey, userKey := ipKey(s.env.ClientIP), userKey(username)
 	th := s.srv.throttle
-	if th.blocked(ipKey) {
+	if b, err := th.blocked(ctx, ipKey); err != nil || b {
+		if err != nil {
+			s.log.Error("authentication throttle unavailable", "err", err)
+			return errAuthTemp
+		}
 		s.disconnectAfterReply()
 		return errAuthIPLocked
 	}
-	if th.blocked(userKey) {
-		return errAuthLocked
+	if b, err := th.blocked(ctx, userKey); err != nil || b {
+		if err != nil {
+			s.log.Error("authentication throttle unavailable", "err", err)
+			return errAuthTemp
+		}
+		return s.refused(errAuthLocked)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	user, tenant, err := s.srv.opts.Directory.Authenticate(ctx, username, password)
 	if err != nil {
 		if ctx.Err() != nil || !isBadCredentials(err) {
@@ -71,8 +79,13 @@ func (s *session) login(username, password string) error {
 			return errAuthTemp
 		}
 		metrics.AuthFailures.Inc()
-		n := th.fail(ipKey)
-		th.fail(userKey)
+		n, err := th.fail(ctx, ipKey)
+		if err == nil {
+			_, err = th.fail(ctx, userKey)
+		}
+		if err != nil {
+			s.log.Error("authentication throttle unavailable", "err", err)
+		}
 		s.record("auth", "reject", "auth", "bad credentials", "user", username)
 		// A delay per failure slows guessing within one connection...
 		time.Sleep(s.srv.opts.Limits.AuthFailureDelay.Duration)
@@ -81,12 +94,13 @@ func (s *session) login(username, password string) error {
 			s.disconnectAfterReply()
 			return errAuthIPLocked
 		}
-		return smtp.ErrAuthFailed
+		return s.refused(smtp.ErrAuthFailed)
 	}
 	s.env.Attribution = policy.Attribution{
 		TenantID: tenant.ID, Tenant: tenant.Name, UserID: user.ID, User: user.Address, Method: "auth",
 		AppPasswordID: user.AppPasswordID,
 	}
+	s.markAttributed()
 	s.record("auth", "accept", "auth", "", "user", user.Address, "tenant", tenant.Name)
 	return nil
 }
@@ -99,12 +113,27 @@ func isBadCredentials(err error) bool {
 // the reply to the current command. (Shutting the read side is not enough:
 // Linux still delivers data that arrives after SHUT_RD.)
 func (s *session) disconnectAfterReply() {
+	if lc := s.limited(); lc != nil {
+		lc.hangUp.Store(true)
+	}
+}
+
+// limited is the session's connection under TLS, or nil if it is not one
+// the connection limiter handed out (never in production).
+func (s *session) limited() *limitedConn {
 	c := s.conn.Conn()
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	if lc, ok := c.(*limitedConn); ok {
-		lc.hangUp.Store(true)
+	lc, _ := c.(*limitedConn)
+	return lc
+}
+
+// markAttributed lifts the unattributed timeout: the session belongs to a
+// tenant now.
+func (s *session) markAttributed() {
+	if lc := s.limited(); lc != nil {
+		lc.attributed.Store(true)
 	}
 }
 

@@ -55,7 +55,7 @@ func (s *session) Data(r io.Reader) error {
 	defer w.Abort()
 
 	in := &strictReader{r: &rateReader{r: r, conn: s.conn.Conn(), start: start,
-		idle: lim.DataTimeout.Duration, minRate: int64(lim.MinDataRate)}}
+		idle: lim.DataTimeout.Duration, minRate: int64(lim.MinDataRate), grace: lim.DataRateGrace.Duration}}
 	br := bufio.NewReaderSize(in, 16<<10)
 	var out io.Writer = w
 	var capture *captureWriter
@@ -115,6 +115,9 @@ func (s *session) Data(r io.Reader) error {
 		return s.refuse("data", errLocal)
 	}
 	metrics.Accepted.WithLabelValues(s.env.Listener).Inc()
+	if lc := s.limited(); lc != nil {
+		lc.errors.Store(0) // Postfix's limit counts errors "without delivering mail"
+	}
 	if s.env.ConnectorID != 0 {
 		s.srv.opts.Directory.NoteConnectorTraffic(s.env.ConnectorID)
 	}

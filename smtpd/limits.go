@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -10,18 +11,65 @@ import (
 	"github.com/tollgate-mail/tollgate/metrics"
 )
 
-// connLimiter caps connections in total and per client IP across all
-// listeners. A connection over a cap gets 421 and is closed before go-smtp
-// sees it, so a flood from one address cannot starve everyone else.
+// connLimiter caps connections in total, per client address (an IPv4
+// address or an IPv6 /64, which is one subscriber) and per network (an IPv4
+// /24 or an IPv6 /48), across all listeners. A connection over a cap gets
+// 421 and is closed before go-smtp sees it, so a flood from one address or
+// one network cannot starve everyone else.
+//
+// Above stressAt connections the gateway is under stress (Postfix's stress
+// mode): every connection's read deadline shrinks to the stress timeout,
+// the idle ones at once, so idle clients cannot hold the slots.
 type connLimiter struct {
-	max, perIP int
-	mu         sync.Mutex
-	total      int
-	byIP       map[netip.Addr]int
+	max, perIP, perNet int
+	stressAt           int
+	mu                 sync.Mutex
+	total              int
+	byIP               map[netip.Prefix]int
+	byNet              map[netip.Prefix]int
+	live               map[*limitedConn]struct{}
+	inStress           bool
+	timeouts           timeouts
 }
 
-func newConnLimiter(max, perIP int) *connLimiter {
-	return &connLimiter{max: max, perIP: perIP, byIP: map[netip.Addr]int{}}
+// timeouts are the read deadlines limitedConn enforces on top of go-smtp's
+// per-command one.
+type timeouts struct {
+	// unattributed bounds every read until the session is attributed to
+	// a tenant (connector or AUTH): before the greeting, before AUTH.
+	unattributed time.Duration
+	// stress bounds every read while the gateway is under stress.
+	stress time.Duration
+}
+
+func newConnLimiter(max, perIP, perNet, stressPercent int, t timeouts) *connLimiter {
+	stressAt := max * stressPercent / 100
+	if stressPercent <= 0 || stressAt < 1 {
+		stressAt = max // never under stress before the cap itself
+	}
+	return &connLimiter{max: max, perIP: perIP, perNet: perNet, stressAt: stressAt, timeouts: t,
+		byIP: map[netip.Prefix]int{}, byNet: map[netip.Prefix]int{}, live: map[*limitedConn]struct{}{}}
+}
+
+// addrKey is the key of the per-address cap: an IPv4 address, or the /64
+// of an IPv6 address (a subscriber gets a whole /64, so counting /128s would
+// give one client 2^64 slots).
+func addrKey(ip netip.Addr) netip.Prefix {
+	if ip.Is4() {
+		return netip.PrefixFrom(ip, 32)
+	}
+	p, _ := ip.Prefix(64)
+	return p
+}
+
+// netKey is the key of the per-network cap: an IPv4 /24 or an IPv6 /48.
+func netKey(ip netip.Addr) netip.Prefix {
+	if ip.Is4() {
+		p, _ := ip.Prefix(24)
+		return p
+	}
+	p, _ := ip.Prefix(48)
+	return p
 }
 
 func (l *connLimiter) wrap(ln net.Listener, kind string, maxSession time.Duration) net.Listener {
@@ -32,23 +80,61 @@ func (l *connLimiter) wrap(ln net.Listener, kind string, maxSession time.Duratio
 func (l *connLimiter) acquire(ip netip.Addr) (ok bool, reason string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.total >= l.max {
+	a, n := addrKey(ip), netKey(ip)
+	switch {
+	case l.total >= l.max:
 		return false, "total"
-	}
-	if l.byIP[ip] >= l.perIP {
+	case l.byIP[a] >= l.perIP:
 		return false, "per_ip"
+	case l.byNet[n] >= l.perNet:
+		return false, "per_network"
 	}
 	l.total++
-	l.byIP[ip]++
+	l.byIP[a]++
+	l.byNet[n]++
 	return true, ""
 }
 
-func (l *connLimiter) release(ip netip.Addr) {
+// add registers a live connection; when it is the one that starts the
+// stress, every live connection's deadline shrinks.
+func (l *connLimiter) add(c *limitedConn) {
+	l.mu.Lock()
+	l.live[c] = struct{}{}
+	var shrink []*limitedConn
+	if l.total >= l.stressAt && !l.inStress {
+		l.inStress = true
+		metrics.StressEntered.Inc()
+		for o := range l.live {
+			shrink = append(shrink, o)
+		}
+	}
+	l.mu.Unlock()
+	for _, o := range shrink {
+		o.shrink(l.timeouts.stress)
+	}
+}
+
+// stressed reports whether the connections are at or over the stress mark.
+func (l *connLimiter) stressed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total >= l.stressAt
+}
+
+func (l *connLimiter) release(ip netip.Addr, c *limitedConn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total--
-	if l.byIP[ip]--; l.byIP[ip] <= 0 {
-		delete(l.byIP, ip)
+	delete(l.live, c)
+	if l.total < l.stressAt {
+		l.inStress = false
+	}
+	a, n := addrKey(ip), netKey(ip)
+	if l.byIP[a]--; l.byIP[a] <= 0 {
+		delete(l.byIP, a)
+	}
+	if l.byNet[n]--; l.byNet[n] <= 0 {
+		delete(l.byNet, n)
 	}
 }
 
@@ -74,7 +160,9 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 		}
 		metrics.Connections.WithLabelValues(ll.kind).Inc()
 		metrics.ActiveConnections.Inc()
-		lc := &limitedConn{Conn: c, release: func() { ll.l.release(ip); metrics.ActiveConnections.Dec() }}
+		lc := &limitedConn{Conn: c, limiter: ll.l}
+		lc.release = func() { ll.l.release(ip, lc); metrics.ActiveConnections.Dec() }
+		ll.l.add(lc)
 		// A hard cap on a session's life: per-command deadlines alone let a
 		// client that sends one byte at a time keep a slot for ever.
 		lc.timer = time.AfterFunc(ll.maxSession, func() { c.Close() })
@@ -86,8 +174,11 @@ func refuseConn(c net.Conn, reason string) {
 	defer c.Close()
 	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	msg := "421 4.7.0 Too many connections, try again later\r\n"
-	if reason == "per_ip" {
+	switch reason {
+	case "per_ip":
 		msg = "421 4.7.0 Too many connections from your address, try again later\r\n"
+	case "per_network":
+		msg = "421 4.7.0 Too many connections from your network, try again later\r\n"
 	}
 	c.Write([]byte(msg))
 }
@@ -101,6 +192,62 @@ type limitedConn struct {
 	// hangUp makes the next write the last: the connection closes once that
 	// reply is out (used to end a session right after a refusal).
 	hangUp atomic.Bool
+	// attributed lifts the unattributed timeout: set once a connector or
+	// AUTH ties the session to a tenant.
+	attributed atomic.Bool
+	// errors counts refused commands toward smtp.hard_error_limit; it
+	// lives with the connection so STARTTLS (a new go-smtp session) does
+	// not reset it.
+	errors atomic.Int64
+
+	limiter    *connLimiter
+	deadlineMu sync.Mutex
+	deadline   time.Time // the read deadline in force
+}
+
+// SetReadDeadline sets the read deadline go-smtp (per command) or the DATA
+// reader asks for, cut down to the unattributed timeout while the session
+// has no tenant and to the stress timeout while the gateway is under
+// stress. go-smtp sets it once per command line, so it is a deadline per
+// command, not an idle timer that every byte resets.
+func (c *limitedConn) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() {
+		now := time.Now()
+		if d := c.limiter.timeouts.unattributed; d > 0 && !c.attributed.Load() && t.After(now.Add(d)) {
+			t = now.Add(d)
+		}
+		if d := c.limiter.timeouts.stress; d > 0 && c.limiter.stressed() && t.After(now.Add(d)) {
+			t = now.Add(d)
+		}
+	}
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	c.deadline = t
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline sets both deadlines, the read one through SetReadDeadline.
+func (c *limitedConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
+}
+
+// shrink brings the read deadline in force forward to now+d if it is later
+// (or unset): under stress an idle connection must not keep the long
+// deadline it got before.
+func (c *limitedConn) shrink(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	lim := time.Now().Add(d)
+	if c.deadline.IsZero() || c.deadline.After(lim) {
+		c.deadline = lim
+		c.Conn.SetReadDeadline(lim)
+	}
 }
 
 // Write writes p, and closes the connection after it if hangUp is set.
@@ -119,10 +266,13 @@ func (c *limitedConn) Write(p []byte) (int, error) {
 func (c *limitedConn) Read(p []byte) (int, error) {
 	if c.ahead == nil {
 		if len(p) >= aheadSize {
-			return c.Conn.Read(p)
+			n, err := c.Conn.Read(p)
+			c.noteTimeout(err)
+			return n, err
 		}
 		c.ahead = aheadPool.Get().(*readAhead)
 		n, err := c.Conn.Read(c.ahead.buf[:])
+		c.noteTimeout(err)
 		c.ahead.r, c.ahead.w = 0, n
 		if n == 0 {
 			c.dropAhead()
@@ -135,6 +285,19 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 		c.dropAhead()
 	}
 	return n, nil
+}
+
+// noteTimeout makes a missed read deadline the connection's end: the next
+// reply is its last. go-smtp's line reader hands a partial line that the
+// deadline cut off to the server as a command of its own (a junk command
+// go-smtp answers itself, without counting it), so a client trickling one
+// byte at a time would otherwise keep its slot from one deadline to the
+// next.
+func (c *limitedConn) noteTimeout(err error) {
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		c.hangUp.Store(true)
+	}
 }
 
 func (c *limitedConn) dropAhead() {
@@ -166,57 +329,4 @@ func remoteIP(c net.Conn) netip.Addr {
 		}
 	}
 	return netip.Addr{}
-}
-
-// authThrottle counts failed AUTH attempts per client IP and per account in
-// a window. Past the limit, the IP is disconnected and the account refused
-// (temporarily) until the window passes, whichever connection they try from.
-type authThrottle struct {
-	max    int
-	window time.Duration
-	mu     sync.Mutex
-	fails  map[string][]time.Time
-}
-
-func newAuthThrottle(max int, window time.Duration) *authThrottle {
-	return &authThrottle{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-// blocked reports whether key ("ip:1.2.3.4" or "user:a@b") is over the limit.
-func (t *authThrottle) blocked(key string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.prune(key, time.Now())) >= t.max
-}
-
-// fail records a failure and returns the count in the window.
-func (t *authThrottle) fail(key string) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := time.Now()
-	l := append(t.prune(key, now), now)
-	t.fails[key] = l
-	if len(t.fails) > 100000 { // bound memory under a spray of distinct keys
-		for k := range t.fails {
-			if len(t.prune(k, now)) == 0 {
-				delete(t.fails, k)
-			}
-		}
-	}
-	return len(l)
-}
-
-func (t *authThrottle) prune(key string, now time.Time) []time.Time {
-	l := t.fails[key]
-	i := 0
-	for i < len(l) && now.Sub(l[i]) > t.window {
-		i++
-	}
-	if i == len(l) {
-		delete(t.fails, key)
-		return nil
-	}
-	l = l[i:]
-	t.fails[key] = l
-	return l
 }

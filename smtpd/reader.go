@@ -62,16 +62,16 @@ type rateReader struct {
 	start   time.Time
 	idle    time.Duration
 	minRate int64
-	n       int64
+	// grace is the head start before the rate counts (smtp.data_rate_grace).
+	grace time.Duration
+	n     int64
 }
-
-const dataGrace = 30 * time.Second
 
 func (r *rateReader) Read(p []byte) (int, error) {
 	now := time.Now()
 	deadline := now.Add(r.idle)
 	if r.minRate > 0 {
-		byRate := r.start.Add(dataGrace + time.Duration(r.n/r.minRate)*time.Second)
+		byRate := r.start.Add(r.grace + time.Duration(r.n)*time.Second/time.Duration(r.minRate))
 		if byRate.Before(deadline) {
 			deadline = byRate
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/counters"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/policy"
@@ -82,7 +83,16 @@ type Options struct {
 	// message; nil writes none.
 	FeedbackIDs *feedback.Signer
 	Trace       trace.Recorder
-	Logger      *slog.Logger
+	// TraceBudget bounds the trace events of unattributed connections
+	// (see traceBudget); zero values take the defaults.
+	TraceBudget TraceBudget
+	// Counters holds the AUTH failure counts (shared by a fleet through
+	// Redis); nil keeps them in this process.
+	Counters counters.Counter
+	// SpoolLow reports whether the spool is short of disk space and why;
+	// while it is, MAIL gets 452 4.3.1. Nil never refuses.
+	SpoolLow func() (reason string, low bool)
+	Logger   *slog.Logger
 }
 
 // Server runs the SMTP listeners.
@@ -91,6 +101,7 @@ type Server struct {
 	log      *slog.Logger
 	conns    *connLimiter
 	throttle *authThrottle
+	anon     *traceBudget
 	nextID   atomic.Uint64
 	// idPrefix makes session ids unique across restarts and nodes, so
 	// the message trace of a fleet never mixes two sessions.
@@ -109,12 +120,21 @@ func New(opts Options) *Server {
 	if opts.Trace == nil {
 		opts.Trace = trace.Discard{}
 	}
+	if opts.Counters == nil {
+		opts.Counters = counters.NewMemory()
+	}
 	l := opts.Limits
+	perNet := l.MaxConnectionsPerNetwork
+	if perNet <= 0 {
+		perNet = l.MaxConnections
+	}
 	return &Server{
-		opts:     opts,
-		log:      opts.Logger.With("component", "smtpd"),
-		conns:    newConnLimiter(l.MaxConnections, l.MaxConnectionsPerIP),
-		throttle: newAuthThrottle(l.AuthMaxFailures, l.AuthFailureWindow.Duration),
+		opts: opts,
+		log:  opts.Logger.With("component", "smtpd"),
+		conns: newConnLimiter(l.MaxConnections, l.MaxConnectionsPerIP, perNet, l.StressPercent,
+			timeouts{unattributed: l.UnattributedTimeout.Duration, stress: l.StressTimeout.Duration}),
+		throttle: newAuthThrottle(opts.Counters, l.AuthMaxFailures, l.AuthFailureWindow.Duration),
+		anon:     newTraceBudget(opts.TraceBudget, opts.Trace),
 		idPrefix: sessionPrefix(),
 	}
 }
@@ -197,6 +217,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.wg.Wait()
+	s.anon.close()
 	return nil
 }
 
@@ -209,6 +230,7 @@ func (s *Server) Close() error {
 		srv.Close()
 	}
 	s.wg.Wait()
+	s.anon.close()
 	return nil
 }
 

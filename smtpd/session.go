@@ -45,6 +45,9 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-ip"}
 			s.env.Attribution = s.connector
 		}
+		if s.env.TenantID != 0 {
+			s.markAttributed()
+		}
 	}
 	s.record("connect", "accept", "", "", "helo", s.env.Helo, "tls", strconv.FormatBool(s.env.TLS),
 		"tenant", s.env.Tenant, "attribution", s.env.Method)
@@ -81,6 +84,12 @@ func (s *session) Logout() error { return nil }
 // from here on the sender is its canonical wire form, the one string the
 // checks judge, the queue keeps and the next hop and a DSN get.
 func (s *session) Mail(raw string, opts *smtp.MailOptions) error {
+	if low := s.srv.opts.SpoolLow; low != nil {
+		if reason, ok := low(); ok {
+			s.record("mail", "defer", "spool-space", reason, "from", raw)
+			return s.refuse("mail", s.withHelp(errStorage))
+		}
+	}
 	a, err := address.ParseReversePath(raw)
 	if err != nil {
 		return s.refuse("mail", s.withHelp(&smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
@@ -146,17 +155,13 @@ func (s *session) Rcpt(raw string, opts *smtp.RcptOptions) error {
 var errNeedUTF8 = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7},
 	Message: "Non-ASCII address needs SMTPUTF8 on MAIL FROM"}
 
-// refuseDecision turns a policy decision into an SMTP reply with a link to
-// the code's help page.
-func (s *session) refuseDecision(stage string, d policy.Decision) error {
-	msg := d.Text
-	if s.srv.opts.HelpURL != "" {
-		msg += "; see " + strings.TrimSuffix(s.srv.opts.HelpURL, "/") + "/ndr/" + d.EnhancedString()
-	}
-	return s.refuse(stage, &smtp.SMTPError{Code: d.Code, EnhancedCode: smtp.EnhancedCode(d.Enhanced), Message: msg})
-}
+// errStorage refuses MAIL while the spool is short of disk space
+// (queue.min_free_bytes, queue.min_free_percent): a temporary refusal the
+// client retries, instead of accepting mail that cannot be written.
+var errStorage = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1},
+	Message: "Insufficient system storage; try again later"}
 
-// withHelp is e with the link to its code's help page, as decisions have.
+// withHelp is e with a link to its code's help page.
 func (s *session) withHelp(e *smtp.SMTPError) *smtp.SMTPError {
 	if s.srv.opts.HelpURL == "" {
 		return e
@@ -167,10 +172,51 @@ func (s *session) withHelp(e *smtp.SMTPError) *smtp.SMTPError {
 	return &c
 }
 
+// refuseDecision turns a policy decision into an SMTP reply with a link to
+// the code's help page.
+func (s *session) refuseDecision(stage string, d policy.Decision) error {
+	msg := d.Text
+	if s.srv.opts.HelpURL != "" {
+		msg += "; see " + strings.TrimSuffix(s.srv.opts.HelpURL, "/") + "/ndr/" + d.EnhancedString()
+	}
+	return s.refuse(stage, &smtp.SMTPError{Code: d.Code, EnhancedCode: smtp.EnhancedCode(d.Enhanced), Message: msg})
+}
+
 func (s *session) refuse(stage string, e *smtp.SMTPError) error {
 	code := fmt.Sprintf("%d.%d.%d", e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2])
 	metrics.Rejected.WithLabelValues(stage, code).Inc()
-	return e
+	return s.refused(e)
+}
+
+// refused counts a refused command toward the connection's error limit
+// (Postfix's smtpd_hard_error_limit: smtp.hard_error_limit, and
+// smtp.stress_error_limit under stress). Past the limit the reply is
+// 421 4.7.0 and the connection closes: a client pipelining refused
+// commands costs one connection per limit's worth, not one trace event and
+// one log line per command for as long as it likes. Mail accepted for
+// delivery clears the count.
+func (s *session) refused(e *smtp.SMTPError) error {
+	lc := s.limited()
+	if lc == nil {
+		return e
+	}
+	limit := s.srv.opts.Limits.HardErrorLimit
+	if s.srv.conns.stressed() {
+		limit = min(limit, s.srv.opts.Limits.StressErrorLimit)
+	}
+	n := int(lc.errors.Add(1))
+	if limit <= 0 || n <= limit {
+		return e
+	}
+	metrics.ErrorLimitHits.Inc()
+	s.record("session", "reject", "error-limit", fmt.Sprintf("421 4.7.0 more than %d refused commands", limit),
+		"errors", strconv.Itoa(n), "last", fmt.Sprintf("%d %d.%d.%d", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2]))
+	s.disconnectAfterReply()
+	msg := fmt.Sprintf("Too many errors (more than %d refused commands); closing connection", limit)
+	if s.srv.opts.HelpURL != "" {
+		msg += "; see " + strings.TrimSuffix(s.srv.opts.HelpURL, "/") + "/ndr/4.7.0"
+	}
+	return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: msg}
 }
 
 // decided writes a check's decision to the trace.
@@ -188,6 +234,9 @@ func (s *session) decided(stage string, d policy.Decision, kv ...string) {
 func (s *session) record(stage, outcome, rule, detail string, kv ...string) {
 	if f, ok := s.srv.opts.Trace.(trace.Filter); ok && !f.Enabled(context.Background(), outcome) {
 		return // not recorded: do not build it on the SMTP path
+	}
+	if s.env.TenantID == 0 && !s.srv.anon.allow(s.env.ClientIP, stage, outcome) {
+		return // counted in the address's summary instead
 	}
 	e := trace.Event{Time: time.Now(), Session: s.id, Stage: stage, Outcome: outcome, Rule: rule, Detail: detail,
 		TenantID: s.env.TenantID}

@@ -74,6 +74,15 @@ func (s *Store) Record(ctx context.Context, e Event) {
 	if s.next != nil {
 		s.next.Record(ctx, e)
 	}
+	// Events no tenant owns (unattributed connections, whoever they are)
+	// may fill only half the buffer: a flood of them must never cost a
+	// tenant's events their place.
+	if e.TenantID == 0 && len(s.ch) >= cap(s.ch)/2 {
+		if s.dropped.Add(1)%1000 == 1 {
+			s.log.Warn("trace: buffer half full, dropping events of no tenant", "dropped", s.dropped.Load())
+		}
+		return
+	}
 	select {
 	case s.ch <- e:
 	default:

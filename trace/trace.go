@@ -11,6 +11,8 @@ package trace
 import (
 	"context"
 	"log/slog"
+	"sort"
+	"sync"
 	"time"
 )
 
@@ -34,29 +36,41 @@ type Recorder interface {
 	Record(ctx context.Context, e Event)
 }
 
-// Logger records events as log lines at info level (refusals) or debug level
-// (the routine steps of an accepted message).
-type Logger struct{ L *slog.Logger }
+// Logger records events as log lines at debug level. At info level it
+// writes only a summary, at most once per Every: how many refusals there
+// were, by rule. One info line per refusal let an anonymous client grow the
+// log by 245 MB in ten seconds; the trace store keeps the events
+// themselves.
+type Logger struct {
+	L *slog.Logger
+	// Every is the summary interval (a minute if zero).
+	Every time.Duration
 
-// levelOf is the log level of an event with this outcome: refusals at
-// info, the routine steps of an accepted message at debug.
-func levelOf(outcome string) slog.Level {
-	if outcome == "reject" || outcome == "defer" || outcome == "fail" {
-		return slog.LevelInfo
-	}
-	return slog.LevelDebug
+	mu      sync.Mutex
+	since   time.Time
+	refused map[string]int // rule → refusals since
 }
 
-// Enabled reports whether an event with this outcome would be recorded, so
-// callers on the SMTP path can skip building it.
-func (l Logger) Enabled(ctx context.Context, outcome string) bool {
-	return l.L.Enabled(ctx, levelOf(outcome))
+// NewLogger is a Logger on l with a summary a minute.
+func NewLogger(l *slog.Logger) *Logger { return &Logger{L: l, Every: time.Minute} }
+
+// refusal reports whether an outcome is a refusal (counted in the summary).
+func refusal(outcome string) bool {
+	return outcome == "reject" || outcome == "defer" || outcome == "fail"
+}
+
+// Enabled implements Filter: events are built only if debug lines are
+// written, or if they count in the summary.
+func (l *Logger) Enabled(ctx context.Context, outcome string) bool {
+	return l.L.Enabled(ctx, slog.LevelDebug) || (refusal(outcome) && l.L.Enabled(ctx, slog.LevelInfo))
 }
 
 // Record implements Recorder.
-func (l Logger) Record(ctx context.Context, e Event) {
-	level := levelOf(e.Outcome)
-	if !l.L.Enabled(ctx, level) {
+func (l *Logger) Record(ctx context.Context, e Event) {
+	if refusal(e.Outcome) {
+		l.count(ctx, e.Rule, e.Time)
+	}
+	if !l.L.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, len(e.Attrs)+6)
@@ -74,7 +88,47 @@ func (l Logger) Record(ctx context.Context, e Event) {
 		attrs = append(attrs, slog.String("detail", e.Detail))
 	}
 	attrs = append(attrs, e.Attrs...)
-	l.L.LogAttrs(ctx, level, "trace", attrs...)
+	l.L.LogAttrs(ctx, slog.LevelDebug, "trace", attrs...)
+}
+
+// count adds a refusal to the summary and writes the summary when its
+// interval has passed.
+func (l *Logger) count(ctx context.Context, rule string, now time.Time) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if rule == "" {
+		rule = "other"
+	}
+	every := l.Every
+	if every <= 0 {
+		every = time.Minute
+	}
+	l.mu.Lock()
+	if l.refused == nil {
+		l.refused, l.since = map[string]int{}, now
+	}
+	l.refused[rule]++
+	if now.Sub(l.since) < every {
+		l.mu.Unlock()
+		return
+	}
+	counts, since := l.refused, l.since
+	l.refused, l.since = map[string]int{}, now
+	l.mu.Unlock()
+	total := 0
+	attrs := []slog.Attr{slog.Time("since", since)}
+	rules := make([]string, 0, len(counts))
+	for r := range counts {
+		rules = append(rules, r)
+	}
+	sort.Strings(rules)
+	for _, r := range rules {
+		total += counts[r]
+		attrs = append(attrs, slog.Int("rule."+r, counts[r]))
+	}
+	attrs = append(attrs, slog.Int("refusals", total))
+	l.L.LogAttrs(ctx, slog.LevelInfo, "trace summary", attrs...)
 }
 
 // Filter is implemented by recorders that drop some events: callers ask it
