@@ -92,11 +92,16 @@ func realMail(t *testing.T, kind, from, to, domain string, n int, at time.Time) 
 	return strings.ReplaceAll(b.String(), "\n", "\r\n")
 }
 
-// corpusSpam is spam from the shared corpus (classify's loader), skipped
-// when the corpus is not there.
+// corpusSpam is spam from the shared corpus (classify's loader), as it
+// would arrive over SMTP: without the mbox "From " separator line the
+// corpus keeps (no client sends one; left in, the whole header reads as
+// body), with CRLF line ends. Skipped when the corpus is not there.
 func corpusSpam(t *testing.T, n int) [][]byte {
 	t.Helper()
-	const path = "/work/shared/corpus/spamassassin-train.jsonl.gz"
+	path := "../../shared/corpus/spamassassin-train.jsonl.gz" // shared/ beside the clone
+	if p := os.Getenv("TOLLGATE_CORPUS"); p != "" {
+		path = p
+	}
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("the shared corpus is not at %s: %v", path, err)
 	}
@@ -107,7 +112,13 @@ func corpusSpam(t *testing.T, n int) [][]byte {
 	var out [][]byte
 	for _, e := range ex {
 		if e.Spam && len(e.Raw) < 64<<10 && !bytes.Contains(e.Raw, []byte("\r")) {
-			out = append(out, bytes.ReplaceAll(e.Raw, []byte("\n"), []byte("\r\n")))
+			raw := e.Raw
+			if bytes.HasPrefix(raw, []byte("From ")) {
+				if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+					raw = raw[i+1:]
+				}
+			}
+			out = append(out, bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n")))
 			if len(out) == n {
 				break
 			}

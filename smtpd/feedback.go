@@ -72,7 +72,8 @@ func (s *session) otherRcptAfterFeedback(to string) error {
 // refusal would only make the provider's system retry or bounce.
 func (s *session) feedbackData(r io.Reader) error {
 	lim := s.srv.opts.Limits
-	in := &rateReader{r: r, conn: s.conn.Conn(), start: time.Now(), idle: lim.DataTimeout.Duration, minRate: int64(lim.MinDataRate)}
+	in := &rateReader{r: r, conn: s.conn.Conn(), start: time.Now(), idle: lim.DataTimeout.Duration,
+		minRate: int64(lim.MinDataRate), grace: lim.DataRateGrace.Duration}
 	out, err := s.srv.opts.Feedback.Receive(context.Background(), in, "smtp", s.env.ClientIP.String())
 	switch {
 	case errors.Is(err, feedback.ErrTooLarge):
