@@ -2,9 +2,6 @@ package classify
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"slices"
 	"testing"
 
 	"github.com/tollgate-mail/tollgate/classify/heldout"
@@ -88,64 +85,4 @@ func TestClassifyHeldoutDeterministic(t *testing.T) {
 			t.Errorf("no %s in the set", k)
 		}
 	}
-}
-
-// TestHeldoutDump prints the score distributions of the time-ordered split
-// and the held-apart set, for tuning (DUMP=1; DUMP=2 every message, DUMP=3
-// the misjudged ones). It never fails.
-func TestHeldoutDump(t *testing.T) {
-	if os.Getenv("DUMP") == "" {
-		t.Skip("set DUMP=1 to print the score distributions")
-	}
-	ex, err := ReadCorpus([]string{corpusPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := func(name string, xs []float64) {
-		slices.Sort(xs)
-		if len(xs) == 0 {
-			return
-		}
-		fmt.Printf("%-16s n=%4d min %6.2f p1 %6.2f p5 %6.2f p10 %6.2f p50 %6.2f p90 %6.2f p99 %6.2f max %6.2f\n", name, len(xs), xs[0], xs[len(xs)/100], xs[len(xs)/20], xs[len(xs)/10], xs[len(xs)/2], xs[len(xs)*9/10], xs[len(xs)*99/100], xs[len(xs)-1])
-	}
-	vecs := Vectorize(ex, 18, Caps{})
-	preds, tm, err := TimeSplit(vecs, TimeOrder(ex), 0.7, TrainOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hs, ss []float64
-	for _, p := range preds {
-		if p.Spam {
-			ss = append(ss, p.Score)
-		} else {
-			hs = append(hs, p.Score)
-		}
-	}
-	q("split ham", hs)
-	q("split spam", ss)
-	pts := ROC(preds)
-	r5, th5 := RecallAtFPR(pts, 0.005)
-	c := Count(preds, 0, true)
-	fmt.Printf("time split: recall@0.5%%FP %.1f%% (thr %.2f) | at thr %.2f: recall %.1f%% FP %.2f%% (%d/%d) AUC %.4f\n", 100*r5, th5, tm.Meta.Threshold, 100*c.Recall(), 100*c.FPR(), c.FP, c.FP+c.TN, AUC(pts))
-	e := defaultEngine(t)
-	var hc, hsp, ho []float64
-	for _, set := range [][]heldout.Message{heldout.Ham(), heldout.Spam()} {
-		for _, hm := range set {
-			r := classifyOK(t, e, Input{Raw: hm.Raw, Recipients: 1})
-			switch {
-			case hm.Spam:
-				hsp = append(hsp, r.Score)
-			case hm.Commercial:
-				hc = append(hc, r.Score)
-			default:
-				ho = append(ho, r.Score)
-			}
-			if os.Getenv("DUMP") == "2" || (os.Getenv("DUMP") == "3" && (r.Verdict == Spam) != hm.Spam) {
-				fmt.Printf("%v %-20s %-5s %7.2f %v\n", hm.Spam, hm.Kind, r.Verdict, r.Score, r.Reasons[:min(6, len(r.Reasons))])
-			}
-		}
-	}
-	q("heldout comm", hc)
-	q("heldout other", ho)
-	q("heldout spam", hsp)
 }

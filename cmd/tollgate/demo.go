@@ -721,7 +721,6 @@ func printDemo(w io.Writer, r *demoResult) {
 	}
 }
 
-
 // demoVerdict is what the gateway's trace said about one message.
 type demoVerdict struct{ verdict, score, pool string }
 
