@@ -2,16 +2,16 @@ package api
 
 import (
 	"bytes"
+	"log/slog"
+	"time"
+
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/trace"
-	"log/slog"
-	"time"
 
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pquerna/otp/totp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pquerna/otp/totp"
 
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/directory"

@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tollgate-mail/tollgate/blocks"
-	"github.com/tollgate-mail/tollgate/reputation"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/reputation"
 
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/directory"

@@ -8,9 +8,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/redis/go-redis/v9"
-	"github.com/tollgate-mail/tollgate/nexthop"
-	"github.com/tollgate-mail/tollgate/policy"
 	"net"
 	"net/netip"
 	"net/url"
@@ -19,6 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/tollgate-mail/tollgate/nexthop"
+	"github.com/tollgate-mail/tollgate/policy"
 
 	"github.com/BurntSushi/toml"
 )

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"bufio"
+
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode encoded words in the charsets real mail uses
 	"github.com/emersion/go-message/textproto"

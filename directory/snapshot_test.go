@@ -108,12 +108,11 @@ func TestSnapshotReloadFailureKeepsSnapshot(t *testing.T) {
 	forEachStore(t, func(t *testing.T, db *store.DB) {
 		d := openDir(t, db, WithRefreshInterval(time.Hour))
 		tenantWithDomain(t, d, "a", "a.example")
-		before := d.snap.Load()
 		// A stored range that cannot be parsed makes the full load fail,
 		// as a database blip would.
 		tn := tenantWithDomain(t, d, "b", "b.example")
 		c := must[Connector](t)(d.CreateConnector(t.Context(), tn.ID, "x", prefixes("192.0.2.0/24"), "me"))
-		before = d.snap.Load()
+		before := d.snap.Load()
 		if _, err := db.Write.ExecContext(t.Context(), `INSERT INTO connector_ranges (connector_id, prefix) VALUES ($1, 'garbage')`, c.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -90,15 +90,6 @@ type part struct {
 	body      []byte // decoded
 }
 
-func (p *parsed) part(mediaType string) *part {
-	for i := range p.parts {
-		if p.parts[i].mediaType == mediaType {
-			return &p.parts[i]
-		}
-	}
-	return nil
-}
-
 // parseDSN checks what must hold for any DSN, whatever the input: CRLF line
 // endings only, no line over 998 octets, a multipart/report that go-message
 // reads part by part, and a delivery-status part whose blocks parse with

@@ -162,7 +162,7 @@ func TestSignerTags(t *testing.T) {
 	if !ok || !s.Verify(back) || len(back.Tag) != 16 {
 		t.Fatalf("own Feedback-ID %q does not verify: %+v %v", id, back, ok)
 	}
-	if s.Tag(7) != s.Tag(7) || s.Tag(7) == s.Tag(8) {
+	if first, again := s.Tag(7), s.Tag(7); first != again || first == s.Tag(8) {
 		t.Error("tags must be stable per tenant and differ between tenants")
 	}
 	for name, f := range map[string]FeedbackID{

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/tollgate-mail/tollgate/classify"
-	"github.com/tollgate-mail/tollgate/gateway"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +14,9 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/classify"
+	"github.com/tollgate-mail/tollgate/gateway"
 
 	"github.com/tollgate-mail/tollgate/alert"
 	"github.com/tollgate-mail/tollgate/config"
@@ -70,11 +71,9 @@ func (w *webhookAlerts) count(kind alert.Kind, tenant int64) int {
 	return n
 }
 
-// mailKinds are the realistic legitimate messages in testdata/mail.
-var (
-	transactional = []string{"invoice", "password-reset", "signin-code", "receipt", "shipping"}
-	listMail      = []string{"list-post", "newsletter"}
-)
+// transactional are the SaaS kinds of realistic legitimate message in
+// testdata/mail.
+var transactional = []string{"invoice", "password-reset", "signin-code", "receipt", "shipping"}
 
 // realMail renders testdata/mail/KIND.eml for one recipient, with CRLF
 // line ends as SMTP wants them.

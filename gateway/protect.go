@@ -3,17 +3,18 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/tollgate-mail/tollgate/classify"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
-	"net/netip"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tollgate-mail/tollgate/blocks"

@@ -2,8 +2,9 @@ package protect
 
 import (
 	"context"
-	"github.com/tollgate-mail/tollgate/counters"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/counters"
 
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/policy"

@@ -132,19 +132,6 @@ func NewID(now time.Time) string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-// validID guards file names made from ids read back from disk or the API.
-func validID(id string) bool {
-	if len(id) != 20 {
-		return false
-	}
-	for _, c := range id {
-		if !strings.ContainsRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c) {
-			return false
-		}
-	}
-	return true
-}
-
 // BounceDecision is Options.Bounce's answer about one DSN.
 type BounceDecision struct {
 	Drop        bool   // send no DSN

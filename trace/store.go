@@ -32,7 +32,6 @@ type Store struct {
 
 	ch      chan Event
 	dropped atomic.Int64
-	flushMu sync.Mutex
 	flushed chan chan struct{}
 	done    chan struct{}
 	close   sync.Once

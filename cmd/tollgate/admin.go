@@ -14,8 +14,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/tollgate-mail/tollgate/password"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/password"
 )
 
 // adminClient speaks the admin API of a running gateway.
