@@ -32,6 +32,7 @@ import (
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/password"
+	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
@@ -227,7 +228,10 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		TraceBudget: smtpd.TraceBudget{PerMinute: cfg.Trace.UnattributedPerMinute, PerSecond: cfg.Trace.UnattributedPerSecond,
 			Window: opts.TraceWindow},
 	})
-	for _, l := range []struct{ kind, addr string }{
+	for _, l := range []struct {
+		kind policy.Listener
+		addr string
+	}{
 		{smtpd.Relay, cfg.Listen.Relay}, {smtpd.Submission, cfg.Listen.Submission}, {smtpd.Submissions, cfg.Listen.Submissions},
 	} {
 		if l.addr == "" {
@@ -237,7 +241,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		if err != nil {
 			return nil, err
 		}
-		g.Addrs[l.kind] = a
+		g.Addrs[string(l.kind)] = a
 	}
 	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,

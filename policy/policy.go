@@ -78,8 +78,11 @@ func (d Decision) String() string {
 	return b.String()
 }
 
-// Attribution says whom a connection or message belongs to. The zero value is
-// an unattributed connection.
+// Attribution says whom a connection or message belongs to: the one value
+// made at SMTP time that travels with an accepted message through the spool
+// to delivery (as maddy's MsgMetadata does), so a decision made later —
+// the hold before each delivery attempt — judges the same identity. The
+// zero value is an unattributed connection.
 type Attribution struct {
 	TenantID    int64  `json:"tenant_id,omitempty"`
 	Tenant      string `json:"tenant,omitempty"`
@@ -90,9 +93,10 @@ type Attribution struct {
 	// AppPasswordID is the app password the user logged in with; 0 for
 	// the main password or a connector.
 	AppPasswordID int64 `json:"app_password_id,omitempty"`
-	// Method is how the tenant was found: "auth", "connector-ip",
-	// "connector-cert", or "" when it was not.
-	Method string `json:"method,omitempty"`
+	// Method is how the tenant was found; MethodNone when it was not.
+	Method Method `json:"method,omitempty"`
+	// ClientIP is the address the client connected from.
+	ClientIP netip.Addr `json:"client_ip,omitzero"`
 }
 
 // Attributed reports whether a tenant was found.
@@ -101,8 +105,7 @@ func (a Attribution) Attributed() bool { return a.TenantID != 0 }
 // Envelope is what the checks see of a transaction so far.
 type Envelope struct {
 	Attribution
-	ClientIP netip.Addr
-	Listener string // "relay", "submission" or "submissions"
+	Listener Listener
 	Helo     string
 	TLS      bool
 	From     string

@@ -35,7 +35,7 @@ func TestAttributionCheck(t *testing.T) {
 	ctx := context.Background()
 	ip := netip.MustParseAddr("192.0.2.7")
 	var a AttributionCheck
-	unattributedRelay := &Envelope{Listener: "relay", ClientIP: ip}
+	unattributedRelay := &Envelope{Listener: "relay", Attribution: Attribution{ClientIP: ip}}
 	if d := a.Mail(ctx, unattributedRelay); d.Action != Accept {
 		t.Fatalf("MAIL on the relay port is decided at RCPT, got %v", d)
 	}
@@ -46,7 +46,7 @@ func TestAttributionCheck(t *testing.T) {
 	if len(d.Figures) == 0 || d.Figures[1].Value != "192.0.2.7" {
 		t.Fatalf("the decision must carry the figures it saw: %+v", d.Figures)
 	}
-	sub := &Envelope{Listener: "submission", ClientIP: ip}
+	sub := &Envelope{Listener: "submission", Attribution: Attribution{ClientIP: ip}}
 	if d := a.Mail(ctx, sub); d.Code != 530 || d.EnhancedString() != "5.7.57" {
 		t.Fatalf("unauthenticated submission: %v", d)
 	}

@@ -86,8 +86,8 @@ func newFixture(t *testing.T, db *store.DB, c counters.Counter, set func(*policy
 }
 
 func (f *fixture) env(sender string) *policy.Envelope {
-	return &policy.Envelope{Attribution: policy.Attribution{TenantID: f.tenant.ID, Tenant: "acme", UserID: 1, User: sender, Method: "auth"},
-		ClientIP: netip.MustParseAddr("192.0.2.1"), Listener: "submission", From: sender}
+	return &policy.Envelope{Attribution: policy.Attribution{TenantID: f.tenant.ID, Tenant: "acme", UserID: 1, User: sender, Method: "auth",
+		ClientIP: netip.MustParseAddr("192.0.2.1")}, Listener: "submission", From: sender}
 }
 
 // message runs a whole transaction through the chain with a verdict.

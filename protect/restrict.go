@@ -29,10 +29,20 @@ func (RestrictionCheck) Name() string { return "restriction" }
 
 // Mail implements policy.Check.
 func (c RestrictionCheck) Mail(_ context.Context, env *policy.Envelope) policy.Decision {
-	if !env.Attributed() || c.e.Blocks == nil {
+	if !env.Attributed() {
 		return policy.Accepted
 	}
-	now := c.e.now()
+	return c.e.restricted(env.Attribution, env.Sender())
+}
+
+// restricted is the refusal of a restricted connector, app password or
+// sender (the envelope's Sender), at MAIL FROM and, for mail queued before
+// the restriction, before each delivery attempt (Engine.Hold).
+func (e *Engine) restricted(a policy.Attribution, sender string) policy.Decision {
+	if e.Blocks == nil {
+		return policy.Accepted
+	}
+	now := e.now()
 	refuse := func(d policy.Decision, r blocks.Restriction) policy.Decision {
 		d.Figures = append([]policy.Figure{figs("restricted", r.Kind+" "+r.Subject), figs("since", r.Created.Format(time.RFC3339)),
 			figs("reason", r.Reason)}, r.Figures...)
@@ -41,18 +51,18 @@ func (c RestrictionCheck) Mail(_ context.Context, env *policy.Envelope) policy.D
 		}
 		return d
 	}
-	if env.ConnectorID != 0 {
-		if r, ok := c.e.Blocks.Restricted(env.TenantID, blocks.KindConnector, strconv.FormatInt(env.ConnectorID, 10), now); ok {
+	if a.ConnectorID != 0 {
+		if r, ok := e.Blocks.Restricted(a.TenantID, blocks.KindConnector, strconv.FormatInt(a.ConnectorID, 10), now); ok {
 			return refuse(ConnectorRestricted, r)
 		}
 	}
-	if env.AppPasswordID != 0 {
-		if r, ok := c.e.Blocks.Restricted(env.TenantID, blocks.KindAppPassword, strconv.FormatInt(env.AppPasswordID, 10), now); ok {
+	if a.AppPasswordID != 0 {
+		if r, ok := e.Blocks.Restricted(a.TenantID, blocks.KindAppPassword, strconv.FormatInt(a.AppPasswordID, 10), now); ok {
 			return refuse(SenderRestricted, r)
 		}
 	}
-	if sender := env.Sender(); sender != "" {
-		if r, ok := c.e.Blocks.Restricted(env.TenantID, blocks.KindSender, sender, now); ok {
+	if sender != "" {
+		if r, ok := e.Blocks.Restricted(a.TenantID, blocks.KindSender, sender, now); ok {
 			return refuse(SenderRestricted, r)
 		}
 	}

@@ -97,8 +97,8 @@ func (s *session) login(username, password string) error {
 		return s.refused(smtp.ErrAuthFailed)
 	}
 	s.env.Attribution = policy.Attribution{
-		TenantID: tenant.ID, Tenant: tenant.Name, UserID: user.ID, User: user.Address, Method: "auth",
-		AppPasswordID: user.AppPasswordID,
+		TenantID: tenant.ID, Tenant: tenant.Name, UserID: user.ID, User: user.Address, Method: policy.MethodAuth,
+		AppPasswordID: user.AppPasswordID, ClientIP: s.env.ClientIP,
 	}
 	s.markAttributed()
 	s.record("auth", "accept", "auth", "", "user", user.Address, "tenant", tenant.Name)

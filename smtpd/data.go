@@ -101,8 +101,7 @@ func (s *session) Data(r io.Reader) error {
 		pool = "normal"
 	}
 	env := queue.Envelope{
-		From: s.env.From, Rcpts: s.rcpts, TenantID: s.env.TenantID, Tenant: s.env.Tenant,
-		User: s.env.User, Connector: s.env.Connector, ClientIP: s.env.ClientIP.String(),
+		From: s.env.From, Rcpts: s.rcpts, Attribution: s.env.Attribution,
 		MessageID: msg.MessageID, Subject: msg.Subject, Pool: pool,
 	}
 	if s.mail != nil {
@@ -114,7 +113,7 @@ func (s *session) Data(r io.Reader) error {
 		s.log.Error("spool commit failed", "err", err)
 		return s.refuse("data", errLocal)
 	}
-	metrics.Accepted.WithLabelValues(s.env.Listener).Inc()
+	metrics.Accepted.WithLabelValues(string(s.env.Listener)).Inc()
 	if lc := s.limited(); lc != nil {
 		lc.errors.Store(0) // Postfix's limit counts errors "without delivering mail"
 	}
@@ -159,7 +158,7 @@ func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 	if s.env.TLS {
 		proto += "S"
 	}
-	if s.env.Method == "auth" {
+	if s.env.Method == policy.MethodAuth {
 		proto += "A"
 	}
 	var b bytes.Buffer
@@ -173,7 +172,7 @@ func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 	// the tenant; written above the client's own, which stay (removing a
 	// field could break the client's DKIM signature).
 	kind := "connector"
-	if s.env.Method == "auth" {
+	if s.env.Method == policy.MethodAuth {
 		kind = "user"
 	}
 	if s.env.TenantID != 0 && s.srv.opts.FeedbackIDs != nil {

@@ -50,11 +50,11 @@ type Spool interface {
 	Commit(ctx context.Context, w *queue.Writer, env queue.Envelope) (*queue.Message, error)
 }
 
-// Listener kinds.
+// Listener kinds (policy.Listener, named here for the callers of Listen).
 const (
-	Relay       = "relay"       // connectors, port 25
-	Submission  = "submission"  // STARTTLS + AUTH, port 587
-	Submissions = "submissions" // implicit TLS + AUTH, port 465
+	Relay       = policy.Relay       // connectors, port 25
+	Submission  = policy.Submission  // STARTTLS + AUTH, port 587
+	Submissions = policy.Submissions // implicit TLS + AUTH, port 465
 )
 
 // Options configures a Server.
@@ -148,7 +148,7 @@ func sessionPrefix() string {
 
 // Listen opens a listener of the given kind on addr and serves it in the
 // background. It returns the bound address (useful with port 0).
-func (s *Server) Listen(kind, addr string) (net.Addr, error) {
+func (s *Server) Listen(kind policy.Listener, addr string) (net.Addr, error) {
 	if s.opts.TLS == nil {
 		return nil, errors.New("smtpd: a TLS configuration is required (AUTH is only offered after TLS)")
 	}
@@ -160,7 +160,7 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 }
 
 // Serve serves an open listener of the given kind in the background.
-func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
+func (s *Server) Serve(kind policy.Listener, ln net.Listener) net.Addr {
 	l := s.opts.Limits
 	srv := smtp.NewServer(&backend{s: s, kind: kind})
 	srv.Domain = s.opts.Hostname
@@ -181,7 +181,7 @@ func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
 	srv.AllowInsecureAuth = false
 	srv.ErrorLog = errorLog{s.log.With("listener", kind)}
 	addr := ln.Addr()
-	ln = s.conns.wrap(ln, kind, l.MaxSessionDuration.Duration)
+	ln = s.conns.wrap(ln, string(kind), l.MaxSessionDuration.Duration)
 	if kind == Submissions {
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}

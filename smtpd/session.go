@@ -22,7 +22,7 @@ var errBadCredentials = directory.ErrBadCredentials
 
 type backend struct {
 	s    *Server
-	kind string
+	kind policy.Listener
 }
 
 // NewSession is called by go-smtp at the first EHLO/HELO (and again after
@@ -31,18 +31,19 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	s := &session{srv: b.s, conn: c}
 	s.id = b.s.idPrefix + strconv.FormatUint(b.s.nextID.Add(1), 36)
 	s.env.Listener = b.kind
-	s.env.ClientIP = remoteIP(c.Conn())
+	ip := remoteIP(c.Conn())
+	s.env.ClientIP = ip
 	s.env.Helo = c.Hostname()
 	_, s.env.TLS = c.TLSConnectionState()
 	s.log = b.s.log.With("session", s.id, "listener", b.kind, "client", s.env.ClientIP.String())
 	if b.kind == Relay {
 		if conn, tenant, ok := b.s.certConnector(c); ok {
 			s.connector = policy.Attribution{TenantID: tenant.ID, Tenant: tenant.Name,
-				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-cert"}
+				ConnectorID: conn.ID, Connector: conn.Name, Method: policy.MethodConnectorCert, ClientIP: ip}
 			s.env.Attribution = s.connector
 		} else if conn, tenant, ok := b.s.opts.Directory.ConnectorForIP(s.env.ClientIP); ok {
 			s.connector = policy.Attribution{TenantID: tenant.ID, Tenant: tenant.Name,
-				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-ip"}
+				ConnectorID: conn.ID, Connector: conn.Name, Method: policy.MethodConnectorIP, ClientIP: ip}
 			s.env.Attribution = s.connector
 		}
 		if s.env.TenantID != 0 {
@@ -50,7 +51,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		}
 	}
 	s.record("connect", "accept", "", "", "helo", s.env.Helo, "tls", strconv.FormatBool(s.env.TLS),
-		"tenant", s.env.Tenant, "attribution", s.env.Method)
+		"tenant", s.env.Tenant, "attribution", string(s.env.Method))
 	return s, nil
 }
 
@@ -240,7 +241,7 @@ func (s *session) record(stage, outcome, rule, detail string, kv ...string) {
 	}
 	e := trace.Event{Time: time.Now(), Session: s.id, Stage: stage, Outcome: outcome, Rule: rule, Detail: detail,
 		TenantID: s.env.TenantID}
-	e.Attrs = append(e.Attrs, slog.String("listener", s.env.Listener), slog.String("client_ip", s.env.ClientIP.String()))
+	e.Attrs = append(e.Attrs, slog.String("listener", string(s.env.Listener)), slog.String("client_ip", s.env.ClientIP.String()))
 	if s.env.Tenant != "" {
 		e.Attrs = append(e.Attrs, slog.String("tenant", s.env.Tenant))
 	}

@@ -306,7 +306,9 @@ type session struct {
 // RCPT TO (one internal, one external) and the end of DATA. It returns the
 // first refusal, or Accepted.
 func (s *session) decide(ctx context.Context, ch policy.Chain, snd *sender, verdict policy.Verdict) policy.Decision {
-	s.env = policy.Envelope{Attribution: snd.attr, ClientIP: snd.ip, Listener: "submission", Helo: "client.example",
+	a := snd.attr
+	a.ClientIP = snd.ip
+	s.env = policy.Envelope{Attribution: a, Listener: "submission", Helo: "client.example",
 		TLS: true, From: snd.from, Rcpts: s.env.Rcpts[:0]}
 	if d := ch.Mail(ctx, &s.env); d.Action != policy.Accept {
 		return d
