@@ -220,9 +220,13 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	g.Space = queue.NewSpaceGuard(cfg.Queue.Dir, cfg.Queue.MinFreeBytes, cfg.Queue.MinFreePercent)
+	chain, err := g.policyChain(cfg)
+	if err != nil {
+		return nil, err
+	}
 	g.SMTP = smtpd.New(smtpd.Options{
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
-		Directory: g.Directory, Queue: g.Queue, Policy: g.policyChain(cfg),
+		Directory: g.Directory, Queue: g.Queue, Policy: chain,
 		Classify: g.classifier, ClassifyBytes: cfg.Classify.MaxBytes,
 		Feedback: g.FeedbackReceiver, FeedbackIDs: g.feedbackIDs, Trace: rec, Logger: log, Counters: g.Counters, SpoolLow: g.Space.Low,
 		TraceBudget: smtpd.TraceBudget{PerMinute: cfg.Trace.UnattributedPerMinute, PerSecond: cfg.Trace.UnattributedPerSecond,

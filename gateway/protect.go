@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/tollgate-mail/tollgate/classify"
-	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -173,23 +172,6 @@ func adaptClassifier(c classify.Classifier) Classifier {
 	}
 }
 
-// reputationCheck is 5.7.708 for trial tenants, skipping the operator's
-// trusted ranges.
-type reputationCheck struct {
-	reputation.Check
-	trusted []netip.Prefix
-}
-
-func (c reputationCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
-	ip := env.ClientIP.Unmap()
-	for _, p := range c.trusted {
-		if p.Contains(ip) {
-			return policy.Accepted
-		}
-	}
-	return c.Check.Mail(ctx, env)
-}
-
 // alert logs every alert and passes it on.
 func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 	return func(a protect.Alert) {
@@ -201,22 +183,18 @@ func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 	}
 }
 
-// policyChain is the full chain of checks in order.
-func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
-	chain := policy.Chain{policy.AttributionCheck{}}
-	chain = append(chain, g.Protect.Checks()[0]) // the tenant first: a blocked tenant learns nothing more
-	// Address literals in internal ranges (validated by config).
-	hops, _ := nexthop.ParsePrefixes(cfg.Delivery.AllowedInternalNextHops)
-	chain = append(chain, policy.InternalDestinationCheck{Guard: nexthop.Guard{Allowed: hops}})
-	rep, _ := reputation.NewCheck(g.Reputation, func(id int64) bool {
-		t, ok := g.Directory.SnapshotTenant(id)
-		return ok && t.LicenseAt(g.now()) == directory.Trial
-	})
-	rep.Now = g.clock
-	chain = append(chain, reputationCheck{Check: rep, trusted: g.trusted})
-	chain = append(chain, policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: g.Directory})
-	chain = append(chain, g.Protect.Checks()[1:]...)
-	return chain
+// policyChain is the full chain of checks, built by protect in its order.
+func (g *Gateway) policyChain(cfg *config.Config) (policy.Chain, error) {
+	hops, err := nexthop.ParsePrefixes(cfg.Delivery.AllowedInternalNextHops)
+	if err != nil {
+		return policy.Chain{}, fmt.Errorf("config: delivery.allowed_internal_next_hops: %w", err)
+	}
+	ch, err := g.Protect.Chain(protect.ChainOptions{InternalNextHops: hops, Reputation: g.Reputation, TrustedRanges: g.trusted,
+		Probation: g.Directory, ProbationQuota: cfg.Policy.ConnectorProbationQuota})
+	if err != nil {
+		return policy.Chain{}, fmt.Errorf("policy chain: %w", err)
+	}
+	return ch, nil
 }
 
 func (g *Gateway) closeProtection() {

@@ -44,12 +44,12 @@ var (
 // AttributionCheck refuses unattributed mail. On the submission ports it asks
 // for AUTH at MAIL FROM; on the relay port, where connectors are matched by
 // address or certificate, it refuses each recipient with 5.7.64.
-type AttributionCheck struct{ Base }
+type AttributionCheck struct{}
 
 // Name implements Check.
 func (AttributionCheck) Name() string { return "attribution" }
 
-// Mail implements Check.
+// Mail implements MailChecker.
 func (AttributionCheck) Mail(_ context.Context, env *Envelope) Decision {
 	if !env.Attributed() && env.Listener != Relay {
 		d := AuthRequired
@@ -59,7 +59,7 @@ func (AttributionCheck) Mail(_ context.Context, env *Envelope) Decision {
 	return Accepted
 }
 
-// Rcpt implements Check.
+// Rcpt implements RcptChecker.
 func (AttributionCheck) Rcpt(_ context.Context, env *Envelope, _ string) Decision {
 	if !env.Attributed() {
 		d := RelayDenied

@@ -112,10 +112,32 @@ type Envelope struct {
 	Size     int64    // SIZE= from MAIL FROM, 0 if not given
 	Rcpts    []string // accepted so far
 
-	// Unregistered is set once the transaction has been counted against
-	// the tenant's unregistered-domain allowance, so a message whose
-	// envelope and header senders are both foreign counts once.
-	Unregistered bool
+	// txn is what the checks keep for the current transaction (TxnValue).
+	txn map[any]any
+}
+
+// TxnValue returns what a check stored under key for the current
+// transaction, nil when nothing. Keys are values of a type unexported in
+// the check's package, as context keys are, so checks cannot collide.
+func (e *Envelope) TxnValue(key any) any { return e.txn[key] }
+
+// SetTxnValue stores v under key until the transaction ends
+// (EndTransaction): state one check carries from MAIL FROM to the end of
+// DATA, such as "this message was counted already", without a field for it
+// in the envelope every check shares.
+func (e *Envelope) SetTxnValue(key, v any) {
+	if e.txn == nil {
+		e.txn = map[any]any{}
+	}
+	e.txn[key] = v
+}
+
+// EndTransaction forgets the transaction (sender, size, recipients and the
+// checks' state) and keeps the connection's attribution, listener, HELO and
+// TLS: RFC 5321 RSET, a refused MAIL FROM, or the end of a message.
+func (e *Envelope) EndTransaction() {
+	e.From, e.Size, e.Rcpts = "", 0, nil
+	clear(e.txn)
 }
 
 // Sender is whom the per-sender limits and restrictions apply to: the
@@ -192,21 +214,76 @@ func (v Verdict) Kind() string {
 	return v.Class
 }
 
-// Check is one rule. Each method returns Accepted when the rule has nothing
-// to say at that stage.
+// Check is one rule of the chain. A check takes part in the stages whose
+// interface it implements — MailChecker, RcptChecker, DataChecker — as a
+// go-smtp session offers AUTH by implementing AuthSession, so a rule of one
+// stage has no empty methods for the others.
 type Check interface {
 	Name() string
+}
+
+// MailChecker is a check at MAIL FROM.
+type MailChecker interface {
+	Check
 	Mail(ctx context.Context, env *Envelope) Decision
+}
+
+// RcptChecker is a check at each RCPT TO.
+type RcptChecker interface {
+	Check
 	Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision
+}
+
+// DataChecker is a check at the end of DATA.
+type DataChecker interface {
+	Check
 	Data(ctx context.Context, env *Envelope, msg *Message) Decision
 }
 
 // Chain runs checks in order; the first decision that is not Accept wins.
-type Chain []Check
+// Build it with NewChain, which sorts the checks into their stages once.
+// The zero Chain accepts everything.
+type Chain struct {
+	checks []Check
+	mail   []MailChecker
+	rcpt   []RcptChecker
+	data   []DataChecker
+}
+
+// NewChain returns the chain of checks in the order given. A check that
+// takes part in no stage is an error: it would silently never run.
+func NewChain(checks ...Check) (Chain, error) {
+	var c Chain
+	for i, ch := range checks {
+		if ch == nil {
+			return Chain{}, fmt.Errorf("policy: check %d of the chain is nil", i)
+		}
+		m, mok := ch.(MailChecker)
+		r, rok := ch.(RcptChecker)
+		d, dok := ch.(DataChecker)
+		if !mok && !rok && !dok {
+			return Chain{}, fmt.Errorf("policy: check %q implements no stage (Mail, Rcpt or Data)", ch.Name())
+		}
+		if mok {
+			c.mail = append(c.mail, m)
+		}
+		if rok {
+			c.rcpt = append(c.rcpt, r)
+		}
+		if dok {
+			c.data = append(c.data, d)
+		}
+		c.checks = append(c.checks, ch)
+	}
+	return c, nil
+}
+
+// Checks returns the checks in order.
+func (c Chain) Checks() []Check { return append([]Check(nil), c.checks...) }
 
 // Mail runs the MAIL FROM stage.
 func (c Chain) Mail(ctx context.Context, env *Envelope) Decision {
-	for _, ch := range c {
+	for _, ch := range c.mail {
 		if d := ch.Mail(ctx, env); d.Action != Accept {
 			return d
 		}
@@ -216,7 +293,7 @@ func (c Chain) Mail(ctx context.Context, env *Envelope) Decision {
 
 // Rcpt runs the RCPT TO stage for one recipient.
 func (c Chain) Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision {
-	for _, ch := range c {
+	for _, ch := range c.rcpt {
 		if d := ch.Rcpt(ctx, env, rcpt); d.Action != Accept {
 			return d
 		}
@@ -226,17 +303,10 @@ func (c Chain) Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision {
 
 // Data runs the end-of-DATA stage.
 func (c Chain) Data(ctx context.Context, env *Envelope, msg *Message) Decision {
-	for _, ch := range c {
+	for _, ch := range c.data {
 		if d := ch.Data(ctx, env, msg); d.Action != Accept {
 			return d
 		}
 	}
 	return Accepted
 }
-
-// Base gives a Check the Accepted answer at every stage it does not override.
-type Base struct{}
-
-func (Base) Mail(context.Context, *Envelope) Decision           { return Accepted }
-func (Base) Rcpt(context.Context, *Envelope, string) Decision   { return Accepted }
-func (Base) Data(context.Context, *Envelope, *Message) Decision { return Accepted }

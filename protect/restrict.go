@@ -27,7 +27,7 @@ type RestrictionCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (RestrictionCheck) Name() string { return "restriction" }
 
-// Mail implements policy.Check.
+// Mail implements policy.MailChecker.
 func (c RestrictionCheck) Mail(_ context.Context, env *policy.Envelope) policy.Decision {
 	if !env.Attributed() {
 		return policy.Accepted
@@ -69,12 +69,7 @@ func (e *Engine) restricted(a policy.Attribution, sender string) policy.Decision
 	return policy.Accepted
 }
 
-// Rcpt implements policy.Check.
-func (RestrictionCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check: connector mail whose header From is a
+// Data implements policy.DataChecker: connector mail whose header From is a
 // restricted sender is refused too, so a restricted user cannot send
 // through the tenant's server under another envelope sender (or <>).
 func (c RestrictionCheck) Data(_ context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {

@@ -16,7 +16,7 @@ import (
 func (f *fixture) send(t *testing.T, sender, rcpt, verdict string, list bool) policy.Decision {
 	t.Helper()
 	ctx := context.Background()
-	chain := policy.Chain(f.e.Checks())
+	chain := chainOf(t, f.e)
 	env := f.env(sender)
 	if d := chain.Mail(ctx, env); d.Action != policy.Accept {
 		return d

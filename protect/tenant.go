@@ -23,7 +23,7 @@ type TenantCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (TenantCheck) Name() string { return "tenant" }
 
-// Mail implements policy.Check.
+// Mail implements policy.MailChecker.
 func (c TenantCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
 	if !env.Attributed() {
 		return policy.Accepted
@@ -75,14 +75,4 @@ func (e *Engine) tenantStanding(a policy.Attribution) (policy.Decision, *blocks.
 		return d, &b
 	}
 	return policy.Accepted, nil
-}
-
-// Rcpt implements policy.Check.
-func (TenantCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check.
-func (TenantCheck) Data(context.Context, *policy.Envelope, *policy.Message) policy.Decision {
-	return policy.Accepted
 }

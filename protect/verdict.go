@@ -29,15 +29,7 @@ type VerdictCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (VerdictCheck) Name() string { return "verdict" }
 
-// Mail implements policy.Check.
-func (VerdictCheck) Mail(context.Context, *policy.Envelope) policy.Decision { return policy.Accepted }
-
-// Rcpt implements policy.Check.
-func (VerdictCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check.
+// Data implements policy.DataChecker.
 func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	v := msg.Verdict
 	e := c.e

@@ -72,7 +72,7 @@ type session struct {
 
 // Reset implements smtp.Session: the transaction ends, the login stays.
 func (s *session) Reset() {
-	s.env.From, s.env.Size, s.env.Rcpts, s.env.Unregistered = "", 0, nil, false
+	s.env.EndTransaction()
 	s.mail, s.rcpts, s.feedback = nil, nil, false
 }
 
@@ -107,7 +107,7 @@ func (s *session) Mail(raw string, opts *smtp.MailOptions) error {
 	d := s.srv.opts.Policy.Mail(context.Background(), &s.env)
 	s.decided("mail", d, "from", from)
 	if d.Action != policy.Accept {
-		s.env.From, s.env.Unregistered = "", false
+		s.env.EndTransaction()
 		return s.refuseDecision("mail", d)
 	}
 	s.mail = opts
