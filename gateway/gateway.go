@@ -224,14 +224,16 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if err != nil {
 		return nil, err
 	}
-	g.SMTP = smtpd.New(smtpd.Options{
+	if g.SMTP, err = smtpd.New(smtpd.Options{
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
-		Directory: g.Directory, Queue: g.Queue, Policy: chain,
+		Directory: g.Directory, Queue: smtpd.QueueSpool(g.Queue), Policy: chain,
 		Classify: g.classifier, ClassifyBytes: cfg.Classify.MaxBytes,
 		Feedback: g.FeedbackReceiver, FeedbackIDs: g.feedbackIDs, Trace: rec, Logger: log, Counters: g.Counters, SpoolLow: g.Space.Low,
 		TraceBudget: smtpd.TraceBudget{PerMinute: cfg.Trace.UnattributedPerMinute, PerSecond: cfg.Trace.UnattributedPerSecond,
 			Window: opts.TraceWindow},
-	})
+	}); err != nil {
+		return nil, err
+	}
 	for _, l := range []struct {
 		kind policy.Listener
 		addr string

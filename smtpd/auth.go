@@ -53,7 +53,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // login checks a username and password, with throttling per client
 // address and per account that holds across connections and nodes.
 func (s *session) login(username, password string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	ipKey, userKey := ipKey(s.env.ClientIP), userKey(username)
 	th := s.srv.throttle

@@ -52,7 +52,7 @@ func (c *captureWriter) release() {
 // the message unclassified (the thresholds do not count it) and says so in
 // the trace and the log.
 func (s *session) classify(raw []byte) policy.Verdict {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	v, err := s.srv.opts.Classify(ctx, raw, len(s.rcpts), s.env.Tenant)
 	if err != nil {

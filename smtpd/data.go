@@ -82,7 +82,7 @@ func (s *session) Data(r io.Reader) error {
 	if capture != nil {
 		msg.Verdict = s.classify(capture.buf)
 	}
-	d := s.srv.opts.Policy.Data(context.Background(), &s.env, &msg)
+	d := s.srv.opts.Policy.Data(s.ctx, &s.env, &msg)
 	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
 		"score", fmt.Sprintf("%.2f", msg.Verdict.Score)}
 	if d.Action == policy.Accept {
@@ -108,7 +108,9 @@ func (s *session) Data(r io.Reader) error {
 		env.EnvID, env.UTF8 = s.mail.EnvelopeID, s.mail.UTF8
 		env.RetFull = s.mail.Return == smtp.DSNReturnFull
 	}
-	m, err := s.srv.opts.Queue.Commit(context.Background(), w, env)
+	// The commit is not cancelled with the session: once the body is on
+	// disk, finishing the commit is cheaper than a client's retry.
+	m, err := w.Commit(context.WithoutCancel(s.ctx), env)
 	if err != nil {
 		s.log.Error("spool commit failed", "err", err)
 		return s.refuse("data", errLocal)

@@ -29,6 +29,7 @@ type backend struct {
 // STARTTLS). Connector attribution happens here, by the client's address.
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	s := &session{srv: b.s, conn: c}
+	s.ctx, s.cancel = context.WithCancel(b.s.ctx)
 	s.id = b.s.idPrefix + strconv.FormatUint(b.s.nextID.Add(1), 36)
 	s.env.Listener = b.kind
 	ip := remoteIP(c.Conn())
@@ -57,8 +58,13 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 
 // session is one SMTP session. go-smtp calls it from one goroutine.
 type session struct {
-	srv       *Server
-	conn      *smtp.Conn
+	srv  *Server
+	conn *smtp.Conn
+	// ctx is the session's: every policy, classifier and directory call
+	// takes it. It ends at Logout (the connection closed, or STARTTLS
+	// began a new session) or when the server's grace at shutdown ends.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	id        string
 	log       *slog.Logger
 	env       policy.Envelope
@@ -77,7 +83,10 @@ func (s *session) Reset() {
 }
 
 // Logout implements smtp.Session.
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error {
+	s.cancel()
+	return nil
+}
 
 // Mail implements smtp.Session.
 //
@@ -104,7 +113,7 @@ func (s *session) Mail(raw string, opts *smtp.MailOptions) error {
 	if opts != nil {
 		s.env.Size = opts.Size
 	}
-	d := s.srv.opts.Policy.Mail(context.Background(), &s.env)
+	d := s.srv.opts.Policy.Mail(s.ctx, &s.env)
 	s.decided("mail", d, "from", from)
 	if d.Action != policy.Accept {
 		s.env.EndTransaction()
@@ -131,7 +140,7 @@ func (s *session) Rcpt(raw string, opts *smtp.RcptOptions) error {
 	if s.feedback {
 		return s.otherRcptAfterFeedback(to)
 	}
-	d := s.srv.opts.Policy.Rcpt(context.Background(), &s.env, to)
+	d := s.srv.opts.Policy.Rcpt(s.ctx, &s.env, to)
 	s.decided("rcpt", d, "rcpt", to)
 	if d.Action != policy.Accept {
 		return s.refuseDecision("rcpt", d)
