@@ -188,10 +188,10 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if err := g.openFeedback(ctx, cfg); err != nil {
 		return nil, err
 	}
-	pools := map[string][]netip.Addr{}
+	pools := map[policy.Pool][]netip.Addr{}
 	for name, p := range cfg.Delivery.Pools {
 		for _, a := range p.SourceAddresses {
-			pools[name] = append(pools[name], netip.MustParseAddr(a)) // validated by config
+			pools[policy.Pool(name)] = append(pools[policy.Pool(name)], netip.MustParseAddr(a)) // validated by config
 		}
 	}
 	d := cfg.Delivery

@@ -164,7 +164,7 @@ func adaptClassifier(c classify.Classifier) Classifier {
 		if err != nil {
 			return policy.Verdict{}, err
 		}
-		v := policy.Verdict{Class: string(r.Verdict), Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine, Fingerprint: r.Fingerprint}
+		v := policy.Verdict{Class: r.Verdict, Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine, Fingerprint: r.Fingerprint}
 		for _, reason := range r.Reasons {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("%s (%+.2f)", reason.Name, reason.Weight))
 		}

@@ -178,15 +178,43 @@ type Message struct {
 	Evidence []Figure
 
 	// Pool is the delivery pool the message leaves through; checks set it
-	// to "high-risk" for spam that is not refused. Empty means "normal".
-	Pool string
+	// to PoolHighRisk for spam that is not refused. Empty means PoolNormal.
+	Pool Pool
 }
+
+// Class is a content verdict's class, the one word the trace, the day
+// statistics and the samples keep. Package classify names its verdicts
+// with these.
+type Class string
+
+// The verdict classes.
+const (
+	ClassNone  Class = ""      // not classified
+	ClassClean Class = "clean" // legitimate content
+	ClassSpam  Class = "spam"  // spam content
+	// ClassBulk is clean bulk mail (Verdict.Kind); no engine gives it as
+	// a class any more, older callers may.
+	ClassBulk Class = "bulk"
+)
+
+// Pool is a delivery pool: the set of source addresses and connections
+// a message leaves through.
+type Pool string
+
+// The delivery pools.
+const (
+	// PoolNormal carries clean mail.
+	PoolNormal Pool = "normal"
+	// PoolHighRisk carries DSNs and spam that was not refused, so their
+	// reputation does not touch the normal pool's.
+	PoolHighRisk Pool = "high-risk"
+)
 
 // Verdict is the content classifier's answer for a message: the class
 // (clean or spam) and, beside it, whether the message is bulk mail — a
 // newsletter is bulk and clean unless its content is spam.
 type Verdict struct {
-	Class   string   `json:"class"` // clean, spam ("bulk" from older callers); "" when not classified
+	Class   Class    `json:"class"` // clean, spam ("bulk" from older callers); "" when not classified
 	Score   float64  `json:"score"`
 	Bulk    int      `json:"bulk"`    // the bulk level, 0-9
 	IsBulk  bool     `json:"is_bulk"` // the level reached the bulk threshold
@@ -199,17 +227,17 @@ type Verdict struct {
 }
 
 // SpamOrBulk reports whether the verdict counts towards the thresholds.
-func (v Verdict) SpamOrBulk() bool { return v.Class == "spam" || v.Kind() == "bulk" }
+func (v Verdict) SpamOrBulk() bool { return v.Class == ClassSpam || v.Kind() == ClassBulk }
 
 // Kind is "spam", "bulk" (clean bulk mail), "clean", or "" when the
 // message was not classified: the one word the day statistics and samples
 // keep.
-func (v Verdict) Kind() string {
+func (v Verdict) Kind() Class {
 	switch {
-	case v.Class == "" || v.Class == "spam":
+	case v.Class == ClassNone || v.Class == ClassSpam:
 		return v.Class
-	case v.IsBulk || v.Class == "bulk":
-		return "bulk"
+	case v.IsBulk || v.Class == ClassBulk:
+		return ClassBulk
 	}
 	return v.Class
 }

@@ -104,7 +104,7 @@ func (f *fixture) message(sender, rcpt, verdict string) policy.Decision {
 		return d
 	}
 	env.Rcpts = append(env.Rcpts, rcpt)
-	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, Verdict: policy.Verdict{Class: verdict}})
+	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, Verdict: policy.Verdict{Class: policy.Class(verdict)}})
 }
 
 func memory(t *testing.T) counters.Counter { return counters.NewMemory() }

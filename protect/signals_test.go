@@ -25,7 +25,7 @@ func (f *fixture) send(t *testing.T, sender, rcpt, verdict string, list bool) po
 		return d
 	}
 	env.Rcpts = append(env.Rcpts, rcpt)
-	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, ListMail: list, Verdict: policy.Verdict{Class: verdict}})
+	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, ListMail: list, Verdict: policy.Verdict{Class: policy.Class(verdict)}})
 }
 
 func customer(i int) string { return fmt.Sprintf("customer%d@shop.example", i) }

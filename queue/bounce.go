@@ -93,7 +93,7 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 		return nil, err
 	}
 	b := q.newMessage(w, Envelope{
-		From: "", Kind: "dsn", Pool: "high-risk", Attribution: policy.Attribution{TenantID: m.TenantID, Tenant: m.Tenant},
+		From: "", Kind: "dsn", Pool: policy.PoolHighRisk, Attribution: policy.Attribution{TenantID: m.TenantID, Tenant: m.Tenant},
 		Subject: "Undeliverable: " + m.Subject,
 		Rcpts:   []Recipient{{Addr: m.From, Notify: "NEVER"}},
 	})

@@ -45,7 +45,7 @@ type Envelope struct {
 	RetFull bool
 	UTF8    bool
 	Kind    string // "message" or "dsn"
-	Pool    string // delivery pool: "normal" or "high-risk"
+	Pool    policy.Pool
 	// Attribution is whom the message belongs to, as the front end found
 	// it: kept with the message so the hold before each attempt judges
 	// the identity it was accepted under (the tenant, connector, user and
@@ -87,7 +87,7 @@ type Delivery struct {
 	ID         string
 	From       string
 	Rcpts      []string
-	Pool       string
+	Pool       policy.Pool
 	Size       int64
 	UTF8       bool
 	EnvID      string

@@ -60,7 +60,7 @@ func (s *session) classify(raw []byte) policy.Verdict {
 		s.record("classify", "fail", "classifier", truncate(printable(fmt.Sprint(err)), 200))
 		return policy.Verdict{}
 	}
-	s.record("classify", "ok", "classifier", v.Class, "verdict", v.Class, "score", fmt.Sprintf("%.2f", v.Score),
+	s.record("classify", "ok", "classifier", string(v.Class), "verdict", string(v.Class), "score", fmt.Sprintf("%.2f", v.Score),
 		"bulk", fmt.Sprint(v.Bulk), "is_bulk", fmt.Sprint(v.IsBulk), "reasons", strings.Join(v.Reasons, ", "))
 	return v
 }

@@ -83,7 +83,7 @@ func (s *session) Data(r io.Reader) error {
 		msg.Verdict = s.classify(capture.buf)
 	}
 	d := s.srv.opts.Policy.Data(s.ctx, &s.env, &msg)
-	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
+	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", string(msg.Verdict.Class),
 		"score", fmt.Sprintf("%.2f", msg.Verdict.Score)}
 	if d.Action == policy.Accept {
 		// The evidence the verdict check read (a refusal carries it in
@@ -98,7 +98,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	pool := msg.Pool
 	if pool == "" {
-		pool = "normal"
+		pool = policy.PoolNormal
 	}
 	env := queue.Envelope{
 		From: s.env.From, Rcpts: s.rcpts, Attribution: s.env.Attribution,
@@ -123,8 +123,8 @@ func (s *session) Data(r io.Reader) error {
 		s.srv.opts.Directory.NoteConnectorTraffic(s.env.ConnectorID)
 	}
 	s.record("queued", "ok", "", "", "queue_id", m.ID, "from", env.From, "rcpts", fmt.Sprint(len(env.Rcpts)),
-		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID, "subject", msg.Subject, "pool", pool,
-		"verdict", msg.Verdict.Class)
+		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID, "subject", msg.Subject, "pool", string(pool),
+		"verdict", string(msg.Verdict.Class))
 	s.log.Info("queued", "queue_id", m.ID, "from", env.From, "rcpts", len(env.Rcpts), "size", m.Size,
 		"tenant", s.env.Tenant, "took", time.Since(start))
 	// go-smtp replies with the code of an SMTPError as given, so a 250 can
