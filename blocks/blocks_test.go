@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/store"
 	"github.com/tollgate-mail/tollgate/store/storetest"
 )
@@ -164,7 +165,7 @@ func testStats(t *testing.T, db *store.DB) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	a, b := open(t, db, clock), open(t, storetest.Reopen(t, db), clock)
-	for _, v := range []string{"clean", "spam", "bulk", "clean", ""} {
+	for _, v := range []policy.Class{"clean", "spam", "bulk", "clean", ""} {
 		a.NoteVerdict(3, v)
 	}
 	b.NoteVerdict(3, "spam")

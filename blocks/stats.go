@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/policy"
 )
 
 // DayStats are one tenant's verdicts on one UTC day.
@@ -32,7 +34,7 @@ func dayOf(t time.Time) time.Time {
 // NoteVerdict counts one classified message of the tenant (verdict
 // "clean", "bulk" or "spam"), or with verdict "" one refused transaction.
 // It only touches memory; the counts reach the store at the next flush.
-func (s *Store) NoteVerdict(tenantID int64, verdict string) {
+func (s *Store) NoteVerdict(tenantID int64, verdict policy.Class) {
 	k := statKey{tenantID, dayOf(s.opts.Now()).Unix()}
 	s.statsMu.Lock()
 	d := s.stats[k]
@@ -41,12 +43,12 @@ func (s *Store) NoteVerdict(tenantID int64, verdict string) {
 		s.stats[k] = d
 	}
 	switch verdict {
-	case "":
+	case policy.ClassNone:
 		d.Refused++
-	case "spam":
+	case policy.ClassSpam:
 		d.Messages++
 		d.Spam++
-	case "bulk":
+	case policy.ClassBulk:
 		d.Messages++
 		d.Bulk++
 	default:

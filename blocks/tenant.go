@@ -90,11 +90,11 @@ type ConnectorEvent struct {
 
 // Sample is one message that counted towards the block.
 type Sample struct {
-	QueueID   string `json:"queue_id,omitempty"`
-	MessageID string `json:"message_id,omitempty"`
-	Subject   string `json:"subject,omitempty"`
-	Sender    string `json:"sender,omitempty"`
-	Verdict   string `json:"verdict,omitempty"`
+	QueueID   string       `json:"queue_id,omitempty"`
+	MessageID string       `json:"message_id,omitempty"`
+	Subject   string       `json:"subject,omitempty"`
+	Sender    string       `json:"sender,omitempty"`
+	Verdict   policy.Class `json:"verdict,omitempty"`
 }
 
 const blockCols = `id, tenant_id, reason, rule, figures, evidence, created_at, released_at, released_by, probation_quota, probation_days`

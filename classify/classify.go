@@ -12,21 +12,26 @@
 // path can call it without pulling in the rest of the gateway.
 package classify
 
-import "context"
+import (
+	"context"
+
+	"github.com/tollgate-mail/tollgate/policy"
+)
 
 // Verdict is the classifier's judgement of one message's content: clean or
 // spam. Whether it is bulk is a property beside it (Result.IsBulk), not a
 // third verdict: a newsletter with List-Id and one-click unsubscribe is bulk
 // and clean unless its content is spam.
-type Verdict string
+// It is policy.Class: one definition of the words for the whole gateway.
+type Verdict = policy.Class
 
 const (
-	Clean Verdict = "clean"
+	Clean = policy.ClassClean
 	// Bulk is no longer a verdict any engine gives; it remains so callers
 	// that compare against it still compile, and Kind returns it for
 	// clean bulk mail.
-	Bulk Verdict = "bulk"
-	Spam Verdict = "spam"
+	Bulk = policy.ClassBulk
+	Spam = policy.ClassSpam
 )
 
 // Reason is one contribution to a score, named so an admin can read it:

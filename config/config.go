@@ -606,7 +606,7 @@ func (c *Config) Validate() error {
 		bad("delivery.allowed_internal_next_hops", "%v", err)
 	}
 	for name, p := range c.Delivery.Pools {
-		if name != "normal" && name != "high-risk" {
+		if pool := policy.Pool(name); pool != policy.PoolNormal && pool != policy.PoolHighRisk {
 			bad("delivery.pools."+name, "unknown pool (known: normal, high-risk)")
 		}
 		for i, a := range p.SourceAddresses {

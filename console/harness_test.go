@@ -124,7 +124,7 @@ func (f *fixture) seedProtection(t *testing.T) {
 		t.Fatalf("seed daily stats: %v", err)
 	}
 	for i := 0; i < 530; i++ {
-		v := "clean"
+		v := policy.ClassClean
 		if i%9 != 0 {
 			v = "spam"
 		}

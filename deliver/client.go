@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/policy"
 )
 
 // client is one SMTP connection to a next hop. It is Tollgate's own small
@@ -144,7 +146,7 @@ func (c *client) quit() {
 // Every address it connects to is first vetted by the next-hop guard
 // (see dialGuard); a dial whose every address was refused returns the
 // *nexthop.Refusal.
-func (t *Transport) dial(ctx context.Context, hostport, pool string) (*client, error) {
+func (t *Transport) dial(ctx context.Context, hostport string, pool policy.Pool) (*client, error) {
 	host, _, _ := net.SplitHostPort(hostport)
 	g := &dialGuard{guard: t.guard, enforce: t.opts.Smarthost == "", host: host, onConnect: t.opts.OnConnect}
 	d := net.Dialer{Timeout: t.opts.ConnectTimeout, LocalAddr: t.sourceAddr(pool), Resolver: t.resolver, Control: g.control}

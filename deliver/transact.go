@@ -18,7 +18,7 @@ import (
 // tried; any SMTP reply is final for this attempt. internal says the host
 // was not dialled at all: every address it has is internal or reserved.
 func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport string, rcpts []string) (res []queue.Result, retryNext, internal bool) {
-	key := d.Pool + "|" + hostport
+	key := string(d.Pool) + "|" + hostport
 	for try := 0; ; try++ {
 		cl, cached := t.cache.get(key), true
 		if cl == nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate-mail/tollgate/address"
 	"github.com/tollgate-mail/tollgate/nexthop"
+	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/queue"
 )
 
@@ -31,9 +32,9 @@ type Options struct {
 	IdleTimeout        time.Duration // an idle cached connection is closed after this
 	MaxPerDestination  int           // concurrent transactions per destination
 	MaxMessagesPerConn int
-	RequireTLS         bool                    // refuse to deliver in the clear (temporary failure)
-	VerifyTLS          bool                    // verify certificates (otherwise opportunistic: encrypt, don't verify)
-	Pools              map[string][]netip.Addr // source addresses per pool; empty: the system picks
+	RequireTLS         bool                         // refuse to deliver in the clear (temporary failure)
+	VerifyTLS          bool                         // verify certificates (otherwise opportunistic: encrypt, don't verify)
+	Pools              map[policy.Pool][]netip.Addr // source addresses per pool; empty: the system picks
 	// AllowedInternal are the internal or reserved ranges (see package
 	// nexthop) that MX and A results may still point at: an operator's own
 	// next hops. Every other such address is refused before any
@@ -56,7 +57,7 @@ type Transport struct {
 
 	mu   sync.Mutex
 	sems map[string]chan struct{} // per destination
-	rr   map[string]int           // round-robin position per pool
+	rr   map[policy.Pool]int      // round-robin position per pool
 }
 
 // New returns a Transport. Close it to drop cached connections.
@@ -75,7 +76,7 @@ func New(opts Options) *Transport {
 	}
 	t := &Transport{
 		opts: opts, log: opts.Logger.With("component", "deliver"),
-		resolver: newResolver(opts.Resolver), sems: map[string]chan struct{}{}, rr: map[string]int{},
+		resolver: newResolver(opts.Resolver), sems: map[string]chan struct{}{}, rr: map[policy.Pool]int{},
 		guard: nexthop.Guard{Allowed: opts.AllowedInternal},
 	}
 	t.cache = newConnCache(opts.IdleTimeout)
@@ -170,7 +171,7 @@ func (t *Transport) semaphore(dest string) chan struct{} {
 }
 
 // sourceAddr picks the pool's next source address (round robin), or nil.
-func (t *Transport) sourceAddr(pool string) net.Addr {
+func (t *Transport) sourceAddr(pool policy.Pool) net.Addr {
 	addrs := t.opts.Pools[pool]
 	if len(addrs) == 0 {
 		return nil

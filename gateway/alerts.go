@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate-mail/tollgate/alert"
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/queue"
 )
@@ -97,7 +98,7 @@ func (s queueSubmitter) Submit(ctx context.Context, from string, to []string, ms
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := s.g.Queue.Commit(ctx, w, queue.Envelope{From: from, Rcpts: rcpts, Subject: "Tollgate alert", Pool: "normal"}); err != nil {
+	if _, err := s.g.Queue.Commit(ctx, w, queue.Envelope{From: from, Rcpts: rcpts, Subject: "Tollgate alert", Pool: policy.PoolNormal}); err != nil {
 		return fmt.Errorf("queue alert: %w", err)
 	}
 	return nil

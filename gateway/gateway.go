@@ -32,6 +32,7 @@ import (
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/password"
+	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
@@ -187,10 +188,10 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if err := g.openFeedback(ctx, cfg); err != nil {
 		return nil, err
 	}
-	pools := map[string][]netip.Addr{}
+	pools := map[policy.Pool][]netip.Addr{}
 	for name, p := range cfg.Delivery.Pools {
 		for _, a := range p.SourceAddresses {
-			pools[name] = append(pools[name], netip.MustParseAddr(a)) // validated by config
+			pools[policy.Pool(name)] = append(pools[policy.Pool(name)], netip.MustParseAddr(a)) // validated by config
 		}
 	}
 	d := cfg.Delivery
@@ -219,15 +220,24 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	g.Space = queue.NewSpaceGuard(cfg.Queue.Dir, cfg.Queue.MinFreeBytes, cfg.Queue.MinFreePercent)
-	g.SMTP = smtpd.New(smtpd.Options{
+	chain, err := g.policyChain(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if g.SMTP, err = smtpd.New(smtpd.Options{
 		Limits: cfg.SMTP, Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, TLS: tlsConf, ClientCAs: clientCAs,
-		Directory: g.Directory, Queue: g.Queue, Policy: g.policyChain(cfg),
+		Directory: g.Directory, Queue: smtpd.QueueSpool(g.Queue), Policy: chain,
 		Classify: g.classifier, ClassifyBytes: cfg.Classify.MaxBytes,
 		Feedback: g.FeedbackReceiver, FeedbackIDs: g.feedbackIDs, Trace: rec, Logger: log, Counters: g.Counters, SpoolLow: g.Space.Low,
 		TraceBudget: smtpd.TraceBudget{PerMinute: cfg.Trace.UnattributedPerMinute, PerSecond: cfg.Trace.UnattributedPerSecond,
 			Window: opts.TraceWindow},
-	})
-	for _, l := range []struct{ kind, addr string }{
+	}); err != nil {
+		return nil, err
+	}
+	for _, l := range []struct {
+		kind policy.Listener
+		addr string
+	}{
 		{smtpd.Relay, cfg.Listen.Relay}, {smtpd.Submission, cfg.Listen.Submission}, {smtpd.Submissions, cfg.Listen.Submissions},
 	} {
 		if l.addr == "" {
@@ -237,7 +247,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		if err != nil {
 			return nil, err
 		}
-		g.Addrs[l.kind] = a
+		g.Addrs[string(l.kind)] = a
 	}
 	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,

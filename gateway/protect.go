@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/classify"
-	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -167,29 +165,12 @@ func adaptClassifier(c classify.Classifier) Classifier {
 		if err != nil {
 			return policy.Verdict{}, err
 		}
-		v := policy.Verdict{Class: string(r.Verdict), Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine, Fingerprint: r.Fingerprint}
+		v := policy.Verdict{Class: r.Verdict, Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine, Fingerprint: r.Fingerprint}
 		for _, reason := range r.Reasons {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("%s (%+.2f)", reason.Name, reason.Weight))
 		}
 		return v, nil
 	}
-}
-
-// reputationCheck is 5.7.708 for trial tenants, skipping the operator's
-// trusted ranges.
-type reputationCheck struct {
-	reputation.Check
-	trusted []netip.Prefix
-}
-
-func (c reputationCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
-	ip := env.ClientIP.Unmap()
-	for _, p := range c.trusted {
-		if p.Contains(ip) {
-			return policy.Accepted
-		}
-	}
-	return c.Check.Mail(ctx, env)
 }
 
 // alert logs every alert and passes it on.
@@ -203,22 +184,18 @@ func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 	}
 }
 
-// policyChain is the full chain of checks in order.
-func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
-	chain := policy.Chain{policy.AttributionCheck{}}
-	chain = append(chain, g.Protect.Checks()[0]) // the tenant first: a blocked tenant learns nothing more
-	// Address literals in internal ranges (validated by config).
-	hops, _ := nexthop.ParsePrefixes(cfg.Delivery.AllowedInternalNextHops)
-	chain = append(chain, policy.InternalDestinationCheck{Guard: nexthop.Guard{Allowed: hops}})
-	rep, _ := reputation.NewCheck(g.Reputation, func(id int64) bool {
-		t, ok := g.Directory.SnapshotTenant(id)
-		return ok && t.LicenseAt(g.now()) == directory.Trial
-	})
-	rep.Now = g.clock
-	chain = append(chain, reputationCheck{Check: rep, trusted: g.trusted})
-	chain = append(chain, policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: g.Directory})
-	chain = append(chain, g.Protect.Checks()[1:]...)
-	return chain
+// policyChain is the full chain of checks, built by protect in its order.
+func (g *Gateway) policyChain(cfg *config.Config) (policy.Chain, error) {
+	hops, err := nexthop.ParsePrefixes(cfg.Delivery.AllowedInternalNextHops)
+	if err != nil {
+		return policy.Chain{}, fmt.Errorf("config: delivery.allowed_internal_next_hops: %w", err)
+	}
+	ch, err := g.Protect.Chain(protect.ChainOptions{InternalNextHops: hops, Reputation: g.Reputation, TrustedRanges: g.trusted,
+		Probation: g.Directory, ProbationQuota: cfg.Policy.ConnectorProbationQuota})
+	if err != nil {
+		return policy.Chain{}, fmt.Errorf("policy chain: %w", err)
+	}
+	return ch, nil
 }
 
 func (g *Gateway) closeProtection() {
@@ -239,54 +216,28 @@ func (g *Gateway) closeProtection() {
 	}
 }
 
-// hold stops a queued message whose tenant was blocked (or whose
-// subscription expired, or whose sender was restricted) after it was
-// accepted: it is bounced with the refusal's code, rule and figures
-// instead of delivered, so a block also stops the spam already queued.
+// hold asks protect whether a queued message may still go out (see
+// protect.Engine.Hold): the same checks as at SMTP time, on the attribution
+// the message was accepted under. A held message is bounced with the
+// refusal's code, rule and figures instead of delivered, so a block or a
+// restriction also stops the mail already queued.
 func (g *Gateway) hold(m *queue.Message) *queue.Hold {
-	if m.TenantID == 0 {
+	h, ok := g.Protect.Hold(m.Attribution, m.From)
+	if !ok {
 		return nil
 	}
-	figures := func(fs []policy.Figure) string {
-		parts := make([]string, 0, len(fs))
-		for _, f := range fs {
-			parts = append(parts, f.Name+"="+f.Value)
-		}
-		return strings.Join(parts, "; ")
+	return &queue.Hold{Code: h.EnhancedString(), Reason: h.Text, Rule: h.Rule, Figures: joinFigures(h.Figures),
+		Sender: h.Sender, Admin: h.Admin}
+}
+
+// joinFigures is figures as one "name=value; …" line (the DSN's
+// X-Tollgate-Figures).
+func joinFigures(fs []policy.Figure) string {
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		parts = append(parts, f.Name+"="+f.Value)
 	}
-	const sender = "Your organisation's outbound mail was stopped after this message was accepted, so it was not delivered. " +
-		"Only your email admin can fix this: send them this report."
-	if t, ok := g.Directory.SnapshotTenant(m.TenantID); ok && t.LicenseAt(g.now()) == directory.Expired {
-		return &queue.Hold{Code: "5.7.705", Reason: "Access denied, tenant has exceeded threshold (subscription expired)",
-			Rule: "tenant-expired", Figures: "tenant=" + t.Name, Sender: sender,
-			Admin: "The tenant's subscription expired while the message was queued. Renew it; mail flows again at once."}
-	}
-	if b, ok := g.Blocks.ActiveBlock(m.TenantID); ok {
-		return &queue.Hold{Code: "5.7.705", Reason: "Access denied, tenant has exceeded threshold (blocked while the message was queued)",
-			Rule: b.Rule, Figures: figures(b.Figures), Sender: sender,
-			Admin: "The tenant was blocked while this message waited in the queue: its outbound spam crossed the tenant threshold, or its delivery feedback the pause rate. " +
-				"Find the compromised account or connector (the block's evidence lists the top senders and recent connectors), fix it, " +
-				"and submit an unblock request (tollgate admin unblock-request, or the console)."}
-	}
-	if m.Connector != "" {
-		if r, ok := g.restrictedConnector(m.TenantID, m.Connector); ok {
-			return &queue.Hold{Code: "5.7.711", Reason: "Access denied, bad inbound connector (restricted while the message was queued)",
-				Rule: r.Rule, Figures: figures(r.Figures), Sender: sender,
-				Admin: "The connector this message came through was restricted while it waited in the queue (" + r.Reason + "). " +
-					"Check the server behind the connector, then release the restriction (tollgate admin release, or the console)."}
-		}
-	}
-	who := m.User
-	if who == "" {
-		who = strings.ToLower(m.From)
-	}
-	if r, ok := g.Blocks.Restricted(m.TenantID, blocks.KindSender, who, g.now()); ok {
-		return &queue.Hold{Code: "5.1.8", Reason: "Access denied, bad outbound sender (restricted while the message was queued)",
-			Rule: r.Rule, Figures: figures(r.Figures), Sender: sender,
-			Admin: "The sender was restricted while this message waited in the queue (" + r.Reason + "). " +
-				"Secure the account, then release the restriction (tollgate admin release, or the console)."}
-	}
-	return nil
+	return strings.Join(parts, "; ")
 }
 
 // bounce applies the backscatter rules (protect.Engine.Bounce) to a DSN
@@ -297,37 +248,6 @@ func (g *Gateway) bounce(ctx context.Context, m *queue.Message) (queue.BounceDec
 	if err != nil {
 		return queue.BounceDecision{}, err
 	}
-	parts := make([]string, 0, len(d.Figures))
-	for _, f := range d.Figures {
-		parts = append(parts, f.Name+"="+f.Value)
-	}
 	return queue.BounceDecision{Drop: d.Drop, HeadersOnly: d.HeadersOnly, Rule: d.Rule, Reason: d.Reason,
-		Figures: strings.Join(parts, "; ")}, nil
-}
-
-// restrictedConnector finds a restriction on the tenant's connector with
-// this name. Restrictions name connectors by id and the queue keeps the
-// name, so the directory is asked only when the tenant has a restricted
-// connector at all.
-func (g *Gateway) restrictedConnector(tenantID int64, name string) (blocks.Restriction, bool) {
-	rs := g.Blocks.RestrictedOfKind(tenantID, blocks.KindConnector, g.now())
-	if len(rs) == 0 {
-		return blocks.Restriction{}, false
-	}
-	cs, err := g.Directory.Connectors(context.Background(), tenantID)
-	if err != nil {
-		g.log.Warn("hold: list connectors", "tenant", tenantID, "err", err)
-		return blocks.Restriction{}, false
-	}
-	for _, c := range cs {
-		if c.Name != name {
-			continue
-		}
-		for _, r := range rs {
-			if r.Subject == strconv.FormatInt(c.ID, 10) {
-				return r, true
-			}
-		}
-	}
-	return blocks.Restriction{}, false
+		Figures: joinFigures(d.Figures)}, nil
 }

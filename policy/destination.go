@@ -20,14 +20,13 @@ var InternalDestination = Decision{Action: Reject, Code: 550, Enhanced: [3]int{5
 // literals that are not IP addresses at all. Domain names are judged at
 // delivery, when their MX and A records are known.
 type InternalDestinationCheck struct {
-	Base
 	Guard nexthop.Guard
 }
 
 // Name implements Check.
 func (InternalDestinationCheck) Name() string { return "internal-destination" }
 
-// Rcpt implements Check.
+// Rcpt implements RcptChecker.
 func (c InternalDestinationCheck) Rcpt(_ context.Context, _ *Envelope, rcpt string) Decision {
 	domain := rcpt[strings.LastIndexByte(rcpt, '@')+1:]
 	ip, literal, err := nexthop.Literal(domain)

@@ -78,8 +78,11 @@ func (d Decision) String() string {
 	return b.String()
 }
 
-// Attribution says whom a connection or message belongs to. The zero value is
-// an unattributed connection.
+// Attribution says whom a connection or message belongs to: the one value
+// made at SMTP time that travels with an accepted message through the spool
+// to delivery (as maddy's MsgMetadata does), so a decision made later —
+// the hold before each delivery attempt — judges the same identity. The
+// zero value is an unattributed connection.
 type Attribution struct {
 	TenantID    int64  `json:"tenant_id,omitempty"`
 	Tenant      string `json:"tenant,omitempty"`
@@ -90,9 +93,10 @@ type Attribution struct {
 	// AppPasswordID is the app password the user logged in with; 0 for
 	// the main password or a connector.
 	AppPasswordID int64 `json:"app_password_id,omitempty"`
-	// Method is how the tenant was found: "auth", "connector-ip",
-	// "connector-cert", or "" when it was not.
-	Method string `json:"method,omitempty"`
+	// Method is how the tenant was found; MethodNone when it was not.
+	Method Method `json:"method,omitempty"`
+	// ClientIP is the address the client connected from.
+	ClientIP netip.Addr `json:"client_ip,omitzero"`
 }
 
 // Attributed reports whether a tenant was found.
@@ -101,18 +105,39 @@ func (a Attribution) Attributed() bool { return a.TenantID != 0 }
 // Envelope is what the checks see of a transaction so far.
 type Envelope struct {
 	Attribution
-	ClientIP netip.Addr
-	Listener string // "relay", "submission" or "submissions"
+	Listener Listener
 	Helo     string
 	TLS      bool
 	From     string
 	Size     int64    // SIZE= from MAIL FROM, 0 if not given
 	Rcpts    []string // accepted so far
 
-	// Unregistered is set once the transaction has been counted against
-	// the tenant's unregistered-domain allowance, so a message whose
-	// envelope and header senders are both foreign counts once.
-	Unregistered bool
+	// txn is what the checks keep for the current transaction (TxnValue).
+	txn map[any]any
+}
+
+// TxnValue returns what a check stored under key for the current
+// transaction, nil when nothing. Keys are values of a type unexported in
+// the check's package, as context keys are, so checks cannot collide.
+func (e *Envelope) TxnValue(key any) any { return e.txn[key] }
+
+// SetTxnValue stores v under key until the transaction ends
+// (EndTransaction): state one check carries from MAIL FROM to the end of
+// DATA, such as "this message was counted already", without a field for it
+// in the envelope every check shares.
+func (e *Envelope) SetTxnValue(key, v any) {
+	if e.txn == nil {
+		e.txn = map[any]any{}
+	}
+	e.txn[key] = v
+}
+
+// EndTransaction forgets the transaction (sender, size, recipients and the
+// checks' state) and keeps the connection's attribution, listener, HELO and
+// TLS: RFC 5321 RSET, a refused MAIL FROM, or the end of a message.
+func (e *Envelope) EndTransaction() {
+	e.From, e.Size, e.Rcpts = "", 0, nil
+	clear(e.txn)
 }
 
 // Sender is whom the per-sender limits and restrictions apply to: the
@@ -153,15 +178,43 @@ type Message struct {
 	Evidence []Figure
 
 	// Pool is the delivery pool the message leaves through; checks set it
-	// to "high-risk" for spam that is not refused. Empty means "normal".
-	Pool string
+	// to PoolHighRisk for spam that is not refused. Empty means PoolNormal.
+	Pool Pool
 }
+
+// Class is a content verdict's class, the one word the trace, the day
+// statistics and the samples keep. Package classify names its verdicts
+// with these.
+type Class string
+
+// The verdict classes.
+const (
+	ClassNone  Class = ""      // not classified
+	ClassClean Class = "clean" // legitimate content
+	ClassSpam  Class = "spam"  // spam content
+	// ClassBulk is clean bulk mail (Verdict.Kind); no engine gives it as
+	// a class any more, older callers may.
+	ClassBulk Class = "bulk"
+)
+
+// Pool is a delivery pool: the set of source addresses and connections
+// a message leaves through.
+type Pool string
+
+// The delivery pools.
+const (
+	// PoolNormal carries clean mail.
+	PoolNormal Pool = "normal"
+	// PoolHighRisk carries DSNs and spam that was not refused, so their
+	// reputation does not touch the normal pool's.
+	PoolHighRisk Pool = "high-risk"
+)
 
 // Verdict is the content classifier's answer for a message: the class
 // (clean or spam) and, beside it, whether the message is bulk mail — a
 // newsletter is bulk and clean unless its content is spam.
 type Verdict struct {
-	Class   string   `json:"class"` // clean, spam ("bulk" from older callers); "" when not classified
+	Class   Class    `json:"class"` // clean, spam ("bulk" from older callers); "" when not classified
 	Score   float64  `json:"score"`
 	Bulk    int      `json:"bulk"`    // the bulk level, 0-9
 	IsBulk  bool     `json:"is_bulk"` // the level reached the bulk threshold
@@ -174,36 +227,91 @@ type Verdict struct {
 }
 
 // SpamOrBulk reports whether the verdict counts towards the thresholds.
-func (v Verdict) SpamOrBulk() bool { return v.Class == "spam" || v.Kind() == "bulk" }
+func (v Verdict) SpamOrBulk() bool { return v.Class == ClassSpam || v.Kind() == ClassBulk }
 
 // Kind is "spam", "bulk" (clean bulk mail), "clean", or "" when the
 // message was not classified: the one word the day statistics and samples
 // keep.
-func (v Verdict) Kind() string {
+func (v Verdict) Kind() Class {
 	switch {
-	case v.Class == "" || v.Class == "spam":
+	case v.Class == ClassNone || v.Class == ClassSpam:
 		return v.Class
-	case v.IsBulk || v.Class == "bulk":
-		return "bulk"
+	case v.IsBulk || v.Class == ClassBulk:
+		return ClassBulk
 	}
 	return v.Class
 }
 
-// Check is one rule. Each method returns Accepted when the rule has nothing
-// to say at that stage.
+// Check is one rule of the chain. A check takes part in the stages whose
+// interface it implements — MailChecker, RcptChecker, DataChecker — as a
+// go-smtp session offers AUTH by implementing AuthSession, so a rule of one
+// stage has no empty methods for the others.
 type Check interface {
 	Name() string
+}
+
+// MailChecker is a check at MAIL FROM.
+type MailChecker interface {
+	Check
 	Mail(ctx context.Context, env *Envelope) Decision
+}
+
+// RcptChecker is a check at each RCPT TO.
+type RcptChecker interface {
+	Check
 	Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision
+}
+
+// DataChecker is a check at the end of DATA.
+type DataChecker interface {
+	Check
 	Data(ctx context.Context, env *Envelope, msg *Message) Decision
 }
 
 // Chain runs checks in order; the first decision that is not Accept wins.
-type Chain []Check
+// Build it with NewChain, which sorts the checks into their stages once.
+// The zero Chain accepts everything.
+type Chain struct {
+	checks []Check
+	mail   []MailChecker
+	rcpt   []RcptChecker
+	data   []DataChecker
+}
+
+// NewChain returns the chain of checks in the order given. A check that
+// takes part in no stage is an error: it would silently never run.
+func NewChain(checks ...Check) (Chain, error) {
+	var c Chain
+	for i, ch := range checks {
+		if ch == nil {
+			return Chain{}, fmt.Errorf("policy: check %d of the chain is nil", i)
+		}
+		m, mok := ch.(MailChecker)
+		r, rok := ch.(RcptChecker)
+		d, dok := ch.(DataChecker)
+		if !mok && !rok && !dok {
+			return Chain{}, fmt.Errorf("policy: check %q implements no stage (Mail, Rcpt or Data)", ch.Name())
+		}
+		if mok {
+			c.mail = append(c.mail, m)
+		}
+		if rok {
+			c.rcpt = append(c.rcpt, r)
+		}
+		if dok {
+			c.data = append(c.data, d)
+		}
+		c.checks = append(c.checks, ch)
+	}
+	return c, nil
+}
+
+// Checks returns the checks in order.
+func (c Chain) Checks() []Check { return append([]Check(nil), c.checks...) }
 
 // Mail runs the MAIL FROM stage.
 func (c Chain) Mail(ctx context.Context, env *Envelope) Decision {
-	for _, ch := range c {
+	for _, ch := range c.mail {
 		if d := ch.Mail(ctx, env); d.Action != Accept {
 			return d
 		}
@@ -213,7 +321,7 @@ func (c Chain) Mail(ctx context.Context, env *Envelope) Decision {
 
 // Rcpt runs the RCPT TO stage for one recipient.
 func (c Chain) Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision {
-	for _, ch := range c {
+	for _, ch := range c.rcpt {
 		if d := ch.Rcpt(ctx, env, rcpt); d.Action != Accept {
 			return d
 		}
@@ -223,17 +331,10 @@ func (c Chain) Rcpt(ctx context.Context, env *Envelope, rcpt string) Decision {
 
 // Data runs the end-of-DATA stage.
 func (c Chain) Data(ctx context.Context, env *Envelope, msg *Message) Decision {
-	for _, ch := range c {
+	for _, ch := range c.data {
 		if d := ch.Data(ctx, env, msg); d.Action != Accept {
 			return d
 		}
 	}
 	return Accepted
 }
-
-// Base gives a Check the Accepted answer at every stage it does not override.
-type Base struct{}
-
-func (Base) Mail(context.Context, *Envelope) Decision           { return Accepted }
-func (Base) Rcpt(context.Context, *Envelope, string) Decision   { return Accepted }
-func (Base) Data(context.Context, *Envelope, *Message) Decision { return Accepted }

@@ -16,7 +16,6 @@ type ProbationSource interface {
 // alone does not open a spam channel. It defers (4xx) rather than refuses,
 // so mail held back flows once the connector is confirmed.
 type ProbationCheck struct {
-	Base
 	Quota      int64 // messages per UTC day while on probation
 	Connectors ProbationSource
 }
@@ -24,7 +23,7 @@ type ProbationCheck struct {
 // Name implements Check.
 func (ProbationCheck) Name() string { return "connector-probation" }
 
-// Mail implements Check.
+// Mail implements MailChecker.
 func (p ProbationCheck) Mail(_ context.Context, env *Envelope) Decision {
 	if env.ConnectorID == 0 || !p.Connectors.ConnectorOnProbation(env.ConnectorID) {
 		return Accepted

@@ -8,7 +8,7 @@ import "testing"
 func TestVerdictKind(t *testing.T) {
 	cases := []struct {
 		v         Verdict
-		kind      string
+		kind      Class
 		spamOrBlk bool
 	}{
 		{Verdict{}, "", false},

@@ -24,7 +24,7 @@ type SenderBindingCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (SenderBindingCheck) Name() string { return "sender-binding" }
 
-// Mail implements policy.Check.
+// Mail implements policy.MailChecker.
 func (c SenderBindingCheck) Mail(_ context.Context, env *policy.Envelope) policy.Decision {
 	if env.From == "" || !c.bound(env) {
 		return policy.Accepted
@@ -32,12 +32,7 @@ func (c SenderBindingCheck) Mail(_ context.Context, env *policy.Envelope) policy
 	return c.judge(env, "envelope", env.From)
 }
 
-// Rcpt implements policy.Check.
-func (SenderBindingCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check. A From or Sender field that does not parse
+// Data implements policy.DataChecker. A From or Sender field that does not parse
 // cannot be shown to be the user's, so it is refused.
 func (c SenderBindingCheck) Data(_ context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	if !c.bound(env) {

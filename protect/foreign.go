@@ -30,7 +30,7 @@ type ForeignDomainCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (ForeignDomainCheck) Name() string { return "foreign-tenant-domain" }
 
-// Mail implements policy.Check: the envelope sender.
+// Mail implements policy.MailChecker: the envelope sender.
 func (c ForeignDomainCheck) Mail(_ context.Context, env *policy.Envelope) policy.Decision {
 	if !env.Attributed() || env.From == "" {
 		return policy.Accepted // unattributed mail is refused at RCPT; <> names no domain
@@ -38,12 +38,7 @@ func (c ForeignDomainCheck) Mail(_ context.Context, env *policy.Envelope) policy
 	return c.judge(env, "envelope", env.From)
 }
 
-// Rcpt implements policy.Check.
-func (ForeignDomainCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check: every address of every From and Sender
+// Data implements policy.DataChecker: every address of every From and Sender
 // field. A field that does not parse is judged by every domain it names.
 func (c ForeignDomainCheck) Data(_ context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	if !env.Attributed() {

@@ -36,7 +36,7 @@ type LimitsCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (LimitsCheck) Name() string { return "sending-limits" }
 
-// Mail implements policy.Check: messages a minute per sender.
+// Mail implements policy.MailChecker: messages a minute per sender.
 func (c LimitsCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
 	sender := env.Sender()
 	if !env.Attributed() || sender == "" {
@@ -55,7 +55,7 @@ func (c LimitsCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Deci
 	return d
 }
 
-// Rcpt implements policy.Check: recipients per message, the per-user
+// Rcpt implements policy.RcptChecker: recipients per message, the per-user
 // policy (external and internal recipients an hour, recipients a day),
 // recipients a day per sender (5.1.90) and the tenant's external rate
 // (5.7.233), in that order.
@@ -165,9 +165,4 @@ func limitOf(set policy.Settings, name string) int64 {
 		return set.UserInternalPerHour
 	}
 	return set.UserDailyRecipients
-}
-
-// Data implements policy.Check.
-func (LimitsCheck) Data(context.Context, *policy.Envelope, *policy.Message) policy.Decision {
-	return policy.Accepted
 }

@@ -5,7 +5,9 @@
 // connectors (5.1.8, 5.7.711) and the sending limits (4.7.500, 5.1.90,
 // 5.7.233, 4.5.3).
 //
-// The checks are policy.Checks over three sources: the sticky state in
+// Engine.Chain builds the whole ordered policy chain (attribution,
+// destinations, IP reputation and connector probation included), so the
+// order lives in one place. The checks read three sources: the sticky state in
 // package blocks, the sliding-window counters (one node in memory, a fleet
 // in Redis) and the directory's snapshot. Every threshold comes from
 // policy.Settings with the tenant's overrides applied.
@@ -63,8 +65,8 @@ type Tenants interface {
 	IsUserAlias(userID int64, address string) bool
 }
 
-// Engine holds what the checks share. Build it once; Checks returns the
-// checks in the order they run.
+// Engine holds what the checks share. Build it once; Chain returns the
+// whole policy chain in the order it runs, and Hold answers for queued mail.
 type Engine struct {
 	Defaults policy.Settings
 	Counters counters.Counter
@@ -113,16 +115,6 @@ func (e *Engine) alert(a Alert) {
 	if e.Alert != nil {
 		e.Alert(a)
 	}
-}
-
-// Checks returns the protection checks in order: the tenant first (a
-// blocked tenant learns nothing more), then restrictions, sender domains of
-// other tenants, the tenant's sender binding, unregistered domains (after
-// the two, so a refused message does not use up the allowance), the
-// sending limits and finally the content verdict.
-func (e *Engine) Checks() []policy.Check {
-	return []policy.Check{TenantCheck{e}, RestrictionCheck{e}, ForeignDomainCheck{e}, SenderBindingCheck{e},
-		UnregisteredCheck{e}, LimitsCheck{e}, VerdictCheck{e}}
 }
 
 // counterFailed is the decision when a counter cannot be read: a 4xx, so

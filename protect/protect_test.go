@@ -50,6 +50,7 @@ type fixture struct {
 	blocks *blocks.Store
 	clk    *clock
 	tenant directory.Tenant
+	chain  policy.Chain
 	alerts []Alert
 	mu     sync.Mutex
 }
@@ -82,18 +83,19 @@ func newFixture(t *testing.T, db *store.DB, c counters.Counter, set func(*policy
 	}
 	f.e = &Engine{Defaults: s, Counters: c, Blocks: f.blocks, Tenants: f.dir, Now: f.clk.now,
 		Alert: func(a Alert) { f.mu.Lock(); f.alerts = append(f.alerts, a); f.mu.Unlock() }}
+	f.chain = chainOf(t, f.e)
 	return f
 }
 
 func (f *fixture) env(sender string) *policy.Envelope {
-	return &policy.Envelope{Attribution: policy.Attribution{TenantID: f.tenant.ID, Tenant: "acme", UserID: 1, User: sender, Method: "auth"},
-		ClientIP: netip.MustParseAddr("192.0.2.1"), Listener: "submission", From: sender}
+	return &policy.Envelope{Attribution: policy.Attribution{TenantID: f.tenant.ID, Tenant: "acme", UserID: 1, User: sender, Method: "auth",
+		ClientIP: netip.MustParseAddr("192.0.2.1")}, Listener: "submission", From: sender}
 }
 
 // message runs a whole transaction through the chain with a verdict.
 func (f *fixture) message(sender, rcpt, verdict string) policy.Decision {
 	ctx := context.Background()
-	chain := policy.Chain(f.e.Checks())
+	chain := f.chain
 	env := f.env(sender)
 	if d := chain.Mail(ctx, env); d.Action != policy.Accept {
 		return d
@@ -102,7 +104,7 @@ func (f *fixture) message(sender, rcpt, verdict string) policy.Decision {
 		return d
 	}
 	env.Rcpts = append(env.Rcpts, rcpt)
-	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, Verdict: policy.Verdict{Class: verdict}})
+	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, Verdict: policy.Verdict{Class: policy.Class(verdict)}})
 }
 
 func memory(t *testing.T) counters.Counter { return counters.NewMemory() }
@@ -189,7 +191,7 @@ func TestSendingLimitEdges(t *testing.T) {
 		s.UserExternalPerHour, s.UserInternalPerHour = 0, 0
 	})
 	env := g.env("b@acme.test")
-	chain := policy.Chain(g.e.Checks())
+	chain := chainOf(t, g.e)
 	mustOK(t, chain.Mail(ctx, env))
 	for range 5 {
 		mustOK(t, chain.Rcpt(ctx, env, "y@acme.test"))
@@ -205,7 +207,7 @@ func TestSendingLimitEdges(t *testing.T) {
 		s.UserExternalPerHour, s.UserInternalPerHour = 0, 0
 	})
 	env = h.env("c@acme.test")
-	chain = policy.Chain(h.e.Checks())
+	chain = chainOf(t, h.e)
 	mustOK(t, chain.Mail(ctx, env))
 	for range 3 {
 		mustOK(t, chain.Rcpt(ctx, env, "z@example.net"))
@@ -251,7 +253,7 @@ func TestRestrictionActions(t *testing.T) {
 func TestUnregisteredAllowanceEdges(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), memory(t), func(s *policy.Settings) { s.UnregisteredPerDay = 2 })
 	ctx := context.Background()
-	chain := policy.Chain(f.e.Checks())
+	chain := chainOf(t, f.e)
 	for range 2 {
 		env := f.env("")
 		env.User, env.Method, env.From = "", "connector-ip", "x@foreign.test"
@@ -327,7 +329,7 @@ func TestRestrictedHeaderFromOnConnector(t *testing.T) {
 	}
 	env := f.env("")
 	env.User, env.Method, env.ConnectorID, env.From = "", "connector-ip", 9, ""
-	chain := policy.Chain(f.e.Checks())
+	chain := chainOf(t, f.e)
 	mustOK(t, chain.Mail(ctx, env))
 	mustCode(t, chain.Data(ctx, env, &policy.Message{HeaderFrom: "Bob <BOB@acme.test>", Verdict: policy.Verdict{Class: "clean"}}), "5.1.8")
 	mustOK(t, chain.Data(ctx, env, &policy.Message{HeaderFrom: "Ann <ann@acme.test>", Verdict: policy.Verdict{Class: "clean"}}))
@@ -337,3 +339,13 @@ var strangers atomic.Int64
 
 // stranger is a recipient no tenant has mailed before.
 func stranger() string { return fmt.Sprintf("stranger%d@example.net", strangers.Add(1)) }
+
+// chainOf is the policy chain of e without reputation and probation.
+func chainOf(t *testing.T, e *Engine) policy.Chain {
+	t.Helper()
+	ch, err := e.Chain(ChainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}

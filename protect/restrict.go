@@ -27,12 +27,22 @@ type RestrictionCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (RestrictionCheck) Name() string { return "restriction" }
 
-// Mail implements policy.Check.
+// Mail implements policy.MailChecker.
 func (c RestrictionCheck) Mail(_ context.Context, env *policy.Envelope) policy.Decision {
-	if !env.Attributed() || c.e.Blocks == nil {
+	if !env.Attributed() {
 		return policy.Accepted
 	}
-	now := c.e.now()
+	return c.e.restricted(env.Attribution, env.Sender())
+}
+
+// restricted is the refusal of a restricted connector, app password or
+// sender (the envelope's Sender), at MAIL FROM and, for mail queued before
+// the restriction, before each delivery attempt (Engine.Hold).
+func (e *Engine) restricted(a policy.Attribution, sender string) policy.Decision {
+	if e.Blocks == nil {
+		return policy.Accepted
+	}
+	now := e.now()
 	refuse := func(d policy.Decision, r blocks.Restriction) policy.Decision {
 		d.Figures = append([]policy.Figure{figs("restricted", r.Kind+" "+r.Subject), figs("since", r.Created.Format(time.RFC3339)),
 			figs("reason", r.Reason)}, r.Figures...)
@@ -41,30 +51,25 @@ func (c RestrictionCheck) Mail(_ context.Context, env *policy.Envelope) policy.D
 		}
 		return d
 	}
-	if env.ConnectorID != 0 {
-		if r, ok := c.e.Blocks.Restricted(env.TenantID, blocks.KindConnector, strconv.FormatInt(env.ConnectorID, 10), now); ok {
+	if a.ConnectorID != 0 {
+		if r, ok := e.Blocks.Restricted(a.TenantID, blocks.KindConnector, strconv.FormatInt(a.ConnectorID, 10), now); ok {
 			return refuse(ConnectorRestricted, r)
 		}
 	}
-	if env.AppPasswordID != 0 {
-		if r, ok := c.e.Blocks.Restricted(env.TenantID, blocks.KindAppPassword, strconv.FormatInt(env.AppPasswordID, 10), now); ok {
+	if a.AppPasswordID != 0 {
+		if r, ok := e.Blocks.Restricted(a.TenantID, blocks.KindAppPassword, strconv.FormatInt(a.AppPasswordID, 10), now); ok {
 			return refuse(SenderRestricted, r)
 		}
 	}
-	if sender := env.Sender(); sender != "" {
-		if r, ok := c.e.Blocks.Restricted(env.TenantID, blocks.KindSender, sender, now); ok {
+	if sender != "" {
+		if r, ok := e.Blocks.Restricted(a.TenantID, blocks.KindSender, sender, now); ok {
 			return refuse(SenderRestricted, r)
 		}
 	}
 	return policy.Accepted
 }
 
-// Rcpt implements policy.Check.
-func (RestrictionCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check: connector mail whose header From is a
+// Data implements policy.DataChecker: connector mail whose header From is a
 // restricted sender is refused too, so a restricted user cannot send
 // through the tenant's server under another envelope sender (or <>).
 func (c RestrictionCheck) Data(_ context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {

@@ -16,7 +16,7 @@ import (
 func (f *fixture) send(t *testing.T, sender, rcpt, verdict string, list bool) policy.Decision {
 	t.Helper()
 	ctx := context.Background()
-	chain := policy.Chain(f.e.Checks())
+	chain := chainOf(t, f.e)
 	env := f.env(sender)
 	if d := chain.Mail(ctx, env); d.Action != policy.Accept {
 		return d
@@ -25,7 +25,7 @@ func (f *fixture) send(t *testing.T, sender, rcpt, verdict string, list bool) po
 		return d
 	}
 	env.Rcpts = append(env.Rcpts, rcpt)
-	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, ListMail: list, Verdict: policy.Verdict{Class: verdict}})
+	return chain.Data(ctx, env, &policy.Message{Subject: "s", HeaderFrom: sender, ListMail: list, Verdict: policy.Verdict{Class: policy.Class(verdict)}})
 }
 
 func customer(i int) string { return fmt.Sprintf("customer%d@shop.example", i) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/policy"
 )
@@ -22,32 +23,18 @@ type TenantCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (TenantCheck) Name() string { return "tenant" }
 
-// Mail implements policy.Check.
+// Mail implements policy.MailChecker.
 func (c TenantCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
 	if !env.Attributed() {
 		return policy.Accepted
 	}
-	now := c.e.now()
-	if t, ok := c.e.Tenants.SnapshotTenant(env.TenantID); ok && t.LicenseAt(now) == directory.Expired {
-		d := TenantBlocked
-		d.Text += " (subscription expired)"
-		d.Rule = "tenant-expired"
-		d.Figures = []policy.Figure{figs("tenant", t.Name), figs("licence", string(t.License))}
-		if !t.LicenseExpires.IsZero() {
-			d.Figures = append(d.Figures, figs("expired_at", t.LicenseExpires.Format(time.RFC3339)))
-		}
+	if d, _ := c.e.tenantStanding(env.Attribution); d.Action != policy.Accept {
 		return d
 	}
 	if c.e.Blocks == nil {
 		return policy.Accepted
 	}
-	if b, ok := c.e.Blocks.ActiveBlock(env.TenantID); ok {
-		d := TenantBlocked
-		d.Rule = "tenant-threshold"
-		d.Figures = append([]policy.Figure{figs("tenant", env.Tenant), figs("blocked_at", b.CreatedAt.Format(time.RFC3339)),
-			figs("reason", b.Reason)}, b.Figures...)
-		return d
-	}
+	now := c.e.now()
 	if quota, on := c.e.Blocks.Probation(env.TenantID, now); on {
 		n, ok, err := c.e.Counters.AddIfBelow(ctx, tenantKey(env.TenantID, "probation"+c.e.tenantEpoch(env.TenantID)), 1, quota, 24*time.Hour, now)
 		if err != nil {
@@ -62,12 +49,30 @@ func (c TenantCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Deci
 	return policy.Accepted
 }
 
-// Rcpt implements policy.Check.
-func (TenantCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check.
-func (TenantCheck) Data(context.Context, *policy.Envelope, *policy.Message) policy.Decision {
-	return policy.Accepted
+// tenantStanding is the tenant's standing refusal: an expired subscription
+// or a block. It holds at MAIL FROM and, for mail queued before it landed,
+// before each delivery attempt (Engine.Hold). For a block it returns the
+// block too, whose own rule and figures the DSN of a held message carries.
+func (e *Engine) tenantStanding(a policy.Attribution) (policy.Decision, *blocks.Block) {
+	if t, ok := e.Tenants.SnapshotTenant(a.TenantID); ok && t.LicenseAt(e.now()) == directory.Expired {
+		d := TenantBlocked
+		d.Text += " (subscription expired)"
+		d.Rule = "tenant-expired"
+		d.Figures = []policy.Figure{figs("tenant", t.Name), figs("licence", string(t.License))}
+		if !t.LicenseExpires.IsZero() {
+			d.Figures = append(d.Figures, figs("expired_at", t.LicenseExpires.Format(time.RFC3339)))
+		}
+		return d, nil
+	}
+	if e.Blocks == nil {
+		return policy.Accepted, nil
+	}
+	if b, ok := e.Blocks.ActiveBlock(a.TenantID); ok {
+		d := TenantBlocked
+		d.Rule = "tenant-threshold"
+		d.Figures = append([]policy.Figure{figs("tenant", a.Tenant), figs("blocked_at", b.CreatedAt.Format(time.RFC3339)),
+			figs("reason", b.Reason)}, b.Figures...)
+		return d, &b
+	}
+	return policy.Accepted, nil
 }

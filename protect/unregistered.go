@@ -26,7 +26,7 @@ type UnregisteredCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (UnregisteredCheck) Name() string { return "unregistered-domain" }
 
-// Mail implements policy.Check: the envelope sender.
+// Mail implements policy.MailChecker: the envelope sender.
 func (c UnregisteredCheck) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
 	if env.From == "" {
 		return policy.Accepted // a bounce from the tenant's own server: no sender domain to judge
@@ -34,12 +34,7 @@ func (c UnregisteredCheck) Mail(ctx context.Context, env *policy.Envelope) polic
 	return c.check(ctx, env, "envelope", env.From)
 }
 
-// Rcpt implements policy.Check.
-func (UnregisteredCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check: the header From.
+// Data implements policy.DataChecker: the header From.
 func (c UnregisteredCheck) Data(ctx context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	if msg.HeaderFrom == "" {
 		return policy.Accepted
@@ -54,7 +49,7 @@ func (c UnregisteredCheck) Data(ctx context.Context, env *policy.Envelope, msg *
 		if d := c.check(ctx, env, "header", a.Address); d.Action != policy.Accept {
 			return d
 		}
-		if env.Unregistered {
+		if counted(env) {
 			break
 		}
 	}
@@ -62,14 +57,14 @@ func (c UnregisteredCheck) Data(ctx context.Context, env *policy.Envelope, msg *
 }
 
 func (c UnregisteredCheck) check(ctx context.Context, env *policy.Envelope, where, addr string) policy.Decision {
-	if !env.Attributed() || env.Unregistered || env.Method == "connector-cert" {
+	if !env.Attributed() || counted(env) || env.Method == policy.MethodConnectorCert {
 		return policy.Accepted
 	}
 	domain := domainOf(addr)
 	if domain != "" && c.e.Tenants.IsVerifiedDomain(env.TenantID, domain) {
 		return policy.Accepted
 	}
-	env.Unregistered = true
+	env.SetTxnValue(unregisteredCounted{}, true)
 	limit := c.e.Settings(env.TenantID).UnregisteredPerDay
 	n, ok, err := c.e.Counters.AddIfBelow(ctx, tenantKey(env.TenantID, "unregistered"), 1, limit, 24*time.Hour, c.e.now())
 	if err != nil {
@@ -86,3 +81,10 @@ func (c UnregisteredCheck) check(ctx context.Context, env *policy.Envelope, wher
 		Figures: d.Figures, Code: d.EnhancedString()})
 	return d
 }
+
+// unregisteredCounted keys the transaction's note that it was counted
+// against the tenant's unregistered-domain allowance, so a message whose
+// envelope and header senders are both foreign counts once.
+type unregisteredCounted struct{}
+
+func counted(env *policy.Envelope) bool { return env.TxnValue(unregisteredCounted{}) != nil }

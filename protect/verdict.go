@@ -29,22 +29,14 @@ type VerdictCheck struct{ e *Engine }
 // Name implements policy.Check.
 func (VerdictCheck) Name() string { return "verdict" }
 
-// Mail implements policy.Check.
-func (VerdictCheck) Mail(context.Context, *policy.Envelope) policy.Decision { return policy.Accepted }
-
-// Rcpt implements policy.Check.
-func (VerdictCheck) Rcpt(context.Context, *policy.Envelope, string) policy.Decision {
-	return policy.Accepted
-}
-
-// Data implements policy.Check.
+// Data implements policy.DataChecker.
 func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	v := msg.Verdict
 	e := c.e
 	if e.Observe != nil && env.ClientIP.IsValid() && env.Attributed() {
-		e.Observe(env.ClientIP, v.Class == "spam")
+		e.Observe(env.ClientIP, v.Class == policy.ClassSpam)
 	}
-	if !env.Attributed() || v.Class == "" {
+	if !env.Attributed() || v.Class == policy.ClassNone {
 		return policy.Accepted
 	}
 	if e.Blocks != nil {
@@ -79,8 +71,8 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 			}
 		}
 	}
-	if v.Class == "spam" {
-		msg.Pool = "high-risk"
+	if v.Class == policy.ClassSpam {
+		msg.Pool = policy.PoolHighRisk
 	}
 	return policy.Accepted
 }
@@ -91,7 +83,7 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 // header says a list sent it, and whether the list is wanted is for the
 // delivery feedback to say, not the content score.
 func isBulk(v policy.Verdict, msg *policy.Message) bool {
-	return v.Kind() == "bulk" || msg.ListMail
+	return v.Kind() == policy.ClassBulk || msg.ListMail
 }
 
 // counts reports whether a message counts towards the tenant threshold
@@ -102,7 +94,7 @@ func counts(v policy.Verdict, msg *policy.Message, set policy.Settings, unwanted
 	if isBulk(v, msg) {
 		return set.BulkCounts || unwanted
 	}
-	return v.Class == "spam"
+	return v.Class == policy.ClassSpam
 }
 
 // credentialOf is the narrowest channel the message came through: the app

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/dsn"
+	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -92,7 +93,7 @@ func (q *Queue) bounce(m *Message) (*Message, error) {
 		return nil, err
 	}
 	b := q.newMessage(w, Envelope{
-		From: "", Kind: "dsn", Pool: "high-risk", TenantID: m.TenantID, Tenant: m.Tenant,
+		From: "", Kind: "dsn", Pool: policy.PoolHighRisk, Attribution: policy.Attribution{TenantID: m.TenantID, Tenant: m.Tenant},
 		Subject: "Undeliverable: " + m.Subject,
 		Rcpts:   []Recipient{{Addr: m.From, Notify: "NEVER"}},
 	})

@@ -4,9 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/policy"
 )
+
+// ipString is the address as the spool keeps it; "" for none.
+func ipString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
 
 // statements are prepared once on the writer connection; tx.Stmt reuses
 // them inside each group commit, so SQLite parses each query once rather
@@ -22,8 +33,9 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		sql string
 	}{
 		{&st.insertMsg, `INSERT INTO messages (id, sender, envid, ret_full, utf8, kind, pool, tenant_id, tenant,
-			user_name, connector, client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`},
+			user_name, connector, client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error,
+			user_id, connector_id, app_password_id, method)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&st.insertRcpt, `INSERT INTO recipients (message_id, idx, addr, orcpt, notify, status, code, detail, remote)
 			VALUES (?,?,?,?,?,?,?,?,?)`},
 		{&st.setLastError, `UPDATE messages SET last_error = ? WHERE id = ?`},
@@ -44,8 +56,8 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 
 func (st *statements) insertMessage(tx *sql.Tx, m *Message) error {
 	_, err := tx.Stmt(st.insertMsg).Exec(m.ID, m.From, m.EnvID, m.RetFull, m.UTF8, m.Kind, m.Pool, m.TenantID, m.Tenant,
-		m.User, m.Connector, m.ClientIP, m.MessageID, m.Subject, m.Size, m.ReceivedAt.UnixNano(),
-		m.Attempts, m.NextAttempt.UnixNano(), m.LastError)
+		m.User, m.Connector, ipString(m.ClientIP), m.MessageID, m.Subject, m.Size, m.ReceivedAt.UnixNano(),
+		m.Attempts, m.NextAttempt.UnixNano(), m.LastError, m.UserID, m.ConnectorID, m.AppPasswordID, string(m.Method))
 	if err != nil {
 		return fmt.Errorf("insert message %s: %w", m.ID, err)
 	}
@@ -103,16 +115,22 @@ func (st *statements) makeDue(tx *sql.Tx, ids []string) error {
 }
 
 const messageColumns = `id, sender, envid, ret_full, utf8, kind, pool, tenant_id, tenant, user_name, connector,
-	client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error`
+	client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error,
+	user_id, connector_id, app_password_id, method`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
 	var received, next int64
+	var ip, method string
 	if err := row.Scan(&m.ID, &m.From, &m.EnvID, &m.RetFull, &m.UTF8, &m.Kind, &m.Pool, &m.TenantID, &m.Tenant,
-		&m.User, &m.Connector, &m.ClientIP, &m.MessageID, &m.Subject, &m.Size, &received, &m.Attempts, &next,
-		&m.LastError); err != nil {
+		&m.User, &m.Connector, &ip, &m.MessageID, &m.Subject, &m.Size, &received, &m.Attempts, &next,
+		&m.LastError, &m.UserID, &m.ConnectorID, &m.AppPasswordID, &method); err != nil {
 		return nil, err
 	}
+	// An address that does not parse (none was written for a DSN) is
+	// the zero address: the hold judges the ids and names.
+	m.ClientIP, _ = netip.ParseAddr(ip)
+	m.Method = policy.Method(method)
 	m.ReceivedAt = time.Unix(0, received)
 	m.NextAttempt = time.Unix(0, next)
 	return &m, nil

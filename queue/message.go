@@ -2,9 +2,11 @@ package queue
 
 import (
 	"context"
+
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"github.com/tollgate-mail/tollgate/policy"
 	"io"
 	"strings"
 	"time"
@@ -38,17 +40,18 @@ func (r Recipient) NotifyFailure() bool {
 
 // Envelope is what the front end hands the queue with a message body.
 type Envelope struct {
-	From      string // "" is the null sender
-	EnvID     string
-	RetFull   bool
-	UTF8      bool
-	Kind      string // "message" or "dsn"
-	Pool      string // delivery pool: "normal" or "high-risk"
-	TenantID  int64
-	Tenant    string
-	User      string
-	Connector string
-	ClientIP  string
+	From    string // "" is the null sender
+	EnvID   string
+	RetFull bool
+	UTF8    bool
+	Kind    string // "message" or "dsn"
+	Pool    policy.Pool
+	// Attribution is whom the message belongs to, as the front end found
+	// it: kept with the message so the hold before each attempt judges
+	// the identity it was accepted under (the tenant, connector, user and
+	// app password by id). Messages spooled before the ids were kept have
+	// the names and the address only.
+	policy.Attribution
 	MessageID string
 	Subject   string
 	Rcpts     []Recipient
@@ -84,7 +87,7 @@ type Delivery struct {
 	ID         string
 	From       string
 	Rcpts      []string
-	Pool       string
+	Pool       policy.Pool
 	Size       int64
 	UTF8       bool
 	EnvID      string

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/store"
 	"github.com/tollgate-mail/tollgate/trace"
 )
@@ -193,7 +194,7 @@ func (q *Queue) Commit(ctx context.Context, w *Writer, env Envelope) (*Message, 
 // never causes a hot retry loop.
 func (q *Queue) newMessage(w *Writer, env Envelope) *Message {
 	if env.Pool == "" {
-		env.Pool = "normal"
+		env.Pool = policy.PoolNormal
 	}
 	if env.Kind == "" {
 		env.Kind = "message"

@@ -203,21 +203,21 @@ func (q *Queue) apply(m *Message, results []Result, log *slog.Logger) {
 		switch {
 		case r.OK:
 			rc.Status = Delivered
-			metrics.Delivered.WithLabelValues(m.Pool).Inc()
+			metrics.Delivered.WithLabelValues(string(m.Pool)).Inc()
 			stage, outcome = "delivered", "ok"
 		case r.Permanent:
 			rc.Status = Failed
-			metrics.Bounced.WithLabelValues(m.Pool).Inc()
+			metrics.Bounced.WithLabelValues(string(m.Pool)).Inc()
 			stage, outcome = "bounced", "fail"
 		default:
 			m.LastError = r.Detail
-			metrics.Deferred.WithLabelValues(m.Pool).Inc()
+			metrics.Deferred.WithLabelValues(string(m.Pool)).Inc()
 			stage, outcome = "deferred", "defer"
 		}
 		if f, ok := q.opts.Trace.(trace.Filter); ok && !f.Enabled(q.ctx, outcome) {
 			continue
 		}
-		attrs := []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", m.Pool)}
+		attrs := []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", r.Code), slog.String("remote", r.Remote), slog.String("pool", string(m.Pool))}
 		if class != "" {
 			attrs = append(attrs, slog.String("class", class), slog.String("class_reason", reason))
 		}
@@ -242,7 +242,7 @@ func (q *Queue) failAll(m *Message, code, reason string) {
 		if rc.Remote == "" || rc.Detail == "" {
 			rc.Detail, rc.Remote = reason, ""
 		}
-		metrics.Bounced.WithLabelValues(m.Pool).Inc()
+		metrics.Bounced.WithLabelValues(string(m.Pool)).Inc()
 	}
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -145,6 +146,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.bw.Write(p)
 	w.n += int64(n)
 	return n, err
+}
+
+// Commit makes the body and env durable in w's queue (Queue.Commit).
+func (w *Writer) Commit(ctx context.Context, env Envelope) (*Message, error) {
+	return w.q.Commit(ctx, w, env)
 }
 
 // Abort discards the body. It is safe to call after Commit (then it does

@@ -39,7 +39,7 @@ func BenchmarkCheckRefusal(b *testing.B) {
 	check, _ := NewCheck(tr, func(int64) bool { return true })
 	now := time.Now().Add(48 * time.Hour)
 	check.Now = func() time.Time { return now }
-	env := &policy.Envelope{Attribution: policy.Attribution{TenantID: 42}, ClientIP: netip.MustParseAddr("203.0.113.9")}
+	env := &policy.Envelope{Attribution: policy.Attribution{TenantID: 42, ClientIP: netip.MustParseAddr("203.0.113.9")}}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -3,6 +3,7 @@ package reputation
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/policy"
@@ -22,12 +23,14 @@ const Rule = "ip-reputation"
 // Both Tracker and Trial are required (see NewCheck); a Check missing one
 // accepts everything.
 type Check struct {
-	policy.Base
 	Tracker *Tracker
 	// Trial reports whether a tenant has no purchased licences.
 	Trial func(tenantID int64) bool
 	// Now gives the time of an assessment; default time.Now.
 	Now func() time.Time
+	// Trusted are the operator's ranges (reputation.trusted_ranges) that
+	// are never assessed.
+	Trusted []netip.Prefix
 }
 
 // NewCheck returns a Check, refusing a missing Tracker or Trial.
@@ -41,10 +44,16 @@ func NewCheck(t *Tracker, trial func(tenantID int64) bool) (Check, error) {
 // Name implements policy.Check.
 func (Check) Name() string { return Rule }
 
-// Mail implements policy.Check.
+// Mail implements policy.MailChecker.
 func (c Check) Mail(ctx context.Context, env *policy.Envelope) policy.Decision {
 	if c.Tracker == nil || c.Trial == nil || !env.Attributed() || !c.Trial(env.TenantID) {
 		return policy.Accepted
+	}
+	ip := env.ClientIP.Unmap()
+	for _, p := range c.Trusted {
+		if p.Contains(ip) {
+			return policy.Accepted
+		}
 	}
 	now := time.Now()
 	if c.Now != nil {

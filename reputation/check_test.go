@@ -44,7 +44,7 @@ func testCheckDecisions(t *testing.T, db *store.DB) {
 	clk.Set(start.Add(25 * time.Hour))
 
 	mail := func(tenant int64, ip string) policy.Decision {
-		env := &policy.Envelope{Attribution: policy.Attribution{TenantID: tenant, Tenant: "t"}, ClientIP: addr(ip), From: "a@example.test"}
+		env := &policy.Envelope{Attribution: policy.Attribution{TenantID: tenant, Tenant: "t", ClientIP: addr(ip)}, From: "a@example.test"}
 		return check.Mail(ctx, env)
 	}
 	for _, c := range []struct {

@@ -287,7 +287,7 @@ func (r *runner) client(tenant int) (*smtp.Client, error) {
 	}
 	ip := sourceIP(tenant)
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IP(ip[:])}, Timeout: 5 * time.Second}
-	conn, err := d.Dial("tcp", r.g.Addrs["relay"].String())
+	conn, err := d.Dial("tcp", r.g.Addrs[string(policy.Relay)].String())
 	if err != nil {
 		return nil, fmt.Errorf("dial from %v: %w", net.IP(ip[:]), err)
 	}

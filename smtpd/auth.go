@@ -53,7 +53,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // login checks a username and password, with throttling per client
 // address and per account that holds across connections and nodes.
 func (s *session) login(username, password string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	ipKey, userKey := ipKey(s.env.ClientIP), userKey(username)
 	th := s.srv.throttle
@@ -97,8 +97,8 @@ func (s *session) login(username, password string) error {
 		return s.refused(smtp.ErrAuthFailed)
 	}
 	s.env.Attribution = policy.Attribution{
-		TenantID: tenant.ID, Tenant: tenant.Name, UserID: user.ID, User: user.Address, Method: "auth",
-		AppPasswordID: user.AppPasswordID,
+		TenantID: tenant.ID, Tenant: tenant.Name, UserID: user.ID, User: user.Address, Method: policy.MethodAuth,
+		AppPasswordID: user.AppPasswordID, ClientIP: s.env.ClientIP,
 	}
 	s.markAttributed()
 	s.record("auth", "accept", "auth", "", "user", user.Address, "tenant", tenant.Name)

@@ -52,7 +52,7 @@ func (c *captureWriter) release() {
 // the message unclassified (the thresholds do not count it) and says so in
 // the trace and the log.
 func (s *session) classify(raw []byte) policy.Verdict {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	v, err := s.srv.opts.Classify(ctx, raw, len(s.rcpts), s.env.Tenant)
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *session) classify(raw []byte) policy.Verdict {
 		s.record("classify", "fail", "classifier", truncate(printable(fmt.Sprint(err)), 200))
 		return policy.Verdict{}
 	}
-	s.record("classify", "ok", "classifier", v.Class, "verdict", v.Class, "score", fmt.Sprintf("%.2f", v.Score),
+	s.record("classify", "ok", "classifier", string(v.Class), "verdict", string(v.Class), "score", fmt.Sprintf("%.2f", v.Score),
 		"bulk", fmt.Sprint(v.Bulk), "is_bulk", fmt.Sprint(v.IsBulk), "reasons", strings.Join(v.Reasons, ", "))
 	return v
 }

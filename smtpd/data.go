@@ -82,8 +82,8 @@ func (s *session) Data(r io.Reader) error {
 	if capture != nil {
 		msg.Verdict = s.classify(capture.buf)
 	}
-	d := s.srv.opts.Policy.Data(context.Background(), &s.env, &msg)
-	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
+	d := s.srv.opts.Policy.Data(s.ctx, &s.env, &msg)
+	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", string(msg.Verdict.Class),
 		"score", fmt.Sprintf("%.2f", msg.Verdict.Score)}
 	if d.Action == policy.Accept {
 		// The evidence the verdict check read (a refusal carries it in
@@ -98,23 +98,24 @@ func (s *session) Data(r io.Reader) error {
 	}
 	pool := msg.Pool
 	if pool == "" {
-		pool = "normal"
+		pool = policy.PoolNormal
 	}
 	env := queue.Envelope{
-		From: s.env.From, Rcpts: s.rcpts, TenantID: s.env.TenantID, Tenant: s.env.Tenant,
-		User: s.env.User, Connector: s.env.Connector, ClientIP: s.env.ClientIP.String(),
+		From: s.env.From, Rcpts: s.rcpts, Attribution: s.env.Attribution,
 		MessageID: msg.MessageID, Subject: msg.Subject, Pool: pool,
 	}
 	if s.mail != nil {
 		env.EnvID, env.UTF8 = s.mail.EnvelopeID, s.mail.UTF8
 		env.RetFull = s.mail.Return == smtp.DSNReturnFull
 	}
-	m, err := s.srv.opts.Queue.Commit(context.Background(), w, env)
+	// The commit is not cancelled with the session: once the body is on
+	// disk, finishing the commit is cheaper than a client's retry.
+	m, err := w.Commit(context.WithoutCancel(s.ctx), env)
 	if err != nil {
 		s.log.Error("spool commit failed", "err", err)
 		return s.refuse("data", errLocal)
 	}
-	metrics.Accepted.WithLabelValues(s.env.Listener).Inc()
+	metrics.Accepted.WithLabelValues(string(s.env.Listener)).Inc()
 	if lc := s.limited(); lc != nil {
 		lc.errors.Store(0) // Postfix's limit counts errors "without delivering mail"
 	}
@@ -122,8 +123,8 @@ func (s *session) Data(r io.Reader) error {
 		s.srv.opts.Directory.NoteConnectorTraffic(s.env.ConnectorID)
 	}
 	s.record("queued", "ok", "", "", "queue_id", m.ID, "from", env.From, "rcpts", fmt.Sprint(len(env.Rcpts)),
-		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID, "subject", msg.Subject, "pool", pool,
-		"verdict", msg.Verdict.Class)
+		"size", fmt.Sprint(m.Size), "message_id", msg.MessageID, "subject", msg.Subject, "pool", string(pool),
+		"verdict", string(msg.Verdict.Class))
 	s.log.Info("queued", "queue_id", m.ID, "from", env.From, "rcpts", len(env.Rcpts), "size", m.Size,
 		"tenant", s.env.Tenant, "took", time.Since(start))
 	// go-smtp replies with the code of an SMTPError as given, so a 250 can
@@ -159,7 +160,7 @@ func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 	if s.env.TLS {
 		proto += "S"
 	}
-	if s.env.Method == "auth" {
+	if s.env.Method == policy.MethodAuth {
 		proto += "A"
 	}
 	var b bytes.Buffer
@@ -173,7 +174,7 @@ func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 	// the tenant; written above the client's own, which stay (removing a
 	// field could break the client's DKIM signature).
 	kind := "connector"
-	if s.env.Method == "auth" {
+	if s.env.Method == policy.MethodAuth {
 		kind = "user"
 	}
 	if s.env.TenantID != 0 && s.srv.opts.FeedbackIDs != nil {

@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +40,7 @@ func (s *session) feedbackRcpt(to string) error {
 	case len(s.rcpts) > 0:
 		s.record("rcpt", "defer", "feedback", "452 4.5.3 feedback address after other recipients", "rcpt", to)
 		return s.refuse("rcpt", errFeedbackAlone)
-	case !s.srv.opts.Feedback.Allow(context.Background(), s.env.ClientIP):
+	case !s.srv.opts.Feedback.Allow(s.ctx, s.env.ClientIP):
 		s.record("rcpt", "defer", "feedback", "451 4.7.0 too many feedback reports", "rcpt", to)
 		return s.refuse("rcpt", errFeedbackRate)
 	}
@@ -55,7 +54,7 @@ func (s *session) feedbackRcpt(to string) error {
 // unattributed client, 4.5.3 for a tenant's.
 func (s *session) otherRcptAfterFeedback(to string) error {
 	if !s.env.Attributed() {
-		d := s.srv.opts.Policy.Rcpt(context.Background(), &s.env, to)
+		d := s.srv.opts.Policy.Rcpt(s.ctx, &s.env, to)
 		if d.Action == policy.Accept { // no chain would: refuse anyway
 			d = policy.RelayDenied
 		}
@@ -74,7 +73,7 @@ func (s *session) feedbackData(r io.Reader) error {
 	lim := s.srv.opts.Limits
 	in := &rateReader{r: r, conn: s.conn.Conn(), start: time.Now(), idle: lim.DataTimeout.Duration,
 		minRate: int64(lim.MinDataRate), grace: lim.DataRateGrace.Duration}
-	out, err := s.srv.opts.Feedback.Receive(context.Background(), in, "smtp", s.env.ClientIP.String())
+	out, err := s.srv.opts.Feedback.Receive(s.ctx, in, "smtp", s.env.ClientIP.String())
 	switch {
 	case errors.Is(err, feedback.ErrTooLarge):
 		s.record("data", "reject", "feedback", "552 5.3.4 feedback report too large")

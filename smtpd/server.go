@@ -13,6 +13,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -44,17 +45,49 @@ type Directory interface {
 	NoteConnectorTraffic(id int64)
 }
 
-// Spool is what the front end needs of the queue.
+// Spool is what the front end needs of the queue: a file to stream a
+// message into. QueueSpool adapts the queue; the tests use a fake.
 type Spool interface {
-	Create() (*queue.Writer, error)
-	Commit(ctx context.Context, w *queue.Writer, env queue.Envelope) (*queue.Message, error)
+	Create() (SpoolFile, error)
 }
 
-// Listener kinds.
+// SpoolFile is one message being written. Commit makes it durable with
+// its envelope (only then may the client hear 250); Abort throws away a
+// file that was not committed, and is a no-op after Commit.
+type SpoolFile interface {
+	io.Writer
+	ID() string
+	Size() int64
+	Commit(ctx context.Context, env queue.Envelope) (*queue.Message, error)
+	Abort()
+}
+
+// Policy is what the front end asks at MAIL, RCPT and the end of DATA;
+// policy.Chain (protect.Engine.Chain) implements it.
+type Policy interface {
+	Mail(ctx context.Context, env *policy.Envelope) policy.Decision
+	Rcpt(ctx context.Context, env *policy.Envelope, rcpt string) policy.Decision
+	Data(ctx context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision
+}
+
+// QueueSpool is q as a Spool.
+func QueueSpool(q *queue.Queue) Spool { return queueSpool{q} }
+
+type queueSpool struct{ q *queue.Queue }
+
+func (s queueSpool) Create() (SpoolFile, error) {
+	w, err := s.q.Create()
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return w, nil
+}
+
+// Listener kinds (policy.Listener, named here for the callers of Listen).
 const (
-	Relay       = "relay"       // connectors, port 25
-	Submission  = "submission"  // STARTTLS + AUTH, port 587
-	Submissions = "submissions" // implicit TLS + AUTH, port 465
+	Relay       = policy.Relay       // connectors, port 25
+	Submission  = policy.Submission  // STARTTLS + AUTH, port 587
+	Submissions = policy.Submissions // implicit TLS + AUTH, port 465
 )
 
 // Options configures a Server.
@@ -70,7 +103,9 @@ type Options struct {
 	ClientCAs *x509.CertPool
 	Directory Directory
 	Queue     Spool
-	Policy    policy.Chain
+	// Policy decides at every stage. It is required: without it nothing
+	// would refuse unattributed mail.
+	Policy Policy
 	// Classify gives the content verdict at the end of DATA, from the
 	// message's first ClassifyBytes bytes; nil leaves messages
 	// unclassified. An error leaves the message unclassified and is traced.
@@ -107,13 +142,23 @@ type Server struct {
 	// the message trace of a fleet never mixes two sessions.
 	idPrefix string
 
+	// ctx is the parent of every session's context: cancelled when a
+	// shutdown's grace ends or at Close, so a policy call still running
+	// (a slow Redis, a slow classifier) returns instead of holding the
+	// shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu      sync.Mutex
 	servers []*smtp.Server
 	wg      sync.WaitGroup
 }
 
 // New returns a Server; call Listen for each listener.
-func New(opts Options) *Server {
+func New(opts Options) (*Server, error) {
+	if opts.Policy == nil || opts.Queue == nil || opts.Directory == nil {
+		return nil, errors.New("smtpd: Options needs a Policy, a Queue and a Directory")
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -128,7 +173,9 @@ func New(opts Options) *Server {
 	if perNet <= 0 {
 		perNet = l.MaxConnections
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
+		ctx: ctx, cancel: cancel,
 		opts: opts,
 		log:  opts.Logger.With("component", "smtpd"),
 		conns: newConnLimiter(l.MaxConnections, l.MaxConnectionsPerIP, perNet, l.StressPercent,
@@ -136,7 +183,7 @@ func New(opts Options) *Server {
 		throttle: newAuthThrottle(opts.Counters, l.AuthMaxFailures, l.AuthFailureWindow.Duration),
 		anon:     newTraceBudget(opts.TraceBudget, opts.Trace),
 		idPrefix: sessionPrefix(),
-	}
+	}, nil
 }
 
 // sessionPrefix is 8 random base-32 characters and a dot.
@@ -148,7 +195,7 @@ func sessionPrefix() string {
 
 // Listen opens a listener of the given kind on addr and serves it in the
 // background. It returns the bound address (useful with port 0).
-func (s *Server) Listen(kind, addr string) (net.Addr, error) {
+func (s *Server) Listen(kind policy.Listener, addr string) (net.Addr, error) {
 	if s.opts.TLS == nil {
 		return nil, errors.New("smtpd: a TLS configuration is required (AUTH is only offered after TLS)")
 	}
@@ -160,7 +207,7 @@ func (s *Server) Listen(kind, addr string) (net.Addr, error) {
 }
 
 // Serve serves an open listener of the given kind in the background.
-func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
+func (s *Server) Serve(kind policy.Listener, ln net.Listener) net.Addr {
 	l := s.opts.Limits
 	srv := smtp.NewServer(&backend{s: s, kind: kind})
 	srv.Domain = s.opts.Hostname
@@ -181,7 +228,7 @@ func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
 	srv.AllowInsecureAuth = false
 	srv.ErrorLog = errorLog{s.log.With("listener", kind)}
 	addr := ln.Addr()
-	ln = s.conns.wrap(ln, kind, l.MaxSessionDuration.Duration)
+	ln = s.conns.wrap(ln, string(kind), l.MaxSessionDuration.Duration)
 	if kind == Submissions {
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
@@ -200,8 +247,11 @@ func (s *Server) Serve(kind string, ln net.Listener) net.Addr {
 }
 
 // Shutdown stops accepting, lets sessions in progress finish until ctx ends,
-// then closes what is left.
+// then cancels the sessions' policy calls and closes what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, s.cancel)
+	defer stop()
+	defer s.cancel()
 	s.mu.Lock()
 	servers := s.servers
 	s.mu.Unlock()
@@ -223,6 +273,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close stops every listener and connection at once.
 func (s *Server) Close() error {
+	s.cancel()
 	s.mu.Lock()
 	servers := s.servers
 	s.mu.Unlock()

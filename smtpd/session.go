@@ -22,27 +22,29 @@ var errBadCredentials = directory.ErrBadCredentials
 
 type backend struct {
 	s    *Server
-	kind string
+	kind policy.Listener
 }
 
 // NewSession is called by go-smtp at the first EHLO/HELO (and again after
 // STARTTLS). Connector attribution happens here, by the client's address.
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	s := &session{srv: b.s, conn: c}
+	s.ctx, s.cancel = context.WithCancel(b.s.ctx)
 	s.id = b.s.idPrefix + strconv.FormatUint(b.s.nextID.Add(1), 36)
 	s.env.Listener = b.kind
-	s.env.ClientIP = remoteIP(c.Conn())
+	ip := remoteIP(c.Conn())
+	s.env.ClientIP = ip
 	s.env.Helo = c.Hostname()
 	_, s.env.TLS = c.TLSConnectionState()
 	s.log = b.s.log.With("session", s.id, "listener", b.kind, "client", s.env.ClientIP.String())
 	if b.kind == Relay {
 		if conn, tenant, ok := b.s.certConnector(c); ok {
 			s.connector = policy.Attribution{TenantID: tenant.ID, Tenant: tenant.Name,
-				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-cert"}
+				ConnectorID: conn.ID, Connector: conn.Name, Method: policy.MethodConnectorCert, ClientIP: ip}
 			s.env.Attribution = s.connector
 		} else if conn, tenant, ok := b.s.opts.Directory.ConnectorForIP(s.env.ClientIP); ok {
 			s.connector = policy.Attribution{TenantID: tenant.ID, Tenant: tenant.Name,
-				ConnectorID: conn.ID, Connector: conn.Name, Method: "connector-ip"}
+				ConnectorID: conn.ID, Connector: conn.Name, Method: policy.MethodConnectorIP, ClientIP: ip}
 			s.env.Attribution = s.connector
 		}
 		if s.env.TenantID != 0 {
@@ -50,14 +52,19 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		}
 	}
 	s.record("connect", "accept", "", "", "helo", s.env.Helo, "tls", strconv.FormatBool(s.env.TLS),
-		"tenant", s.env.Tenant, "attribution", s.env.Method)
+		"tenant", s.env.Tenant, "attribution", string(s.env.Method))
 	return s, nil
 }
 
 // session is one SMTP session. go-smtp calls it from one goroutine.
 type session struct {
-	srv       *Server
-	conn      *smtp.Conn
+	srv  *Server
+	conn *smtp.Conn
+	// ctx is the session's: every policy, classifier and directory call
+	// takes it. It ends at Logout (the connection closed, or STARTTLS
+	// began a new session) or when the server's grace at shutdown ends.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	id        string
 	log       *slog.Logger
 	env       policy.Envelope
@@ -71,12 +78,15 @@ type session struct {
 
 // Reset implements smtp.Session: the transaction ends, the login stays.
 func (s *session) Reset() {
-	s.env.From, s.env.Size, s.env.Rcpts, s.env.Unregistered = "", 0, nil, false
+	s.env.EndTransaction()
 	s.mail, s.rcpts, s.feedback = nil, nil, false
 }
 
 // Logout implements smtp.Session.
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error {
+	s.cancel()
+	return nil
+}
 
 // Mail implements smtp.Session.
 //
@@ -103,10 +113,10 @@ func (s *session) Mail(raw string, opts *smtp.MailOptions) error {
 	if opts != nil {
 		s.env.Size = opts.Size
 	}
-	d := s.srv.opts.Policy.Mail(context.Background(), &s.env)
+	d := s.srv.opts.Policy.Mail(s.ctx, &s.env)
 	s.decided("mail", d, "from", from)
 	if d.Action != policy.Accept {
-		s.env.From, s.env.Unregistered = "", false
+		s.env.EndTransaction()
 		return s.refuseDecision("mail", d)
 	}
 	s.mail = opts
@@ -130,7 +140,7 @@ func (s *session) Rcpt(raw string, opts *smtp.RcptOptions) error {
 	if s.feedback {
 		return s.otherRcptAfterFeedback(to)
 	}
-	d := s.srv.opts.Policy.Rcpt(context.Background(), &s.env, to)
+	d := s.srv.opts.Policy.Rcpt(s.ctx, &s.env, to)
 	s.decided("rcpt", d, "rcpt", to)
 	if d.Action != policy.Accept {
 		return s.refuseDecision("rcpt", d)
@@ -240,7 +250,7 @@ func (s *session) record(stage, outcome, rule, detail string, kv ...string) {
 	}
 	e := trace.Event{Time: time.Now(), Session: s.id, Stage: stage, Outcome: outcome, Rule: rule, Detail: detail,
 		TenantID: s.env.TenantID}
-	e.Attrs = append(e.Attrs, slog.String("listener", s.env.Listener), slog.String("client_ip", s.env.ClientIP.String()))
+	e.Attrs = append(e.Attrs, slog.String("listener", string(s.env.Listener)), slog.String("client_ip", s.env.ClientIP.String()))
 	if s.env.Tenant != "" {
 		e.Attrs = append(e.Attrs, slog.String("tenant", s.env.Tenant))
 	}

@@ -284,15 +284,16 @@ func loadSenders(ctx context.Context, db *store.DB) ([]sender, error) {
 }
 
 // chain builds the engine and the chain as gateway.openProtection and
-// gateway.policyChain do, with the default [policy] settings.
-func (e *env) chain(c counters.Counter) policy.Chain {
+// gateway.policyChain do, with the default [policy] settings (no IP
+// reputation: its tracker is measured on its own).
+func (e *env) chain(b testing.TB, c counters.Counter) policy.Chain {
 	cfg := config.Default()
 	eng := &protect.Engine{Defaults: cfg.Policy.Settings(), Counters: c, Blocks: e.blocks, Tenants: e.dirx,
 		Logger: quiet, Alert: func(protect.Alert) {}}
-	ch := policy.Chain{policy.AttributionCheck{}}
-	ch = append(ch, eng.Checks()[0])
-	ch = append(ch, policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: e.dirx})
-	ch = append(ch, eng.Checks()[1:]...)
+	ch, err := eng.Chain(protect.ChainOptions{Probation: e.dirx, ProbationQuota: cfg.Policy.ConnectorProbationQuota})
+	if err != nil {
+		b.Fatal(err)
+	}
 	return ch
 }
 
@@ -306,7 +307,9 @@ type session struct {
 // RCPT TO (one internal, one external) and the end of DATA. It returns the
 // first refusal, or Accepted.
 func (s *session) decide(ctx context.Context, ch policy.Chain, snd *sender, verdict policy.Verdict) policy.Decision {
-	s.env = policy.Envelope{Attribution: snd.attr, ClientIP: snd.ip, Listener: "submission", Helo: "client.example",
+	a := snd.attr
+	a.ClientIP = snd.ip
+	s.env = policy.Envelope{Attribution: a, Listener: "submission", Helo: "client.example",
 		TLS: true, From: snd.from, Rcpts: s.env.Rcpts[:0]}
 	if d := ch.Mail(ctx, &s.env); d.Action != policy.Accept {
 		return d
@@ -369,7 +372,7 @@ func (e *env) run(b *testing.B, open func() (counters.Counter, func())) {
 			b.Run(name, func(b *testing.B) {
 				c, done := open()
 				defer done()
-				ch := e.chain(c)
+				ch := e.chain(b, c)
 				if parallel {
 					e.measureParallel(b, ch, v.v)
 				} else {
