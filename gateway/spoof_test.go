@@ -244,6 +244,9 @@ func TestSenderBindingOverSMTP(t *testing.T) {
 	c = user(t)
 	wantCode(t, send(c, "alice@a.example", []string{"someone@example.net"}, spoofMsg("alice@a.example", "bob@a.example", "as bob")), 550, "5.7.60")
 	c.Close()
+	c = user(t) // Resent-From is bound like From (the re-test, docs/security-retest.md)
+	wantCode(t, send(c, "alice@a.example", []string{"someone@example.net"}, headerMsg("From: alice@a.example\r\nResent-From: bob@a.example\r\n", "resent as bob")), 550, "5.7.60")
+	c.Close()
 	// The cross-tenant refusal comes first: it tells the admin more.
 	c = user(t)
 	wantCode(t, c.Mail("ceo@b.example", nil), 550, "5.7.751")
