@@ -73,8 +73,9 @@ func isASCII(s string) bool {
 	return true
 }
 
-// headerAddresses parses the addresses of a From or Sender field (all the
-// fields of that name, joined with ", "). ok is false when it does not
+// headerAddresses parses the addresses of an originator field (From,
+// Sender, Resent-From or Resent-Sender: all the fields of that name, joined
+// with ", "). ok is false when it does not
 // parse; then addrs holds every "@domain" the text names as a lenient mail
 // reader might read it: the raw text, the text without comments and white
 // space (RFC 5322's obsolete syntax allows CFWS around '@' and the dots of
