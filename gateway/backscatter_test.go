@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -186,12 +184,8 @@ func TestBackscatterDSNLimit(t *testing.T) {
 func TestBackscatterUnverifiedSenderNoAllowance(t *testing.T) {
 	sink := bouncingSink(t)
 	ca := newCA(t)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg := testConfig(t, sink.Addr())
-	cfg.TLS.ClientCAFile = caFile
+	cfg.TLS.ClientCAFile = ca.file(t)
 	cfg.Policy.UnregisteredPerDay = 0
 	g := start(t, cfg, false)
 	tn := seedTenantWithConnector(t, g, "acme", "acme.test", "")

@@ -40,6 +40,16 @@ func newCA(t *testing.T) *testCA {
 	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
+// file writes the CA's certificate where tls.client_ca_file can name it.
+func (ca *testCA) file(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(f, ca.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // client makes a client certificate for dnsName, signed by ca (or
 // self-signed when ca is nil).
 func clientCert(t *testing.T, ca *testCA, dnsName string) tls.Certificate {
@@ -84,12 +94,8 @@ func dialWithCert(t *testing.T, a string, cert *tls.Certificate) *smtp.Client {
 func TestCertificateConnector(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	ca := newCA(t)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg := testConfig(t, sink.Addr())
-	cfg.TLS.ClientCAFile = caFile
+	cfg.TLS.ClientCAFile = ca.file(t)
 	g := start(t, cfg, false)
 	tn := seedTenantWithConnector(t, g, "acme", "acme.test", "")
 	if _, err := g.Directory.CreateCertConnector(context.Background(), tn.ID, "mx", "*.acme.test", "test"); err != nil {

@@ -178,13 +178,12 @@ func TestFloodIsCutOffAndSummarised(t *testing.T) {
 // connection's read deadline shrinks to smtp.stress_timeout, the idle ones
 // at once.
 func TestStressShrinksTimeoutsAndErrorLimit(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.MaxConnections = 10
-	cfg.SMTP.StressPercent = 30 // three connections
-	cfg.SMTP.StressTimeout = config.D(300 * time.Millisecond)
-	cfg.SMTP.CommandTimeout = config.D(time.Minute)
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, func(c *config.Config) {
+		c.SMTP.MaxConnections = 10
+		c.SMTP.StressPercent = 30 // three connections
+		c.SMTP.StressTimeout = config.D(300 * time.Millisecond)
+		c.SMTP.CommandTimeout = config.D(time.Minute)
+	})
 
 	idle := dialRaw(t, addr(g, "relay"))
 	idle.write("EHLO idle.test\r\n")
@@ -222,11 +221,10 @@ func TestStressShrinksTimeoutsAndErrorLimit(t *testing.T) {
 // smtp.unattributed_timeout, before and after EHLO; a connector's session
 // keeps smtp.command_timeout.
 func TestUnattributedIdleTimeout(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.UnattributedTimeout = config.D(400 * time.Millisecond)
-	cfg.SMTP.CommandTimeout = config.D(time.Minute)
-	g := start(t, cfg, false)
+	g, _ := startSinkGateway(t, false, func(c *config.Config) {
+		c.SMTP.UnattributedTimeout = config.D(400 * time.Millisecond)
+		c.SMTP.CommandTimeout = config.D(time.Minute)
+	})
 	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.9/32")
 
 	for _, ehlo := range []bool{false, true} {
@@ -258,35 +256,18 @@ func TestUnattributedIdleTimeout(t *testing.T) {
 // A client that keeps sending, one byte at a time, below smtp.min_data_rate
 // is cut off once data_rate_grace is spent, though it is never idle.
 func TestOneByteAtATimeDataIsCutOff(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.MinDataRate = 100
-	cfg.SMTP.DataRateGrace = config.D(300 * time.Millisecond)
-	cfg.SMTP.DataTimeout = config.D(time.Minute)
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, func(c *config.Config) {
+		c.SMTP.MinDataRate = 100
+		c.SMTP.DataRateGrace = config.D(300 * time.Millisecond)
+		c.SMTP.DataTimeout = config.D(time.Minute)
+	})
 	rc := dialRaw(t, addr(g, "relay"))
 	rc.write("EHLO slow.test\r\nMAIL FROM:<a@demo.test>\r\nRCPT TO:<x@example.net>\r\nDATA\r\n")
 	rc.expect("250 ")
 	rc.expect("250")
 	rc.expect("250")
 	rc.expect("354")
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(50 * time.Millisecond) // 20 bytes a second
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				rc.conn.SetWriteDeadline(time.Now().Add(time.Second))
-				if _, err := io.WriteString(rc.conn, "x"); err != nil {
-					return
-				}
-			}
-		}
-	}()
+	defer rc.trickle(50*time.Millisecond, "x")() // 20 bytes a second
 	since := time.Now()
 	rc.expect("421 4.4.2")
 	if took := time.Since(since); took > 10*time.Second {
@@ -300,10 +281,9 @@ func TestOneByteAtATimeDataIsCutOff(t *testing.T) {
 // smtp.max_connections_per_network caps an IPv4 /24 (IPv6 /48: see the
 // smtpd unit test) whatever its addresses.
 func TestConnectionCapPerNetwork(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.MaxConnectionsPerNetwork = 3
-	g := start(t, cfg, true)
+	g, _ := startSinkGateway(t, true, func(c *config.Config) {
+		c.SMTP.MaxConnectionsPerNetwork = 3
+	})
 	for _, src := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
 		dialRawFrom(t, src, addr(g, "relay"))
 	}
@@ -397,30 +377,13 @@ func getHealth(t *testing.T, g *gateway.Gateway) (int, string) {
 // The command deadline is set once per line: a client trickling a command
 // one byte at a time, never idle for long, is cut off all the same.
 func TestTrickledCommandIsCutOff(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.CommandTimeout = config.D(500 * time.Millisecond)
-	g := start(t, cfg, true)
+	g, _ := startSinkGateway(t, true, func(c *config.Config) {
+		c.SMTP.CommandTimeout = config.D(500 * time.Millisecond)
+	})
 	rc := dialRaw(t, addr(g, "relay"))
 	rc.write("EHLO trickle.test\r\n")
 	rc.expect("250 ")
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				rc.conn.SetWriteDeadline(time.Now().Add(time.Second))
-				if _, err := io.WriteString(rc.conn, "N"); err != nil {
-					return
-				}
-			}
-		}
-	}()
+	defer rc.trickle(100*time.Millisecond, "N")()
 	since := time.Now()
 	// The deadline cuts the line: what arrived is answered as a command
 	// (go-smtp's own 500, or 421 if nothing had), and that answer is the

@@ -1,11 +1,8 @@
 package gateway_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -36,27 +33,12 @@ type apiErr struct {
 
 func apiDo(t *testing.T, g *gateway.Gateway, token, method, path string, body any) apiErr {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, "http://"+addr(g, "admin")+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	status, b := apiRequest(t, g, token, method, path, body)
 	var e struct {
 		Error struct{ Code, Message string }
 	}
 	json.Unmarshal(b, &e)
-	return apiErr{resp.StatusCode, e.Error.Code, e.Error.Message, string(b)}
+	return apiErr{status, e.Error.Code, e.Error.Message, string(b)}
 }
 
 func (a apiErr) want(t *testing.T, status int, code string, says ...string) {

@@ -2,12 +2,15 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -72,6 +75,18 @@ func startWith(t testing.TB, cfg *config.Config, seed bool, opts gateway.Options
 	}
 	t.Cleanup(func() { g.Close() })
 	return g
+}
+
+// startSinkGateway is start (with the dev seed when seed is set) delivering
+// to a fresh sink, its config changed by tweak (nil: none) first.
+func startSinkGateway(t *testing.T, seed bool, tweak func(c *config.Config)) (*gateway.Gateway, *devsink.Sink) {
+	t.Helper()
+	sink := startSink(t, devsink.Hooks{})
+	cfg := testConfig(t, sink.Addr())
+	if tweak != nil {
+		tweak(cfg)
+	}
+	return start(t, cfg, seed), sink
 }
 
 func startSink(t *testing.T, hooks devsink.Hooks) *devsink.Sink {
@@ -274,4 +289,58 @@ func dialRawNoGreetingFrom(t *testing.T, src, a string) *rawConn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return &rawConn{t: t, conn: conn, r: bufio.NewReader(conn)}
+}
+
+// apiRequest sends one admin API request, body as JSON (nil: no body),
+// and returns the status and the whole answer.
+func apiRequest(t *testing.T, g *gateway.Gateway, token, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "http://"+addr(g, "admin")+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, b
+}
+
+// trickle writes s to the connection one byte every interval, from its own
+// goroutine, until the write fails or stop is called: a slowloris client.
+func (rc *rawConn) trickle(every time.Duration, s string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				rc.conn.SetWriteDeadline(time.Now().Add(time.Second))
+				if _, err := io.WriteString(rc.conn, string(s[i%len(s)])); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }

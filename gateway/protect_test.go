@@ -74,29 +74,13 @@ func stranger() string { return fmt.Sprintf("someone.%d@example.net", strangers.
 
 func apiCall(t *testing.T, g *gateway.Gateway, token, method, path string, body, out any) int {
 	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, _ := http.NewRequest(method, "http://"+addr(g, "admin")+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, b := apiRequest(t, g, token, method, path, body)
 	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := json.Unmarshal(b, out); err != nil {
 			t.Fatalf("%s %s: decode: %v", method, path, err)
 		}
 	}
-	return resp.StatusCode
+	return status
 }
 
 // tenantToken is an API token scoped to one tenant, as its admin would hold.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,12 +31,8 @@ func newSpoofWorld(t *testing.T) *spoofWorld {
 	t.Helper()
 	w := &spoofWorld{sink: startSink(t, devsink.Hooks{})}
 	ca := newCA(t)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg := testConfig(t, w.sink.Addr())
-	cfg.TLS.ClientCAFile = caFile
+	cfg.TLS.ClientCAFile = ca.file(t)
 	w.g = start(t, cfg, false)
 	ctx := context.Background()
 	w.alpha = seedTenantWithConnector(t, w.g, "alpha", "a.example", "127.0.0.2/32")
@@ -243,6 +237,9 @@ func TestSenderBindingOverSMTP(t *testing.T) {
 	c.Close()
 	c = user(t)
 	wantCode(t, send(c, "alice@a.example", []string{"someone@example.net"}, spoofMsg("alice@a.example", "bob@a.example", "as bob")), 550, "5.7.60")
+	c.Close()
+	c = user(t) // Resent-From is bound like From (the re-test, docs/security-retest.md)
+	wantCode(t, send(c, "alice@a.example", []string{"someone@example.net"}, headerMsg("From: alice@a.example\r\nResent-From: bob@a.example\r\n", "resent as bob")), 550, "5.7.60")
 	c.Close()
 	// The cross-tenant refusal comes first: it tells the admin more.
 	c = user(t)

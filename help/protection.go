@@ -54,11 +54,11 @@ func init() {
 	add(Page{Code: "5.7.751", Who: TenantAdmin,
 		Reply: "550 5.7.751 Access denied, sender domain belongs to another tenant",
 		Title: "The sender's domain belongs to another organisation",
-		Cause: "The envelope sender, or an address in the From or Sender field, is in a domain (or a subdomain of a domain) that another organisation using this service has verified as its own. " +
+		Cause: "The envelope sender, or an address in the From, Sender, Resent-From or Resent-Sender field, is in a domain (or a subdomain of a domain) that another organisation using this service has verified as its own. " +
 			"Only the organisation that verified a domain may send as it here, however the mail arrives (a user's login, an app password, an IP or certificate connector), and there is no allowance for it: " +
 			"receivers would take such mail for the owner's, which is how phishing works.",
 		Sender: PassOn + " If you meant to send as your own address, check the From address your mail program uses and send again.",
-		Admin: "The refusal's figures (in the message trace: tollgate admin trace) name the sender, where it was found (envelope, header From or header Sender) and the verified domain it matched; they never name the other organisation. " +
+		Admin: "The refusal's figures (in the message trace: tollgate admin trace) name the sender, where it was found (envelope, header From, Sender, Resent-From or Resent-Sender) and the verified domain it matched; they never name the other organisation. " +
 			"1) If the address is not yours, find who sends as it: a user or a server of yours sending as someone else's domain is a misconfiguration or a compromise (tollgate admin users, tollgate admin connectors). " +
 			"2) If you relay for a customer or partner that is itself a tenant of this service, it must send through its own tenant. " +
 			"3) If the domain is really yours (it moved to you, or a former supplier verified it), ask your provider's operators: a domain is verified for one organisation only, and they can find who holds it and release it; then add and verify it yourself (tollgate admin domain-add, tollgate admin domain-verify)."})
@@ -66,7 +66,7 @@ func init() {
 	add(Page{Code: "5.7.60", Who: TenantAdmin,
 		Reply: "550 5.7.60 Client does not have permissions to send as this sender",
 		Title: "This login may not send as that address",
-		Cause: "Your organisation ties each login to its own address: a user signed in with SMTP AUTH may send only as its login address and the aliases an admin gave it, in the envelope sender and in the From and Sender fields. " +
+		Cause: "Your organisation ties each login to its own address: a user signed in with SMTP AUTH may send only as its login address and the aliases an admin gave it, in the envelope sender and in the From, Sender, Resent-From and Resent-Sender fields. " +
 			"This message named another address (the refusal's figures say which, and where).",
 		Sender: "Send from your own address (the one you sign in with). If you need to send as another address, such as a shared mailbox, " + PassOn,
 		Admin: "1) See which address was refused and for which login: the message trace (tollgate admin trace) shows the figures (user, sender, checked). " +

@@ -168,7 +168,13 @@ type Message struct {
 	// HeaderSender is the Sender field as written (every one, joined
 	// with ", "); "" when there is none.
 	HeaderSender string
-	Verdict      Verdict
+	// HeaderResentFrom and HeaderResentSender are the Resent-From and
+	// Resent-Sender fields (RFC 5322 §3.6.6), joined like HeaderSender.
+	// Mail readers show them as who passed the message on, so the
+	// checks that judge From judge them too.
+	HeaderResentFrom   string
+	HeaderResentSender string
+	Verdict            Verdict
 	// ListMail is set when the header has List-Id or List-Unsubscribe
 	// (RFC 2919, RFC 2369/8058): mailing-list and newsletter mail.
 	ListMail bool
@@ -209,6 +215,28 @@ const (
 	// reputation does not touch the normal pool's.
 	PoolHighRisk Pool = "high-risk"
 )
+
+// Originator is one header field that names who a message is from.
+type Originator struct {
+	Where string // "header From", "header Sender", …: for figures and the trace
+	Value string // every field of that name, joined with ", "
+}
+
+// Originators are the From, Sender, Resent-From and Resent-Sender fields
+// that are present: every field a mail reader may show as the message's
+// author or the one who sent or resent it. Checks that decide who may send
+// as a domain or an address judge all of them, so no one field is a way
+// around the others.
+func (m *Message) Originators() []Originator {
+	var out []Originator
+	for _, f := range []Originator{{"header From", m.HeaderFrom}, {"header Sender", m.HeaderSender},
+		{"header Resent-From", m.HeaderResentFrom}, {"header Resent-Sender", m.HeaderResentSender}} {
+		if f.Value != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // Verdict is the content classifier's answer for a message: the class
 // (clean or spam) and, beside it, whether the message is bulk mail — a

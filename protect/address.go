@@ -1,6 +1,7 @@
 package protect
 
 import (
+	"mime"
 	"net/mail"
 	"strings"
 	"unicode/utf8"
@@ -72,11 +73,16 @@ func isASCII(s string) bool {
 	return true
 }
 
-// headerAddresses parses the addresses of a From or Sender field (all the
-// fields of that name, joined with ", "). ok is false when it does not
-// parse; then addrs holds every "@domain" the raw text names, so a check
-// that refuses some domains can still look at what a lenient mail reader
-// might show.
+// headerAddresses parses the addresses of an originator field (From,
+// Sender, Resent-From or Resent-Sender: all the fields of that name, joined
+// with ", "). ok is false when it does not
+// parse; then addrs holds every "@domain" the text names as a lenient mail
+// reader might read it: the raw text, the text without comments and white
+// space (RFC 5322's obsolete syntax allows CFWS around '@' and the dots of
+// a domain, so "ceo @ (x) b.example" is ceo@b.example to many readers,
+// while Go's parser refuses it), and the text with RFC 2047 encoded words
+// decoded. A check that refuses some domains can then still judge what a
+// reader would show.
 func headerAddresses(field string) (addrs []string, ok bool) {
 	list, err := mail.ParseAddressList(field)
 	if err == nil {
@@ -85,10 +91,21 @@ func headerAddresses(field string) (addrs []string, ok bool) {
 		}
 		return addrs, true
 	}
-	for rest := field; ; {
+	addrs = namedDomains(addrs, field)
+	addrs = namedDomains(addrs, withoutCFWS(field))
+	if dec, err := (&mime.WordDecoder{}).DecodeHeader(field); err == nil && dec != field {
+		addrs = namedDomains(addrs, dec)
+		addrs = namedDomains(addrs, withoutCFWS(dec))
+	}
+	return addrs, false
+}
+
+// namedDomains appends "x@" + every domain that follows an '@' in text.
+func namedDomains(addrs []string, text string) []string {
+	for rest := text; ; {
 		i := strings.IndexByte(rest, '@')
 		if i < 0 {
-			return addrs, false
+			return addrs
 		}
 		rest = rest[i+1:]
 		end := strings.IndexAny(rest, " \t\r\n<>()[],;:\"'@\\")
@@ -99,4 +116,26 @@ func headerAddresses(field string) (addrs []string, ok bool) {
 			addrs = append(addrs, "x@"+rest[:end])
 		}
 	}
+}
+
+// withoutCFWS is text without its comments (nested parentheses, with
+// quoted pairs) and without white space.
+func withoutCFWS(text string) string {
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == '\\' && depth > 0:
+			i++ // a quoted pair inside a comment
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth > 0, c == ' ', c == '\t', c == '\r', c == '\n':
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

@@ -14,7 +14,8 @@ var SendAsDenied = policy.Decision{Action: policy.Reject, Code: 550, Enhanced: [
 
 // SenderBindingCheck holds a tenant's SMTP AUTH users to their own address
 // when the tenant's sender binding is "login": the envelope sender and
-// every address of the From and Sender fields must be the login or one of
+// every address of the From, Sender, Resent-From and Resent-Sender fields
+// must be the login or one of
 // the aliases an admin gave the user. Connectors are not bound (a server
 // relays for many addresses); with the binding off, this check says
 // nothing. The null sender (MAIL FROM:<>, e.g. a read receipt) names no
@@ -32,22 +33,20 @@ func (c SenderBindingCheck) Mail(_ context.Context, env *policy.Envelope) policy
 	return c.judge(env, "envelope", env.From)
 }
 
-// Data implements policy.DataChecker. A From or Sender field that does not parse
+// Data implements policy.DataChecker: the From, Sender, Resent-From and
+// Resent-Sender fields (policy.Message.Originators). One that does not parse
 // cannot be shown to be the user's, so it is refused.
 func (c SenderBindingCheck) Data(_ context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	if !c.bound(env) {
 		return policy.Accepted
 	}
-	for _, f := range []struct{ where, value string }{{"header From", msg.HeaderFrom}, {"header Sender", msg.HeaderSender}} {
-		if f.value == "" {
-			continue
-		}
-		addrs, ok := headerAddresses(f.value)
+	for _, f := range msg.Originators() {
+		addrs, ok := headerAddresses(f.Value)
 		if !ok {
-			return c.refuse(env, f.where, "unparsable")
+			return c.refuse(env, f.Where, "unparsable")
 		}
 		for _, a := range addrs {
-			if d := c.judge(env, f.where, a); d.Action != policy.Accept {
+			if d := c.judge(env, f.Where, a); d.Action != policy.Accept {
 				return d
 			}
 		}

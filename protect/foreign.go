@@ -15,7 +15,7 @@ var ForeignDomain = policy.Decision{Action: policy.Reject, Code: 550, Enhanced: 
 	Text: "Access denied, sender domain belongs to another tenant", Rule: "foreign-tenant-domain"}
 
 // ForeignDomainCheck refuses mail whose envelope sender, or any address of
-// a From or Sender field, is in a domain (or a subdomain of a domain)
+// a From, Sender, Resent-From or Resent-Sender field, is in a domain (or a subdomain of a domain)
 // another tenant has verified. Once a domain is verified, only its tenant
 // may send as it through Tollgate: on every path (users, app passwords, IP
 // and certificate connectors), with no allowance, since receivers would
@@ -38,19 +38,17 @@ func (c ForeignDomainCheck) Mail(_ context.Context, env *policy.Envelope) policy
 	return c.judge(env, "envelope", env.From)
 }
 
-// Data implements policy.DataChecker: every address of every From and Sender
-// field. A field that does not parse is judged by every domain it names.
+// Data implements policy.DataChecker: every address of every From, Sender,
+// Resent-From and Resent-Sender field (policy.Message.Originators). A field
+// that does not parse is judged by every domain it names.
 func (c ForeignDomainCheck) Data(_ context.Context, env *policy.Envelope, msg *policy.Message) policy.Decision {
 	if !env.Attributed() {
 		return policy.Accepted
 	}
-	for _, f := range []struct{ where, value string }{{"header From", msg.HeaderFrom}, {"header Sender", msg.HeaderSender}} {
-		if f.value == "" {
-			continue
-		}
-		addrs, _ := headerAddresses(f.value)
+	for _, f := range msg.Originators() {
+		addrs, _ := headerAddresses(f.Value)
 		for _, a := range addrs {
-			if d := c.judge(env, f.where, a); d.Action != policy.Accept {
+			if d := c.judge(env, f.Where, a); d.Action != policy.Accept {
 				return d
 			}
 		}

@@ -98,6 +98,12 @@ func TestForeignDomainCheck(t *testing.T) {
 			{HeaderFrom: "a@acme.test", HeaderSender: "ceo@b.example"},
 			{HeaderFrom: "ceo@b.example <<"}, // does not parse: judged by the domains it names
 			{HeaderFrom: "=?utf-8?q?CEO?= <ceo@bücher.example>"},
+			{HeaderFrom: "a@acme.test", HeaderResentFrom: "ceo@b.example"},
+			{HeaderFrom: "a@acme.test", HeaderResentSender: "Boss <boss@sub.b.example>"},
+			{HeaderFrom: "ceo @ b.example"},                  // obsolete CFWS around '@'
+			{HeaderFrom: "<ceo@(comment)b.example>"},         // a comment before the domain
+			{HeaderFrom: "ceo@b (x) .example"},               // and inside it
+			{HeaderFrom: "=?utf-8?b?Y2VvQGIuZXhhbXBsZQ==?="}, // the address as one encoded word
 		} {
 			d := c.Data(ctx, env, &m)
 			mustCode(t, d, "5.7.751")
@@ -218,4 +224,27 @@ func BenchmarkForeignDomainCheck(b *testing.B) {
 			b.Fatal("refused")
 		}
 	}
+}
+
+// FuzzHeaderAddresses: whatever precedes it, an address a field names
+// after a parse error is among the domains judged, and nothing panics.
+func FuzzHeaderAddresses(f *testing.F) {
+	for _, s := range []string{"", "a@acme.test", "ceo @ (x", `"q\`, "=?utf-8?b?Y2Vv", "(((", "a@b,c@d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, prefix string) {
+		headerAddresses(prefix)
+		addrs, ok := headerAddresses(prefix + " <ceo@b.example")
+		if ok {
+			return // Go's parser took it whole: its addresses are the answer
+		}
+		for _, a := range addrs {
+			for _, d := range senderDomains(a) {
+				if d == "b.example" {
+					return
+				}
+			}
+		}
+		t.Fatalf("%q: b.example not among %q", prefix, addrs)
+	})
 }

@@ -224,17 +224,13 @@ func headerInfo(hdr []byte) policy.Message {
 	// long list must not hide a foreign address from the
 	// unregistered-domain check. Past the bound, the check sees a value it
 	// cannot parse and counts the message as foreign.
-	froms := h.Values("From")
-	m.HeaderFrom = strings.Join(froms, ", ")
-	if len(m.HeaderFrom) > maxHeaderFrom {
-		m.HeaderFrom = m.HeaderFrom[:maxHeaderFrom] + " <"
-	}
-	// The Sender field too: mail readers show "on behalf of" it, so the
-	// cross-tenant and sender-binding checks judge it like From.
-	m.HeaderSender = strings.Join(h.Values("Sender"), ", ")
-	if len(m.HeaderSender) > maxHeaderFrom {
-		m.HeaderSender = m.HeaderSender[:maxHeaderFrom] + " <"
-	}
+	m.HeaderFrom = joinedField(h, "From")
+	// The Sender and Resent- fields too: mail readers show "on behalf
+	// of" and "resent by" them, so the cross-tenant and sender-binding
+	// checks judge them like From.
+	m.HeaderSender = joinedField(h, "Sender")
+	m.HeaderResentFrom = joinedField(h, "Resent-From")
+	m.HeaderResentSender = joinedField(h, "Resent-Sender")
 	return m
 }
 
@@ -262,6 +258,19 @@ func subject(h textproto.Header) string {
 		s = s[:cut]
 	}
 	return s
+}
+
+// joinedField is every field called name, whole, joined with ", ": a
+// second From (RFC 5322 allows one) or a long list must not hide a foreign
+// address from the checks. Past maxHeaderFrom the value is cut and ends in
+// " <", so the checks see a value that does not parse and judge every
+// domain it names (the unregistered-domain check counts it as foreign).
+func joinedField(h textproto.Header, name string) string {
+	v := strings.Join(h.Values(name), ", ")
+	if len(v) > maxHeaderFrom {
+		v = v[:maxHeaderFrom] + " <"
+	}
+	return v
 }
 
 // maxHeaderFrom bounds the From fields handed to the checks.
