@@ -26,6 +26,21 @@ type status struct {
 	SpamRatio      float64                `json:"spam_ratio_today"`
 	Settings       map[string]any         `json:"settings"`
 	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request"`
+	Feedback       *tenantFeedback        `json:"feedback"`
+}
+
+// tenantFeedback is the status's delivery feedback: what the next hops
+// answered and the complaints matched to the tenant.
+type tenantFeedback struct {
+	Window        string  `json:"window"`
+	Delivered     int64   `json:"delivered"`
+	HardBounces   int64   `json:"hard_bounces"`
+	SpamRefusals  int64   `json:"spam_refusals"`
+	Deferrals     int64   `json:"deferrals"`
+	Complaints    int64   `json:"complaints"`
+	BounceRate    float64 `json:"bounce_rate"`
+	ComplaintRate float64 `json:"complaint_rate"`
+	Level         string  `json:"level"`
 }
 
 // protectionSummary is a tenant's standing as the overview and the
