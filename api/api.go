@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-mail/tollgate/reputation"
 	"github.com/tollgate-mail/tollgate/trace"
 	"log/slog"
+	"sync"
 	"net"
 	"net/http"
 	"os"
@@ -59,6 +60,8 @@ type Server struct {
 	http *http.Server
 	// signInAudit bounds the audit rows of failed sign-ins per source.
 	signInAudit *signInAudit
+	// dryRun lets one policy dry run work at a time on this node.
+	dryRun sync.Mutex
 }
 
 // New builds the handler tree.
