@@ -16,10 +16,10 @@ import (
 	"github.com/tollgate-mail/tollgate/reputation"
 	"github.com/tollgate-mail/tollgate/trace"
 	"log/slog"
-	"sync"
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/audit"
