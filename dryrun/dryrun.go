@@ -228,14 +228,18 @@ func (r *replay) play(ctx context.Context, t transaction) error {
 }
 
 // judge runs the checks as the front end does: MAIL, each recipient, and
-// the end of DATA with the recorded verdict. unjudged: the trace has no
-// verdict (the gateway refused the message before DATA), so the content
-// checks could not run on a message the dry run let that far.
+// the end of DATA with the recorded verdict. unjudged: the gateway refused
+// the transaction before DATA (so the trace has no verdict, and after a
+// refused MAIL no recipients either) and the dry run let it as far as
+// the trace knows it: it counts as accepted without the later checks.
 func (r *replay) judge(ctx context.Context, t transaction) (a answer, unjudged bool) {
 	env := t.env
 	env.Rcpts = nil
 	if d := r.chain.Mail(ctx, &env); d.Action != policy.Accept {
 		return refusal("mail", d), false
+	}
+	if len(t.env.Rcpts) == 0 {
+		return answer{}, true // refused at MAIL then: what would have come next is unknown
 	}
 	var first *policy.Decision
 	for _, rc := range t.env.Rcpts {
@@ -248,11 +252,7 @@ func (r *replay) judge(ctx context.Context, t transaction) (a answer, unjudged b
 		env.Rcpts = append(env.Rcpts, rc)
 	}
 	if len(env.Rcpts) == 0 {
-		if first == nil {
-			return answer{refused: true, stage: "rcpt", text: "no recipients"}, false
-		}
-		a := refusal("rcpt", *first)
-		return a, false
+		return refusal("rcpt", *first), false
 	}
 	if !t.reachedData {
 		return answer{accepted: len(env.Rcpts)}, true

@@ -93,7 +93,7 @@ func (s *Side) note(a answer, t transaction, n int, b *blocks.Block) {
 var limits = []string{
 	"messages the gateway refused before DATA have no recorded verdict: where the dry run would let them through, they count as accepted without a content check (unjudged)",
 	"the run starts with no blocks, restrictions or counts: windows and baselines build up from the first message of the span, so give the span a day or a week before the period in question",
-	"unblocks and releases that happened during the span are not replayed: a dry-run stop lasts to the end of the span",
+	"operators' actions during the span (blocks, unblocks, releases, policy changes) are not replayed: a dry-run stop lasts to the end of the span, and a tenant an operator blocked shows as refused by the block in the actual column only",
 	"delivery feedback and complaints are not replayed (the counts kept are today's, not the span's): decisions rest on the other evidence",
 	"only the protection checks run (tenant, restrictions, sender domains, sender binding, unregistered domains, sending limits, verdicts); attribution, connector probation and IP reputation are as recorded",
 	"header fields are judged as the trace keeps them (the first 320 bytes); traces written before this version lack the list, bulk and fingerprint fields",
