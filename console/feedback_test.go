@@ -32,3 +32,30 @@ func TestConsoleShowsComplaints(t *testing.T) {
 		t.Fatalf("beta's overview does not show its own 0 complaints:\n%.3000s", page)
 	}
 }
+
+// The operator's dry-run page: the form, and for a change the report's
+// table from POST /api/v1/simulate/policy; a bad setting is said above the
+// form; a tenant admin cannot open it.
+func TestConsoleDryRunPage(t *testing.T) {
+	g := startGateway(t, "127.0.0.1:1")
+	f := newFixture(t, g)
+	ops := newClient(t, baseURL(g))
+	ops.signInHTTP(f.operator)
+	resp, page := ops.get("/console/simulate")
+	if resp.StatusCode != 200 || !strings.Contains(page, `id="dry-run-form"`) || !strings.Contains(page, "Policy dry run") {
+		t.Fatalf("the dry-run page: %d\n%.2000s", resp.StatusCode, page)
+	}
+	resp, page = ops.get("/console/simulate?settings=tenant_spam_ratio%3D0.2&since=24h")
+	if resp.StatusCode != 200 || !strings.Contains(page, `id="dry-run-report"`) || !strings.Contains(page, `&#34;tenant_spam_ratio&#34;: 0.2`) {
+		t.Fatalf("the dry run's report: %d\n%.3000s", resp.StatusCode, page)
+	}
+	resp, page = ops.get("/console/simulate?settings=tenant_spam_ratio%3D9&since=24h")
+	if resp.StatusCode != 400 || !strings.Contains(page, `id="error"`) || !strings.Contains(page, "tenant_spam_ratio") {
+		t.Fatalf("a bad setting: %d\n%.3000s", resp.StatusCode, page)
+	}
+	admin := newClient(t, baseURL(g))
+	admin.signInHTTP(f.alphaAdmin)
+	if resp, _ := admin.get("/console/simulate"); resp.StatusCode == 200 {
+		t.Fatal("a tenant admin opened the dry-run page")
+	}
+}

@@ -126,6 +126,7 @@ func operatorNav() []navItem {
 	return []navItem{
 		{"unblock-queue", "Unblock requests", Prefix + "unblock-requests"},
 		{"reputation", "IP reputation", reputationPath},
+		{"simulate", "Policy dry run", simulatePath},
 	}
 }
 
@@ -153,6 +154,7 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	c.mux.HandleFunc("GET /console/unblock-requests", c.operatorPage(c.unblockQueue))
 	c.mux.HandleFunc("POST /console/unblock-requests/{request}/{decision}", c.operatorPage(c.decideUnblock))
 	c.mux.HandleFunc("GET /console/reputation", c.operatorPage(c.reputationPage))
+	c.mux.HandleFunc("GET /console/simulate", c.operatorPage(c.simulatePage))
 	c.mux.HandleFunc("POST /console/reputation/exceptions", c.operatorPage(c.grantException))
 	c.mux.HandleFunc("POST /console/reputation/exceptions/{exception}/revoke", c.operatorPage(c.revokeException))
 	c.mux.HandleFunc("POST /console/reputation/lists", c.operatorPage(c.addListEntry))
