@@ -416,4 +416,15 @@ func TestFeedbackMessageIDSpoofing(t *testing.T) {
 	if n := complaints(t, g, victim); n != 1 {
 		t.Fatalf("victim complaints %d, want 1", n)
 	}
+	// The tenant status shows it, to the tenant's own admin.
+	var st struct {
+		Feedback *struct {
+			Complaints int64   `json:"complaints"`
+			Rate       float64 `json:"complaint_rate"`
+			Level      string  `json:"level"`
+		} `json:"feedback"`
+	}
+	if code := apiCall(t, g, tenantToken(t, g, victim.ID), "GET", fmt.Sprintf("/api/v1/tenants/%d/status", victim.ID), nil, &st); code != 200 || st.Feedback == nil || st.Feedback.Complaints != 1 || st.Feedback.Level == "" {
+		t.Fatalf("victim's status: %d %+v", code, st.Feedback)
+	}
 }
