@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -60,6 +61,8 @@ type Server struct {
 	http *http.Server
 	// signInAudit bounds the audit rows of failed sign-ins per source.
 	signInAudit *signInAudit
+	// dryRun lets one policy dry run work at a time on this node.
+	dryRun sync.Mutex
 }
 
 // New builds the handler tree.

@@ -23,6 +23,40 @@ type statusJSON struct {
 	SpamRatio      float64                `json:"spam_ratio_today"`
 	Settings       settingsJSON           `json:"settings"`
 	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request,omitempty"`
+	// Feedback is the delivery feedback the tenant decisions read:
+	// bounces, spam refusals and complaints over the feedback window.
+	Feedback *feedbackJSON `json:"feedback,omitempty"`
+}
+
+// feedbackJSON is a tenant's delivery feedback with its rates and the
+// level its settings judge it at (too-little-volume, ok, review, pause).
+type feedbackJSON struct {
+	Window        string  `json:"window"`
+	Delivered     int64   `json:"delivered"`
+	HardBounces   int64   `json:"hard_bounces"`
+	SpamRefusals  int64   `json:"spam_refusals"`
+	Deferrals     int64   `json:"deferrals"`
+	Complaints    int64   `json:"complaints"`
+	BounceRate    float64 `json:"bounce_rate"`
+	ComplaintRate float64 `json:"complaint_rate"`
+	Level         string  `json:"level"`
+}
+
+// tenantFeedback is the tenant's feedback, or nil when the server counts
+// none or the counters cannot be read (logged: the status is still worth
+// showing without it).
+func (s *Server) tenantFeedback(r *http.Request, tenantID int64, set policy.Settings) *feedbackJSON {
+	if s.opts.Feedback == nil || s.opts.Feedback.Source == nil {
+		return nil
+	}
+	f, err := s.opts.Feedback.Source.TenantFeedback(r.Context(), tenantID)
+	if err != nil {
+		s.opts.Logger.Warn("api: tenant feedback unavailable", "tenant", tenantID, "err", err)
+		return nil
+	}
+	return &feedbackJSON{Window: f.Window.String(), Delivered: f.Delivered, HardBounces: f.HardBounces,
+		SpamRefusals: f.SpamRefusals, Deferrals: f.Deferrals, Complaints: f.Complaints,
+		BounceRate: f.BounceRate(), ComplaintRate: f.ComplaintRate(), Level: set.FeedbackLevel(f)}
 }
 
 // settingsJSON is policy.Settings with the config file's key names.
@@ -85,7 +119,8 @@ func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	st := statusJSON{Tenant: toTenant(t), State: "sending", Settings: toSettings(s.settingsFor(t.ID), t.Seats)}
+	set := s.settingsFor(t.ID)
+	st := statusJSON{Tenant: toTenant(t), State: "sending", Settings: toSettings(set, t.Seats), Feedback: s.tenantFeedback(r, t.ID, set)}
 	if t.LicenseAt(now) == directory.Expired {
 		st.State, st.Reason = "expired", "the subscription expired: all outbound mail is refused with 550 5.7.705 until it is renewed"
 	}

@@ -96,4 +96,5 @@ var routes = []route{
 	{"GET", "/api/v1/audit", admin, func(s *Server) http.HandlerFunc { return s.queryAudit }},
 	{"GET", "/api/v1/audit/verify", operator, func(s *Server) http.HandlerFunc { return s.verifyAudit }},
 	{"POST", "/api/v1/feedback/arf", operator, func(s *Server) http.HandlerFunc { return s.postARF }},
+	{"POST", "/api/v1/simulate/policy", operator, func(s *Server) http.HandlerFunc { return s.simulatePolicy }},
 }

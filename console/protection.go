@@ -26,6 +26,21 @@ type status struct {
 	SpamRatio      float64                `json:"spam_ratio_today"`
 	Settings       map[string]any         `json:"settings"`
 	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request"`
+	Feedback       *tenantFeedback        `json:"feedback"`
+}
+
+// tenantFeedback is the status's delivery feedback: what the next hops
+// answered and the complaints matched to the tenant.
+type tenantFeedback struct {
+	Window        string  `json:"window"`
+	Delivered     int64   `json:"delivered"`
+	HardBounces   int64   `json:"hard_bounces"`
+	SpamRefusals  int64   `json:"spam_refusals"`
+	Deferrals     int64   `json:"deferrals"`
+	Complaints    int64   `json:"complaints"`
+	BounceRate    float64 `json:"bounce_rate"`
+	ComplaintRate float64 `json:"complaint_rate"`
+	Level         string  `json:"level"`
 }
 
 // protectionSummary is a tenant's standing as the overview and the
@@ -111,6 +126,7 @@ func operatorNav() []navItem {
 	return []navItem{
 		{"unblock-queue", "Unblock requests", Prefix + "unblock-requests"},
 		{"reputation", "IP reputation", reputationPath},
+		{"simulate", "Policy dry run", simulatePath},
 	}
 }
 
@@ -138,6 +154,7 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	c.mux.HandleFunc("GET /console/unblock-requests", c.operatorPage(c.unblockQueue))
 	c.mux.HandleFunc("POST /console/unblock-requests/{request}/{decision}", c.operatorPage(c.decideUnblock))
 	c.mux.HandleFunc("GET /console/reputation", c.operatorPage(c.reputationPage))
+	c.mux.HandleFunc("GET /console/simulate", c.operatorPage(c.simulatePage))
 	c.mux.HandleFunc("POST /console/reputation/exceptions", c.operatorPage(c.grantException))
 	c.mux.HandleFunc("POST /console/reputation/exceptions/{exception}/revoke", c.operatorPage(c.revokeException))
 	c.mux.HandleFunc("POST /console/reputation/lists", c.operatorPage(c.addListEntry))

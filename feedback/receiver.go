@@ -32,12 +32,20 @@ type Receiver struct {
 	// Signer checks a Feedback-ID's tag; nil accepts untagged ones (tests
 	// of the parser only: the gateway always sets it).
 	Signer *Signer
-	// FindMessage looks a Message-ID up in the trace: the tenant and
-	// queue id of the message it names (tenantID 0: any tenant). ok is
-	// false when the trace does not know it. nil: no trace.
-	FindMessage func(ctx context.Context, tenantID int64, messageID string) (tenant int64, queueID string, ok bool)
+	// FindMessage looks a Message-ID up in the trace: the relayed
+	// messages that carried it (tenantID 0: of any tenant), newest first;
+	// none when the trace does not know it. nil: no trace.
+	FindMessage func(ctx context.Context, tenantID int64, messageID string) []Sent
 	Trace       trace.Recorder
 	Logger      *slog.Logger
+}
+
+// Sent is one relayed message as the trace knows it: whose it was, its
+// queue id and its recipients.
+type Sent struct {
+	TenantID   int64
+	QueueID    string
+	Recipients []string
 }
 
 // Outcome is what became of one report.
@@ -141,13 +149,14 @@ func (rv *Receiver) match(ctx context.Context, rep *Report) Outcome {
 		}
 		out.TenantID, out.MatchedBy = id, "feedback-id"
 		if rep.MessageID != "" && rv.FindMessage != nil {
-			if _, qid, ok := rv.FindMessage(ctx, id, rep.MessageID); ok {
-				out.QueueID = qid
+			if found := rv.FindMessage(ctx, id, rep.MessageID); len(found) > 0 {
+				out.QueueID = found[0].QueueID
 			}
 		}
 	} else if rep.MessageID != "" && rv.FindMessage != nil {
-		if t, qid, ok := rv.FindMessage(ctx, 0, rep.MessageID); ok && t != 0 {
-			out.TenantID, out.MatchedBy, out.QueueID = t, "message-id", qid
+		if why := rv.matchMessageID(ctx, rep, &out); why != "" {
+			out.Reason = why
+			return out
 		}
 	}
 	switch {
@@ -157,6 +166,44 @@ func (rv *Receiver) match(ctx context.Context, rep *Report) Outcome {
 		out.Reason = "feedback type " + rep.FeedbackType + " is not a complaint: nothing counted"
 	}
 	return out
+}
+
+// matchMessageID attributes a report without our Feedback-ID by its
+// original's Message-ID, which the sender chose and anyone may copy. It
+// counts only when the Message-ID names the relayed mail of exactly one
+// tenant (a Message-ID two tenants used says nothing about either: one may
+// have copied the other's to push it towards a pause) and the report's
+// recipient is one the trace saw that message go to (a made-up report from
+// someone who only read the Message-ID, in a list archive say, names no
+// recipient of it). It returns why nothing matched, or "".
+func (rv *Receiver) matchMessageID(ctx context.Context, rep *Report, out *Outcome) string {
+	found := rv.FindMessage(ctx, 0, rep.MessageID)
+	var tenant int64
+	for _, m := range found {
+		if m.TenantID == 0 {
+			continue
+		}
+		if tenant != 0 && m.TenantID != tenant {
+			return "no Tollgate Feedback-ID in the original, and its Message-ID was used by more than one tenant: nothing counted"
+		}
+		tenant = m.TenantID
+	}
+	if tenant == 0 {
+		return ""
+	}
+	rcpt := strings.ToLower(strings.TrimSpace(rep.Recipient()))
+	if rcpt == "" {
+		return "no Tollgate Feedback-ID in the original, and the report names no recipient to check its Message-ID against: nothing counted"
+	}
+	for _, m := range found {
+		for _, r := range m.Recipients {
+			if m.TenantID == tenant && strings.EqualFold(r, rcpt) {
+				out.TenantID, out.MatchedBy, out.QueueID = tenant, "message-id", m.QueueID
+				return ""
+			}
+		}
+	}
+	return "no Tollgate Feedback-ID in the original, and the message its Message-ID names was not sent to the reported recipient: nothing counted"
 }
 
 func (rv *Receiver) record(ctx context.Context, outcome string, out Outcome, rep *Report, via, source string) {

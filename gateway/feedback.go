@@ -36,17 +36,18 @@ func (g *Gateway) openFeedback(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// findMessage finds a relayed message by its Message-ID in the trace.
-func (g *Gateway) findMessage(ctx context.Context, tenantID int64, messageID string) (int64, string, bool) {
+// findMessage finds the relayed messages with a Message-ID in the trace.
+func (g *Gateway) findMessage(ctx context.Context, tenantID int64, messageID string) []feedback.Sent {
 	found, err := g.Trace.Search(ctx, trace.Query{TenantID: tenantID, MessageID: messageID, Limit: 10})
 	if err != nil {
 		g.log.Warn("trace search for a feedback report failed", "message_id", messageID, "err", err)
-		return 0, "", false
+		return nil
 	}
+	var out []feedback.Sent
 	for _, s := range found {
 		if s.QueueID != "" && s.TenantID != 0 {
-			return s.TenantID, s.QueueID, true
+			out = append(out, feedback.Sent{TenantID: s.TenantID, QueueID: s.QueueID, Recipients: s.Recipients})
 		}
 	}
-	return 0, "", false
+	return out
 }

@@ -346,3 +346,85 @@ func TestFeedbackReportLimits(t *testing.T) {
 	c.Mail("fbl@provider.example", nil)
 	wantCode(t, c.Rcpt("fbl@gw.test", nil), 451, "4.7.0")
 }
+
+// arfTo is an abuse report about original that names rcpt as the
+// complaining recipient ("" for a report that redacts it).
+func arfTo(original []byte, rcpt string) string {
+	r := arfFor(original, "abuse")
+	if rcpt == "" {
+		return strings.Replace(r, "Original-Rcpt-To: <a@example.net>\r\n", "", 1)
+	}
+	return strings.Replace(r, "<a@example.net>", "<"+rcpt+">", 1)
+}
+
+// The Message-ID fallback cannot be turned against another tenant: a
+// report without our Feedback-ID counts only for the one tenant whose
+// relayed mail carried that Message-ID, and only when the reported
+// recipient got that message. A tenant that copies another's Message-ID
+// into its own mail makes the Message-ID say nothing about either; a
+// made-up report naming a recipient the message never went to, or none,
+// counts nothing.
+func TestFeedbackMessageIDSpoofing(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := testConfig(t, sink.Addr())
+	g := start(t, cfg, false)
+	victim := seedTenantWithConnector(t, g, "victim", "victim.test", "127.0.0.2/32")
+	forger := seedTenantWithConnector(t, g, "forger", "forger.test", "127.0.0.3/32")
+	relay := func(src, from, to, msgID string) {
+		t.Helper()
+		cl := dialFrom(t, src, addr(g, "relay"))
+		msg := "From: " + from + "\r\nTo: " + to + "\r\nSubject: hello\r\nMessage-ID: " + msgID + "\r\n\r\nHello.\r\n"
+		if err := send(cl, from, []string{to}, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relay("127.0.0.2", "news@victim.test", "alice@example.net", "<v-1@victim.test>")
+	relay("127.0.0.2", "news@victim.test", "bob@example.net", "<v-2@victim.test>")
+	// The forger relays its own mail under the victim's second Message-ID.
+	relay("127.0.0.3", "promo@forger.test", "carol@example.net", "<v-2@victim.test>")
+	if !sink.Wait(waitFor, func(m []*devsink.Message) bool { return len(m) == 3 }) {
+		t.Fatal("messages not delivered")
+	}
+	waitQueueEmpty(t, g)
+	if err := g.Trace.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	original := func(msgID string) []byte {
+		return []byte("From: x@victim.test\r\nMessage-ID: " + msgID + "\r\nSubject: hello\r\n")
+	}
+	for _, c := range []struct {
+		name, msgID, rcpt, reason string
+	}{
+		{"copied message id", "<v-2@victim.test>", "carol@example.net", "more than one tenant"},
+		{"copied message id, victim's recipient", "<v-2@victim.test>", "bob@example.net", "more than one tenant"},
+		{"recipient it never went to", "<v-1@victim.test>", "mallory@example.net", "not sent to the reported recipient"},
+		{"no recipient", "<v-1@victim.test>", "", "names no recipient"},
+	} {
+		status, out := postReport(t, g, arfTo(original(c.msgID), c.rcpt))
+		if status != 200 || out.Counted || !strings.Contains(out.Reason, c.reason) {
+			t.Errorf("%s: %d %+v, want nothing counted because %q", c.name, status, out, c.reason)
+		}
+	}
+	if n, m := complaints(t, g, victim), complaints(t, g, forger); n != 0 || m != 0 {
+		t.Fatalf("spoofed reports counted: victim %d, forger %d complaints", n, m)
+	}
+	// The real recipient of the victim's unshared Message-ID: one complaint.
+	status, out := postReport(t, g, arfTo(original("<v-1@victim.test>"), "Alice@example.net"))
+	if status != 200 || !out.Counted || out.TenantID != victim.ID || out.MatchedBy != "message-id" || out.QueueID == "" {
+		t.Fatalf("genuine Message-ID report: %d %+v", status, out)
+	}
+	if n := complaints(t, g, victim); n != 1 {
+		t.Fatalf("victim complaints %d, want 1", n)
+	}
+	// The tenant status shows it, to the tenant's own admin.
+	var st struct {
+		Feedback *struct {
+			Complaints int64   `json:"complaints"`
+			Rate       float64 `json:"complaint_rate"`
+			Level      string  `json:"level"`
+		} `json:"feedback"`
+	}
+	if code := apiCall(t, g, tenantToken(t, g, victim.ID), "GET", fmt.Sprintf("/api/v1/tenants/%d/status", victim.ID), nil, &st); code != 200 || st.Feedback == nil || st.Feedback.Complaints != 1 || st.Feedback.Level == "" {
+		t.Fatalf("victim's status: %d %+v", code, st.Feedback)
+	}
+}

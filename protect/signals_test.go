@@ -107,12 +107,12 @@ func TestEstablishedTenantDeparture(t *testing.T) {
 	}
 }
 
-// List mail does not count by default, even with spam verdicts; with
+// List mail whose content is not spam does not count by default; with
 // bulk_counts it does.
 func TestListMailDoesNotCount(t *testing.T) {
 	f := newFixture(t, storetest.SQLite(t), memory(t), nil)
 	for i := range 60 {
-		if d := f.send(t, fmt.Sprintf("list%d@acme.test", i%3), stranger(), []string{"bulk", "spam"}[i%2], true); d.Action != policy.Accept {
+		if d := f.send(t, fmt.Sprintf("list%d@acme.test", i%3), stranger(), []string{"bulk", "clean"}[i%2], true); d.Action != policy.Accept {
 			t.Fatalf("list message %d refused: %v", i, d)
 		}
 	}
@@ -121,6 +121,26 @@ func TestListMailDoesNotCount(t *testing.T) {
 		mustOK(t, g.send(t, fmt.Sprintf("list%d@acme.test", i%3), stranger(), "bulk", true))
 	}
 	mustCode(t, g.send(t, "list0@acme.test", stranger(), "bulk", true), "5.7.705")
+}
+
+// A spammer who adds List-Unsubscribe (or List-Id) does not escape the
+// threshold: a spam verdict counts whatever the list headers say, and the
+// tenant is stopped exactly as without them.
+func TestSpamWithListHeadersCounts(t *testing.T) {
+	stoppedAt := func(list bool) int {
+		f := newFixture(t, storetest.SQLite(t), memory(t), func(s *policy.Settings) { s.UserSpamPerHour = 0 })
+		for i := range 40 {
+			if d := f.send(t, fmt.Sprintf("promo%d@acme.test", i%3), stranger(), "spam", list); d.Action != policy.Accept {
+				mustCode(t, d, "5.7.705")
+				return i + 1
+			}
+		}
+		return 0
+	}
+	with, without := stoppedAt(true), stoppedAt(false)
+	if with == 0 || with != without {
+		t.Fatalf("spam with list headers stopped at message %d, without them at %d: want the same, and stopped", with, without)
+	}
 }
 
 // feedbackOf is a fixed feedback source.

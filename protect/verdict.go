@@ -22,8 +22,9 @@ import (
 //   - delivery feedback at the pause rate blocks the tenant by itself;
 //   - spam that is not refused leaves through the high-risk pool.
 //
-// Bulk and list mail count only when the tenant's policy says so
-// (bulk_counts) or its delivery feedback says it is unwanted.
+// Bulk and list mail whose content is not spam count only when the
+// tenant's policy says so (bulk_counts) or its delivery feedback says it is
+// unwanted; a spam verdict counts whatever the list headers say.
 type VerdictCheck struct{ e *Engine }
 
 // Name implements policy.Check.
@@ -79,22 +80,25 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 
 // isBulk is the one place that says whether a message is bulk: the
 // classifier's bulk class, or list mail by its header (List-Id,
-// List-Unsubscribe). A spam verdict on list mail is judged as bulk: the
-// header says a list sent it, and whether the list is wanted is for the
-// delivery feedback to say, not the content score.
+// List-Unsubscribe).
 func isBulk(v policy.Verdict, msg *policy.Message) bool {
 	return v.Kind() == policy.ClassBulk || msg.ListMail
 }
 
 // counts reports whether a message counts towards the tenant threshold
-// and the per-credential spam limit: spam that is not bulk, and bulk only
-// when the tenant's policy says bulk counts (bulk_counts) or the evidence
-// says it is unwanted.
+// and the per-credential spam limit: every spam verdict, and bulk that is
+// not spam only when the tenant's policy says bulk counts (bulk_counts) or
+// the evidence says it is unwanted. The list headers exempt only mail
+// whose content is not spam: anyone can write List-Unsubscribe, and a
+// spammer who adds it must not escape the threshold by it.
 func counts(v policy.Verdict, msg *policy.Message, set policy.Settings, unwanted bool) bool {
+	if v.Class == policy.ClassSpam {
+		return true
+	}
 	if isBulk(v, msg) {
 		return set.BulkCounts || unwanted
 	}
-	return v.Class == policy.ClassSpam
+	return false
 }
 
 // credentialOf is the narrowest channel the message came through: the app

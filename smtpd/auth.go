@@ -101,7 +101,8 @@ func (s *session) login(username, password string) error {
 		AppPasswordID: user.AppPasswordID, ClientIP: s.env.ClientIP,
 	}
 	s.markAttributed()
-	s.record("auth", "accept", "auth", "", "user", user.Address, "tenant", tenant.Name)
+	s.record("auth", "accept", "auth", "", "user", user.Address, "tenant", tenant.Name,
+		"user_id", idString(user.ID), "app_password_id", idString(user.AppPasswordID))
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -85,6 +86,7 @@ func (s *session) Data(r io.Reader) error {
 	d := s.srv.opts.Policy.Data(s.ctx, &s.env, &msg)
 	kv := []string{"size", fmt.Sprint(msg.Size), "message_id", msg.MessageID, "verdict", string(msg.Verdict.Class),
 		"score", fmt.Sprintf("%.2f", msg.Verdict.Score)}
+	kv = append(kv, replayKV(&msg)...)
 	if d.Action == policy.Accept {
 		// The evidence the verdict check read (a refusal carries it in
 		// its figures already), so the trace explains an acceptance too.
@@ -130,6 +132,22 @@ func (s *session) Data(r io.Reader) error {
 	// go-smtp replies with the code of an SMTPError as given, so a 250 can
 	// carry the queue id, which makes a sender's question traceable.
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + m.ID}
+}
+
+// traceFieldBytes bounds the header fields the data event keeps for a
+// policy dry run; the checks judge the whole field, the replay a prefix.
+const traceFieldBytes = 320
+
+// replayKV is what the data event records beyond the verdict so that a
+// dry run of a policy change (package dryrun) can put the message through
+// the checks again: the bulk property, the list headers, the campaign band
+// of the fingerprint and the header fields the sender checks read. Each is
+// bounded; empty ones are not stored.
+func replayKV(msg *policy.Message) []string {
+	band, _, _ := strings.Cut(msg.Verdict.Fingerprint, "-")
+	return []string{"is_bulk", strconv.FormatBool(msg.Verdict.IsBulk), "list", strconv.FormatBool(msg.ListMail),
+		"fingerprint", truncate(band, 64), "subject", truncate(msg.Subject, 200),
+		"header_from", truncate(msg.HeaderFrom, traceFieldBytes), "header_sender", truncate(msg.HeaderSender, traceFieldBytes)}
 }
 
 func (s *session) dataError(err error) *smtp.SMTPError {

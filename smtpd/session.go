@@ -52,8 +52,16 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		}
 	}
 	s.record("connect", "accept", "", "", "helo", s.env.Helo, "tls", strconv.FormatBool(s.env.TLS),
-		"tenant", s.env.Tenant, "attribution", string(s.env.Method))
+		"tenant", s.env.Tenant, "attribution", string(s.env.Method), "connector_id", idString(s.env.ConnectorID), "connector", s.env.Connector)
 	return s, nil
+}
+
+// idString is a directory id for the trace; "" (not recorded) for none.
+func idString(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 // session is one SMTP session. go-smtp calls it from one goroutine.

@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/counters"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/protect"
@@ -288,8 +289,12 @@ func loadSenders(ctx context.Context, db *store.DB) ([]sender, error) {
 // reputation: its tracker is measured on its own).
 func (e *env) chain(b testing.TB, c counters.Counter) policy.Chain {
 	cfg := config.Default()
+	// The evidence beyond the verdict is on as the gateway runs it: the
+	// delivery feedback read from the same counters (one batch per tenant
+	// per feedback TTL), and a fingerprint on the spam verdict for the
+	// campaign spread.
 	eng := &protect.Engine{Defaults: cfg.Policy.Settings(), Counters: c, Blocks: e.blocks, Tenants: e.dirx,
-		Logger: quiet, Alert: func(protect.Alert) {}}
+		Logger: quiet, Alert: func(protect.Alert) {}, Feedback: feedbackOf(c)}
 	ch, err := eng.Chain(protect.ChainOptions{Probation: e.dirx, ProbationQuota: cfg.Policy.ConnectorProbationQuota})
 	if err != nil {
 		b.Fatal(err)
@@ -330,7 +335,7 @@ var verdicts = []struct {
 	v    policy.Verdict
 }{
 	{"clean", policy.Verdict{Class: "clean", Score: 0.02, Engine: "builtin"}},
-	{"spam", policy.Verdict{Class: "spam", Score: 0.97, Bulk: 2, Engine: "builtin"}},
+	{"spam", policy.Verdict{Class: "spam", Score: 0.97, Bulk: 2, Engine: "builtin", Fingerprint: "9f3a61c2-04be77d1-c5e2a9f0"}},
 }
 
 // BenchmarkDecision measures one full decision (MAIL + 2×RCPT + DATA) for
@@ -549,4 +554,12 @@ func removeDB(path string) {
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(path + suffix)
 	}
+}
+
+// feedbackOf is the delivery feedback source the engine reads; BENCH_NO_FEEDBACK=1 leaves it out (to measure its cost).
+func feedbackOf(c counters.Counter) policy.FeedbackSource {
+	if os.Getenv("BENCH_NO_FEEDBACK") != "" {
+		return nil
+	}
+	return feedback.NewSource(c, 0, quiet)
 }

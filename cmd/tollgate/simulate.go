@@ -30,10 +30,14 @@ func (t *tenantFlags) Set(s string) error {
 // runSimulate is `tollgate simulate`: a dry run of the protection on
 // simulated tenants, through a real node on a virtual clock.
 func runSimulate(args []string) error {
+	if len(args) > 0 && args[0] == "policy" {
+		return runSimulatePolicy(args[1:])
+	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(os.Stdout)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: tollgate simulate [--config FILE] [--duration D] [--tenant NAME:KIND:RATE ...] [flags]
+       tollgate simulate policy --set KEY=VALUE [--since 168h]   (a dry run on the stored trace; see its --help)
 
 Plays hours of tenants' traffic in seconds through a Tollgate node started in
 this process — its own listeners, attribution, checks, counters and content
