@@ -32,6 +32,7 @@ import (
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/password"
+	"github.com/tollgate-mail/tollgate/postfix"
 	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
@@ -66,6 +67,9 @@ type Gateway struct {
 	Feedback         *feedback.Source
 	FeedbackReceiver *feedback.Receiver
 	feedbackIDs      *feedback.Signer
+	// Postfix serves the policy-delegation and milter front ends; nil
+	// when [postfix] turns neither on.
+	Postfix *postfix.Server
 
 	trusted    []netip.Prefix
 	classifier Classifier
@@ -239,6 +243,9 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		g.Addrs[l.kind] = a
 	}
+	if err := g.openPostfix(cfg); err != nil {
+		return nil, err
+	}
 	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
@@ -356,6 +363,9 @@ func (g *Gateway) Close() error {
 	}
 	if g.SMTP != nil {
 		g.SMTP.Close()
+	}
+	if g.Postfix != nil {
+		g.Postfix.Close()
 	}
 	if g.adminHTTP != nil {
 		g.adminHTTP.Shutdown(context.Background())

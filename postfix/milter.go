@@ -1,0 +1,227 @@
+package postfix
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/d--j/go-milter/mailfilter"
+	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/policy"
+)
+
+// VerdictField is the header field the milter adds to every message it
+// lets through: the content verdict and the delivery pool Tollgate would
+// have used, for the operator's own routing (header_checks) and for the
+// recipient's filters. A field of that name the client wrote is removed.
+const VerdictField = "X-Tollgate-Verdict"
+
+// classifyTimeout bounds the classifier at the end of DATA; Postfix's
+// milter_content_timeout is 300 s.
+const classifyTimeout = 10 * time.Second
+
+// ListenMilter serves the milter protocol on addr in the background and
+// returns the bound address.
+//
+// The milter decides at the end of the message, after Postfix has the
+// whole of it and before it answers the client: the classifier and the
+// end-of-DATA checks run, and a refusal is Tollgate's exact reply
+// (SMFIR_REPLYCODE). The envelope checks are the policy service's: run
+// both, so each counter counts once.
+func (s *Server) ListenMilter(addr string) (net.Addr, error) {
+	f, err := mailfilter.New("tcp", addr, s.decideMessage,
+		// The classifier reads the first ClassifyBytes; more is never kept.
+		mailfilter.WithBody(256<<10, int64(s.opts.ClassifyBytes), mailfilter.TruncateWhenTooBig),
+		mailfilter.WithHeader(1000, mailfilter.TruncateWhenTooBig),
+		mailfilter.WithErrorHandling(mailfilter.TempFailWhenError))
+	if err != nil {
+		return nil, fmt.Errorf("postfix: listen milter on %s: %w", addr, err)
+	}
+	s.onClose(func() { f.Close(); f.Wait() })
+	s.log.Info("listening", "listener", MilterListener, "addr", f.Addr().String())
+	return f.Addr(), nil
+}
+
+// decideMessage is the milter's decision at the end of the message.
+func (s *Server) decideMessage(ctx context.Context, trx mailfilter.Trx) (mailfilter.Decision, error) {
+	id := identity{login: trx.MailFrom().AuthenticatedUser(), certName: trx.Helo().CertSubject}
+	if ip, err := netip.ParseAddr(trx.Connect().Addr); err == nil {
+		id.clientIP = ip
+	}
+	a, err := s.attribute(ctx, id)
+	if err != nil {
+		s.log.Error("milter: attribution failed", "err", err)
+		return mailfilter.CustomErrorResponse(451, "4.3.0 Temporary policy failure: attribution unavailable, try again later"), nil
+	}
+	env := &policy.Envelope{Attribution: a, ClientIP: id.clientIP, Listener: MilterListener,
+		Helo: trx.Helo().Name, TLS: trx.Helo().TlsVersion != "", From: trx.MailFrom().Addr}
+	for _, r := range trx.RcptTos() {
+		env.Rcpts = append(env.Rcpts, r.Addr)
+	}
+	queueID := trx.QueueId()
+	session := s.idPrefix + "m." + oneLine(truncate(queueID, 64))
+	s.record(session, queueID, env, "connect", "accept", "", "", "helo", env.Helo, "tenant", a.Tenant,
+		"attribution", a.Method, "from", env.From, "rcpts", fmt.Sprint(len(env.Rcpts)))
+	if !env.Attributed() {
+		// No tenant: refused, as every recipient is on the relay port
+		// (the policy service refuses earlier, at RCPT, when it runs).
+		d := policy.RelayDenied
+		d.Figures = []policy.Figure{{Name: "listener", Value: env.Listener}, {Name: "client_ip", Value: env.ClientIP.String()}}
+		return s.refuseMessage(session, queueID, env, d), nil
+	}
+	raw, size, err := readCapped(trx.Data(), s.opts.ClassifyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("milter: read message %s: %w", queueID, err)
+	}
+	msg := messageInfo(trx)
+	msg.QueueID, msg.Size = queueID, size
+	msg.Verdict = s.classify(ctx, session, queueID, env, raw)
+	d := s.opts.Policy.Data(ctx, env, msg)
+	if d.Action != policy.Accept {
+		return s.refuseMessage(session, queueID, env, d), nil
+	}
+	pool := msg.Pool
+	if pool == "" {
+		pool = "normal"
+	}
+	kv := []string{"size", fmt.Sprint(size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
+		"score", fmt.Sprintf("%.2f", msg.Verdict.Score), "pool", pool}
+	for _, f := range msg.Evidence {
+		kv = append(kv, "evidence."+f.Name, f.Value)
+	}
+	s.decided(session, queueID, env, "data", d, kv...)
+	s.markMessage(trx, env, msg.Verdict, pool)
+	metrics.Accepted.WithLabelValues(MilterListener).Inc()
+	if env.ConnectorID != 0 {
+		s.opts.Directory.NoteConnectorTraffic(env.ConnectorID)
+	}
+	return mailfilter.Accept, nil
+}
+
+// refuseMessage traces and counts a refusal at the end of DATA and gives
+// Postfix Tollgate's reply, code, enhanced code, text and help link.
+func (s *Server) refuseMessage(session, queueID string, env *policy.Envelope, d policy.Decision) mailfilter.Decision {
+	s.decided(session, queueID, env, "data", d)
+	metrics.Rejected.WithLabelValues("data", d.EnhancedString()).Inc()
+	code := d.Code
+	switch {
+	case d.Action == policy.Defer && (code < 400 || code > 499):
+		code = 451
+	case d.Action != policy.Defer && (code < 500 || code > 599):
+		code = 550
+	}
+	return mailfilter.CustomErrorResponse(uint16(code), s.replyText(d))
+}
+
+// markMessage writes the verdict field (replacing any the client wrote)
+// and the Feedback-ID that lets complaint reports name the tenant.
+func (s *Server) markMessage(trx mailfilter.Trx, env *policy.Envelope, v policy.Verdict, pool string) {
+	h := trx.Headers()
+	for f := h.Fields(); f.Next(); {
+		if f.CanonicalKey() == VerdictField {
+			f.Del()
+		}
+	}
+	class := v.Kind()
+	if class == "" {
+		class = "unclassified"
+	}
+	h.Add(VerdictField, fmt.Sprintf("%s; score=%.2f; pool=%s", class, v.Score, pool))
+	if s.opts.FeedbackIDs != nil {
+		kind := "connector"
+		if env.Method == "auth" {
+			kind = "user"
+		}
+		h.Add("Feedback-ID", fmt.Sprint(s.opts.FeedbackIDs.ID(env.TenantID, kind)))
+	}
+}
+
+// classify asks the classifier; a failure leaves the message unclassified
+// and says so in the trace, as on the SMTP port.
+func (s *Server) classify(ctx context.Context, session, queueID string, env *policy.Envelope, raw []byte) policy.Verdict {
+	if s.opts.Classify == nil {
+		return policy.Verdict{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, classifyTimeout)
+	defer cancel()
+	v, err := s.opts.Classify(ctx, raw, len(env.Rcpts), env.Tenant)
+	if err != nil {
+		s.log.Warn("classifier failed; message left unclassified", "queue_id", queueID, "err", err)
+		s.record(session, queueID, env, "classify", "fail", "classifier", truncate(oneLine(err.Error()), 200))
+		return policy.Verdict{}
+	}
+	s.record(session, queueID, env, "classify", "ok", "classifier", v.Class, "verdict", v.Class,
+		"score", fmt.Sprintf("%.2f", v.Score), "bulk", fmt.Sprint(v.Bulk), "is_bulk", fmt.Sprint(v.IsBulk),
+		"reasons", strings.Join(v.Reasons, ", "))
+	return v
+}
+
+// readCapped keeps the first max bytes of r and counts the rest.
+func readCapped(r io.Reader, max int) ([]byte, int64, error) {
+	var buf bytes.Buffer
+	n, err := io.CopyN(&buf, r, int64(max))
+	if err != nil && err != io.EOF {
+		return nil, 0, err
+	}
+	rest, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	return buf.Bytes(), n + rest, nil
+}
+
+// maxHeaderFrom bounds the From and Sender fields handed to the checks,
+// as on the SMTP port: past it the check sees a value it cannot parse.
+const maxHeaderFrom = 4096
+
+// messageInfo reads the fields the end-of-DATA checks and the trace want.
+func messageInfo(trx mailfilter.Trx) *policy.Message {
+	h := trx.Headers()
+	m := &policy.Message{MessageID: truncate(strings.TrimSpace(h.UnfoldedValue("Message-Id")), 998)}
+	if subj, err := h.Subject(); err == nil {
+		m.Subject = subjectLine(subj)
+	} else {
+		m.Subject = subjectLine(h.UnfoldedValue("Subject"))
+	}
+	var froms, senders []string
+	for f := h.Fields(); f.Next(); {
+		switch f.CanonicalKey() {
+		case "From":
+			froms = append(froms, strings.TrimSpace(f.UnfoldedValue()))
+		case "Sender":
+			senders = append(senders, strings.TrimSpace(f.UnfoldedValue()))
+		case "List-Id", "List-Unsubscribe":
+			m.ListMail = true
+		}
+	}
+	m.HeaderFrom = capField(strings.Join(froms, ", "))
+	m.HeaderSender = capField(strings.Join(senders, ", "))
+	return m
+}
+
+func capField(v string) string {
+	if len(v) > maxHeaderFrom {
+		return v[:maxHeaderFrom] + " <"
+	}
+	return v
+}
+
+// subjectLine is the Subject as the trace shows it: one line, at most 200
+// bytes, cut between characters.
+func subjectLine(s string) string {
+	s = oneLine(s)
+	if len(s) > 200 {
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}
