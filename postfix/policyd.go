@@ -160,10 +160,13 @@ func (s *Server) answer(req Request, tx *transaction) (string, *transaction) {
 	case "MAIL":
 		return s.action(s.mailStage(ctx, tx, req, queueID)), tx
 	case "RCPT":
+		rcpt := req["recipient"]
 		if d := s.mailStage(ctx, tx, req, queueID); d.Action != policy.Accept {
+			// Postfix asks again for each recipient; each gets the
+			// refusal, and the trace says which recipients it refused.
+			s.decided(tx.session, queueID, &tx.env, "rcpt", d, "rcpt", rcpt)
 			return s.action(d), tx
 		}
-		rcpt := req["recipient"]
 		if !tx.env.Attributed() {
 			// Every recipient of unattributed mail is refused (5.7.64):
 			// never an open relay, whoever is in front.
@@ -221,6 +224,7 @@ func (s *Server) mailStage(ctx context.Context, tx *transaction, req Request, qu
 	}
 	if !tx.env.Attributed() {
 		tx.mail = policy.Accepted
+		s.decided(tx.session, queueID, &tx.env, "mail", tx.mail, "from", tx.env.From)
 		return tx.mail
 	}
 	d := s.opts.Policy.Mail(ctx, &tx.env)
