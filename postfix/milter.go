@@ -57,7 +57,7 @@ func (s *Server) decideMessage(ctx context.Context, trx mailfilter.Trx) (mailfil
 	a, err := s.attribute(ctx, id)
 	if err != nil {
 		s.log.Error("milter: attribution failed", "err", err)
-		return mailfilter.CustomErrorResponse(451, "4.3.0 Temporary policy failure: attribution unavailable, try again later"), nil
+		return mailfilter.CustomErrorResponse(451, s.replyText(AttributionUnavailable)), nil
 	}
 	env := &policy.Envelope{Attribution: a, ClientIP: id.clientIP, Listener: MilterListener,
 		Helo: trx.Helo().Name, TLS: trx.Helo().TlsVersion != "", From: trx.MailFrom().Addr}

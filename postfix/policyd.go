@@ -30,6 +30,20 @@ const (
 	maxPolicyConns = 2000
 )
 
+// Refusals of the policy service itself, as Decisions so they carry
+// their help link like every other refusal. Both are temporary: Postfix
+// (and the client behind it) keeps the message and retries.
+var (
+	// BadRequest answers a request the service cannot read (too large,
+	// not name=value, not an smtpd_access_policy request): a client that
+	// is not a well-configured Postfix.
+	BadRequest = policy.Decision{Action: policy.Defer, Code: 451, Enhanced: [3]int{4, 3, 5},
+		Text: "Policy request not understood; the mail server's policy service configuration needs attention", Rule: "policy-request"}
+	// AttributionUnavailable answers when the directory cannot be read.
+	AttributionUnavailable = policy.Decision{Action: policy.Defer, Code: 451, Enhanced: [3]int{4, 3, 0},
+		Text: "Temporary policy failure: attribution unavailable, try again later", Rule: "attribution"}
+)
+
 // ListenPolicy serves the policy-delegation protocol on addr in the
 // background and returns the bound address.
 func (s *Server) ListenPolicy(addr string) (net.Addr, error) {
@@ -108,7 +122,7 @@ func (s *Server) servePolicyConn(c net.Conn) {
 				s.log.Warn("policy service: bad request; closing the connection", "client", c.RemoteAddr().String(), "err", err)
 				// One answer Postfix can act on (a temporary refusal),
 				// then the close: the stream cannot be resynced.
-				writeAction(c, "451 4.3.5 Policy request not understood")
+				writeAction(c, s.action(BadRequest))
 			}
 			return
 		}
@@ -143,7 +157,8 @@ type transaction struct {
 // it belongs to.
 func (s *Server) answer(req Request, tx *transaction) (string, *transaction) {
 	if r := req["request"]; r != "smtpd_access_policy" {
-		return "451 4.3.5 Unsupported policy request " + quoteShort(r), tx
+		s.log.Warn("policy service: unsupported request", "request", quoteShort(r))
+		return s.action(BadRequest), tx
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), policyCheckTimeout)
 	defer cancel()
@@ -152,7 +167,7 @@ func (s *Server) answer(req Request, tx *transaction) (string, *transaction) {
 		var err error
 		if tx, err = s.newTransaction(ctx, req); err != nil {
 			s.log.Error("policy service: attribution failed", "err", err)
-			return "451 4.3.0 Temporary policy failure: attribution unavailable, try again later", nil
+			return s.action(AttributionUnavailable), nil
 		}
 	}
 	queueID := req["queue_id"]
