@@ -250,7 +250,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
-			Feedback: g.FeedbackReceiver,
+			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})
