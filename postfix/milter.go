@@ -66,8 +66,13 @@ func (s *Server) decideMessage(ctx context.Context, trx mailfilter.Trx) (mailfil
 	}
 	queueID := trx.QueueId()
 	session := s.idPrefix + "m." + oneLine(truncate(queueID, 64))
-	s.record(session, queueID, env, "connect", "accept", "", "", "helo", env.Helo, "tenant", a.Tenant,
-		"attribution", a.Method, "from", env.From, "rcpts", fmt.Sprint(len(env.Rcpts)))
+	// The envelope as the trace's summaries read it (the policy service
+	// judged it; the milter only sees what Postfix accepted).
+	s.record(session, queueID, env, "connect", "accept", "", "", "helo", env.Helo, "tenant", a.Tenant, "attribution", a.Method)
+	s.record(session, queueID, env, "mail", "accept", "", "", "from", env.From)
+	for _, r := range env.Rcpts {
+		s.record(session, queueID, env, "rcpt", "accept", "", "", "rcpt", r)
+	}
 	if !env.Attributed() {
 		// No tenant: refused, as every recipient is on the relay port
 		// (the policy service refuses earlier, at RCPT, when it runs).
@@ -96,6 +101,9 @@ func (s *Server) decideMessage(ctx context.Context, trx mailfilter.Trx) (mailfil
 		kv = append(kv, "evidence."+f.Name, f.Value)
 	}
 	s.decided(session, queueID, env, "data", d, kv...)
+	// Handed back to Postfix, which queues it under its own id.
+	s.record(session, queueID, env, "queued", "ok", "", "", "queue_id", queueID, "by", "postfix",
+		"message_id", msg.MessageID, "subject", msg.Subject, "pool", pool, "verdict", msg.Verdict.Class)
 	s.markMessage(trx, env, msg.Verdict, pool)
 	metrics.Accepted.WithLabelValues(MilterListener).Inc()
 	if env.ConnectorID != 0 {
