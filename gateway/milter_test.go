@@ -87,6 +87,11 @@ func TestMilterDecisions(t *testing.T) {
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	seedTenantWithConnector(t, g, "spammy", "spammy.test", "127.0.0.4/32")
 	ctx := context.Background()
+	// Licensed: a trial tenant's mail from 192.0.2.7 would be 5.7.708
+	// (the milter runs the envelope checks: no policy service judged it).
+	if _, _, err := g.Directory.SetLicense(ctx, acme.ID, "licensed", 5, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := g.Directory.CreateUser(ctx, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
 		t.Fatal(err)
 	}

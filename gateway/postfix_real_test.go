@@ -42,6 +42,9 @@ func TestRealPostfix(t *testing.T) {
 	// One counted spam with the evidence blocks its tenant (at the end of
 	// DATA, through the milter).
 	cfg.Policy.TenantSpamCount = 1
+	// Two messages a minute per sender: a message counted twice (by the
+	// policy service and again by the milter) would show as a 4.7.500.
+	cfg.Policy.UserMessagesPerMinute = 2
 	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
 	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	spammy := seedTenantWithConnector(t, g, "spammy", "spammy.test", "127.0.0.4/32")
@@ -52,6 +55,7 @@ func TestRealPostfix(t *testing.T) {
 	pf := startPostfix(t, sink.Addr(),
 		"smtpd_relay_restrictions = permit_mynetworks, reject",
 		"smtpd_recipient_restrictions = check_policy_service { inet:"+policy.Addr()+", timeout=10s, default_action=DUNNO }",
+		"smtpd_data_restrictions = check_policy_service { inet:"+policy.Addr()+", timeout=10s, default_action=DUNNO }",
 		"smtpd_milters = inet:"+milter.Addr(),
 		"milter_protocol = 6",
 		"milter_default_action = tempfail",
@@ -104,8 +108,13 @@ func TestRealPostfix(t *testing.T) {
 	wantCode(t, err, 550, "5.7.64")
 
 	// The policy service down: default_action=DUNNO lets Postfix go on,
-	// and the milter still classifies and marks the message.
+	// and the milter runs the envelope checks itself: the blocked tenant
+	// is still refused (at the end of DATA now)...
 	policy.stop()
+	err = sendVia(t, "127.0.0.4", pf.Addr, "mallory@spammy.test", stranger(), msgFrom("mallory@spammy.test", "hello again"))
+	wantCode(t, err, 550, "5.7.705")
+	// ...and other mail is classified and marked (ann's second message
+	// this minute: her first was counted once).
 	if err := sendVia(t, "127.0.0.2", pf.Addr, "ann@acme.test", "friend@example.net",
 		msgFrom("ann@acme.test", "while the policy service is down")); err != nil {
 		t.Fatalf("with the policy service down and default_action=DUNNO: %v", err)
@@ -120,6 +129,9 @@ func TestRealPostfix(t *testing.T) {
 	}) {
 		t.Fatalf("mail sent while the policy service was down did not arrive marked\n%s", pf.log())
 	}
+	// Her third this minute is over the limit, counted by the milter.
+	err = sendVia(t, "127.0.0.2", pf.Addr, "ann@acme.test", "friend@example.net", msgFrom("ann@acme.test", "third"))
+	wantCode(t, err, 451, "4.7.500")
 	// Tollgate down altogether: milter_default_action=tempfail keeps the
 	// message with the client (4.7.1), so nothing passes unchecked.
 	milter.stop()

@@ -61,23 +61,18 @@ func (s *Server) decideMessage(ctx context.Context, trx mailfilter.Trx) (mailfil
 	}
 	env := &policy.Envelope{Attribution: a, ClientIP: id.clientIP, Listener: MilterListener,
 		Helo: trx.Helo().Name, TLS: trx.Helo().TlsVersion != "", From: trx.MailFrom().Addr}
-	for _, r := range trx.RcptTos() {
-		env.Rcpts = append(env.Rcpts, r.Addr)
-	}
 	queueID := trx.QueueId()
 	session := s.idPrefix + "m." + oneLine(truncate(queueID, 64))
-	// The envelope as the trace's summaries read it (the policy service
-	// judged it; the milter only sees what Postfix accepted).
 	s.record(session, queueID, env, "connect", "accept", "", "", "helo", env.Helo, "tenant", a.Tenant, "attribution", a.Method)
-	s.record(session, queueID, env, "mail", "accept", "", "", "from", env.From)
-	for _, r := range env.Rcpts {
-		s.record(session, queueID, env, "rcpt", "accept", "", "", "rcpt", r)
-	}
 	if !env.Attributed() {
 		// No tenant: refused, as every recipient is on the relay port
 		// (the policy service refuses earlier, at RCPT, when it runs).
+		s.record(session, queueID, env, "mail", "accept", "", "", "from", env.From)
 		d := policy.RelayDenied
 		d.Figures = []policy.Figure{{Name: "listener", Value: env.Listener}, {Name: "client_ip", Value: env.ClientIP.String()}}
+		return s.refuseMessage(session, queueID, env, d), nil
+	}
+	if d := s.envelope(ctx, session, queueID, env, trx); d.Action != policy.Accept {
 		return s.refuseMessage(session, queueID, env, d), nil
 	}
 	raw, size, err := readCapped(trx.Data(), s.opts.ClassifyBytes)
@@ -110,6 +105,38 @@ func (s *Server) decideMessage(ctx context.Context, trx mailfilter.Trx) (mailfil
 		s.opts.Directory.NoteConnectorTraffic(env.ConnectorID)
 	}
 	return mailfilter.Accept, nil
+}
+
+// envelope fills in the envelope and, for a message the policy service
+// did not judge (it is down, or not configured), runs the MAIL and RCPT
+// checks: a blocked tenant or a sender over its limits is refused here
+// rather than let through. The first refusal refuses the whole message;
+// the client learns it, where dropping recipients would be silent.
+func (s *Server) envelope(ctx context.Context, session, queueID string, env *policy.Envelope, trx mailfilter.Trx) policy.Decision {
+	rcpts := trx.RcptTos()
+	if queueID != "" && s.judged.take(queueID, time.Now()) {
+		// Judged at MAIL and RCPT already; traced here for the summaries.
+		s.record(session, queueID, env, "mail", "accept", "", "", "from", env.From, "judged_by", PolicyListener)
+		for _, r := range rcpts {
+			env.Rcpts = append(env.Rcpts, r.Addr)
+			s.record(session, queueID, env, "rcpt", "accept", "", "", "rcpt", r.Addr)
+		}
+		return policy.Accepted
+	}
+	d := s.opts.Policy.Mail(ctx, env)
+	s.decided(session, queueID, env, "mail", d, "from", env.From)
+	if d.Action != policy.Accept {
+		return d
+	}
+	for _, r := range rcpts {
+		d := s.opts.Policy.Rcpt(ctx, env, r.Addr)
+		s.decided(session, queueID, env, "rcpt", d, "rcpt", r.Addr)
+		if d.Action != policy.Accept {
+			return d
+		}
+		env.Rcpts = append(env.Rcpts, r.Addr)
+	}
+	return policy.Accepted
 }
 
 // refuseMessage traces and counts a refusal at the end of DATA and gives

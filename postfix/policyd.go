@@ -61,6 +61,7 @@ func (s *Server) ServePolicy(ln net.Listener) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
+	closed := false
 	sem := make(chan struct{}, maxPolicyConns)
 	wg.Add(1)
 	go func() {
@@ -81,9 +82,15 @@ func (s *Server) ServePolicy(ln net.Listener) {
 				continue
 			}
 			mu.Lock()
+			if closed { // accepted as Close ran: it must not outlive it
+				mu.Unlock()
+				c.Close()
+				<-sem
+				continue
+			}
 			conns[c] = true
-			mu.Unlock()
 			wg.Add(1)
+			mu.Unlock()
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
@@ -97,6 +104,7 @@ func (s *Server) ServePolicy(ln net.Listener) {
 	s.onClose(func() {
 		ln.Close()
 		mu.Lock()
+		closed = true
 		for c := range conns {
 			c.Close()
 		}
@@ -196,6 +204,12 @@ func (s *Server) answer(req Request, tx *transaction) (string, *transaction) {
 		s.decided(tx.session, queueID, &tx.env, "rcpt", d, "rcpt", rcpt)
 		tx.env.Rcpts = append(tx.env.Rcpts, rcpt)
 		return "DUNNO", tx
+	case "DATA", "END-OF-MESSAGE":
+		// The queue id is known now: the milter need not run this
+		// transaction's envelope checks again.
+		if tx.mailDone && queueID != "" {
+			s.judged.add(queueID, time.Now())
+		}
 	}
 	// CONNECT, EHLO, HELO, DATA, END-OF-MESSAGE, VRFY, ETRN: the envelope
 	// checks have nothing to add; the content is the milter's.

@@ -80,6 +80,7 @@ type Server struct {
 	// idPrefix makes trace session ids unique across restarts and nodes.
 	idPrefix string
 	anon     *traceBudget
+	judged   *judged
 
 	mu      sync.Mutex
 	closers []func()
@@ -100,7 +101,7 @@ func New(opts Options) *Server {
 	_, _ = rand.Read(b[:])
 	return &Server{opts: opts, log: opts.Logger.With("component", "postfix"),
 		idPrefix: strings.ToLower(base32.StdEncoding.EncodeToString(b[:])) + ".",
-		anon:     newTraceBudget(100)}
+		anon:     newTraceBudget(100), judged: newJudged()}
 }
 
 // Close stops both listeners and the connections they serve.
