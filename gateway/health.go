@@ -44,10 +44,10 @@ func (g *Gateway) readiness(cfg *config.Config) []api.Probe {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		a := g.Addrs[name].String()
+		network, a := g.Addrs[name].Network(), g.Addrs[name].String()
 		probes = append(probes, api.Probe{Name: "listener_" + name, Check: func(ctx context.Context) error {
 			var d net.Dialer
-			c, err := d.DialContext(ctx, "tcp", dialable(a))
+			c, err := d.DialContext(ctx, network, dialable(a))
 			if err != nil {
 				return fmt.Errorf("%s does not accept connections: %w", a, err)
 			}

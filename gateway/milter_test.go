@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ type milterMessage struct {
 // action.
 func sendMilter(t *testing.T, g *gateway.Gateway, m milterMessage) ([]milter.ModifyAction, *milter.Action) {
 	t.Helper()
-	client := milter.NewClient("tcp", g.Addrs[postfix.MilterListener].String(),
+	a := g.Addrs[postfix.MilterListener]
+	client := milter.NewClient(a.Network(), a.String(),
 		milter.WithReadTimeout(10*time.Second), milter.WithWriteTimeout(10*time.Second))
 	macros := milter.NewMacroBag()
 	s, err := client.Session(macros)
@@ -169,5 +171,32 @@ func TestMilterDecisions(t *testing.T) {
 	}
 	if !spam {
 		t.Error("no traced 5.7.705 from the milter")
+	}
+}
+
+// milter_listen = "unix:/path" serves the milter on a Unix socket (what
+// Postfix's milter client is fastest on), replacing a stale one.
+func TestMilterUnixSocket(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	cfg := postfixConfig(t, sink.Addr())
+	sock := filepath.Join(t.TempDir(), "milter.sock")
+	cfg.Postfix.MilterListen = "unix:" + sock
+	g := start(t, cfg, false)
+	g.Close() // leaves the socket file behind, as a crash would
+	g = start(t, cfg, false)
+	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
+	if g.Addrs[postfix.MilterListener].Network() != "unix" {
+		t.Fatalf("milter listens on %v", g.Addrs[postfix.MilterListener])
+	}
+	mods, act := sendMilter(t, g, milterMessage{clientIP: "127.0.0.2", from: "a@acme.test", rcpts: []string{stranger()},
+		header: [][2]string{{"From", " a@acme.test"}, {"Subject", " hi"}}, body: "Hi.\r\n"})
+	if act.Type != milter.ActionAccept && act.Type != milter.ActionContinue {
+		t.Fatalf("final action %+v", act)
+	}
+	if _, ok := addedHeaders(mods)[postfix.VerdictField]; !ok {
+		t.Errorf("no verdict field added: %+v", mods)
+	}
+	if code, body := probeHTTP(t, g, "/healthz/ready"); code != 200 || !strings.Contains(body, "listener_milter ok") {
+		t.Errorf("/healthz/ready: %d %q", code, body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,14 +35,31 @@ const classifyTimeout = 10 * time.Second
 // end-of-DATA checks run, and a refusal is Tollgate's exact reply
 // (SMFIR_REPLYCODE). The envelope checks are the policy service's: run
 // both, so each counter counts once.
+//
+// addr is HOST:PORT, or unix:/path for a Unix socket (a stale socket file
+// left by an earlier run is replaced; the socket is made 0666, so keep it
+// in a directory only Postfix and Tollgate can reach).
 func (s *Server) ListenMilter(addr string) (net.Addr, error) {
-	f, err := mailfilter.New("tcp", addr, s.decideMessage,
+	network := "tcp"
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		network, addr = "unix", path
+		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(path)
+		}
+	}
+	f, err := mailfilter.New(network, addr, s.decideMessage,
 		// The classifier reads the first ClassifyBytes; more is never kept.
 		mailfilter.WithBody(256<<10, int64(s.opts.ClassifyBytes), mailfilter.TruncateWhenTooBig),
 		mailfilter.WithHeader(1000, mailfilter.TruncateWhenTooBig),
 		mailfilter.WithErrorHandling(mailfilter.TempFailWhenError))
 	if err != nil {
 		return nil, fmt.Errorf("postfix: listen milter on %s: %w", addr, err)
+	}
+	if network == "unix" {
+		if err := os.Chmod(addr, 0o666); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("postfix: milter socket %s: %w", addr, err)
+		}
 	}
 	s.onClose(func() { f.Close(); f.Wait() })
 	s.log.Info("listening", "listener", MilterListener, "addr", f.Addr().String())
