@@ -101,15 +101,21 @@ func (s *Server) decideMessage(ctx context.Context, trx mailfilter.Trx) (mailfil
 	msg.QueueID, msg.Size = queueID, size
 	msg.Verdict = s.classify(ctx, session, queueID, env, raw)
 	d := s.opts.Policy.Data(ctx, env, msg)
+	kv := []string{"message_id", msg.MessageID, "verdict", msg.Verdict.Class, "score", fmt.Sprintf("%.2f", msg.Verdict.Score)}
 	if d.Action != policy.Accept {
-		return s.refuseMessage(session, queueID, env, d), nil
+		return s.refuseMessage(session, queueID, env, d, kv...), nil
 	}
 	pool := msg.Pool
 	if pool == "" {
 		pool = "normal"
 	}
-	kv := []string{"size", fmt.Sprint(size), "message_id", msg.MessageID, "verdict", msg.Verdict.Class,
-		"score", fmt.Sprintf("%.2f", msg.Verdict.Score), "pool", pool}
+	// The milter keeps at most ClassifyBytes of the body: past that the
+	// size is a lower bound (Postfix's log has the real one).
+	sz := fmt.Sprint(size)
+	if size >= int64(s.opts.ClassifyBytes) {
+		sz = ">=" + sz
+	}
+	kv = append(kv, "size", sz, "pool", pool)
 	for _, f := range msg.Evidence {
 		kv = append(kv, "evidence."+f.Name, f.Value)
 	}
@@ -159,8 +165,8 @@ func (s *Server) envelope(ctx context.Context, session, queueID string, env *pol
 
 // refuseMessage traces and counts a refusal at the end of DATA and gives
 // Postfix Tollgate's reply, code, enhanced code, text and help link.
-func (s *Server) refuseMessage(session, queueID string, env *policy.Envelope, d policy.Decision) mailfilter.Decision {
-	s.decided(session, queueID, env, "data", d)
+func (s *Server) refuseMessage(session, queueID string, env *policy.Envelope, d policy.Decision, kv ...string) mailfilter.Decision {
+	s.decided(session, queueID, env, "data", d, kv...)
 	metrics.Rejected.WithLabelValues("data", d.EnhancedString()).Inc()
 	code := d.Code
 	switch {
