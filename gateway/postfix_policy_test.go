@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,57 @@ func TestPostfixPolicyBadInput(t *testing.T) {
 		t.Errorf("unknown request type: %q", got)
 	}
 	wantAction(t, p.rcpt("x", "192.0.2.1", "a@b.test", "c@d.test"), "550 5.7.64", g.Config.Admin.PublicURL)
+}
+
+// BenchmarkPostfixPolicy: one transaction (MAIL and RCPT checks, the
+// counters on this node) per request, on one reused connection, as a
+// Postfix smtpd process sends them.
+func BenchmarkPostfixPolicy(b *testing.B) {
+	sink, err := devsink.Start("127.0.0.1:0", "", nil, devsink.Hooks{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	cfg := config.Default()
+	cfg.DataDir = b.TempDir()
+	cfg.Hostname = "gw.test"
+	cfg.Listen = config.Listen{Relay: "127.0.0.1:0", Admin: "127.0.0.1:0"}
+	cfg.Postfix.PolicyListen = "127.0.0.1:0"
+	cfg.Delivery.Smarthost = sink.Addr()
+	cfg.Classify.Engine = "off"
+	cfg.Reputation.TrustedRanges = []string{"127.0.0.0/8"}
+	cfg.Policy.UserMessagesPerMinute = 1 << 40
+	cfg.Policy.UserRecipientsPerDay = 1 << 40
+	cfg.Policy.UserExternalPerHour = 0
+	cfg.Policy.TenantExternalPerDay = 1 << 40
+	if err := cfg.Finish(); err != nil {
+		b.Fatal(err)
+	}
+	g, err := gateway.Start(context.Background(), cfg, testLogger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	tn, _ := g.Directory.CreateTenant(ctx, "acme", "licensed", 5)
+	g.Directory.AddDomain(ctx, tn.ID, "acme.test")
+	g.Directory.MarkDomainVerified(ctx, tn.ID, "acme.test")
+	if _, err := g.Directory.CreateConnector(ctx, tn.ID, "main", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, "test"); err != nil {
+		b.Fatal(err)
+	}
+	c, err := net.Dial("tcp", g.Addrs[postfix.PolicyListener].String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	b.ResetTimer()
+	for i := range b.N {
+		fmt.Fprintf(c, "request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=127.0.0.2\nsender=a@acme.test\nrecipient=r%d@example.net\ninstance=b%d\n\n", i, i)
+		line, err := br.ReadString('\n')
+		if err != nil || line != "action=DUNNO\n" {
+			b.Fatalf("reply %q %v", line, err)
+		}
+		br.ReadString('\n')
+	}
 }

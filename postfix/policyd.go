@@ -184,6 +184,9 @@ func (s *Server) answer(req Request, tx *transaction) (string, *transaction) {
 		return s.action(s.mailStage(ctx, tx, req, queueID)), tx
 	case "RCPT":
 		rcpt := req["recipient"]
+		if rcpt == "" {
+			return s.action(BadRequest), tx // Postfix always names the recipient at RCPT
+		}
 		if d := s.mailStage(ctx, tx, req, queueID); d.Action != policy.Accept {
 			// Postfix asks again for each recipient; each gets the
 			// refusal, and the trace says which recipients it refused.
