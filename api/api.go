@@ -51,7 +51,10 @@ type Options struct {
 	// SpoolLow reports that the spool is short of disk space, and why:
 	// /healthz then answers 503 with the reason. Nil is always healthy.
 	SpoolLow func() (reason string, low bool)
-	Logger   *slog.Logger
+	// Ready are the conditions /healthz/ready checks besides SpoolLow
+	// (the store, the counters, the spool, the listeners); none is ready.
+	Ready  []Probe
+	Logger *slog.Logger
 }
 
 // Server is the admin HTTP server.

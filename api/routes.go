@@ -26,6 +26,8 @@ type route struct {
 
 var routes = []route{
 	{"GET", "/healthz", public, func(s *Server) http.HandlerFunc { return s.healthz }},
+	{"GET", "/healthz/live", public, func(s *Server) http.HandlerFunc { return s.healthzLive }},
+	{"GET", "/healthz/ready", public, func(s *Server) http.HandlerFunc { return s.healthzReady }},
 	{"GET", "/metrics", public, func(*Server) http.HandlerFunc {
 		return promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP
 	}},

@@ -45,6 +45,7 @@ type Config struct {
 	Feedback   Feedback   `toml:"feedback"`
 	Alerts     Alerts     `toml:"alerts"`
 	Listen     Listen     `toml:"listen"`
+	Postfix    Postfix    `toml:"postfix"`
 	TLS        TLS        `toml:"tls"`
 	SMTP       SMTP       `toml:"smtp"`
 	Queue      Queue      `toml:"queue"`
@@ -216,6 +217,18 @@ type Listen struct {
 	Submission  string `toml:"submission"`  // STARTTLS + AUTH (587)
 	Submissions string `toml:"submissions"` // implicit TLS + AUTH (465)
 	Admin       string `toml:"admin"`       // admin HTTP: API, /metrics, /healthz, help pages
+}
+
+// Postfix turns on the front ends for a Postfix (or any MTA speaking
+// these protocols) in front of Tollgate's policy: the policy-delegation
+// service and the milter (docs/postfix.md). Empty addresses keep them off.
+type Postfix struct {
+	// PolicyListen is where check_policy_service connects (HOST:PORT).
+	PolicyListen string `toml:"policy_listen"`
+	// MilterListen is where smtpd_milters connects: HOST:PORT, or
+	// unix:/path for a Unix socket (Postfix's milter client over TCP waits
+	// about 40 ms a message on Nagle and delayed ACKs; a socket does not).
+	MilterListen string `toml:"milter_listen"`
 }
 
 // TLS configures the server certificate. Empty files mean a self-signed
@@ -412,10 +425,14 @@ func (c *Config) Validate() error {
 	for key, addr := range map[string]string{
 		"listen.relay": c.Listen.Relay, "listen.submission": c.Listen.Submission,
 		"listen.submissions": c.Listen.Submissions, "listen.admin": c.Listen.Admin,
+		"postfix.policy_listen": c.Postfix.PolicyListen,
 	} {
 		if addr != "" && !validHostPort(addr) {
 			bad(key, "%q is not HOST:PORT", addr)
 		}
+	}
+	if m := c.Postfix.MilterListen; m != "" && !validHostPort(m) && !(strings.HasPrefix(m, "unix:/") && len(m) > len("unix:/")) {
+		bad("postfix.milter_listen", "%q is neither HOST:PORT nor unix:/absolute/path", m)
 	}
 	if c.Listen.Relay == "" && c.Listen.Submission == "" && c.Listen.Submissions == "" {
 		bad("listen", "no SMTP listener: set listen.relay, listen.submission or listen.submissions")

@@ -73,6 +73,10 @@ max_recipients = 0`, "smtp.max_recipients: must be greater than 0"},
 command_timeout = "soon"`, "not a duration"},
 		{`[listen]
 relay = "nonsense"`, `listen.relay: "nonsense" is not HOST:PORT`},
+		{`[postfix]
+policy_listen = "10040"`, `postfix.policy_listen: "10040" is not HOST:PORT`},
+		{`[postfix]
+milter_listen = "unix:milter.sock"`, `postfix.milter_listen: "unix:milter.sock" is neither HOST:PORT nor unix:/absolute/path`},
 		{`[delivery]
 smarthost = "mx.example.net"`, "delivery.smarthost"},
 		{`[delivery.pools.high-risk]

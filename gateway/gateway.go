@@ -33,6 +33,7 @@ import (
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/postfix"
 	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
@@ -67,6 +68,9 @@ type Gateway struct {
 	Feedback         *feedback.Source
 	FeedbackReceiver *feedback.Receiver
 	feedbackIDs      *feedback.Signer
+	// Postfix serves the policy-delegation and milter front ends; nil
+	// when [postfix] turns neither on.
+	Postfix *postfix.Server
 
 	trusted    []netip.Prefix
 	classifier Classifier
@@ -249,11 +253,14 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		g.Addrs[string(l.kind)] = a
 	}
+	if err := g.openPostfix(cfg, chain); err != nil {
+		return nil, err
+	}
 	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
-			Feedback: g.FeedbackReceiver,
+			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})
@@ -366,6 +373,9 @@ func (g *Gateway) Close() error {
 	}
 	if g.SMTP != nil {
 		g.SMTP.Close()
+	}
+	if g.Postfix != nil {
+		g.Postfix.Close()
 	}
 	if g.adminHTTP != nil {
 		g.adminHTTP.Shutdown(context.Background())

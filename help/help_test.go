@@ -125,7 +125,7 @@ func isCodeType(e ast.Expr) bool {
 // holds can give has a page of its own.
 func TestEveryLiteralCodeHasPage(t *testing.T) {
 	all := map[string]string{}
-	for _, dir := range []string{"../protect", "../policy", "../reputation", "../smtpd", "../gateway"} {
+	for _, dir := range []string{"../protect", "../policy", "../reputation", "../smtpd", "../gateway", "../postfix"} {
 		for code, pos := range literalCodes(t, dir) {
 			all[code] = pos
 		}
