@@ -24,6 +24,9 @@ var migrations embed.FS
 // still waiting to be seen in DNS: publish (or check) that one first.
 var ErrPending = errors.New("a new key is already waiting to be seen in DNS")
 
+// ErrInvalid wraps what is wrong with an uploaded key or a selector.
+var ErrInvalid = errors.New("invalid")
+
 // ErrNoKeys says the domain has no DKIM keys yet.
 var ErrNoKeys = errors.New("the domain has no DKIM keys")
 
@@ -186,11 +189,11 @@ func (s *Store) Upload(ctx context.Context, tenantID int64, domain, pemData, sel
 	domain = normDomain(domain)
 	signer, err := ParsePrivateKeyPEM([]byte(pemData))
 	if err != nil {
-		return Key{}, err
+		return Key{}, fmt.Errorf("%w key: %v", ErrInvalid, err)
 	}
 	if selector != "" {
 		if err := ValidSelector(selector); err != nil {
-			return Key{}, err
+			return Key{}, fmt.Errorf("%w selector: %v", ErrInvalid, err)
 		}
 	}
 	var keys []Key
@@ -201,7 +204,7 @@ func (s *Store) Upload(ctx context.Context, tenantID int64, domain, pemData, sel
 		}
 		for _, k := range existing {
 			if k.Selector == selector {
-				return fmt.Errorf("selector %q is already used by generation %d of %s: choose another", selector, k.Generation, domain)
+				return fmt.Errorf("%w selector: %q is already used by generation %d of %s: choose another", ErrInvalid, selector, k.Generation, domain)
 			}
 		}
 		var names []string

@@ -28,6 +28,7 @@ import (
 	"github.com/tollgate-mail/tollgate/deliver"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
@@ -74,6 +75,10 @@ type Gateway struct {
 	// DevPassword is user@demo.test's password in dev mode.
 	DevPassword string
 	AdminToken  string
+
+	// DKIM keeps the verified domains' signing keys; nil when signing is off.
+	DKIM     *dkim.Store
+	stopDKIM func()
 
 	transport  *deliver.Transport
 	stopAnchor func()
@@ -155,6 +160,9 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if err := g.openProtection(ctx, cfg, opts); err != nil {
 		return nil, err
 	}
+	if err := g.openDKIM(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if g.AdminToken, err = adminToken(cfg.Admin.TokenFile); err != nil {
 		return nil, err
 	}
@@ -209,7 +217,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	}
 	if g.Queue, err = queue.Open(ctx, queue.Options{
 		Dir: cfg.Queue.Dir, RetrySchedule: retry, MaxAge: cfg.Queue.MaxAge.Duration, Workers: cfg.Queue.Workers,
-		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.transport, Trace: rec, Logger: log,
+		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.outbound(), Trace: rec, Logger: log,
 		Hold: g.hold, Bounce: g.bounce, Feedback: g.Feedback,
 	}); err != nil {
 		return nil, err
@@ -243,7 +251,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
-			Feedback: g.FeedbackReceiver,
+			Feedback: g.FeedbackReceiver, DKIM: g.DKIM, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})
@@ -365,6 +373,10 @@ func (g *Gateway) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		g.Alerts.Close(ctx)
 		cancel()
+	}
+	if g.stopDKIM != nil {
+		g.stopDKIM()
+		g.stopDKIM = nil
 	}
 	if g.Queue != nil {
 		g.Queue.Close()
