@@ -90,7 +90,6 @@ func (c *Config) ApplyDev() {
 	}
 	c.Queue.RetrySchedule = []Duration{D(10 * time.Second), D(30 * time.Second), D(time.Minute)}
 	c.Queue.MaxAge = D(time.Hour)
-	c.DKIM.Enabled = true
 	// The demo tenant is a trial tenant relaying from loopback: trust it,
 	// or its first message would get 5.7.708 (a new IP).
 	c.Reputation.TrustedRanges = []string{"127.0.0.0/8", "::1/128"}

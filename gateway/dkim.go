@@ -29,6 +29,15 @@ func (g *Gateway) openDKIM(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	g.log.Info("DKIM signing on", "key", from)
+	return nil
+}
+
+// startDKIMSweep runs sweepDKIM now and every check_interval, once the
+// directory is complete (the dev seed included).
+func (g *Gateway) startDKIMSweep(cfg *config.Config) {
+	if g.DKIM == nil {
+		return
+	}
 	resolver := dnsverify.New(cfg.Delivery.Resolver)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -46,7 +55,6 @@ func (g *Gateway) openDKIM(ctx context.Context, cfg *config.Config) error {
 		}
 	}()
 	g.stopDKIM = func() { cancel(); <-done }
-	return nil
 }
 
 // outbound is the transport the queue delivers through: the SMTP client,

@@ -261,6 +261,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		g.adminHTTP = serveAdmin(ln, g.api, cfg, cookieKey, log)
 	}
+	g.startDKIMSweep(cfg)
 	return g, nil
 }
 
