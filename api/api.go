@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/queue"
+	"github.com/tollgate-mail/tollgate/suppress"
 )
 
 // Options configures the admin HTTP server.
@@ -51,6 +52,8 @@ type Options struct {
 	// off; DKIMResolver looks their records up (the verification resolver).
 	DKIM         *dkim.Store
 	DKIMResolver dkim.TXTLooker
+	// Suppress keeps the suppression lists, or nil.
+	Suppress *suppress.Store
 	// SpoolLow reports that the spool is short of disk space, and why:
 	// /healthz then answers 503 with the reason. Nil is always healthy.
 	SpoolLow func() (reason string, low bool)

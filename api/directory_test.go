@@ -27,6 +27,7 @@ import (
 	"github.com/tollgate-mail/tollgate/dnstest"
 	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/store"
+	"github.com/tollgate-mail/tollgate/suppress"
 )
 
 // env is an admin API over a real directory and audit log (SQLite) with
@@ -74,8 +75,12 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sup, err := suppress.Open(ctx, db, lg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
-		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, DKIM: keys, DKIMResolver: dnsverify.New(dns.Addr)})
+		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, DKIM: keys, DKIMResolver: dnsverify.New(dns.Addr), Suppress: sup})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr}

@@ -9,6 +9,7 @@ import (
 	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/queue"
+	"github.com/tollgate-mail/tollgate/suppress"
 )
 
 // openDKIM opens the key store when signing is on; the installation's key
@@ -58,12 +59,14 @@ func (g *Gateway) startDKIMSweep(cfg *config.Config) {
 }
 
 // outbound is the transport the queue delivers through: the SMTP client,
-// behind the DKIM signer when signing is on.
+// behind the DKIM signer when signing is on, behind the recorder that puts
+// hard-bounced recipients on the suppression list.
 func (g *Gateway) outbound() queue.Transport {
-	if g.DKIM == nil {
-		return g.transport
+	var t queue.Transport = g.transport
+	if g.DKIM != nil {
+		t = &dkim.Transport{Next: t, Keys: g.DKIM, Owns: g.Directory.IsVerifiedDomain, Log: g.log.With("component", "dkim")}
 	}
-	return &dkim.Transport{Next: g.transport, Keys: g.DKIM, Owns: g.Directory.IsVerifiedDomain, Log: g.log.With("component", "dkim")}
+	return &suppress.Recorder{Next: t, Store: g.Suppress, Classify: g.Feedback.Classify, Log: g.log.With("component", "suppress")}
 }
 
 // sweepDKIM gives every verified domain without keys its first ones, and

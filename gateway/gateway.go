@@ -38,6 +38,7 @@ import (
 	"github.com/tollgate-mail/tollgate/reputation"
 	"github.com/tollgate-mail/tollgate/smtpd"
 	"github.com/tollgate-mail/tollgate/store"
+	"github.com/tollgate-mail/tollgate/suppress"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -76,6 +77,8 @@ type Gateway struct {
 	DevPassword string
 	AdminToken  string
 
+	// Suppress keeps the tenants' and the operators' suppression lists.
+	Suppress *suppress.Store
 	// DKIM keeps the verified domains' signing keys; nil when signing is off.
 	DKIM     *dkim.Store
 	stopDKIM func()
@@ -161,6 +164,9 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	if err := g.openDKIM(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if g.Suppress, err = suppress.Open(ctx, g.DB, g.Audit); err != nil {
 		return nil, err
 	}
 	if g.AdminToken, err = adminToken(cfg.Admin.TokenFile); err != nil {
@@ -251,7 +257,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
-			Feedback: g.FeedbackReceiver, DKIM: g.DKIM, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
+			Feedback: g.FeedbackReceiver, DKIM: g.DKIM, Suppress: g.Suppress, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})

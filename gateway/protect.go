@@ -9,6 +9,7 @@ import (
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
+	"github.com/tollgate-mail/tollgate/suppress"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -217,6 +218,7 @@ func (g *Gateway) policyChain(cfg *config.Config) policy.Chain {
 	chain = append(chain, reputationCheck{Check: rep, trusted: g.trusted})
 	chain = append(chain, policy.ProbationCheck{Quota: cfg.Policy.ConnectorProbationQuota, Connectors: g.Directory})
 	chain = append(chain, g.Protect.Checks()[1:]...)
+	chain = append(chain, suppress.Check{Store: g.Suppress, Log: g.log})
 	return chain
 }
 
