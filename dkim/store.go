@@ -140,6 +140,11 @@ func scanKeys(rows scanner) ([]Key, error) {
 // keys already. It is safe to call from several nodes at once.
 func (s *Store) Ensure(ctx context.Context, tenantID int64, domain, actor string) (keys []Key, created bool, err error) {
 	domain = normDomain(domain)
+	// Every node's sweep calls this for every verified domain: read first,
+	// and make keys (an RSA key takes a while) only for a domain without.
+	if keys, err := s.Keys(ctx, tenantID, domain); err != nil || len(keys) > 0 {
+		return keys, false, err
+	}
 	signers, err := generate()
 	if err != nil {
 		return nil, false, err
