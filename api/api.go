@@ -26,8 +26,10 @@ import (
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/queue"
+	"github.com/tollgate-mail/tollgate/suppress"
 )
 
 // Options configures the admin HTTP server.
@@ -48,6 +50,12 @@ type Options struct {
 	Reputation *reputation.Tracker
 	// Feedback takes ARF reports at POST /api/v1/feedback/arf, or nil.
 	Feedback *feedback.Receiver
+	// DKIM keeps the verified domains' DKIM keys, or nil when signing is
+	// off; DKIMResolver looks their records up (the verification resolver).
+	DKIM         *dkim.Store
+	DKIMResolver dkim.TXTLooker
+	// Suppress keeps the suppression lists, or nil.
+	Suppress *suppress.Store
 	// SpoolLow reports that the spool is short of disk space, and why:
 	// /healthz then answers 503 with the reason. Nil is always healthy.
 	SpoolLow func() (reason string, low bool)

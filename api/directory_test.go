@@ -25,9 +25,11 @@ import (
 
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnstest"
 	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/store"
+	"github.com/tollgate-mail/tollgate/suppress"
 )
 
 // env is an admin API over a real directory and audit log (SQLite) with
@@ -71,8 +73,16 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { tr.Close() })
 	dns := dnstest.Start(t)
+	keys, err := dkim.Open(ctx, db, dkim.Options{Key: bytes.Repeat([]byte{7}, 32), Audit: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup, err := suppress.Open(ctx, db, lg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
-		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr})
+		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, DKIM: keys, DKIMResolver: dnsverify.New(dns.Addr), Suppress: sup})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr}
@@ -206,7 +216,7 @@ func TestDirectoryOverAPI(t *testing.T) {
 	for _, en := range au.Entries {
 		actions = append(actions, en.Action)
 	}
-	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.disable user.password user.create domain.verify domain.add licence.change licence.change licence.change tenant.create" {
+	if got := strings.Join(actions, " "); got != "connector.delete connector.create user.disable user.password user.create dkim.generate domain.verify domain.add licence.change licence.change licence.change tenant.create" {
 		t.Fatalf("audit trail: %s", got)
 	}
 	if r, err := e.log.Verify(context.Background()); err != nil || !r.OK {

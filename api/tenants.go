@@ -46,10 +46,13 @@ type domainJSON struct {
 	Verified  bool      `json:"verified"`
 	Record    string    `json:"record"` // the TXT record to publish
 	CreatedAt time.Time `json:"created_at"`
+	// DKIM lists the domain's DKIM keys and their records, when signing
+	// is on (api/dkim.go).
+	DKIM *[]dkimKeyJSON `json:"dkim,omitempty"`
 }
 
 func toDomain(d directory.Domain) domainJSON {
-	return domainJSON{d.ID, d.Name, d.Verified, d.DNSRecord(), d.CreatedAt}
+	return domainJSON{ID: d.ID, Name: d.Name, Verified: d.Verified, Record: d.DNSRecord(), CreatedAt: d.CreatedAt}
 }
 
 type connectorJSON struct {
@@ -219,7 +222,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "domains", ds, toDomain)
+	writeList(w, "domains", ds, func(d directory.Domain) domainJSON { return s.withDKIM(r, d) })
 }
 
 func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
@@ -256,11 +259,18 @@ func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
 	if res.Verified && res.Detail != "already verified" {
 		s.record(r, t.ID, "domain.verify", "domain:"+d.Name, nil, toDomain(d))
 	}
+	if res.Verified && s.opts.DKIM != nil {
+		// A verified domain gets its DKIM keys at once, so the admin who
+		// just published one record sees the next ones to publish.
+		if _, _, err := s.opts.DKIM.Ensure(r.Context(), t.ID, d.Name, principalOf(r.Context()).Name); err != nil {
+			s.opts.Logger.Error("DKIM keys for a verified domain", "domain", d.Name, "err", err)
+		}
+	}
 	found := res.Found
 	if found == nil {
 		found = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domain": toDomain(d), "verified": res.Verified, "detail": res.Detail, "found": found})
+	writeJSON(w, http.StatusOK, map[string]any{"domain": s.withDKIM(r, d), "verified": res.Verified, "detail": res.Detail, "found": found})
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {

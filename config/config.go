@@ -43,6 +43,7 @@ type Config struct {
 	Classify   Classify   `toml:"classify"`
 	Trace      Trace      `toml:"trace"`
 	Feedback   Feedback   `toml:"feedback"`
+	DKIM       DKIM       `toml:"dkim"`
 	Alerts     Alerts     `toml:"alerts"`
 	Listen     Listen     `toml:"listen"`
 	Postfix    Postfix    `toml:"postfix"`
@@ -196,6 +197,24 @@ type Feedback struct {
 	ReportsPerHour int64 `toml:"reports_per_hour"`
 	// Window is how far back a tenant's feedback counts reach.
 	Window Duration `toml:"window"`
+}
+
+// DKIM configures signing of tenants' mail for their verified domains
+// (docs/deliverability.md).
+type DKIM struct {
+	// Enabled signs outbound mail and gives verified domains keys; it
+	// needs the installation's DKIM key (KeyFile or TOLLGATE_DKIM_KEY).
+	Enabled bool `toml:"enabled"`
+	// KeyFile holds the 32-byte key (hex or base64) the private keys are
+	// sealed with in the store; the environment variable TOLLGATE_DKIM_KEY
+	// takes precedence. In dev mode one is made in data_dir/dkim-key.
+	KeyFile string `toml:"key_file"`
+	// CheckInterval is how often a node gives new verified domains keys
+	// and looks up the records of keys not yet seen in DNS.
+	CheckInterval Duration `toml:"check_interval"`
+	// Refresh is how long a node signs with the keys it read before
+	// reading them again (another node may have rotated them).
+	Refresh Duration `toml:"refresh"`
 }
 
 // Counters selects where the sliding-window counts behind the limits live.
@@ -552,6 +571,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Feedback.Window.Duration < time.Hour {
 		bad("feedback.window", "must be at least 1h, got %s", c.Feedback.Window)
+	}
+	if c.DKIM.CheckInterval.Duration < time.Second {
+		bad("dkim.check_interval", "must be at least 1s, got %s", c.DKIM.CheckInterval)
+	}
+	if c.DKIM.Refresh.Duration < 0 || c.DKIM.Refresh.Duration > time.Hour {
+		bad("dkim.refresh", "must be in 0s..1h, got %s", c.DKIM.Refresh)
 	}
 	if c.Counters.SaveInterval.Duration <= 0 {
 		bad("counters.save_interval", "must be a positive duration, got %s", c.Counters.SaveInterval)

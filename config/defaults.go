@@ -69,6 +69,7 @@ func Default() *Config {
 			MaxDecodedBytes: 256 << 10, RspamdURL: "http://127.0.0.1:11333", RspamdTimeout: D(2 * time.Second)},
 		Trace:    Trace{Retention: D(30 * 24 * time.Hour), UnattributedPerMinute: 30, UnattributedPerSecond: 100},
 		Feedback: Feedback{MaxReportBytes: 4 << 20, ReportsPerHour: 1000, Window: D(24 * time.Hour)},
+		DKIM:     DKIM{CheckInterval: D(10 * time.Minute), Refresh: D(30 * time.Second)},
 		Alerts:   Alerts{Email: true, DedupeWindow: D(time.Hour)},
 		Log:      Log{Level: "info", Format: "text"},
 	}

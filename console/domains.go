@@ -52,3 +52,45 @@ func (c *Console) verifyDomain(q *req) error {
 	}
 	return q.done(q.tpath("domains"), f)
 }
+
+// checkDKIM asks the API to look the domain's DKIM records up now and
+// shows what DNS answered for each.
+func (c *Console) checkDKIM(q *req) error {
+	name := q.r.PathValue("domain")
+	var ans struct {
+		Checked   []dkimKey `json:"checked"`
+		Activated int       `json:"activated"`
+	}
+	if err := q.api("POST", q.apiT("/domains/%s/dkim/check", url.PathEscape(name)), nil, &ans); err != nil {
+		return q.back(q.tpath("domains"), err)
+	}
+	f := flash{}
+	published := true
+	for _, k := range ans.Checked {
+		f.Lines = append(f.Lines, k.Selector+": "+k.Detail)
+		if k.Published == nil || !*k.Published {
+			published = false
+		}
+	}
+	switch {
+	case ans.Activated != 0:
+		f.Text = fmt.Sprintf("The DKIM records of %s are published: mail from it is now signed with generation %d.", name, ans.Activated)
+	case published:
+		f.Text = fmt.Sprintf("The DKIM records of %s are published.", name)
+	default:
+		f.Error = true
+		f.Text = fmt.Sprintf("Not every DKIM record of %s is published yet. DNS changes can take up to an hour to be seen; check again later.", name)
+	}
+	return q.done(q.tpath("domains"), f)
+}
+
+// rotateDKIM makes a new generation of keys; the old one signs until the
+// new records are seen.
+func (c *Console) rotateDKIM(q *req) error {
+	name := q.r.PathValue("domain")
+	if err := q.api("POST", q.apiT("/domains/%s/dkim/rotate", url.PathEscape(name)), nil, nil); err != nil {
+		return q.back(q.tpath("domains"), err)
+	}
+	return q.done(q.tpath("domains"), flash{Text: fmt.Sprintf(
+		"New DKIM keys for %s: publish their records (marked pending) beside the current ones; they sign from the first check that sees them, and the old keys are retired then.", name)})
+}

@@ -136,6 +136,7 @@ func tenantNav(id int64) []navItem {
 		{"restrictions", "Restrictions", tenantPath(id, "restrictions")},
 		{"unblock", "Unblock requests", tenantPath(id, "unblock")},
 		{"policy", "Sending limits", tenantPath(id, "policy")},
+		{"suppressions", "Suppressed recipients", tenantPath(id, "suppressions")},
 	}
 }
 
@@ -151,6 +152,8 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	t("POST /console/t/{tenant}/unblock", c.requestUnblock)
 	t("GET /console/t/{tenant}/policy", c.policyPage)
 	t("POST /console/t/{tenant}/policy", c.setPolicy)
+	t("GET /console/t/{tenant}/suppressions", c.suppressionsPage)
+	t("POST /console/t/{tenant}/suppressions/remove", c.removeSuppression)
 	c.mux.HandleFunc("GET /console/unblock-requests", c.operatorPage(c.unblockQueue))
 	c.mux.HandleFunc("POST /console/unblock-requests/{request}/{decision}", c.operatorPage(c.decideUnblock))
 	c.mux.HandleFunc("GET /console/reputation", c.operatorPage(c.reputationPage))

@@ -37,6 +37,8 @@ func (c *Console) routes() {
 	t("GET /console/t/{tenant}/domains", c.domains)
 	t("POST /console/t/{tenant}/domains", c.addDomain)
 	t("POST /console/t/{tenant}/domains/{domain}/verify", c.verifyDomain)
+	t("POST /console/t/{tenant}/domains/{domain}/dkim/check", c.checkDKIM)
+	t("POST /console/t/{tenant}/domains/{domain}/dkim/rotate", c.rotateDKIM)
 	t("GET /console/t/{tenant}/users", c.users)
 	t("POST /console/t/{tenant}/users", c.createUser)
 	t("POST /console/t/{tenant}/users/{user}/disabled", c.setUserDisabled)

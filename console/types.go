@@ -24,6 +24,20 @@ type domain struct {
 	Verified  bool      `json:"verified"`
 	Record    string    `json:"record"`
 	CreatedAt time.Time `json:"created_at"`
+	DKIM      []dkimKey `json:"dkim"`
+}
+
+// dkimKey is one DKIM key of a verified domain (api/dkim.go).
+type dkimKey struct {
+	Selector   string `json:"selector"`
+	Algorithm  string `json:"algorithm"`
+	Generation int    `json:"generation"`
+	State      string `json:"state"`
+	Origin     string `json:"origin"`
+	Name       string `json:"name"`
+	Value      string `json:"value"`
+	Published  *bool  `json:"published"`
+	Detail     string `json:"detail"`
 }
 
 type connector struct {

@@ -28,6 +28,13 @@ type Server struct {
 // type answers an empty NOERROR.
 func Start(t testing.TB, records ...string) *Server {
 	t.Helper()
+	return StartAt(t, "127.0.0.1:0", records...)
+}
+
+// StartAt is Start on a given address, for a helper process that must
+// answer on port 53 (a tool that reads /etc/resolv.conf takes no port).
+func StartAt(t testing.TB, address string, records ...string) *Server {
+	t.Helper()
 	s := &Server{rrs: map[string][]dns.RR{}}
 	for _, r := range records {
 		s.add(t, r)
@@ -39,7 +46,7 @@ func Start(t testing.TB, records ...string) *Server {
 	var ln net.Listener
 	var err error
 	for range 20 {
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+		if pc, err = net.ListenPacket("udp", address); err != nil {
 			t.Fatal(err)
 		}
 		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {

@@ -115,3 +115,12 @@ func quoteAll(l []string) []string {
 	}
 	return out
 }
+
+// LookupTXT returns the TXT values at name (a record's strings joined), for
+// other records a tenant publishes, such as DKIM keys: one resolver for
+// every check an admin runs.
+func (c *Checker) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.resolver.LookupTXT(ctx, strings.TrimSuffix(name, "."))
+}

@@ -37,6 +37,9 @@ type Receiver struct {
 	// none when the trace does not know it. nil: no trace.
 	FindMessage func(ctx context.Context, tenantID int64, messageID string) []Sent
 	Trace       trace.Recorder
+	// OnComplaint hears each counted complaint that names its recipient
+	// (the suppression list); nil for none.
+	OnComplaint func(ctx context.Context, tenantID int64, recipient, detail string)
 	Logger      *slog.Logger
 }
 
@@ -121,6 +124,9 @@ func (rv *Receiver) Receive(ctx context.Context, r io.Reader, via, source string
 		}
 		out.Counted = true
 		out.Reason = "complaint counted for tenant " + fmt.Sprint(out.TenantID) + " (matched by " + out.MatchedBy + ")"
+		if rv.OnComplaint != nil && out.Recipient != "" {
+			rv.OnComplaint(ctx, out.TenantID, out.Recipient, "ARF abuse report via "+via)
+		}
 	}
 	outcome := "ok"
 	if out.Counted {

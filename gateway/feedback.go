@@ -6,6 +6,7 @@ import (
 
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/feedback"
+	"github.com/tollgate-mail/tollgate/suppress"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -32,6 +33,11 @@ func (g *Gateway) openFeedback(ctx context.Context, cfg *config.Config) error {
 		},
 		FindMessage: g.findMessage,
 		Signer:      g.feedbackIDs,
+		OnComplaint: func(ctx context.Context, tenantID int64, rcpt, detail string) {
+			if _, _, err := g.Suppress.Add(ctx, tenantID, rcpt, suppress.Complaint, detail, "system"); err != nil {
+				g.log.Warn("could not add a complainant to the suppression list", "tenant_id", tenantID, "err", err)
+			}
+		},
 	}
 	return nil
 }

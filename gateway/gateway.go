@@ -28,6 +28,7 @@ import (
 	"github.com/tollgate-mail/tollgate/deliver"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
@@ -39,6 +40,7 @@ import (
 	"github.com/tollgate-mail/tollgate/reputation"
 	"github.com/tollgate-mail/tollgate/smtpd"
 	"github.com/tollgate-mail/tollgate/store"
+	"github.com/tollgate-mail/tollgate/suppress"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -79,6 +81,12 @@ type Gateway struct {
 	// DevPassword is user@demo.test's password in dev mode.
 	DevPassword string
 	AdminToken  string
+
+	// Suppress keeps the tenants' and the operators' suppression lists.
+	Suppress *suppress.Store
+	// DKIM keeps the verified domains' signing keys; nil when signing is off.
+	DKIM     *dkim.Store
+	stopDKIM func()
 
 	transport  *deliver.Transport
 	stopAnchor func()
@@ -160,6 +168,12 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if err := g.openProtection(ctx, cfg, opts); err != nil {
 		return nil, err
 	}
+	if err := g.openDKIM(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if g.Suppress, err = suppress.Open(ctx, g.DB, g.Audit); err != nil {
+		return nil, err
+	}
 	if g.AdminToken, err = adminToken(cfg.Admin.TokenFile); err != nil {
 		return nil, err
 	}
@@ -214,7 +228,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	}
 	if g.Queue, err = queue.Open(ctx, queue.Options{
 		Dir: cfg.Queue.Dir, RetrySchedule: retry, MaxAge: cfg.Queue.MaxAge.Duration, Workers: cfg.Queue.Workers,
-		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.transport, Trace: rec, Logger: log,
+		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.outbound(), Trace: rec, Logger: log,
 		Hold: g.hold, Bounce: g.bounce, Feedback: g.Feedback,
 	}); err != nil {
 		return nil, err
@@ -261,6 +275,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
 			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg),
+			DKIM: g.DKIM, Suppress: g.Suppress, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})
@@ -270,6 +285,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		}
 		g.adminHTTP = serveAdmin(ln, g.api, cfg, cookieKey, log)
 	}
+	g.startDKIMSweep(cfg)
 	return g, nil
 }
 
@@ -385,6 +401,10 @@ func (g *Gateway) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		g.Alerts.Close(ctx)
 		cancel()
+	}
+	if g.stopDKIM != nil {
+		g.stopDKIM()
+		g.stopDKIM = nil
 	}
 	if g.Queue != nil {
 		g.Queue.Close()

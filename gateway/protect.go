@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
+	"github.com/tollgate-mail/tollgate/suppress"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -191,7 +192,8 @@ func (g *Gateway) policyChain(cfg *config.Config) (policy.Chain, error) {
 		return policy.Chain{}, fmt.Errorf("config: delivery.allowed_internal_next_hops: %w", err)
 	}
 	ch, err := g.Protect.Chain(protect.ChainOptions{InternalNextHops: hops, Reputation: g.Reputation, TrustedRanges: g.trusted,
-		Probation: g.Directory, ProbationQuota: cfg.Policy.ConnectorProbationQuota})
+		Probation: g.Directory, ProbationQuota: cfg.Policy.ConnectorProbationQuota,
+		Suppression: suppress.Check{Store: g.Suppress, Log: g.log}})
 	if err != nil {
 		return policy.Chain{}, fmt.Errorf("policy chain: %w", err)
 	}

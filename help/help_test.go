@@ -149,7 +149,7 @@ func TestEveryLiteralCodeHasPage(t *testing.T) {
 func TestPagesComplete(t *testing.T) {
 	commands := map[string]string{"5.7.705": "unblock-request", "5.1.8": "release", "5.7.711": "release",
 		"5.7.750": "domain-verify", "5.7.233": "policy-set", "5.1.90": "policy-set", "4.7.711": "connector-confirm", "5.7.64": "connector-create",
-		"5.7.751": "domain-verify", "5.7.60": "alias-add"}
+		"5.7.751": "domain-verify", "5.7.60": "alias-add", "5.1.92": "suppression-remove"}
 	for _, code := range help.Codes() {
 		p := exact(t, code)
 		if p.Title == "" || p.Cause == "" || p.Sender == "" || p.Admin == "" || p.Who == "" {

@@ -26,6 +26,10 @@ type ChainOptions struct {
 	// a day (4.7.711); nil leaves the check out.
 	Probation      policy.ProbationSource
 	ProbationQuota int64
+	// Suppression refuses recipients on the tenant's or the operators'
+	// suppression list (5.1.92); it runs last, after every check of the
+	// sender. Nil leaves it out.
+	Suppression policy.Check
 }
 
 // Chain builds the whole policy chain, in the one order the front ends ask
@@ -42,7 +46,8 @@ type ChainOptions struct {
 //  8. unregistered domains (5.7.750), after those two, so a refused
 //     message does not use up the allowance;
 //  9. the sending limits (4.7.500, 5.1.90, 5.7.233, 4.5.3);
-//  10. the content verdict (5.7.705 on the threshold, the high-risk pool).
+//  10. the content verdict (5.7.705 on the threshold, the high-risk pool);
+//  11. the suppression list (5.1.92), where given.
 func (e *Engine) Chain(o ChainOptions) (policy.Chain, error) {
 	if e.Tenants == nil || e.Counters == nil {
 		return policy.Chain{}, errors.New("protect: the engine needs Tenants and Counters to build the chain")
@@ -65,6 +70,9 @@ func (e *Engine) Chain(o ChainOptions) (policy.Chain, error) {
 	}
 	checks = append(checks, RestrictionCheck{e}, ForeignDomainCheck{e}, SenderBindingCheck{e},
 		UnregisteredCheck{e}, LimitsCheck{e}, VerdictCheck{e})
+	if o.Suppression != nil {
+		checks = append(checks, o.Suppression)
+	}
 	return policy.NewChain(checks...)
 }
 

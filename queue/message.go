@@ -94,6 +94,10 @@ type Delivery struct {
 	RetFull    bool
 	Body       *io.SectionReader // the spooled message, exactly Size bytes
 	ReceivedAt time.Time
+	// TenantID and Kind say whose message this is ("message" or "dsn"),
+	// for what delivery adds per tenant (a DKIM signature).
+	TenantID int64
+	Kind     string
 }
 
 // Result is what happened to one recipient in an attempt.

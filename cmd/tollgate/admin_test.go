@@ -26,11 +26,17 @@ func devServer(t *testing.T, dir string) (string, func()) {
 // for tests that send mail as the demo tenant's connector (loopback).
 func devServerRelay(t *testing.T, dir string) (string, string, func()) {
 	t.Helper()
+	return devServerArgs(t, dir)
+}
+
+// devServerArgs is devServerRelay with more serve flags (--config FILE).
+func devServerArgs(t *testing.T, dir string, extra ...string) (string, string, func()) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
 		admin, relay := freePort(t), freePort(t)
 		out := &syncBuffer{}
-		cmd := exec.Command(binary(t), "serve", "--dev", "--listen-relay", relay, "--listen-submission", "",
-			"--listen-submissions", "", "--listen-admin", admin)
+		cmd := exec.Command(binary(t), append([]string{"serve", "--dev", "--listen-relay", relay, "--listen-submission", "",
+			"--listen-submissions", "", "--listen-admin", admin}, extra...)...)
 		cmd.Dir = dir
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
