@@ -61,6 +61,8 @@ var routes = []route{
 	{"PUT", "/api/v1/tenants/{tenant}/sender-binding", admin, func(s *Server) http.HandlerFunc { return s.setSenderBinding }},
 	{"GET", "/api/v1/tenants/{tenant}/admins", admin, func(s *Server) http.HandlerFunc { return s.listAdmins }},
 	{"POST", "/api/v1/tenants/{tenant}/admins", admin, func(s *Server) http.HandlerFunc { return s.createAdmin }},
+	{"POST", "/api/v1/tenants/{tenant}/admins/{admin}/password-change", admin, func(s *Server) http.HandlerFunc { return s.requirePasswordChange }},
+	{"GET", "/api/v1/tenants/{tenant}/tokens", admin, func(s *Server) http.HandlerFunc { return s.listTenantTokens }},
 	{"PUT", "/api/v1/me/password", admin, func(s *Server) http.HandlerFunc { return s.changeOwnPassword }},
 	{"DELETE", "/api/v1/admins/{admin}/mfa", operator, func(s *Server) http.HandlerFunc { return s.resetAdminMFA }},
 	{"GET", "/api/v1/operators", operator, func(s *Server) http.HandlerFunc { return s.listOperators }},
