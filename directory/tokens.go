@@ -45,10 +45,10 @@ type Token struct {
 	// LastUsed ("" if unknown): written at once when it changes, so a
 	// token used from a new address shows it on the next read.
 	LastUsedFrom string
-	RevokedAt time.Time // zero while live
-	Kind      string    // KindAPI, KindSignIn or KindSession
-	AdminID   int64     // the signed-in admin, for sign-in tickets and sessions
-	ExpiresAt time.Time // zero for API tokens, which never expire
+	RevokedAt    time.Time // zero while live
+	Kind         string    // KindAPI, KindSignIn or KindSession
+	AdminID      int64     // the signed-in admin, for sign-in tickets and sessions
+	ExpiresAt    time.Time // zero for API tokens, which never expire
 	// Touched is set by AuthenticateToken when this use updated LastUsed
 	// (at most once a minute): the moment to record "token used" once,
 	// not on every request.
