@@ -129,6 +129,8 @@ func (v view) Nav() navigation {
 			{"domains", "Accepted domains", tenantPath(id, "domains")},
 			{"users", "Users", tenantPath(id, "users")},
 			{"connectors", "Connectors", tenantPath(id, "connectors")},
+			{"admins", "Admins", tenantPath(id, "admins")},
+			{"tokens", "API tokens", tenantPath(id, "tokens")},
 			{"audit", "Audit log", tenantPath(id, "audit")},
 		}, tenantNav(id)...)
 	}
