@@ -23,9 +23,18 @@ type status struct {
 	ProbationQuota int64                  `json:"probation_quota"`
 	Restrictions   []blocks.Restriction   `json:"restrictions"`
 	Today          blocks.DayStats        `json:"today"`
+	TraceToday     *traceCounts           `json:"trace_today"`
 	SpamRatio      float64                `json:"spam_ratio_today"`
 	Settings       map[string]any         `json:"settings"`
 	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request"`
+}
+
+// traceCounts are today's messages as the trace shows them.
+type traceCounts struct {
+	Accepted int64 `json:"accepted"`
+	Refused  int64 `json:"refused"`
+	Deferred int64 `json:"deferred"`
+	Senders  int64 `json:"senders"`
 }
 
 // protectionSummary is a tenant's standing as the overview and the

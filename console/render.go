@@ -59,6 +59,13 @@ var funcs = template.FuncMap{
 		}
 		return m, nil
 	},
+	// plural writes a count with its noun: "1 sender", "2 senders".
+	"plural": func(n any, one, many string) string {
+		if fmt.Sprint(n) == "1" {
+			return "1 " + one
+		}
+		return fmt.Sprint(n) + " " + many
+	},
 	"pct": func(f float64) string {
 		return fmt.Sprintf("%.1f %%", f*100)
 	},

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tollgate-mail/tollgate/blocks"
 )
 
 // overviewData is a tenant's overview: licence, what it has, and the
@@ -14,6 +16,9 @@ import (
 type overviewData struct {
 	Domains, Verified     int
 	Users, DisabledUsers  int
+	RestrictedUsers       int // enabled users under a live sender restriction
+	CanSend               int // users neither disabled nor restricted (0 while the tenant is stopped)
+	Stopped               bool
 	Connectors, Probation int
 	NewConnectors         int
 	Recent                []auditRow
@@ -66,6 +71,7 @@ func (c *Console) overview(q *req) error {
 	if d.Protection, err = q.protectionSummary(true); err != nil {
 		return err
 	}
+	d.countSenders(us.Users)
 	return q.render(http.StatusOK, "overview.html", q.tenant.Name, "overview", d)
 }
 
@@ -155,4 +161,32 @@ func (c *Console) createTenant(q *req) error {
 		return q.back(Prefix+"tenants", err)
 	}
 	return q.done(Prefix+"tenants", flash{Text: fmt.Sprintf("Created tenant %s (id %d).", t.Name, t.ID), ID: t.ID})
+}
+
+// countSenders says how many users can send, from the same restrictions
+// and state the restrictions page and the status show: a restricted or
+// disabled user cannot, and nobody can while the tenant is blocked or
+// expired.
+func (d *overviewData) countSenders(us []user) {
+	restricted := map[string]bool{}
+	if p := d.Protection; p != nil {
+		for _, r := range p.Restrictions {
+			if r.Kind == blocks.KindSender && r.ReleasedAt.IsZero() {
+				restricted[strings.ToLower(r.Subject)] = true
+			}
+		}
+		d.Stopped = p.State == "blocked" || p.State == "expired"
+	}
+	for _, u := range us {
+		switch {
+		case u.Disabled:
+		case restricted[strings.ToLower(u.Address)]:
+			d.RestrictedUsers++
+		default:
+			d.CanSend++
+		}
+	}
+	if d.Stopped {
+		d.CanSend = 0
+	}
 }
