@@ -165,6 +165,14 @@ func TestOverviewFiguresMatchTrace(t *testing.T) {
 	if got := textOf(page, "users-send"); got != "1 can send; 1 restricted" {
 		t.Errorf("overview #users-send = %q, want %q (ann is restricted)", got, "1 can send; 1 restricted")
 	}
+	// The trace page names the tenant and the connector, and keeps each
+	// address whole.
+	_, tp := ops.get(fmt.Sprintf("/console/t/%d/trace", f.alpha.ID))
+	for _, want := range []string{"<td>alpha</td>", "connector <strong>lab</strong>", `<span class="addr">bob@alpha.test</span>`, `<span class="addr">partner@example.net</span>`} {
+		if !strings.Contains(tp, want) {
+			t.Errorf("trace page lacks %s", want)
+		}
+	}
 	if got := textOf(page, "restricted-count"); !strings.HasPrefix(got, "1 sender or connector is restricted") {
 		t.Errorf("overview #restricted-count = %q", got)
 	}

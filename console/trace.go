@@ -24,7 +24,10 @@ type traceSummary struct {
 	Subject    string    `json:"subject"`
 	Verdict    string    `json:"verdict"`
 	Pool       string    `json:"pool"`
-	Status     string    `json:"status"` // refused, deferred, queued, delivered, bounced
+	Status     string    `json:"status"` // open, abandoned, refused, deferred, queued, delivered, bounced
+	Tenant     string    `json:"tenant"`
+	Connector  string    `json:"connector"`
+	ClientIP   string    `json:"client_ip"`
 	Code       string    `json:"code"`
 	Rule       string    `json:"rule"`
 	First      time.Time `json:"first_at"`

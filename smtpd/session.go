@@ -50,7 +50,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		}
 	}
 	s.record("connect", "accept", "", "", "helo", s.env.Helo, "tls", strconv.FormatBool(s.env.TLS),
-		"tenant", s.env.Tenant, "attribution", s.env.Method)
+		"tenant", s.env.Tenant, "attribution", s.env.Method, "connector", s.env.Connector)
 	return s, nil
 }
 

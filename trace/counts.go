@@ -72,7 +72,7 @@ func (s *Store) Counts(ctx context.Context, tenantID int64, since, until time.Ti
 	if err != nil {
 		return Counts{}, err
 	}
-	for _, m := range summarize(entries) {
+	for _, m := range summarize(entries, time.Now()) {
 		if m.TenantID != tenantID || m.First.Before(since) || !m.First.Before(until) {
 			continue
 		}
