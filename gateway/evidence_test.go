@@ -80,3 +80,18 @@ func TestBlockEvidenceFromAuditLog(t *testing.T) {
 		t.Errorf("access evidence (token created %v, used %v): %+v", tokCreate, tokUse, b.Evidence.RecentAccess)
 	}
 }
+
+// The README's dev-mode refusal: the seeded connector covers 127.0.0.1, so
+// a client on 127.0.0.2 is unattributed and refused with 5.7.64, while
+// 127.0.0.1 relays.
+func TestDevSeedRefusesOtherLoopback(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	g := start(t, testConfig(t, sink.Addr()), true)
+	c := dialFrom(t, "127.0.0.2", addr(g, "relay"))
+	err := send(c, "a@demo.test", []string{"someone@example.net"}, testMessage("hi", "refused"))
+	wantCode(t, err, 550, "5.7.64")
+	ok := dialFrom(t, "127.0.0.1", addr(g, "relay"))
+	if err := send(ok, "a@demo.test", []string{"someone@example.net"}, testMessage("hi", "relayed")); err != nil {
+		t.Fatalf("from 127.0.0.1: %v", err)
+	}
+}
