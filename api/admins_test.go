@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+	"github.com/tollgate-mail/tollgate/blocks"
 )
 
 // signInAdmin creates a tenant admin and signs them in with password and
@@ -124,4 +125,28 @@ func TestRequirePasswordChange(t *testing.T) {
 	}
 	// SetAdminPassword does not end sessions by itself (the API's change does); the gate is lifted.
 	e.want(200, sess, "GET", base, nil, nil)
+}
+
+// Standings are every tenant's state for operators only: a tenant admin
+// gets the 404 of an operator route; a blocked tenant and a restricted one
+// show as such.
+func TestStandings(t *testing.T) {
+	e := newEnv(t)
+	var a, b tenantJSON
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
+	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "beta"}, &b)
+	e.want(404, e.tenantToken(a.ID), "GET", "/api/v1/standings", nil, nil)
+	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/blocks", a.ID), map[string]any{"reason": "abuse report"}, nil)
+	if _, _, err := e.blocks.Restrict(t.Context(), blocks.Restriction{TenantID: b.ID, Kind: blocks.KindSender, Subject: "x@beta.test", Reason: "spam", Rule: "r"}, "system"); err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Standings []standingJSON }
+	e.want(200, "op", "GET", "/api/v1/standings", nil, &out)
+	got := map[string]standingJSON{}
+	for _, s := range out.Standings {
+		got[s.Name] = s
+	}
+	if got["alpha"].State != "blocked" || got["alpha"].Restrictions != 0 || got["beta"].State != "sending" || got["beta"].Restrictions != 1 {
+		t.Fatalf("standings %+v", out.Standings)
+	}
 }

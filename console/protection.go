@@ -48,39 +48,6 @@ type protectionSummary struct {
 // chartDays is how far back the overview's chart goes.
 const chartDays = 14
 
-func (p *protectionSummary) volume() int64 {
-	if p == nil {
-		return 0
-	}
-	return p.Today.Messages
-}
-
-func (p *protectionSummary) spamRatio() float64 {
-	if p == nil {
-		return 0
-	}
-	return p.SpamRatio
-}
-
-// rank orders tenants for the operator: blocked first, then expired, on
-// probation, with restricted senders, and the rest.
-func (p *protectionSummary) rank() int {
-	if p == nil {
-		return 0
-	}
-	switch {
-	case p.State == "blocked":
-		return 4
-	case p.State == "expired":
-		return 3
-	case p.State == "probation":
-		return 2
-	case len(p.Restrictions) > 0:
-		return 1
-	}
-	return 0
-}
-
 // protectionSummary reads the tenant's status; with days, also its daily
 // figures for the chart. A server without the protection state (the API
 // answers 501) has no summary.

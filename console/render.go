@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/blocks"
 )
 
 // view is what every page template gets: the layout reads the first
@@ -65,6 +67,17 @@ var funcs = template.FuncMap{
 			return "1 " + one
 		}
 		return fmt.Sprint(n) + " " + many
+	},
+	// restricted counts restrictions given as a list (a status) or a
+	// number (a standing).
+	"restricted": func(v any) int {
+		switch r := v.(type) {
+		case int:
+			return r
+		case []blocks.Restriction:
+			return len(r)
+		}
+		return 0
 	},
 	"pct": func(f float64) string {
 		return fmt.Sprintf("%.1f %%", f*100)

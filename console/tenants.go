@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
 )
@@ -75,44 +77,128 @@ func (c *Console) overview(q *req) error {
 	return q.render(http.StatusOK, "overview.html", q.tenant.Name, "overview", d)
 }
 
-// tenantsData is the operator's list of every tenant.
+// tenantsData is the operator's list of every tenant, one page of it.
 type tenantsData struct {
-	Tenants []tenantRow
-	Sort    string
-	Sorts   []navItem
+	Tenants          []standing
+	Sort, Query      string
+	Sorts            []navItem
+	Page, Pages      int
+	First, Last, All int // the rows shown (1-based) and how many match
+	Prev, Next       string
+	Counts           stateCounts
 }
 
-type tenantRow struct {
-	tenant
-	Protection *protectionSummary
+// standing is GET /api/v1/standings: one tenant's state at a glance.
+type standing struct {
+	ID           int64           `json:"tenant_id"`
+	Name         string          `json:"name"`
+	Effective    string          `json:"effective_license"`
+	Seats        int             `json:"seats"`
+	CreatedAt    time.Time       `json:"created_at"`
+	State        string          `json:"state"`
+	BlockRule    string          `json:"block_rule"`
+	BlockRatio   float64         `json:"block_ratio"`
+	BlockSpam    int64           `json:"block_spam_bulk"`
+	BlockTotal   int64           `json:"block_messages"`
+	Restrictions int             `json:"restrictions"`
+	Today        blocks.DayStats `json:"today"`
+	SpamRatio    float64         `json:"spam_ratio_today"`
+	Pending      int64           `json:"pending_unblock_request"`
 }
+
+// rank orders tenants for the operator: blocked first, then expired, on
+// probation, with restricted senders, and the rest.
+func (s standing) rank() int {
+	switch {
+	case s.State == "blocked":
+		return 4
+	case s.State == "expired":
+		return 3
+	case s.State == "probation":
+		return 2
+	case s.Restrictions > 0:
+		return 1
+	}
+	return 0
+}
+
+// stateCounts are the operator's headline figures over every tenant.
+type stateCounts struct {
+	Tenants, Blocked, Expired, Probation, Restricted, Pending int
+}
+
+// tenantsPerPage bounds the rows of one page: an operator of 10,000
+// tenants searches or pages, and the page stays quick to render.
+const tenantsPerPage = 50
 
 // tenants lists every tenant for an operator with its sending state and
-// today's figures, blocked tenants first unless another order is asked.
+// today's figures, blocked tenants first unless another order is asked;
+// q searches names (and ids), page pages through the matches.
 func (c *Console) tenants(q *req) error {
-	var ts struct{ Tenants []tenant }
-	if err := q.api("GET", "/api/v1/tenants", nil, &ts); err != nil {
+	var st struct{ Standings []standing }
+	if err := q.api("GET", "/api/v1/standings", nil, &st); err != nil {
 		return err
 	}
-	d := tenantsData{Sort: q.r.URL.Query().Get("sort")}
+	in := q.r.URL.Query()
+	d := tenantsData{Sort: in.Get("sort"), Query: strings.TrimSpace(in.Get("q"))}
 	if d.Sort == "" {
 		d.Sort = "status"
 	}
-	for _, t := range ts.Tenants {
-		row := tenantRow{tenant: t}
-		tq := *q
-		tq.tenant = &t
-		var err error
-		if row.Protection, err = tq.protectionSummary(false); err != nil {
-			return err
+	needle := strings.ToLower(d.Query)
+	var rows []standing
+	for _, t := range st.Standings {
+		d.Counts.add(t)
+		if needle == "" || strings.Contains(strings.ToLower(t.Name), needle) || strconv.FormatInt(t.ID, 10) == needle {
+			rows = append(rows, t)
 		}
-		d.Tenants = append(d.Tenants, row)
 	}
-	sortTenants(d.Tenants, d.Sort)
+	sortTenants(rows, d.Sort)
+	d.All = len(rows)
+	d.Pages = max(1, (d.All+tenantsPerPage-1)/tenantsPerPage)
+	d.Page, _ = strconv.Atoi(in.Get("page"))
+	d.Page = min(max(d.Page, 1), d.Pages)
+	from := (d.Page - 1) * tenantsPerPage
+	d.Tenants = rows[from:min(from+tenantsPerPage, d.All)]
+	d.First, d.Last = min(from+1, d.All), from+len(d.Tenants)
+	link := func(page int) string {
+		v := url.Values{"sort": {d.Sort}, "page": {strconv.Itoa(page)}}
+		if d.Query != "" {
+			v.Set("q", d.Query)
+		}
+		return Prefix + "tenants?" + v.Encode()
+	}
+	if d.Page > 1 {
+		d.Prev = link(d.Page - 1)
+	}
+	if d.Page < d.Pages {
+		d.Next = link(d.Page + 1)
+	}
 	for _, s := range tenantSorts() {
-		d.Sorts = append(d.Sorts, navItem{Section: s[0], Label: s[1], Href: Prefix + "tenants?sort=" + s[0]})
+		v := url.Values{"sort": {s[0]}}
+		if d.Query != "" {
+			v.Set("q", d.Query)
+		}
+		d.Sorts = append(d.Sorts, navItem{Section: s[0], Label: s[1], Href: Prefix + "tenants?" + v.Encode()})
 	}
 	return q.render(http.StatusOK, "tenants.html", "All tenants", "tenants", d)
+}
+
+func (c *stateCounts) add(t standing) {
+	c.Tenants++
+	switch t.State {
+	case "blocked":
+		c.Blocked++
+	case "expired":
+		c.Expired++
+	case "probation":
+		c.Probation++
+	}
+	if t.Restrictions > 0 {
+		c.Restricted++
+	}
+	if t.Pending != 0 {
+		c.Pending++
+	}
 }
 
 // tenantSorts are the orders the tenants list offers: [key, label].
@@ -121,8 +207,8 @@ func tenantSorts() [][2]string {
 		{"volume", "Volume today"}, {"spam", "Spam ratio today"}}
 }
 
-func sortTenants(ts []tenantRow, by string) {
-	slices.SortStableFunc(ts, func(a, b tenantRow) int {
+func sortTenants(ts []standing, by string) {
+	slices.SortStableFunc(ts, func(a, b standing) int {
 		switch by {
 		case "name":
 			return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
@@ -131,13 +217,13 @@ func sortTenants(ts []tenantRow, by string) {
 		case "licence":
 			return cmp.Compare(a.Effective, b.Effective)
 		case "volume":
-			return cmp.Compare(b.Protection.volume(), a.Protection.volume())
+			return cmp.Compare(b.Today.Messages, a.Today.Messages)
 		case "spam":
-			return cmp.Compare(b.Protection.spamRatio(), a.Protection.spamRatio())
+			return cmp.Compare(b.SpamRatio, a.SpamRatio)
 		}
 		// "status": blocked first, then expired, on probation, with
 		// restrictions, then by name.
-		if r := cmp.Compare(b.Protection.rank(), a.Protection.rank()); r != 0 {
+		if r := cmp.Compare(b.rank(), a.rank()); r != 0 {
 			return r
 		}
 		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
