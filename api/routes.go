@@ -71,6 +71,7 @@ var routes = []route{
 	{"POST", "/api/v1/tokens", admin, func(s *Server) http.HandlerFunc { return s.createToken }},
 	{"DELETE", "/api/v1/tokens/{token}", admin, func(s *Server) http.HandlerFunc { return s.revokeToken }},
 	{"GET", "/api/v1/policy", operator, func(s *Server) http.HandlerFunc { return s.getDefaults }},
+	{"GET", "/api/v1/dashboard", operator, func(s *Server) http.HandlerFunc { return s.dashboard }},
 	{"GET", "/api/v1/standings", operator, func(s *Server) http.HandlerFunc { return s.listStandings }},
 	{"GET", "/api/v1/tenants/{tenant}/status", admin, func(s *Server) http.HandlerFunc { return s.tenantStatus }},
 	{"GET", "/api/v1/tenants/{tenant}/stats", admin, func(s *Server) http.HandlerFunc { return s.tenantStats }},

@@ -2,10 +2,12 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // standingJSON is one tenant's state at a glance: what the operator's
@@ -86,4 +88,41 @@ func (s *Server) listStandings(w http.ResponseWriter, r *http.Request) {
 		}
 		return st
 	})
+}
+
+// dashboard is the operator's service-wide figures beside the standings:
+// the spool's depth and the refusals by reply code, hour by hour, over the
+// last ?hours= (24 by default, at most 168).
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	hours := 24
+	if v := r.URL.Query().Get("hours"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 168 {
+			s.fail(w, r, badField("hours", "%q is not a number of hours in 1..168", v))
+			return
+		}
+		hours = n
+	}
+	out := struct {
+		QueueDepth *int              `json:"queue_depth,omitempty"`
+		Since      time.Time         `json:"since"`
+		Refusals   []trace.CodeCount `json:"refusals"`
+	}{Since: time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(hours-1) * time.Hour), Refusals: []trace.CodeCount{}}
+	if s.opts.Queue != nil {
+		n, err := s.opts.Queue.Depth(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out.QueueDepth = &n
+	}
+	if s.opts.Trace != nil {
+		rs, err := s.opts.Trace.RefusalsByCode(r.Context(), out.Since)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out.Refusals = rs
+	}
+	writeJSON(w, http.StatusOK, out)
 }

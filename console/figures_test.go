@@ -173,6 +173,15 @@ func TestOverviewFiguresMatchTrace(t *testing.T) {
 			t.Errorf("trace page lacks %s", want)
 		}
 	}
+	// The operator's dashboard counts the same refusals by code, and the
+	// tenants with restricted senders.
+	_, tl := ops.get("/console/tenants")
+	if want := fmt.Sprintf("<code>550 5.1.8</code></th><td>%d</td><td>%d</td>", inTrace.refused, inTrace.refused); !strings.Contains(tl, want) {
+		t.Errorf("dashboard refusals: %q, want %s", textOf(tl, "refusals"), want)
+	}
+	if got := textOf(tl, "n-restricted"); got != "1" {
+		t.Errorf("dashboard: %q tenants with restricted senders, want 1", got)
+	}
 	if got := textOf(page, "restricted-count"); !strings.HasPrefix(got, "1 sender or connector is restricted") {
 		t.Errorf("overview #restricted-count = %q", got)
 	}

@@ -86,6 +86,79 @@ type tenantsData struct {
 	First, Last, All int // the rows shown (1-based) and how many match
 	Prev, Next       string
 	Counts           stateCounts
+	QueueDepth       *int
+	Refusals         []refusalRow
+}
+
+// refusalRow is one reply code's refusals over the dashboard's hours.
+type refusalRow struct {
+	Code            string
+	LastHour, Total int64
+	Bars            []refusalBar // one per hour, oldest first
+}
+
+// refusalBar is one hour's bar of a code's sparkline (SVG attributes: the
+// CSP allows no inline style).
+type refusalBar struct {
+	X, Y, H int
+	Title   string
+}
+
+// dashboardHours is how far back the refusals by code go.
+const dashboardHours = 24
+
+// refusalRows turns the API's hourly counts into one row per code, the
+// codes with most refusals first.
+func refusalRows(since time.Time, cs []struct {
+	Hour  time.Time `json:"hour"`
+	Code  string    `json:"code"`
+	Count int64     `json:"count"`
+}) []refusalRow {
+	byCode := map[string]*refusalRow{}
+	perHour := map[string][]int64{}
+	var peak int64 = 1
+	last := since.Add((dashboardHours - 1) * time.Hour)
+	for _, c := range cs {
+		i := int(c.Hour.Sub(since) / time.Hour)
+		if i < 0 || i >= dashboardHours {
+			continue
+		}
+		code := c.Code
+		if code == "" {
+			code = "(no code)"
+		}
+		r := byCode[code]
+		if r == nil {
+			r = &refusalRow{Code: code}
+			byCode[code] = r
+			perHour[code] = make([]int64, dashboardHours)
+		}
+		r.Total += c.Count
+		if !c.Hour.Before(last) {
+			r.LastHour += c.Count
+		}
+		perHour[code][i] += c.Count
+		peak = max(peak, perHour[code][i])
+	}
+	var out []refusalRow
+	for code, r := range byCode {
+		for i, n := range perHour[code] {
+			h := int(n * 20 / peak)
+			if n > 0 {
+				h = max(h, 1)
+			}
+			r.Bars = append(r.Bars, refusalBar{X: i * 5, Y: 20 - h, H: h,
+				Title: fmt.Sprintf("%s: %d", since.Add(time.Duration(i)*time.Hour).Format("15:04"), n)})
+		}
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b refusalRow) int {
+		if c := cmp.Compare(b.Total, a.Total); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Code, b.Code)
+	})
+	return out
 }
 
 // standing is GET /api/v1/standings: one tenant's state at a glance.
@@ -139,8 +212,21 @@ func (c *Console) tenants(q *req) error {
 	if err := q.api("GET", "/api/v1/standings", nil, &st); err != nil {
 		return err
 	}
+	var dash struct {
+		QueueDepth *int      `json:"queue_depth"`
+		Since      time.Time `json:"since"`
+		Refusals   []struct {
+			Hour  time.Time `json:"hour"`
+			Code  string    `json:"code"`
+			Count int64     `json:"count"`
+		} `json:"refusals"`
+	}
+	if err := q.api("GET", fmt.Sprintf("/api/v1/dashboard?hours=%d", dashboardHours), nil, &dash); err != nil {
+		return err
+	}
 	in := q.r.URL.Query()
-	d := tenantsData{Sort: in.Get("sort"), Query: strings.TrimSpace(in.Get("q"))}
+	d := tenantsData{Sort: in.Get("sort"), Query: strings.TrimSpace(in.Get("q")), QueueDepth: dash.QueueDepth,
+		Refusals: refusalRows(dash.Since, dash.Refusals)}
 	if d.Sort == "" {
 		d.Sort = "status"
 	}

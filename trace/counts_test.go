@@ -70,6 +70,19 @@ func testCountsAndAbandoned(t *testing.T, db *store.DB) {
 	if c != (Counts{Accepted: 1, Refused: 1, Senders: 3}) {
 		t.Fatalf("Counts = %+v, want 1 accepted, 1 refused, 3 senders", c)
 	}
+	// The refusals by code, every tenant's: acme's 5.1.8 at MAIL and 5.1.90
+	// at RCPT, the other tenant's 5.7.705.
+	byCode := map[string]int64{}
+	cs, err := s.RefusalsByCode(ctx, t0.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		byCode[c.Code] += c.Count
+	}
+	if len(byCode) != 3 || byCode["550 5.1.8"] != 1 || byCode["550 5.1.90"] != 1 || byCode["550 5.7.705"] != 1 {
+		t.Fatalf("RefusalsByCode = %+v", cs)
+	}
 	// Outside the range, nothing.
 	if c, _ := s.Counts(ctx, 7, t0.Add(time.Hour), t0.Add(2*time.Hour)); c != (Counts{}) {
 		t.Fatalf("Counts of an empty range = %+v", c)
