@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -220,4 +222,52 @@ func textOf(page, id string) string {
 		return ""
 	}
 	return strings.Join(strings.Fields(tagRE.ReplaceAllString(page[start:start+end], "")), " ")
+}
+
+// The trace page pages: 100 messages a page, and "Older messages" shows
+// the ones before, none twice.
+func TestTracePages(t *testing.T) {
+	g := startGateway(t, "127.0.0.1:1")
+	f := newFixture(t, g)
+	ctx := context.Background()
+	at := time.Now().Add(-time.Hour)
+	const n = 150
+	for i := range n {
+		ts := at.Add(time.Duration(i) * time.Second)
+		sess := fmt.Sprintf("S%d", i)
+		g.Trace.Record(ctx, trace.Event{Time: ts, Session: sess, TenantID: f.alpha.ID, Stage: "mail", Outcome: "reject",
+			Detail: "550 5.1.8 restricted", Attrs: []slog.Attr{slog.String("from", fmt.Sprintf("s%03d@alpha.test", i))}})
+	}
+	if err := g.Trace.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, baseURL(g))
+	c.signInHTTP(f.alphaAdmin)
+	senderRE := regexp.MustCompile(`<span class="addr">(s\d{3}@alpha\.test)</span>`)
+	olderRE := regexp.MustCompile(`<a href="([^"]+)" id="older-trace"`)
+	seen := map[string]bool{}
+	path := fmt.Sprintf("/console/t/%d/trace", f.alpha.ID)
+	for page := 1; ; page++ {
+		resp, body := c.get(path)
+		if resp.StatusCode != 200 {
+			t.Fatalf("page %d: %d", page, resp.StatusCode)
+		}
+		for _, m := range senderRE.FindAllStringSubmatch(body, -1) {
+			if seen[m[1]] {
+				t.Fatalf("page %d shows %s again", page, m[1])
+			}
+			seen[m[1]] = true
+		}
+		m := olderRE.FindStringSubmatch(body)
+		if m == nil {
+			break
+		}
+		if page > 3 {
+			t.Fatal("more pages than messages")
+		}
+		path = fmt.Sprintf("/console/t/%d/trace", f.alpha.ID) + html.UnescapeString(m[1])
+	}
+	if len(seen) != n {
+		t.Fatalf("the pages showed %d messages, want %d", len(seen), n)
+	}
 }
