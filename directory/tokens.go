@@ -42,8 +42,8 @@ type Token struct {
 	CreatedAt time.Time
 	LastUsed  time.Time // zero if never; updated at most once a minute
 	// LastUsedFrom is the client address of the use that last wrote
-	// LastUsed ("" if unknown): written at once when it changes, so a
-	// token used from a new address shows it on the next read.
+	// LastUsed ("" if unknown): written within seconds when it changes, so
+	// a token used from a new address shows it at once.
 	LastUsedFrom string
 	RevokedAt    time.Time // zero while live
 	Kind         string    // KindAPI, KindSignIn or KindSession
@@ -73,6 +73,10 @@ const (
 	// minute per credential, so a busy script does not make every request
 	// a write.
 	lastUsedEvery = time.Minute
+	// movedEvery bounds the writes of a token used from changing addresses
+	// (two runners sharing it): a new address is recorded within this, not
+	// on every request.
+	movedEvery = 10 * time.Second
 )
 
 // hashTokenSecret returns the hex SHA-256 of a token's secret.
@@ -171,8 +175,8 @@ func (d *Directory) AuthenticateToken(ctx context.Context, plaintext string) (To
 // used by a client at address from ("" if unknown). Malformed, unknown,
 // forged and revoked tokens all get ErrBadCredentials. It reads the
 // database on every call, so a revocation takes effect on the next request
-// on every node. LastUsed is written at most once a minute, or at once
-// when the use comes from another address than the last one recorded.
+// on every node. LastUsed is written at most once a minute, or within
+// seconds when the use comes from another address than the last recorded.
 func (d *Directory) AuthenticateTokenFrom(ctx context.Context, plaintext, from string) (Token, error) {
 	bad := fmt.Errorf("API token: %w", ErrBadCredentials)
 	id, secret, ok := parseToken(plaintext)
@@ -195,7 +199,7 @@ func (d *Directory) AuthenticateTokenFrom(ctx context.Context, plaintext, from s
 		return Token{}, bad
 	}
 	at := d.clock()
-	moved := from != "" && from != t.LastUsedFrom
+	moved := from != "" && from != t.LastUsedFrom && at.Sub(t.LastUsed) >= movedEvery
 	if at.Sub(t.LastUsed) >= lastUsedEvery || moved {
 		if err := d.touchToken(ctx, t.ID, at, from, moved); err != nil {
 			return Token{}, fmt.Errorf("API token %d: %w", id, err)
@@ -211,12 +215,12 @@ func (d *Directory) AuthenticateTokenFrom(ctx context.Context, plaintext, from s
 
 // touchToken records a token's use at at from address from: like touch,
 // at most once a minute, unless moved (the address differs from the one
-// stored), which is written at once.
+// stored), which is written after movedEvery.
 func (d *Directory) touchToken(ctx context.Context, id int64, at time.Time, from string, moved bool) error {
 	return d.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used = $1, last_used_from = CASE WHEN $2 = '' THEN last_used_from ELSE $2 END
-			WHERE id = $3 AND (last_used IS NULL OR last_used <= $4 OR ($5 AND last_used_from <> $2))`,
-			at.UnixNano(), from, id, at.Add(-lastUsedEvery).UnixNano(), moved)
+			WHERE id = $3 AND (last_used IS NULL OR last_used <= $4 OR ($5 AND last_used_from <> $2 AND last_used <= $6))`,
+			at.UnixNano(), from, id, at.Add(-lastUsedEvery).UnixNano(), moved, at.Add(-movedEvery).UnixNano())
 		return err
 	})
 }

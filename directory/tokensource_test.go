@@ -80,3 +80,24 @@ func TestRequirePasswordChange(t *testing.T) {
 		wantErr(t, d.RequirePasswordChange(ctx, aide.ID+100), ErrNotFound)
 	})
 }
+
+// A token used from two addresses in turn is not written on every request:
+// a new address within movedEvery of the last write waits.
+func TestTokenSourceFlipFlop(t *testing.T) {
+	forEachDir(t, func(t *testing.T, d *Directory) {
+		ctx := t.Context()
+		a := tenantWithDomain(t, d, "a", "a.example")
+		clock := t0
+		d.clock = func() time.Time { return clock }
+		_, plain := mustToken(t, d, "ci", TokenScope{TenantID: a.ID}, "admin:boss@a.example")
+		must[Token](t)(d.AuthenticateTokenFrom(ctx, plain, "192.0.2.1"))
+		clock = t0.Add(2 * time.Second)
+		if got := must[Token](t)(d.AuthenticateTokenFrom(ctx, plain, "192.0.2.2")); got.Touched {
+			t.Fatalf("another address 2 s later was written: %+v", got)
+		}
+		clock = t0.Add(movedEvery)
+		if got := must[Token](t)(d.AuthenticateTokenFrom(ctx, plain, "192.0.2.2")); !got.Touched || got.LastUsedFrom != "192.0.2.2" {
+			t.Fatalf("another address after movedEvery: %+v", got)
+		}
+	})
+}
