@@ -14,8 +14,8 @@ import (
 
 // DirectoryTokens authenticates the directory's API tokens.
 func DirectoryTokens(d *directory.Directory) Authenticator {
-	return func(ctx context.Context, tok string) (Principal, bool) {
-		t, err := d.AuthenticateToken(ctx, tok)
+	return func(ctx context.Context, tok, from string) (Principal, bool) {
+		t, err := d.AuthenticateTokenFrom(ctx, tok, from)
 		if err != nil {
 			return Principal{}, false
 		}
@@ -26,6 +26,7 @@ func DirectoryTokens(d *directory.Directory) Authenticator {
 		if t.Kind == directory.KindSession {
 			if a, err := d.Admin(ctx, t.AdminID); err == nil {
 				p.Name, p.AdminID = "admin:"+a.Email, a.ID
+				p.MustChangePassword = a.PasswordChangeRequired
 			}
 		}
 		return p, true
@@ -40,15 +41,22 @@ type tokenJSON struct {
 	CreatedBy string     `json:"created_by"`
 	CreatedAt time.Time  `json:"created_at"`
 	LastUsed  *time.Time `json:"last_used,omitempty"`
-	Revoked   bool       `json:"revoked"`
-	Token     string     `json:"token,omitempty"` // the secret, in the create answer only
+	// LastUsedFrom is the client address of the last recorded use.
+	LastUsedFrom string     `json:"last_used_from,omitempty"`
+	Revoked      bool       `json:"revoked"`
+	Kind         string     `json:"kind"` // api, or session (an admin's signed-in session)
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	Token        string     `json:"token,omitempty"` // the secret, in the create answer only
 }
 
 func toToken(t directory.Token) tokenJSON {
 	j := tokenJSON{ID: t.ID, Name: t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID,
-		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, Revoked: !t.RevokedAt.IsZero()}
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, Revoked: !t.RevokedAt.IsZero(), LastUsedFrom: t.LastUsedFrom, Kind: t.Kind}
 	if !t.LastUsed.IsZero() {
 		j.LastUsed = &t.LastUsed
+	}
+	if !t.RevokedAt.IsZero() {
+		j.RevokedAt = &t.RevokedAt
 	}
 	return j
 }
@@ -243,16 +251,24 @@ func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 type adminJSON struct {
-	ID          int64     `json:"id"`
-	Email       string    `json:"email"`
-	Role        string    `json:"role"`
-	TenantID    int64     `json:"tenant_id,omitempty"`
-	TOTPEnabled bool      `json:"totp_enabled"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID                     int64      `json:"id"`
+	Email                  string     `json:"email"`
+	Role                   string     `json:"role"`
+	TenantID               int64      `json:"tenant_id,omitempty"`
+	TOTPEnabled            bool       `json:"totp_enabled"`
+	CreatedAt              time.Time  `json:"created_at"`
+	PasswordChangedAt      time.Time  `json:"password_changed_at"`
+	LastSignIn             *time.Time `json:"last_sign_in,omitempty"`
+	PasswordChangeRequired bool       `json:"password_change_required"`
 }
 
 func toAdmin(a directory.Admin) adminJSON {
-	return adminJSON{a.ID, a.Email, string(a.Role), a.TenantID, a.TOTPEnabled, a.CreatedAt}
+	j := adminJSON{ID: a.ID, Email: a.Email, Role: string(a.Role), TenantID: a.TenantID, TOTPEnabled: a.TOTPEnabled,
+		CreatedAt: a.CreatedAt, PasswordChangedAt: a.PasswordChangedAt, PasswordChangeRequired: a.PasswordChangeRequired}
+	if !a.LastSignIn.IsZero() {
+		j.LastSignIn = &a.LastSignIn
+	}
+	return j
 }
 
 func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {

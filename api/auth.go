@@ -15,8 +15,12 @@ type Principal struct {
 	TenantID int64
 	AdminID  int64 // set for an admin's session (not for API tokens): it can step up with TOTP
 	// UsedToken names an API token whose use is to be audited now ("token:7");
-	// the directory marks at most one use a minute per token.
+	// the directory marks at most one use a minute per token, and every
+	// use from a new address.
 	UsedToken string
+	// MustChangePassword is set for the session of an admin who must set a
+	// new password first: every other request is refused (see auth).
+	MustChangePassword bool
 }
 
 // CanSee reports whether p may read or change tenant tid's objects.
@@ -33,9 +37,10 @@ func principalOf(ctx context.Context) Principal {
 	return p
 }
 
-// Authenticator turns a bearer token into a principal; the directory's API
-// tokens implement it. ok is false for an unknown or revoked token.
-type Authenticator func(ctx context.Context, token string) (p Principal, ok bool)
+// Authenticator turns a bearer token, used by a client at address from
+// ("" if unknown), into a principal; the directory's API tokens implement
+// it. ok is false for an unknown or revoked token.
+type Authenticator func(ctx context.Context, token, from string) (p Principal, ok bool)
 
 // authenticate resolves the bearer token: the bootstrap token from the data
 // directory is an operator; any other goes to Options.Tokens.
@@ -48,7 +53,11 @@ func (s *Server) authenticate(r *http.Request) (Principal, bool) {
 		return Principal{Name: "token:bootstrap", Operator: true}, true
 	}
 	if s.opts.Tokens != nil {
-		return s.opts.Tokens(r.Context(), tok)
+		from := ""
+		if a := sourceAddr(r); a.IsValid() {
+			from = a.String()
+		}
+		return s.opts.Tokens(r.Context(), tok, from)
 	}
 	return Principal{}, false
 }
@@ -62,6 +71,11 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		r = r.WithContext(withPrincipal(r.Context(), p))
+		if p.MustChangePassword && !allowedBeforePasswordChange(r) {
+			writeError(w, http.StatusForbidden, "password_change_required",
+				"your password must be changed before anything else: PUT /api/v1/me/password with the current password, the new one and a TOTP code")
+			return
+		}
 		if p.UsedToken != "" {
 			s.record(r, p.TenantID, "token.use", p.UsedToken, nil, map[string]string{"request": r.Method + " " + r.URL.Path})
 		}
@@ -80,4 +94,12 @@ func (s *Server) operatorOnly(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
+}
+
+// allowedBeforePasswordChange lists what the session of an admin who must
+// change their password may still do: change it, and sign out (revoke a
+// token, their session being one).
+func allowedBeforePasswordChange(r *http.Request) bool {
+	return (r.Method == http.MethodPut && r.URL.Path == "/api/v1/me/password") ||
+		(r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/api/v1/tokens/"))
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,17 +10,22 @@ import (
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // statusJSON is a tenant's standing: what its admin sees first.
 type statusJSON struct {
-	Tenant         tenantJSON             `json:"tenant"`
-	State          string                 `json:"state"` // sending, blocked, expired, probation
-	Reason         string                 `json:"reason,omitempty"`
-	Block          *blocks.Block          `json:"block,omitempty"`
-	ProbationQuota int64                  `json:"probation_quota,omitempty"`
-	Restrictions   []blocks.Restriction   `json:"restrictions"`
-	Today          blocks.DayStats        `json:"today"`
+	Tenant         tenantJSON           `json:"tenant"`
+	State          string               `json:"state"` // sending, blocked, expired, probation
+	Reason         string               `json:"reason,omitempty"`
+	Block          *blocks.Block        `json:"block,omitempty"`
+	ProbationQuota int64                `json:"probation_quota,omitempty"`
+	Restrictions   []blocks.Restriction `json:"restrictions"`
+	Today          blocks.DayStats      `json:"today"`
+	// TraceToday are today's messages as the trace shows them (accepted,
+	// refused, deferred at SMTP time, distinct senders); today.refused is
+	// its refused figure, so both always agree with the trace page.
+	TraceToday     *trace.Counts          `json:"trace_today,omitempty"`
 	SpamRatio      float64                `json:"spam_ratio_today"`
 	Settings       settingsJSON           `json:"settings"`
 	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request,omitempty"`
@@ -145,6 +151,14 @@ func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Today = days[0]
+	if s.opts.Trace != nil {
+		c, err := s.opts.Trace.Counts(r.Context(), t.ID, st.Today.Day, st.Today.Day.Add(24*time.Hour))
+		if err != nil && !errors.Is(err, trace.ErrTruncated) {
+			s.fail(w, r, err)
+			return
+		}
+		st.TraceToday, st.Today.Refused = &c, c.Refused
+	}
 	if st.Today.Messages > 0 {
 		st.SpamRatio = float64(st.Today.SpamBulk()) / float64(st.Today.Messages)
 	}
@@ -173,7 +187,28 @@ func (s *Server) tenantStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.refusedFromTrace(r, t.ID, st); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"days": st})
+}
+
+// refusedFromTrace sets each day's refused figure to the refused
+// transactions the trace holds for it, so the daily table agrees with the
+// trace page (days past the trace's retention have none to count).
+func (s *Server) refusedFromTrace(r *http.Request, tenantID int64, days []blocks.DayStats) error {
+	if s.opts.Trace == nil {
+		return nil
+	}
+	for i := range days {
+		c, err := s.opts.Trace.Counts(r.Context(), tenantID, days[i].Day, days[i].Day.Add(24*time.Hour))
+		if err != nil && !errors.Is(err, trace.ErrTruncated) {
+			return err
+		}
+		days[i].Refused = c.Refused
+	}
+	return nil
 }
 
 func (s *Server) listBlocks(w http.ResponseWriter, r *http.Request) {

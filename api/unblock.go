@@ -37,8 +37,9 @@ func (s *Server) withReview(r *http.Request, u blocks.UnblockRequest) requestJSO
 	}
 	conns, err1 := s.opts.Directory.Connectors(r.Context(), u.TenantID)
 	admins, err2 := s.opts.Directory.Admins(r.Context(), u.TenantID)
-	if err1 == nil && err2 == nil {
-		out.Checklist = blocks.Checklist(*out.Block, conns, admins)
+	tokens, err3 := s.opts.Directory.Tokens(r.Context(), directory.TokenScope{TenantID: u.TenantID})
+	if err1 == nil && err2 == nil && err3 == nil {
+		out.Checklist = blocks.Checklist(*out.Block, conns, admins, tokens)
 	}
 	return out
 }

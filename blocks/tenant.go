@@ -56,7 +56,11 @@ type Evidence struct {
 	TopSenders       []Count          `json:"top_senders,omitempty"`
 	TopConnectors    []Count          `json:"top_connectors,omitempty"`
 	RecentConnectors []ConnectorEvent `json:"recent_connectors,omitempty"`
-	Samples          []Sample         `json:"samples,omitempty"`
+	// RecentAccess are API tokens and admins created, and tokens used,
+	// shortly before the block, from the audit log: where a stolen
+	// credential shows.
+	RecentAccess []AccessEvent `json:"recent_access,omitempty"`
+	Samples      []Sample      `json:"samples,omitempty"`
 	// Signals are the evidence beyond the verdicts the decision read, each
 	// with its figures and whether it pointed to abuse.
 	Signals []Signal          `json:"signals,omitempty"`
@@ -78,14 +82,41 @@ type Count struct {
 	Count int64  `json:"count"`
 }
 
-// ConnectorEvent is a connector created or deleted shortly before a block:
-// the usual sign of a compromised admin account.
+// ConnectorEvent is a connector created, confirmed or deleted shortly
+// before a block: the usual sign of a compromised admin account. Events
+// are taken from the audit log, so By is the actor of this event as the
+// log recorded it (AuditID names the entry); blocks recorded before that,
+// or without an audit log, have CreatedBy (the connector's creator) only.
 type ConnectorEvent struct {
 	ID        int64     `json:"id"`
 	Name      string    `json:"name"`
-	Event     string    `json:"event"` // created, deleted
+	Event     string    `json:"event"` // created, confirmed, deleted
 	At        time.Time `json:"at"`
 	CreatedBy string    `json:"created_by,omitempty"`
+	By        string    `json:"by,omitempty"`
+	SourceIP  string    `json:"source_ip,omitempty"`
+	AuditID   int64     `json:"audit_id,omitempty"`
+}
+
+// Actor is who did this event: By, or for a creation recorded without
+// the audit log the connector's creator ("" if unknown).
+func (c ConnectorEvent) Actor() string {
+	if c.By != "" || c.Event != "created" {
+		return c.By
+	}
+	return c.CreatedBy
+}
+
+// AccessEvent is an audit log entry about the tenant's credentials shortly
+// before a block: an API token created or used, an admin created.
+type AccessEvent struct {
+	AuditID  int64     `json:"audit_id"`
+	Action   string    `json:"action"` // token.create, token.use, admin.create
+	Target   string    `json:"target"` // token:7, admin:3
+	Name     string    `json:"name,omitempty"`
+	At       time.Time `json:"at"`
+	By       string    `json:"by"`
+	SourceIP string    `json:"source_ip,omitempty"`
 }
 
 // Sample is one message that counted towards the block.

@@ -189,14 +189,37 @@ type CheckItem struct {
 	Detail string `json:"detail"`
 }
 
+// recentBefore is how far before a block the checklist looks for new
+// connectors and tokens: an attacker's foothold is usually days old at most.
+const recentBefore = 7 * 24 * time.Hour
+
 // Checklist computes the review checklist for a block from the tenant's
-// connectors (deleted ones included) and admins at now.
-func Checklist(b Block, connectors []directory.Connector, admins []directory.Admin) []CheckItem {
+// connectors (deleted ones included), admins and tokens (revoked ones
+// included; sessions are ignored) at now.
+func Checklist(b Block, connectors []directory.Connector, admins []directory.Admin, tokens []directory.Token) []CheckItem {
 	var newConns []string
 	for _, c := range connectors {
-		if c.Live() && c.CreatedAt.After(b.CreatedAt.Add(-7*24*time.Hour)) {
+		if c.Live() && c.CreatedAt.After(b.CreatedAt.Add(-recentBefore)) {
 			newConns = append(newConns, fmt.Sprintf("%s (created %s by %s)", c.Name, c.CreatedAt.Format(time.RFC3339), c.CreatedBy))
 		}
+	}
+	// A live API token made or used in the week before the block or since
+	// may be the stolen credential: the operator confirms each is the
+	// tenant's own, and the tenant revokes any it does not know.
+	var recentTokens []string
+	for _, t := range tokens {
+		since := b.CreatedAt.Add(-recentBefore)
+		if t.Kind != directory.KindAPI || !t.Live() || !(t.CreatedAt.After(since) || t.LastUsed.After(since)) {
+			continue
+		}
+		d := fmt.Sprintf("%s (created %s by %s", t.Name, t.CreatedAt.Format(time.RFC3339), t.CreatedBy)
+		if !t.LastUsed.IsZero() {
+			d += ", last used " + t.LastUsed.Format(time.RFC3339)
+			if t.LastUsedFrom != "" {
+				d += " from " + t.LastUsedFrom
+			}
+		}
+		recentTokens = append(recentTokens, d+")")
 	}
 	var stalePw, noMFA []string
 	for _, a := range admins {
@@ -216,6 +239,8 @@ func Checklist(b Block, connectors []directory.Connector, admins []directory.Adm
 	return []CheckItem{
 		item("no-recent-connectors", newConns, "no live connector was created in the week before the block or since",
 			"live connectors created in the week before the block or since; confirm each one belongs"),
+		item("no-recent-tokens", recentTokens, "no live API token was created or used in the week before the block or since",
+			"live API tokens created or used in the week before the block or since; revoke any the tenant does not know"),
 		item("admin-passwords-changed", stalePw, "every admin changed their password after the block",
 			"admins whose password is older than the block"),
 		item("mfa-for-every-admin", noMFA, "every admin has MFA on", "admins without MFA"),

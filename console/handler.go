@@ -135,6 +135,11 @@ func (c *Console) run(q *req, h handler) {
 		// The API no longer takes the token: expired or revoked.
 		c.clearCookie(q.w, q.r, sessionCookie, Prefix)
 		c.sessionEnded(q.w, q.r)
+	case isCode(err, "password_change_required") && q.r.URL.Path != "/console/account":
+		// Another admin required a new password: the account page is
+		// the one thing this session may still use.
+		c.setFlash(q.w, q.r, flash{Error: true, Text: "Your password must be changed before anything else (another admin of your tenant, or an operator, asked for it)."})
+		http.Redirect(q.w, q.r, "/console/account", http.StatusSeeOther)
 	case errors.As(err, &ae) && ae.Status < 500:
 		c.errorPage(q.w, q.r, &q.s, ae.Status, ae.Message)
 	case errors.Is(err, context.Canceled):

@@ -23,6 +23,7 @@ type status struct {
 	ProbationQuota int64                  `json:"probation_quota"`
 	Restrictions   []blocks.Restriction   `json:"restrictions"`
 	Today          blocks.DayStats        `json:"today"`
+	TraceToday     *traceCounts           `json:"trace_today"`
 	SpamRatio      float64                `json:"spam_ratio_today"`
 	Settings       map[string]any         `json:"settings"`
 	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request"`
@@ -43,6 +44,14 @@ type tenantFeedback struct {
 	Level         string  `json:"level"`
 }
 
+// traceCounts are today's messages as the trace shows them.
+type traceCounts struct {
+	Accepted int64 `json:"accepted"`
+	Refused  int64 `json:"refused"`
+	Deferred int64 `json:"deferred"`
+	Senders  int64 `json:"senders"`
+}
+
 // protectionSummary is a tenant's standing as the overview and the
 // operator's tenant list show it.
 type protectionSummary struct {
@@ -53,39 +62,6 @@ type protectionSummary struct {
 
 // chartDays is how far back the overview's chart goes.
 const chartDays = 14
-
-func (p *protectionSummary) volume() int64 {
-	if p == nil {
-		return 0
-	}
-	return p.Today.Messages
-}
-
-func (p *protectionSummary) spamRatio() float64 {
-	if p == nil {
-		return 0
-	}
-	return p.SpamRatio
-}
-
-// rank orders tenants for the operator: blocked first, then expired, on
-// probation, with restricted senders, and the rest.
-func (p *protectionSummary) rank() int {
-	if p == nil {
-		return 0
-	}
-	switch {
-	case p.State == "blocked":
-		return 4
-	case p.State == "expired":
-		return 3
-	case p.State == "probation":
-		return 2
-	case len(p.Restrictions) > 0:
-		return 1
-	}
-	return 0
-}
 
 // protectionSummary reads the tenant's status; with days, also its daily
 // figures for the chart. A server without the protection state (the API

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/blocks"
 )
 
 // view is what every page template gets: the layout reads the first
@@ -58,6 +60,24 @@ var funcs = template.FuncMap{
 			m[k] = kv[i+1]
 		}
 		return m, nil
+	},
+	// plural writes a count with its noun: "1 sender", "2 senders".
+	"plural": func(n any, one, many string) string {
+		if fmt.Sprint(n) == "1" {
+			return "1 " + one
+		}
+		return fmt.Sprint(n) + " " + many
+	},
+	// restricted counts restrictions given as a list (a status) or a
+	// number (a standing).
+	"restricted": func(v any) int {
+		switch r := v.(type) {
+		case int:
+			return r
+		case []blocks.Restriction:
+			return len(r)
+		}
+		return 0
 	},
 	"pct": func(f float64) string {
 		return fmt.Sprintf("%.1f %%", f*100)
@@ -129,6 +149,8 @@ func (v view) Nav() navigation {
 			{"domains", "Accepted domains", tenantPath(id, "domains")},
 			{"users", "Users", tenantPath(id, "users")},
 			{"connectors", "Connectors", tenantPath(id, "connectors")},
+			{"admins", "Admins", tenantPath(id, "admins")},
+			{"tokens", "API tokens", tenantPath(id, "tokens")},
 			{"audit", "Audit log", tenantPath(id, "audit")},
 		}, tenantNav(id)...)
 	}

@@ -53,6 +53,11 @@ func (c *Console) routes() {
 	t("GET /console/t/{tenant}/connectors/{connector}/confirm", c.confirmConnectorForm)
 	t("POST /console/t/{tenant}/connectors/{connector}/confirm", c.confirmConnector)
 	t("GET /console/t/{tenant}/audit", c.auditTenant)
+	t("GET /console/t/{tenant}/admins", c.adminsPage)
+	t("POST /console/t/{tenant}/admins/{admin}/password-change", c.requirePasswordChange)
+	t("POST /console/t/{tenant}/admins/{admin}/mfa-reset", c.resetMFA)
+	t("GET /console/t/{tenant}/tokens", c.tokensPage)
+	t("POST /console/t/{tenant}/tokens/{token}/revoke", c.revokeToken)
 	c.protectionRoutes(t)
 
 	c.mux.HandleFunc("/console/", c.notFound)

@@ -24,7 +24,10 @@ type traceSummary struct {
 	Subject    string    `json:"subject"`
 	Verdict    string    `json:"verdict"`
 	Pool       string    `json:"pool"`
-	Status     string    `json:"status"` // refused, deferred, queued, delivered, bounced
+	Status     string    `json:"status"` // open, abandoned, refused, deferred, queued, delivered, bounced
+	Tenant     string    `json:"tenant"`
+	Connector  string    `json:"connector"`
+	ClientIP   string    `json:"client_ip"`
 	Code       string    `json:"code"`
 	Rule       string    `json:"rule"`
 	First      time.Time `json:"first_at"`
@@ -49,14 +52,19 @@ type traceData struct {
 	Searched                                            bool
 	Messages                                            []traceSummary
 	Error                                               string
+	// Older pages on: the same search for messages before the last shown.
+	Older string
 }
+
+// tracePage size: the API's answer per page.
+const tracePageSize = 100
 
 func (c *Console) tracePage(q *req) error {
 	in := q.r.URL.Query()
 	d := traceData{Sender: strings.TrimSpace(in.Get("sender")), Recipient: strings.TrimSpace(in.Get("recipient")),
 		MessageID: strings.TrimSpace(in.Get("message_id")), QueueID: strings.TrimSpace(in.Get("queue_id")),
 		Since: in.Get("since"), Until: in.Get("until"), Searched: len(in) > 0}
-	p := url.Values{"tenant": {strconv.FormatInt(q.tenant.ID, 10)}, "limit": {"100"}}
+	p := url.Values{"tenant": {strconv.FormatInt(q.tenant.ID, 10)}, "limit": {strconv.Itoa(tracePageSize)}}
 	for k, v := range map[string]string{"sender": d.Sender, "recipient": d.Recipient, "message_id": d.MessageID, "queue_id": d.QueueID} {
 		if v != "" {
 			p.Set(k, v)
@@ -73,6 +81,16 @@ func (c *Console) tracePage(q *req) error {
 		}
 		p.Set(f.key, t.Format(time.RFC3339))
 	}
+	// before (from an "Older messages" link) narrows until to the first
+	// event of the last message shown.
+	if v := in.Get("before"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			d.Error = fmt.Sprintf("before: %q is not an RFC 3339 time", v)
+			return q.render(http.StatusBadRequest, "trace.html", "Message trace", "trace", d)
+		}
+		p.Set("until", t.Format(time.RFC3339Nano))
+	}
 	var ans struct{ Messages []traceSummary }
 	if err := q.api("GET", "/api/v1/trace?"+p.Encode(), nil, &ans); err != nil {
 		if isStatus(err, http.StatusBadRequest) {
@@ -82,6 +100,14 @@ func (c *Console) tracePage(q *req) error {
 		return err
 	}
 	d.Messages = ans.Messages
+	if n := len(d.Messages); n == tracePageSize {
+		older := url.Values{}
+		for k, vs := range in {
+			older[k] = vs
+		}
+		older.Set("before", d.Messages[n-1].First.UTC().Format(time.RFC3339Nano))
+		d.Older = "?" + older.Encode()
+	}
 	return q.render(http.StatusOK, "trace.html", "Message trace", "trace", d)
 }
 

@@ -37,6 +37,9 @@ type Admin struct {
 	CreatedAt         time.Time
 	PasswordChangedAt time.Time
 	LastSignIn        time.Time // last accepted password (SignIn); zero if never
+	// PasswordChangeRequired is set by RequirePasswordChange: until the
+	// admin sets a new password, their sessions may do nothing else.
+	PasswordChangeRequired bool
 }
 
 // Admin passwords are longer than users' (checkPassword): an admin account
@@ -122,13 +125,13 @@ func (d *Directory) createAdmin(ctx context.Context, tenantID int64, email, pw s
 	return a, nil
 }
 
-const adminCols = `id, tenant_id, email, role, totp_secret IS NOT NULL, created_at, password_changed_at, last_sign_in`
+const adminCols = `id, tenant_id, email, role, totp_secret IS NOT NULL, created_at, password_changed_at, last_sign_in, password_change_required`
 
 func scanAdmin(row interface{ Scan(...any) error }, extra ...any) (Admin, error) {
 	var a Admin
 	var tenant, lastSignIn sql.NullInt64
 	var created, changed int64
-	err := row.Scan(append([]any{&a.ID, &tenant, &a.Email, &a.Role, &a.TOTPEnabled, &created, &changed, &lastSignIn}, extra...)...)
+	err := row.Scan(append([]any{&a.ID, &tenant, &a.Email, &a.Role, &a.TOTPEnabled, &created, &changed, &lastSignIn, &a.PasswordChangeRequired}, extra...)...)
 	a.TenantID = tenant.Int64
 	a.CreatedAt, a.PasswordChangedAt = fromNanos(created), fromNanos(changed)
 	if lastSignIn.Valid {
@@ -174,8 +177,9 @@ func (d *Directory) Admins(ctx context.Context, tenantID int64) ([]Admin, error)
 	return out, rows.Err()
 }
 
-// SetAdminPassword replaces an admin's password and sets PasswordChangedAt.
-// It does not lift a throttle or touch the second factor.
+// SetAdminPassword replaces an admin's password, sets PasswordChangedAt
+// and clears PasswordChangeRequired. It does not lift a throttle or touch
+// the second factor.
 func (d *Directory) SetAdminPassword(ctx context.Context, id int64, pw string) error {
 	what := fmt.Sprintf("set password of admin %d", id)
 	if err := checkAdminPassword(pw); err != nil {
@@ -187,12 +191,29 @@ func (d *Directory) SetAdminPassword(ctx context.Context, id int64, pw string) e
 	}
 	_, changed := now()
 	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = $1, password_changed_at = $2 WHERE id = $3`, hash, changed, id)
+		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = $1, password_changed_at = $2, password_change_required = FALSE WHERE id = $3`, hash, changed, id)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return errors.Join(err, fmt.Errorf("%s: %w", what, ErrNotFound))
+		}
+		return nil
+	})
+}
+
+// RequirePasswordChange marks an admin who must set a new password before
+// anything else (ErrNotFound if there is none): for a password that may
+// have leaked. The admin's sessions stay, limited to changing the password,
+// so the admin is asked at once rather than at the next sign-in.
+func (d *Directory) RequirePasswordChange(ctx context.Context, id int64) error {
+	return d.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_change_required = TRUE WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, fmt.Errorf("require a password change of admin %d: %w", id, ErrNotFound))
 		}
 		return nil
 	})

@@ -20,8 +20,10 @@ const (
 
 // SeedDev creates whatever is missing of the dev-mode demo: tenant "demo"
 // (trial), verified domain demo.test, user user@demo.test with a random
-// password, and connector "local" for 127.0.0.0/8 and ::1/128 created by
-// "seed". It returns the user's password if it created the user and ""
+// password, and connector "local" for 127.0.0.1/32 and ::1/128 created by
+// "seed". The connector covers the usual loopback address only, so a client
+// on another loopback address (swaks --local-interface 127.0.0.2) shows the
+// 5.7.64 refusal of unattributed mail. It returns the user's password if it created the user and ""
 // if the user existed (the caller saved the password the first time).
 // Each step is its own transaction and is skipped when already done, so a
 // run interrupted half-way is completed by the next.
@@ -64,7 +66,7 @@ func (d *Directory) SeedDev(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("seed: %w", err)
 	}
 	if !hasLiveConnector(conns, DemoConnector) {
-		ranges := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		ranges := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
 		c, err := d.CreateConnector(ctx, t.ID, DemoConnector, ranges, "seed")
 		if err != nil {
 			return "", fmt.Errorf("seed: %w", err)

@@ -41,10 +41,14 @@ type Token struct {
 	CreatedBy string
 	CreatedAt time.Time
 	LastUsed  time.Time // zero if never; updated at most once a minute
-	RevokedAt time.Time // zero while live
-	Kind      string    // KindAPI, KindSignIn or KindSession
-	AdminID   int64     // the signed-in admin, for sign-in tickets and sessions
-	ExpiresAt time.Time // zero for API tokens, which never expire
+	// LastUsedFrom is the client address of the use that last wrote
+	// LastUsed ("" if unknown): written within seconds when it changes, so
+	// a token used from a new address shows it at once.
+	LastUsedFrom string
+	RevokedAt    time.Time // zero while live
+	Kind         string    // KindAPI, KindSignIn or KindSession
+	AdminID      int64     // the signed-in admin, for sign-in tickets and sessions
+	ExpiresAt    time.Time // zero for API tokens, which never expire
 	// Touched is set by AuthenticateToken when this use updated LastUsed
 	// (at most once a minute): the moment to record "token used" once,
 	// not on every request.
@@ -69,6 +73,10 @@ const (
 	// minute per credential, so a busy script does not make every request
 	// a write.
 	lastUsedEvery = time.Minute
+	// movedEvery bounds the writes of a token used from changing addresses
+	// (two runners sharing it): a new address is recorded within this, not
+	// on every request.
+	movedEvery = 10 * time.Second
 )
 
 // hashTokenSecret returns the hex SHA-256 of a token's secret.
@@ -135,14 +143,14 @@ func parseToken(s string) (id int64, secret string, ok bool) {
 	return id, secret, err == nil && id > 0
 }
 
-const tokenCols = `id, name, operator, tenant_id, created_by, created_at, last_used, revoked_at, kind, admin_id, expires_at`
+const tokenCols = `id, name, operator, tenant_id, created_by, created_at, last_used, revoked_at, kind, admin_id, expires_at, last_used_from`
 
 func scanToken(row interface{ Scan(...any) error }, extra ...any) (Token, error) {
 	var t Token
 	var tenant, lastUsed, revoked, adminID, expires sql.NullInt64
 	var created int64
 	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Scope.Operator, &tenant, &t.CreatedBy, &created, &lastUsed, &revoked,
-		&t.Kind, &adminID, &expires}, extra...)...)
+		&t.Kind, &adminID, &expires, &t.LastUsedFrom}, extra...)...)
 	t.Scope.TenantID = tenant.Int64
 	t.AdminID = adminID.Int64
 	if expires.Valid {
@@ -158,11 +166,18 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (Token, error)
 	return t, err
 }
 
-// AuthenticateToken returns the live token whose plaintext this is.
-// Malformed, unknown, forged and revoked tokens all get ErrBadCredentials.
-// It reads the database on every call, so a revocation takes effect on the
-// next request on every node. LastUsed is written at most once a minute.
+// AuthenticateToken is AuthenticateTokenFrom with no known client address.
 func (d *Directory) AuthenticateToken(ctx context.Context, plaintext string) (Token, error) {
+	return d.AuthenticateTokenFrom(ctx, plaintext, "")
+}
+
+// AuthenticateTokenFrom returns the live token whose plaintext this is,
+// used by a client at address from ("" if unknown). Malformed, unknown,
+// forged and revoked tokens all get ErrBadCredentials. It reads the
+// database on every call, so a revocation takes effect on the next request
+// on every node. LastUsed is written at most once a minute, or within
+// seconds when the use comes from another address than the last recorded.
+func (d *Directory) AuthenticateTokenFrom(ctx context.Context, plaintext, from string) (Token, error) {
 	bad := fmt.Errorf("API token: %w", ErrBadCredentials)
 	id, secret, ok := parseToken(plaintext)
 	if !ok {
@@ -183,14 +198,31 @@ func (d *Directory) AuthenticateToken(ctx context.Context, plaintext string) (To
 	if t.Kind == KindSignIn || (!t.ExpiresAt.IsZero() && !d.clock().Before(t.ExpiresAt)) {
 		return Token{}, bad
 	}
-	if at := d.clock(); at.Sub(t.LastUsed) >= lastUsedEvery {
-		if err := d.touch(ctx, "api_tokens", t.ID, at); err != nil {
+	at := d.clock()
+	moved := from != "" && from != t.LastUsedFrom && at.Sub(t.LastUsed) >= movedEvery
+	if at.Sub(t.LastUsed) >= lastUsedEvery || moved {
+		if err := d.touchToken(ctx, t.ID, at, from, moved); err != nil {
 			return Token{}, fmt.Errorf("API token %d: %w", id, err)
 		}
 		t.LastUsed = fromNanos(at.UnixNano())
+		if from != "" {
+			t.LastUsedFrom = from
+		}
 		t.Touched = true
 	}
 	return t, nil
+}
+
+// touchToken records a token's use at at from address from: like touch,
+// at most once a minute, unless moved (the address differs from the one
+// stored), which is written after movedEvery.
+func (d *Directory) touchToken(ctx context.Context, id int64, at time.Time, from string, moved bool) error {
+	return d.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used = $1, last_used_from = CASE WHEN $2 = '' THEN last_used_from ELSE $2 END
+			WHERE id = $3 AND (last_used IS NULL OR last_used <= $4 OR ($5 AND last_used_from <> $2 AND last_used <= $6))`,
+			at.UnixNano(), from, id, at.Add(-lastUsedEvery).UnixNano(), moved, at.Add(-movedEvery).UnixNano())
+		return err
+	})
 }
 
 // touch sets last_used of one row of table (api_tokens or app_passwords)

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,9 +52,13 @@ func TestSubmissionAuth(t *testing.T) {
 	if !sink.Wait(waitFor, func(m []*devsink.Message) bool { return len(m) == 2 }) {
 		t.Fatalf("want 2 messages, sink has %d", sink.Count())
 	}
+	// RFC 3848's with-protocol, and RFC 8314 §4.4's TLS version and cipher
+	// (as a comment and in the "tls" clause) in our Received header.
+	rcvRE := regexp.MustCompile(`^Received: from \S+ \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher (TLS_[A-Z0-9_]+)\)\r\n\tby \S+ \(Tollgate\) with ESMTPSA id \S+\r\n\tfor <[xy]@example\.net>\r\n\ttls (TLS_[A-Z0-9_]+);`)
 	for _, m := range sink.Messages() {
-		if !strings.Contains(string(m.Data), "with ESMTPSA") {
-			t.Errorf("Received header should say ESMTPSA for an authenticated TLS submission: %.300q", m.Data)
+		got := rcvRE.FindStringSubmatch(string(m.Data))
+		if got == nil || got[1] != got[2] {
+			t.Errorf("Received header should name the TLS version and cipher and say ESMTPSA: %.400q", m.Data)
 		}
 	}
 }

@@ -108,7 +108,7 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 	g.Protect = &protect.Engine{
 		Defaults: cfg.Policy.Settings(), Counters: g.Counters, Blocks: g.Blocks, Tenants: g.Directory,
 		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe,
-		Feedback: fb, Now: opts.Now,
+		Feedback: fb, Now: opts.Now, Audit: g.Audit,
 	}
 	g.classifier = opts.Classifier
 	if g.classifier == nil && cfg.Classify.Engine != "off" {

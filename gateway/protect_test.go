@@ -191,7 +191,7 @@ func TestCompromisedTenantBlocked(t *testing.T) {
 		Checklist []blocks.CheckItem
 	}
 	if code := apiCall(t, g, tok, "POST", fmt.Sprintf("/api/v1/tenants/%d/unblock-requests", acme.ID),
-		map[string]any{"cause": "a leaked connector", "fix": "deleted it, rotated passwords"}, &req); code != 201 || len(req.Checklist) != 3 {
+		map[string]any{"cause": "a leaked connector", "fix": "deleted it, rotated passwords"}, &req); code != 201 || len(req.Checklist) != 4 {
 		t.Fatalf("unblock request: %d %+v", code, req)
 	}
 	if code := apiCall(t, g, tok, "POST", fmt.Sprintf("/api/v1/unblock-requests/%d/approve", req.ID), nil, nil); code != 403 && code != 404 {

@@ -2,6 +2,7 @@ package protect
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -73,7 +74,8 @@ type ConnectorLister interface {
 
 // evidence gathers what a block records: the window's figures, the top
 // senders and connectors and samples of the spam this node saw, and the
-// connectors created or deleted in the last week.
+// last week's connector and credential changes from the audit log (or,
+// without one, the connectors created or deleted in the last week).
 func (e *Engine) evidence(ctx context.Context, tenantID int64, window time.Duration, total, spamBulk int64, conns ConnectorLister) blocks.Evidence {
 	now := e.now()
 	ev := blocks.Evidence{Window: window.String(), Messages: total, SpamBulk: spamBulk}
@@ -92,20 +94,40 @@ func (e *Engine) evidence(ctx context.Context, tenantID int64, window time.Durat
 		}
 	}
 	ev.TopSenders, ev.TopConnectors = top(senders, 5), top(connectors, 5)
+	week := now.Add(-7 * 24 * time.Hour)
+	audited := map[int64]bool{} // connectors whose creation the audit log has
+	if e.Audit != nil {
+		var err error
+		if ev.RecentConnectors, err = connectorEvents(ctx, e.Audit, tenantID, week); err != nil {
+			e.log().Warn("protect: read the audit log for a block's evidence", "tenant", tenantID, "err", err)
+		}
+		if ev.RecentAccess, err = accessEvents(ctx, e.Audit, tenantID, week); err != nil {
+			e.log().Warn("protect: read the audit log for a block's evidence", "tenant", tenantID, "err", err)
+		}
+		for _, c := range ev.RecentConnectors {
+			if c.Event == "created" {
+				audited[c.ID] = true
+			}
+		}
+	}
 	if conns != nil {
+		// Connectors made outside the API (the dev seed, a script on the
+		// directory) have no audit entry: their own record names the
+		// creator. Deletions are shown from the audit log only: a
+		// connector's record does not say who deleted it.
 		cs, err := conns.Connectors(ctx, tenantID)
 		if err != nil {
 			e.log().Warn("protect: list connectors for a block's evidence", "tenant", tenantID, "err", err)
 		}
-		week := now.Add(-7 * 24 * time.Hour)
 		for _, c := range cs {
-			if c.CreatedAt.After(week) {
+			if c.CreatedAt.After(week) && !audited[c.ID] {
 				ev.RecentConnectors = append(ev.RecentConnectors, blocks.ConnectorEvent{ID: c.ID, Name: c.Name, Event: "created", At: c.CreatedAt, CreatedBy: c.CreatedBy})
 			}
-			if !c.Live() && c.DeletedAt.After(week) {
-				ev.RecentConnectors = append(ev.RecentConnectors, blocks.ConnectorEvent{ID: c.ID, Name: c.Name, Event: "deleted", At: c.DeletedAt, CreatedBy: c.CreatedBy})
+			if e.Audit == nil && !c.Live() && c.DeletedAt.After(week) {
+				ev.RecentConnectors = append(ev.RecentConnectors, blocks.ConnectorEvent{ID: c.ID, Name: c.Name, Event: "deleted", At: c.DeletedAt})
 			}
 		}
+		slices.SortStableFunc(ev.RecentConnectors, func(a, b blocks.ConnectorEvent) int { return a.At.Compare(b.At) })
 	}
 	return ev
 }

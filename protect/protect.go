@@ -82,8 +82,11 @@ type Engine struct {
 	// complaints); nil for none: the decisions then rest on the other
 	// evidence.
 	Feedback policy.FeedbackSource
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Audit is where a block's evidence of directory changes comes from;
+	// nil: the connectors' own records.
+	Audit  AuditReader
+	Now    func() time.Time
+	Logger *slog.Logger
 
 	recent  evidenceRing
 	fbCache feedbackCache

@@ -192,3 +192,12 @@ func (q *Queue) List(ctx context.Context, limit int) ([]*Message, error) {
 	}
 	return q.loadMessages(ctx, `ORDER BY received_at LIMIT ?`, limit)
 }
+
+// Depth is how many messages the spool holds (waiting or in delivery).
+func (q *Queue) Depth(ctx context.Context) (int, error) {
+	var n int
+	if err := q.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queue depth: %w", err)
+	}
+	return n, nil
+}

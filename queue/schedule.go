@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,19 +160,64 @@ func (q *Queue) attempt(m *Message) {
 		TenantID: m.TenantID, Kind: m.Kind}
 	results := q.opts.Transport.Deliver(q.ctx, d)
 	f.Close()
-	metrics.AttemptLatency.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	metrics.AttemptLatency.Observe(took.Seconds())
 	q.apply(m, results, log)
 	if len(m.Pending()) > 0 && time.Since(m.ReceivedAt) >= q.opts.MaxAge && q.ctx.Err() == nil {
 		q.failAll(m, "4.4.7", fmt.Sprintf("not delivered within %s; last error: %s", q.opts.MaxAge, m.LastError))
 	}
+	logAttempt(log, m, results, took)
 	if len(m.Pending()) > 0 {
 		if err := q.exec(context.Background(), false, func(tx *sql.Tx) error { return q.stmts.saveProgress(tx, m) }); err != nil {
 			log.Error("could not record delivery progress", "err", err)
 		}
-		log.Info("deferred", "attempt", m.Attempts, "next_attempt", m.NextAttempt.Format(time.RFC3339), "pending", len(m.Pending()), "last_error", m.LastError)
 		return
 	}
 	q.finish(m, log)
+}
+
+// logAttempt writes the one INFO line of a delivery attempt, as MTAs log
+// each try: the tenant, the next hop(s), the result (delivered, deferred,
+// bounced, or partial when the recipients fared differently), the reply
+// that decided it, and how long the attempt took.
+func logAttempt(log *slog.Logger, m *Message, results []Result, took time.Duration) {
+	var hops []string
+	var ok, temp, perm int
+	reply, failed := "", false
+	for _, r := range results {
+		if r.Remote != "" && !slices.Contains(hops, r.Remote) {
+			hops = append(hops, r.Remote)
+		}
+		switch {
+		case r.OK:
+			ok++
+		case r.Permanent:
+			perm++
+		default:
+			temp++
+		}
+		if reply == "" || (!r.OK && !failed) {
+			reply = r.Detail // the first failure's reply, else the first reply
+		}
+		failed = failed || !r.OK
+	}
+	result := "partial"
+	switch {
+	case ok == len(results) && ok > 0:
+		result = "delivered"
+	case temp == len(results) && temp > 0:
+		result = "deferred"
+	case perm == len(results) && perm > 0:
+		result = "bounced"
+	case len(results) == 0:
+		result = "deferred"
+	}
+	attrs := []any{"tenant", m.Tenant, "tenant_id", m.TenantID, "next_hop", strings.Join(hops, ","), "result", result,
+		"reply", reply, "duration", took.Round(time.Millisecond).String(), "attempt", m.Attempts, "rcpts", len(results)}
+	if p := len(m.Pending()); p > 0 {
+		attrs = append(attrs, "pending", p, "next_attempt", m.NextAttempt.UTC().Format(time.RFC3339))
+	}
+	log.Info("delivery attempt", attrs...)
 }
 
 // apply records each recipient's result.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -182,10 +183,20 @@ func (s *session) writeTrace(w io.Writer, hdr []byte, queueID string) error {
 		proto += "A"
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (Tollgate) with %s id %s", sanitizeHelo(s.env.Helo),
-		s.env.ClientIP, s.srv.opts.Hostname, proto, queueID)
+	fmt.Fprintf(&b, "Received: from %s ([%s])", sanitizeHelo(s.env.Helo), s.env.ClientIP)
+	// RFC 8314 §4.4: record the TLS in use, as a comment the way Postfix
+	// writes it and in the registered "tls" clause (§7.4).
+	var suite string
+	if st, ok := s.conn.TLSConnectionState(); ok && st.HandshakeComplete {
+		suite = tls.CipherSuiteName(st.CipherSuite)
+		fmt.Fprintf(&b, "\r\n\t(using %s with cipher %s)", strings.ReplaceAll(tls.VersionName(st.Version), " ", "v"), suite)
+	}
+	fmt.Fprintf(&b, "\r\n\tby %s (Tollgate) with %s id %s", s.srv.opts.Hostname, proto, queueID)
 	if len(s.rcpts) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", s.rcpts[0].Addr)
+	}
+	if suite != "" {
+		fmt.Fprintf(&b, "\r\n\ttls %s", suite)
 	}
 	fmt.Fprintf(&b, ";\r\n\t%s\r\n", time.Now().Format(time.RFC1123Z))
 	// Feedback-ID (Gmail's a:b:c:SenderId) lets complaint reports name

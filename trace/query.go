@@ -52,7 +52,10 @@ type Summary struct {
 	Subject    string    `json:"subject,omitempty"`
 	Verdict    string    `json:"verdict,omitempty"`
 	Pool       string    `json:"pool,omitempty"`
-	Status     string    `json:"status"` // refused, deferred, queued, delivered, bounced
+	Status     string    `json:"status"`              // open, abandoned, refused, deferred, queued, delivered, bounced
+	Tenant     string    `json:"tenant,omitempty"`    // the tenant's name as attributed at the time
+	Connector  string    `json:"connector,omitempty"` // the connector the session came through, if any
+	ClientIP   string    `json:"client_ip,omitempty"`
 	Code       string    `json:"code,omitempty"`
 	Rule       string    `json:"rule,omitempty"`
 	First      time.Time `json:"first_at"`
@@ -146,7 +149,7 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := summarize(entries)
+	out := summarize(entries, time.Now())
 	if q.TenantID > 0 {
 		kept := out[:0]
 		for _, m := range out {
@@ -287,7 +290,7 @@ func (s *Store) Message(ctx context.Context, id string, tenantID int64) (Summary
 	if err != nil {
 		return Summary{}, nil, err
 	}
-	for _, m := range summarize(entries) {
+	for _, m := range summarize(entries, time.Now()) {
 		if m.ID != id || (tenantID > 0 && m.TenantID != tenantID) {
 			continue
 		}

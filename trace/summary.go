@@ -1,26 +1,55 @@
 package trace
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// summarize turns events (oldest first) into messages. A session's events
-// are split into transactions at each MAIL; a transaction that was queued
-// becomes the queued message (its delivery events join it by queue id);
-// one that was refused stays a refused transaction of the session.
-func summarize(entries []Entry) []Summary {
+// openFor is how long a transaction without an outcome may still be in
+// progress: longer than any SMTP command timeout, so one older than this
+// was left by its client (QUIT or a dropped connection after RCPT).
+const openFor = 10 * time.Minute
+
+// summarize turns events (oldest first) into messages as of now. A
+// session's events are split into transactions at each MAIL; a transaction
+// that was queued becomes the queued message (its delivery events join it
+// by queue id); one that was refused stays a refused transaction of the
+// session. One that never got an outcome is "open" while it may still be
+// in progress, and "abandoned" once another MAIL followed it or openFor
+// passed: the client left before the message was sent.
+func summarize(entries []Entry, now time.Time) []Summary {
 	var out []Summary
 	byQueue := map[string]int{}
 	cur := map[string]int{} // session → index of its open transaction in out
 	var connect = map[string]Entry{}
+	// Session events first, then the delivery events: a delivery worker
+	// can record its first attempt a moment before the session records
+	// "queued" (the spool hands the message on as soon as it is on disk),
+	// and an attempt seen first would open a second row for one message.
+	ordered := make([]Entry, 0, len(entries))
 	for _, e := range entries {
+		if e.Session != "" {
+			ordered = append(ordered, e)
+		}
+	}
+	for _, e := range entries {
+		if e.Session == "" {
+			ordered = append(ordered, e)
+		}
+	}
+	for _, e := range ordered {
 		switch {
 		case e.Session != "" && e.Stage == "connect":
 			connect[e.Session] = e
 			continue
 		case e.Session != "" && e.Stage == "mail":
-			out = append(out, Summary{ID: "s:" + e.Session + ":" + strconv.FormatInt(e.At.UnixNano(), 36), Session: e.Session, TenantID: e.TenantID, Sender: e.Sender,
+			if i, ok := cur[e.Session]; ok && out[i].Status == "open" {
+				out[i].Status = "abandoned"
+			}
+			c := connect[e.Session]
+			out = append(out, Summary{Tenant: c.Attrs["tenant"], Connector: c.Attrs["connector"], ClientIP: c.Attrs["client_ip"], ID: "s:" + e.Session + ":" + strconv.FormatInt(e.At.UnixNano(), 36), Session: e.Session, TenantID: e.TenantID, Sender: e.Sender,
 				First: e.At, Last: e.At, Status: "open"})
 			cur[e.Session] = len(out) - 1
 		case e.Session == "" && e.QueueID != "":
@@ -31,7 +60,9 @@ func summarize(entries []Entry) []Summary {
 				byQueue[e.QueueID] = i
 			}
 			m := &out[i]
-			m.Last = e.At
+			if e.At.After(m.Last) {
+				m.Last = e.At
+			}
 			if pool := e.Attrs["pool"]; pool != "" {
 				m.Pool = pool
 			}
@@ -56,6 +87,9 @@ func summarize(entries []Entry) []Summary {
 		m.Last = e.At
 		if m.TenantID == 0 {
 			m.TenantID = e.TenantID
+		}
+		if t := e.Attrs["tenant"]; t != "" && m.Tenant == "" {
+			m.Tenant = t
 		}
 		if e.Rcpt != "" && e.Outcome == "accept" {
 			m.Recipients = append(m.Recipients, e.Rcpt)
@@ -91,10 +125,12 @@ func summarize(entries []Entry) []Summary {
 			delete(cur, e.Session)
 		}
 	}
-	_ = connect
-	// Newest first.
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	for i := range out {
+		if out[i].Status == "open" && now.Sub(out[i].Last) > openFor {
+			out[i].Status = "abandoned"
+		}
 	}
+	// Newest first (rows opened by delivery events alone came last).
+	slices.SortStableFunc(out, func(a, b Summary) int { return b.First.Compare(a.First) })
 	return out
 }

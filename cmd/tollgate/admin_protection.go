@@ -174,6 +174,7 @@ type blockRow struct {
 			Name, Event string
 			At          time.Time
 			CreatedBy   string `json:"created_by"`
+			By          string // the actor as the audit log recorded it
 		} `json:"recent_connectors"`
 		Samples []struct {
 			QueueID                  string `json:"queue_id"`
@@ -263,7 +264,11 @@ func (c *adminClient) status(o any, args []string) error {
 		}
 		fmt.Fprintf(w, "  top senders:       %s\n  top connectors:    %s\n", counts(b.Evidence.TopSenders), counts(b.Evidence.TopConnectors))
 		for _, k := range b.Evidence.RecentConnectors {
-			fmt.Fprintf(w, "  recent connector:  %s %s %s by %s\n", k.Name, k.Event, when(k.At), k.CreatedBy)
+			by := k.By
+			if by == "" && k.Event == "created" {
+				by = k.CreatedBy
+			}
+			fmt.Fprintf(w, "  recent connector:  %s %s %s by %s\n", k.Name, k.Event, when(k.At), by)
 		}
 		for _, m := range b.Evidence.Samples {
 			fmt.Fprintf(w, "  sample:            %s %s from %s %q %s\n", m.Verdict, m.QueueID, m.Sender, m.Subject, m.MessageID)

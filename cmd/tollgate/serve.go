@@ -27,7 +27,7 @@ port (API, /metrics, /healthz, help pages at /ndr/<code>).
 
 --dev keeps everything under ./tollgate-data, listens on 127.0.0.1 (relay 2525,
 submission 2587, submissions 2465, admin 8025), seeds a demo tenant (domain
-demo.test, user user@demo.test, connector 127.0.0.0/8) and delivers into a
+demo.test, user user@demo.test, connector 127.0.0.1) and delivers into a
 capture sink on disk unless --smarthost is given.
 
 --config FILE reads a TOML file (see docs/configuration.md). Flags override the
@@ -134,19 +134,26 @@ func printDevBanner(g *gateway.Gateway) {
 	if g.Sink == nil {
 		delivery = "smarthost " + g.Config.Delivery.Smarthost
 	}
+	resolver := "the system resolver (give --resolver HOST:PORT for another)"
+	if r := g.Config.Delivery.Resolver; r != "" {
+		resolver = r
+	}
 	fmt.Printf(`
 Tollgate dev mode. Data in %s
-  relay (connectors)        %s   connector "local" covers 127.0.0.0/8 for tenant "demo"
+  relay (connectors)        %s   connector "local" covers 127.0.0.1 and ::1 for tenant "demo"
   submission (STARTTLS)     %s   user@demo.test  password: %s
   submissions (TLS)         %s
   admin HTTP                http://%s   token in %s
   outbound delivery         %s
+  DNS (domain verification, MX lookups)  %s
 
 Send a first message:
   swaks --server %s --from a@demo.test --to someone@example.net
 and see it arrive:
   tollgate admin messages
+See a refusal (5.7.64: a source address no connector covers):
+  swaks --server %s --local-interface 127.0.0.2 --from a@demo.test --to someone@example.net
 
 `, g.Config.DataDir, addr("relay"), addr("submission"), g.DevPassword, addr("submissions"),
-		addr("admin"), g.Config.Admin.TokenFile, delivery, addr("relay"))
+		addr("admin"), g.Config.Admin.TokenFile, delivery, resolver, addr("relay"), addr("relay"))
 }

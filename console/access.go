@@ -1,0 +1,149 @@
+package console
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// The tenant's credentials pages: its admins (MFA, last sign-in, a forced
+// password change, an MFA reset for operators) and its API tokens (who
+// made each, when and from where it was last used, revoke). After a
+// compromise these are where a stolen credential is found and ended.
+
+type admin struct {
+	ID                     int64      `json:"id"`
+	Email                  string     `json:"email"`
+	TOTPEnabled            bool       `json:"totp_enabled"`
+	CreatedAt              time.Time  `json:"created_at"`
+	PasswordChangedAt      time.Time  `json:"password_changed_at"`
+	LastSignIn             *time.Time `json:"last_sign_in"`
+	PasswordChangeRequired bool       `json:"password_change_required"`
+}
+
+type apiToken struct {
+	ID           int64      `json:"id"`
+	Name         string     `json:"name"`
+	CreatedBy    string     `json:"created_by"`
+	CreatedAt    time.Time  `json:"created_at"`
+	LastUsed     *time.Time `json:"last_used"`
+	LastUsedFrom string     `json:"last_used_from"`
+	Revoked      bool       `json:"revoked"`
+	RevokedAt    *time.Time `json:"revoked_at"`
+
+	// Recent is set by the console: created or used in the last week, the
+	// window the unblock checklist looks at.
+	Recent bool `json:"-"`
+}
+
+func (c *Console) adminsPage(q *req) error {
+	var as struct{ Admins []admin }
+	if err := q.api("GET", q.apiT("/admins"), nil, &as); err != nil {
+		return err
+	}
+	return q.render(http.StatusOK, "admins.html", "Admins", "admins", as.Admins)
+}
+
+// requirePasswordChange makes an admin of the tenant set a new password
+// before anything else (their open sessions included).
+func (c *Console) requirePasswordChange(q *req) error {
+	id, err := pathID(q.r, "admin")
+	if err != nil {
+		return err
+	}
+	var a admin
+	if err := q.api("POST", q.apiT("/admins/%d/password-change", id), nil, &a); err != nil {
+		return q.back(q.tpath("admins"), err)
+	}
+	return q.done(q.tpath("admins"), flash{ID: a.ID,
+		Text: fmt.Sprintf("%s must change their password before doing anything else, in every session.", a.Email)})
+}
+
+// resetMFA clears an admin's authenticator (operators: the API refuses
+// others): every session of theirs ends and they enrol again at sign-in.
+func (c *Console) resetMFA(q *req) error {
+	id, err := pathID(q.r, "admin")
+	if err != nil {
+		return err
+	}
+	as, err := q.tenantAdmins()
+	if err != nil {
+		return err
+	}
+	a, ok := as[id]
+	if !ok {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("admin %d of tenant %d: not found", id, q.tenant.ID)}
+	}
+	if err := q.api("DELETE", fmt.Sprintf("/api/v1/admins/%d/mfa", id), nil, nil); err != nil {
+		return q.back(q.tpath("admins"), err)
+	}
+	return q.done(q.tpath("admins"), flash{ID: id,
+		Text: fmt.Sprintf("Cleared the authenticator of %s: their sessions ended, and they enrol a new one at the next sign-in.", a.Email)})
+}
+
+// tenantAdmins is the tenant's admins by id, so an operator's action on
+// one names an admin of this tenant and not of another.
+func (q *req) tenantAdmins() (map[int64]admin, error) {
+	var as struct{ Admins []admin }
+	if err := q.api("GET", q.apiT("/admins"), nil, &as); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]admin, len(as.Admins))
+	for _, a := range as.Admins {
+		out[a.ID] = a
+	}
+	return out, nil
+}
+
+// tokens lists the tenant's API tokens, live ones first, marking those
+// created or used in the last week.
+func (q *req) tokens() ([]apiToken, error) {
+	var ts struct{ Tokens []apiToken }
+	if err := q.api("GET", q.apiT("/tokens"), nil, &ts); err != nil {
+		return nil, err
+	}
+	now := q.c.opts.Now()
+	var live, gone []apiToken
+	for _, t := range ts.Tokens {
+		t.Recent = !t.Revoked && (now.Sub(t.CreatedAt) < newFor || (t.LastUsed != nil && now.Sub(*t.LastUsed) < newFor))
+		if t.Revoked {
+			gone = append(gone, t)
+		} else {
+			live = append(live, t)
+		}
+	}
+	return append(live, gone...), nil
+}
+
+func (c *Console) tokensPage(q *req) error {
+	ts, err := q.tokens()
+	if err != nil {
+		return err
+	}
+	return q.render(http.StatusOK, "tokens.html", "API tokens", "tokens", ts)
+}
+
+// revokeToken ends one of the tenant's API tokens at once. The token is
+// looked up among this tenant's first, so the id in the form cannot name
+// another tenant's (the API would refuse it too).
+func (c *Console) revokeToken(q *req) error {
+	id, err := pathID(q.r, "token")
+	if err != nil {
+		return err
+	}
+	ts, err := q.tokens()
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.ID != id {
+			continue
+		}
+		if err := q.api("DELETE", fmt.Sprintf("/api/v1/tokens/%d", id), nil, nil); err != nil {
+			return q.back(q.tpath("tokens"), err)
+		}
+		return q.done(q.tpath("tokens"), flash{ID: id,
+			Text: fmt.Sprintf("Revoked API token %s: it no longer authenticates anything. The revocation is in the audit log.", t.Name)})
+	}
+	return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("API token %d of tenant %d: not found", id, q.tenant.ID)}
+}
