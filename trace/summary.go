@@ -14,6 +14,15 @@ func summarize(entries []Entry) []Summary {
 	byQueue := map[string]int{}
 	cur := map[string]int{} // session → index of its open transaction in out
 	var connect = map[string]Entry{}
+	// Queue ids some session's transaction records as queued, and the
+	// delivery events of those seen before that record.
+	queuedIn := map[string]bool{}
+	for _, e := range entries {
+		if e.Session != "" && e.Stage == "queued" && e.QueueID != "" {
+			queuedIn[e.QueueID] = true
+		}
+	}
+	early := map[string][]Entry{}
 	for _, e := range entries {
 		switch {
 		case e.Session != "" && e.Stage == "connect":
@@ -25,27 +34,18 @@ func summarize(entries []Entry) []Summary {
 			cur[e.Session] = len(out) - 1
 		case e.Session == "" && e.QueueID != "":
 			i, ok := byQueue[e.QueueID]
+			if !ok && queuedIn[e.QueueID] {
+				// Delivered before the session recorded "queued" (the
+				// queue starts on commit): it joins the transaction then.
+				early[e.QueueID] = append(early[e.QueueID], e)
+				continue
+			}
 			if !ok {
 				out = append(out, Summary{ID: e.QueueID, QueueID: e.QueueID, TenantID: e.TenantID, First: e.At, Status: "queued"})
 				i = len(out) - 1
 				byQueue[e.QueueID] = i
 			}
-			m := &out[i]
-			m.Last = e.At
-			if pool := e.Attrs["pool"]; pool != "" {
-				m.Pool = pool
-			}
-			switch e.Stage {
-			case "delivered":
-				m.Status = "delivered"
-			case "bounced", "failed":
-				m.Status = "bounced"
-				m.Code = e.Attrs["code"]
-			case "deferred":
-				if m.Status == "queued" {
-					m.Status = "deferred"
-				}
-			}
+			delivery(&out[i], e)
 			continue
 		}
 		i, ok := cur[e.Session]
@@ -89,6 +89,10 @@ func summarize(entries []Entry) []Summary {
 			m.Pool = e.Attrs["pool"]
 			byQueue[e.QueueID] = i
 			delete(cur, e.Session)
+			for _, d := range early[e.QueueID] {
+				delivery(m, d)
+			}
+			delete(early, e.QueueID)
 		}
 	}
 	_ = connect
@@ -97,4 +101,25 @@ func summarize(entries []Entry) []Summary {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out
+}
+
+// delivery applies a delivery event (no session) to its message.
+func delivery(m *Summary, e Entry) {
+	if e.At.After(m.Last) {
+		m.Last = e.At
+	}
+	if pool := e.Attrs["pool"]; pool != "" {
+		m.Pool = pool
+	}
+	switch e.Stage {
+	case "delivered":
+		m.Status = "delivered"
+	case "bounced", "failed":
+		m.Status = "bounced"
+		m.Code = e.Attrs["code"]
+	case "deferred":
+		if m.Status == "queued" {
+			m.Status = "deferred"
+		}
+	}
 }
