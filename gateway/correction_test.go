@@ -124,10 +124,12 @@ func testCorrectionsOverSMTP(t *testing.T, store func(*config.Config)) {
 		t.Errorf("a bad label: %d %+v", code, e)
 	}
 	var mark struct {
-		Label, MarkedBy string `json:"marked_by"`
+		Label    string
+		MarkedBy string `json:"marked_by"`
 	}
-	if code := apiCall(t, g, acmeTok, "POST", "/api/v1/trace/"+url.PathEscape(first.id)+"/correction", map[string]string{"label": "not_spam"}, &mark); code != 201 {
-		t.Fatalf("acme's admin marked its message: %d", code)
+	if code := apiCall(t, g, acmeTok, "POST", "/api/v1/trace/"+url.PathEscape(first.id)+"/correction", map[string]string{"label": "not_spam"}, &mark); code != 201 ||
+		mark.Label != "not_spam" || !strings.HasPrefix(mark.MarkedBy, "tenant admin ") {
+		t.Fatalf("acme's admin marked its message: %d %+v", code, mark)
 	}
 	again := traced(t, g, acmeTok, sendFrom("127.0.0.2", "ann@acme.test", html, spamBody))
 	if again.verdict != "clean" || !strings.HasPrefix(again.reasons, "CORRECTED_NOT_SPAM (corrected by tenant admin token:t") ||
