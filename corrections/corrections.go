@@ -52,10 +52,10 @@ var (
 
 // Mark is one stored correction.
 type Mark struct {
-	ID       int64     `json:"id"`
-	TenantID int64     `json:"tenant_id"`
-	Tenant   string    `json:"tenant"`  // the tenant's name, as the classifier is asked with
-	Message  string    `json:"message"` // the trace id of the marked message
+	ID       int64  `json:"id"`
+	TenantID int64  `json:"tenant_id"`
+	Tenant   string `json:"tenant"`  // the tenant's name, as the classifier is asked with
+	Message  string `json:"message"` // the trace id of the marked message
 	// Fingerprint is the marked content's fingerprint as the trace keeps
 	// it: the bands joined by dashes.
 	Fingerprint string    `json:"fingerprint"`

@@ -116,7 +116,9 @@ func testCorrectionsOverSMTP(t *testing.T, store func(*config.Config)) {
 		t.Fatalf("the spam sample was not spam with a fingerprint: %+v", first)
 	}
 	// globex's admin cannot see, so cannot correct, acme's message.
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if code := apiCall(t, g, globexTok, "POST", "/api/v1/trace/"+url.PathEscape(first.id)+"/correction", map[string]string{"label": "not_spam"}, &e); code != 404 {
 		t.Fatalf("another tenant's admin corrected acme's message: %d %+v", code, e)
 	}
@@ -194,4 +196,3 @@ func testCorrectionsOverSMTP(t *testing.T, store func(*config.Config)) {
 		t.Errorf("after a restart: %+v", r)
 	}
 }
-
