@@ -20,7 +20,9 @@ func TestAdminTraceMark(t *testing.T) {
 	}
 	verdictOf := func(id string) (string, string) {
 		t.Helper()
-		var list struct{ Messages []struct{ ID, Verdict string } }
+		var list struct {
+			Messages []struct{ ID, Verdict string }
+		}
 		var out string
 		waitUntil(t, 30*time.Second, "message "+id+" in the trace", func() (bool, string) {
 			out = mustAdmin(t, dir, url, "--json", "trace", "--message-id", id)
