@@ -51,7 +51,7 @@ func (c Correction) reason() string {
 // score and reasons stay the model's (so an admin can still read what the
 // model thought) with the correction first.
 func (c Correction) apply(res *Result) {
-	res.Verdict = Clean
+	res.Verdict, res.Corrected = Clean, true
 	if c.Spam {
 		res.Verdict = Spam
 	}
