@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -135,7 +136,10 @@ Flags:
 		if err != nil {
 			return err
 		}
-		curves = append(curves, printFigures(out, "rspamd (stock local rules)", preds, *fpTarget))
+		curves = append(curves, printExternal(ctx, out, "rspamd (stock local rules)", examples, preds, *trainFrac, *fpTarget, func(raw []byte) (bool, error) {
+			res, err := r.Classify(ctx, classify.Input{Raw: raw, Recipients: 1})
+			return res.Verdict == classify.Spam, err
+		}))
 		if *speed {
 			defer func() {
 				measureSpeed(out, examples, r, *workers)
@@ -148,7 +152,10 @@ Flags:
 		if err != nil {
 			return err
 		}
-		curves = append(curves, printFigures(out, "SpamAssassin (stock local rules)", preds, *fpTarget))
+		curves = append(curves, printExternal(ctx, out, "SpamAssassin (stock local rules)", examples, preds, *trainFrac, *fpTarget, func(raw []byte) (bool, error) {
+			_, spam, err := sa.score(raw)
+			return spam, err
+		}))
 	}
 	if *rocPath != "" {
 		if err := writeROC(*rocPath, curves); err != nil {
@@ -252,7 +259,7 @@ func scoreAll(ctx context.Context, ex []classify.Example, workers int, score fun
 					errs[w] = ctx.Err()
 					return
 				}
-				s, flagged, err := score(ex[i].Raw)
+				s, flagged, err := score(withoutMboxLine(ex[i].Raw))
 				if err != nil {
 					errs[w] = fmt.Errorf("%s: %w", ex[i].Source, err)
 					return
@@ -263,4 +270,60 @@ func scoreAll(ctx context.Context, ex []classify.Example, workers int, score fun
 	}
 	wg.Wait()
 	return preds, errors.Join(errs...)
+}
+
+// withoutMboxLine drops the mbox envelope line ("From sender date") the
+// shared corpus keeps, which another engine would read as a broken header.
+func withoutMboxLine(raw []byte) []byte {
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			return raw[i+1:]
+		}
+	}
+	return raw
+}
+
+// printExternal prints another engine's figures on the whole corpus, on
+// the time-ordered split's test part (the same messages the built-in
+// engine's split row is measured on) and on the held-apart modern mail,
+// and returns the whole corpus' ROC curve.
+func printExternal(ctx context.Context, w io.Writer, name string, ex []classify.Example, preds []classify.Prediction, trainFrac, fpTarget float64,
+	spam func(raw []byte) (bool, error)) rocCurve {
+	curve := printFigures(w, name+", whole corpus", preds, fpTarget)
+	test := classify.TimeSplitTest(ex, trainFrac)
+	part := make([]classify.Prediction, len(test))
+	for j, i := range test {
+		part[j] = preds[i]
+	}
+	printFigures(w, fmt.Sprintf("%s, time-ordered test part (newest %.0f%%)", name, 100*(1-trainFrac)), part, fpTarget)
+	var comm, commSpam, other, otherSpam, bad, caught int
+	for _, set := range [][]heldout.Message{heldout.Ham(), heldout.Spam()} {
+		for _, m := range set {
+			s, err := spam(m.Raw)
+			if err != nil {
+				fmt.Fprintf(w, "| %s, held-apart modern mail | not measured: %v |\n", name, err)
+				return curve
+			}
+			switch {
+			case m.Spam:
+				bad++
+				if s {
+					caught++
+				}
+			case m.Commercial:
+				comm++
+				if s {
+					commSpam++
+				}
+			default:
+				other++
+				if s {
+					otherSpam++
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "| %s, held-apart modern mail at its own action | transactional and commercial ham: %d / %d spam; lists and conversations: %d / %d; modern spam caught: %d / %d |\n",
+		name, commSpam, comm, otherSpam, other, caught, bad)
+	return curve
 }
