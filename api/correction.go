@@ -19,17 +19,6 @@ func (s *Server) correctTrace(w http.ResponseWriter, r *http.Request) {
 			Message: "corrections need the message trace and the built-in classifier on this server"})
 		return
 	}
-	var req struct {
-		Label string `json:"label"`
-	}
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if req.Label != corrections.LabelSpam && req.Label != corrections.LabelNotSpam {
-		s.fail(w, r, badField("label", "%q is not %q or %q", req.Label, corrections.LabelNotSpam, corrections.LabelSpam))
-		return
-	}
 	p := principalOf(r.Context())
 	scope := p.TenantID
 	if p.Operator {
@@ -47,6 +36,19 @@ func (s *Server) correctTrace(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	// The body is read once the message is known to be the caller's, so
+	// another tenant's id is a 404 whatever is sent.
+	var req struct {
+		Label string `json:"label"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Label != corrections.LabelSpam && req.Label != corrections.LabelNotSpam {
+		s.fail(w, r, badField("label", "%q is not %q or %q", req.Label, corrections.LabelNotSpam, corrections.LabelSpam))
 		return
 	}
 	if m.TenantID == 0 {

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/trace"
 	"log/slog"
@@ -68,9 +69,14 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
+	corr, err := corrections.Open(ctx, db, corrections.Options{Audit: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { corr.Close() })
 	dns := dnstest.Start(t)
 	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
-		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr})
+		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, Corrections: corr})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr}
