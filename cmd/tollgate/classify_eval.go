@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -62,6 +63,7 @@ Flags:
 	speed := fs.Bool("speed", false, "measure throughput and allocation")
 	workers := fs.Int("workers", 4, "concurrent requests to rspamd and spamd")
 	trainFrac := fs.Float64("train-fraction", 0.7, "time-ordered split: the oldest `share` of each class trains, the rest tests")
+	splitDir := fs.String("write-split", "", "write the time-ordered split's messages to `DIR`/{train,test}/{ham,spam}/*.eml and stop (to train another engine's Bayes on the same part, see docs/classifier.md)")
 	heldoutSet := fs.Bool("heldout", true, "also score the held-apart modern mail (classify/heldout) with the model trained on all of CORPUS")
 	corpus, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -74,6 +76,9 @@ Flags:
 	examples, err := classify.ReadCorpus(corpus)
 	if err != nil {
 		return err
+	}
+	if *splitDir != "" {
+		return writeSplit(*splitDir, examples, *trainFrac)
 	}
 	ctx := context.Background()
 	out := os.Stdout
@@ -326,4 +331,31 @@ func printExternal(ctx context.Context, w io.Writer, name string, ex []classify.
 	fmt.Fprintf(w, "| %s, held-apart modern mail at its own action | transactional and commercial ham: %d / %d spam; lists and conversations: %d / %d; modern spam caught: %d / %d |\n",
 		name, commSpam, comm, otherSpam, other, caught, bad)
 	return curve
+}
+
+// writeSplit writes the time-ordered split as folders of messages (without
+// their mbox envelope lines), as classify eval and sa-learn read them.
+func writeSplit(dir string, ex []classify.Example, trainFrac float64) error {
+	test := map[int]bool{}
+	for _, i := range classify.TimeSplitTest(ex, trainFrac) {
+		test[i] = true
+	}
+	for i, e := range ex {
+		part, label := "train", "ham"
+		if test[i] {
+			part = "test"
+		}
+		if e.Spam {
+			label = "spam"
+		}
+		d := filepath.Join(dir, part, label)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("%04d.eml", i)), withoutMboxLine(e.Raw), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "wrote %d messages (%d in the test part) under %s\n", len(ex), len(test), dir)
+	return nil
 }
