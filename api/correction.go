@@ -68,7 +68,7 @@ func (s *Server) correctTrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mark, err := s.opts.Corrections.Mark(r.Context(), corrections.Mark{TenantID: t.ID, Tenant: t.Name, Message: id,
-		Fingerprint: fp, Label: req.Label, MarkedBy: corrections.By(p.Operator, p.Name)})
+		Fingerprint: fp, Label: req.Label, MarkedBy: corrections.By(p.Operator, p.Name), Actor: p.Name})
 	switch {
 	case errors.Is(err, corrections.ErrInvalid):
 		s.fail(w, r, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error()})

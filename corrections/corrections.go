@@ -62,6 +62,10 @@ type Mark struct {
 	Label       string    `json:"label"`     // LabelSpam or LabelNotSpam
 	MarkedBy    string    `json:"marked_by"` // "tenant admin ann@example.com", "operator ops"
 	MarkedAt    time.Time `json:"marked_at"`
+	// Actor is the audit log's name of who marks ("admin:ann@example.com",
+	// "token:ci"), as every other audit entry names its actor; MarkedBy
+	// if empty. Not stored with the mark.
+	Actor string `json:"-"`
 }
 
 // Options configure Open.
@@ -178,7 +182,11 @@ func (s *Store) Mark(ctx context.Context, m Mark) (Mark, error) {
 			return nil
 		}
 		after, _ := json.Marshal(map[string]string{"message": m.Message, "fingerprint": m.Fingerprint, "label": m.Label})
-		_, err := s.opts.Audit.AppendTx(ctx, tx, audit.Entry{Actor: m.MarkedBy, TenantID: m.TenantID,
+		actor := m.Actor
+		if actor == "" {
+			actor = m.MarkedBy
+		}
+		_, err := s.opts.Audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, TenantID: m.TenantID,
 			Action: "classify.correct", Target: m.Message, After: after})
 		return err
 	})

@@ -38,7 +38,7 @@ func testMarks(t *testing.T, db *store.DB) {
 	b := open(t, storetest.Reopen(t, db), nil) // another node
 
 	m, err := a.Mark(ctx, Mark{TenantID: 1, Tenant: "acme", Message: "Q1", Fingerprint: "aa-bb-cc-dd", Label: LabelNotSpam,
-		MarkedBy: By(false, "admin:ann@acme.test")})
+		MarkedBy: By(false, "admin:ann@acme.test"), Actor: "admin:ann@acme.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func testMarks(t *testing.T, db *store.DB) {
 	if err != nil || len(es) != 1 {
 		t.Fatalf("audit entries: %+v %v", es, err)
 	}
-	if e := es[0]; e.Actor != "tenant admin ann@acme.test" || e.TenantID != 1 || e.Target != "Q1" ||
+	if e := es[0]; e.Actor != "admin:ann@acme.test" || e.TenantID != 1 || e.Target != "Q1" ||
 		!strings.Contains(string(e.After), `"fingerprint":"aa-bb-cc-dd"`) || !strings.Contains(string(e.After), `"label":"not_spam"`) {
 		t.Errorf("audit entry: %+v %s", e, e.After)
 	}

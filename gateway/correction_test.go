@@ -172,8 +172,8 @@ func testCorrectionsOverSMTP(t *testing.T, store func(*config.Config)) {
 	seen := map[string]bool{}
 	for _, a := range audit.Entries {
 		seen[fmt.Sprintf("%d %s %s %s", a.TenantID, a.Target, a.After["label"], a.After["fingerprint"])] = true
-		if a.Actor == "" {
-			t.Errorf("audit entry without actor: %+v", a)
+		if want := map[int64]string{acme.ID: fmt.Sprintf("token:t%d", acme.ID), globex.ID: "token:bootstrap"}[a.TenantID]; a.Actor != want {
+			t.Errorf("audit entry's actor %q, want %q: %+v", a.Actor, want, a)
 		}
 	}
 	for _, want := range []string{
