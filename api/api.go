@@ -24,6 +24,7 @@ import (
 	"github.com/tollgate-mail/tollgate/trace"
 
 	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"
@@ -44,6 +45,9 @@ type Options struct {
 	Blocks    *blocks.Store           // tenant blocks, restrictions, unblock requests; nil without protection
 	Policy    policy.Settings         // the [policy] defaults
 	Trace     *trace.Store            // the searchable message trace, or nil
+	// Corrections keeps admins' "not spam" / "spam" marks on traced
+	// messages; nil when the built-in classifier is off.
+	Corrections *corrections.Store
 	// Notify raises an alert (connector created); nil for none.
 	Notify func(kind string, tenantID int64, tenant, subject, text string)
 	// Reputation is the source-IP reputation (5.7.708), or nil.

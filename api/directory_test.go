@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/trace"
 
@@ -72,6 +73,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tr.Close() })
+	corr, err := corrections.Open(ctx, db, corrections.Options{Audit: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { corr.Close() })
 	dns := dnstest.Start(t)
 	keys, err := dkim.Open(ctx, db, dkim.Options{Key: bytes.Repeat([]byte{7}, 32), Audit: lg})
 	if err != nil {
@@ -82,7 +88,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
-		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, DKIM: keys, DKIMResolver: dnsverify.New(dns.Addr), Suppress: sup})
+		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, DKIM: keys, DKIMResolver: dnsverify.New(dns.Addr), Suppress: sup,
+		Corrections: corr})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr}

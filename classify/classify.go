@@ -72,6 +72,10 @@ type Result struct {
 	// Fingerprint is the fuzzy content fingerprint used for campaign counts
 	// ("" when the message has too little text to fingerprint).
 	Fingerprint string
+	// Corrected: the verdict is an admin's correction of this content for
+	// this tenant (the first reason says whose), not the model's. Both
+	// lets it win over the other engine's verdict.
+	Corrected bool
 	// Engine names the engine that produced the verdict ("builtin",
 	// "rspamd", or a combination).
 	Engine string

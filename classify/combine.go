@@ -68,7 +68,9 @@ func (b Both) Classify(ctx context.Context, in Input) (Result, error) {
 		return withFallbackReason(ra, eb), nil
 	}
 	first, second := ra, rb
-	if severity(rb.Verdict) > severity(ra.Verdict) {
+	// An admin's correction of this content wins; otherwise the more
+	// severe verdict.
+	if rb.Corrected && !ra.Corrected || !ra.Corrected && severity(rb.Verdict) > severity(ra.Verdict) {
 		first, second = rb, ra
 	}
 	out := first

@@ -26,6 +26,14 @@ func TestClassifyBoth(t *testing.T) {
 		len(r.Reasons) != 2 || r.Reasons[0].Name != "Y" || r.Reasons[1].Name != "a:x" {
 		t.Errorf("the more severe verdict must win with its score first: %+v", r)
 	}
+	// An admin's correction of the content wins over the other engine.
+	corrected := stub{res: Result{Verdict: Clean, Corrected: true, Engine: "a", Reasons: []Reason{{"CORRECTED_NOT_SPAM (corrected by ann on 2026-12-03)", 0}}}}
+	if r := classifyOK(t, Both{A: corrected, B: spam}, in); r.Verdict != Clean || !strings.HasPrefix(r.Reasons[0].Name, "CORRECTED_NOT_SPAM") {
+		t.Errorf("a correction lost to the other engine's verdict: %+v", r)
+	}
+	if r := classifyOK(t, Both{A: spam, B: corrected}, in); r.Verdict != Clean {
+		t.Errorf("a correction from the second engine lost: %+v", r)
+	}
 	var logs strings.Builder
 	r = classifyOK(t, Both{A: clean, B: down, Logger: newTestLogger(&logs)}, in)
 	if r.Verdict != Clean || !strings.HasPrefix(r.Reasons[len(r.Reasons)-1].Name, "ENGINE_FALLBACK: connection refused") || !strings.Contains(logs.String(), "refused") {

@@ -28,8 +28,11 @@ type Corrections interface {
 // Correction is one admin's judgement of a message's content.
 type Correction struct {
 	Spam bool      // true: "spam"; false: "not spam"
-	By   string    // who marked it (an admin's name), for the reason
+	By   string    // who marked it ("tenant admin ann@example.com"), for the reason
 	At   time.Time // when
+	// Message is the traced message that was marked (its trace id), so an
+	// admin reading a later verdict can find the original; may be empty.
+	Message string
 }
 
 // reason names the correction as the trace shows it.
@@ -38,14 +41,17 @@ func (c Correction) reason() string {
 	if c.Spam {
 		label = "SPAM"
 	}
-	return fmt.Sprintf("CORRECTED_%s (marked by %s on %s)", label, c.By, c.At.UTC().Format("2006-01-02"))
+	if c.Message != "" {
+		return fmt.Sprintf("CORRECTED_%s (corrected by %s on %s, message %s)", label, c.By, c.At.UTC().Format("2006-01-02"), c.Message)
+	}
+	return fmt.Sprintf("CORRECTED_%s (corrected by %s on %s)", label, c.By, c.At.UTC().Format("2006-01-02"))
 }
 
 // apply makes res follow the correction: the verdict is the admin's, the
 // score and reasons stay the model's (so an admin can still read what the
 // model thought) with the correction first.
 func (c Correction) apply(res *Result) {
-	res.Verdict = Clean
+	res.Verdict, res.Corrected = Clean, true
 	if c.Spam {
 		res.Verdict = Spam
 	}
@@ -71,7 +77,7 @@ func (m *MemoryCorrections) Mark(tenant, fingerprint string, c Correction) error
 	if m.byBand == nil {
 		m.byBand = map[string]Correction{}
 	}
-	for _, b := range strings.Split(fingerprint, "-") {
+	for _, b := range Bands(fingerprint) {
 		m.byBand[tenant+"\x00"+b] = c
 	}
 	return nil
@@ -90,4 +96,13 @@ func (m *MemoryCorrections) Lookup(_ context.Context, tenant string, bands []str
 		}
 	}
 	return best, found, nil
+}
+
+// Bands splits a fingerprint as Result.Fingerprint shows it into the bands
+// Corrections.Lookup is asked with.
+func Bands(fingerprint string) []string {
+	if fingerprint == "" {
+		return nil
+	}
+	return strings.Split(fingerprint, "-")
 }

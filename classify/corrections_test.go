@@ -38,7 +38,7 @@ func TestClassifyCorrections(t *testing.T) {
 	// The same template, another name in it.
 	similar := []byte(strings.Replace(string(spamMsg), "Dear friend", "Dear Bob", 1))
 	next := classifyOK(t, e, Input{Raw: similar, Tenant: "acme"})
-	if next.Verdict != Clean || !strings.HasPrefix(next.Reasons[0].Name, "CORRECTED_NOT_SPAM (marked by ann on 2026-11-30)") {
+	if next.Verdict != Clean || !next.Corrected || !strings.HasPrefix(next.Reasons[0].Name, "CORRECTED_NOT_SPAM (corrected by ann on 2026-11-30)") {
 		t.Errorf("after a not-spam mark: %s %v", next.Verdict, next.Reasons)
 	}
 	if next.Score != classifyOK(t, e, Input{Raw: similar}).Score {

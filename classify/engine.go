@@ -67,17 +67,18 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	s.scratch = d.extract(s, s.scratch)
 
 	meta := &e.model.Meta
-	score := meta.Bias + min(s.pos, meta.TokenCap) + max(s.neg, -meta.TokenFloor) + s.rules
+	score := meta.Bias + min(max(s.pos+s.neg, -meta.TokenFloor), meta.TokenCap) + s.rules
 	fixed, reasons := fixedRules(d)
 	score += fixed
 	reasons = append(reasons, s.reasons()...)
 	// The bounds on the words are reasons too, so the reasons still add up
 	// to the score (less the bias) and an admin sees the words were capped.
-	if s.pos > meta.TokenCap {
-		reasons = append(reasons, Reason{"WORDS_CAPPED (spam-side words bounded)", meta.TokenCap - s.pos})
-	}
-	if s.neg < -meta.TokenFloor {
-		reasons = append(reasons, Reason{"WORDS_CAPPED (ham-side words bounded)", -meta.TokenFloor - s.neg})
+	// The bounds are on the words' net sum: bounding each side instead let
+	// the ordinary words of a long spam outvote its overwhelming spam words.
+	if net := s.pos + s.neg; net > meta.TokenCap {
+		reasons = append(reasons, Reason{"WORDS_CAPPED (spam-side words bounded)", meta.TokenCap - net})
+	} else if net < -meta.TokenFloor {
+		reasons = append(reasons, Reason{"WORDS_CAPPED (ham-side words bounded)", -meta.TokenFloor - net})
 	}
 
 	res := Result{Engine: "builtin"}

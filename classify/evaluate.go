@@ -194,19 +194,9 @@ func TimeSplit(vecs *Vectors, order []int, trainFrac float64, opts TrainOptions)
 		return nil, nil, fmt.Errorf("time split: %d indexes for %d examples, train fraction %v", len(order), vecs.Len(), trainFrac)
 	}
 	train := &Vectors{bits: vecs.bits}
-	var test []int
-	for _, spam := range []bool{false, true} {
-		var class []int
-		for _, i := range order {
-			if vecs.items[i].spam == spam {
-				class = append(class, i)
-			}
-		}
-		cut := int(float64(len(class)) * trainFrac)
-		for _, i := range class[:cut] {
-			train.items = append(train.items, vecs.items[i])
-		}
-		test = append(test, class[cut:]...)
+	trainIdx, test := splitByTime(order, func(i int) bool { return vecs.items[i].spam }, trainFrac)
+	for _, i := range trainIdx {
+		train.items = append(train.items, vecs.items[i])
 	}
 	m, err := trainVectors(train, opts)
 	if err != nil {
@@ -218,6 +208,30 @@ func TimeSplit(vecs *Vectors, order []int, trainFrac float64, opts TrainOptions)
 		out = append(out, Prediction{Spam: vecs.items[i].spam, Score: s, Flagged: s >= m.Meta.Threshold})
 	}
 	return out, m, nil
+}
+
+// TimeSplitTest is the test part of TimeSplit: the indexes of examples
+// (ham first, then spam, each oldest first) that the time-ordered split
+// tests on, so other engines can be scored on the same messages.
+func TimeSplitTest(examples []Example, trainFrac float64) []int {
+	_, test := splitByTime(TimeOrder(examples), func(i int) bool { return examples[i].Spam }, trainFrac)
+	return test
+}
+
+// splitByTime cuts each class, in time order, at trainFrac.
+func splitByTime(order []int, spam func(int) bool, trainFrac float64) (train, test []int) {
+	for _, class := range []bool{false, true} {
+		var idx []int
+		for _, i := range order {
+			if spam(i) == class {
+				idx = append(idx, i)
+			}
+		}
+		cut := int(float64(len(idx)) * trainFrac)
+		train = append(train, idx[:cut]...)
+		test = append(test, idx[cut:]...)
+	}
+	return train, test
 }
 
 // MessageDate is when a message was received or written: the date of its

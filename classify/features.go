@@ -33,8 +33,9 @@ type featureSink interface {
 }
 
 // FeatureVersion changes whenever the features change meaning, so a model
-// trained on other features is refused instead of scoring nonsense.
-const FeatureVersion = 3
+// trained on other features is refused instead of scoring nonsense. (4:
+// the words' bounds apply to their net sum, in training and scoring.)
+const FeatureVersion = 4
 
 // extract sends d's features to s: words of the subject, the body and the
 // sender's name; link domains; the sender's domain and mail program;

@@ -107,7 +107,8 @@ func fitLogistic(items []vector, st featureStats) (float64, []float64) {
 			for _, i := range v.rules {
 				z += w[i]
 			}
-			z += min(pos, tokenCap) + max(neg, -tokenFloor)
+			net := pos + neg
+			z += min(max(net, -tokenFloor), tokenCap)
 			y := 0.0
 			if v.spam {
 				y = 1
@@ -118,7 +119,7 @@ func fitLogistic(items []vector, st featureStats) (float64, []float64) {
 					continue
 				}
 				gi := g
-				if (w[i] > 0 && pos > tokenCap) || (w[i] < 0 && neg < -tokenFloor) {
+				if net > tokenCap || net < -tokenFloor {
 					gi = 0 // the group is at its bound: this word changed nothing
 				}
 				step(i, gi, lrL2Token, false)

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,7 @@ func TestClassifyModelDamaged(t *testing.T) {
 		"bad magic":      append([]byte("not a model\n"), good[len(modelMagic):]...),
 		"truncated":      good[:len(good)-3],
 		"trailing bytes": append(append([]byte(nil), good...), 0),
-		"other features": bytes.Replace(good, []byte(`"feature_version":3`), []byte(`"feature_version":99`), 1),
+		"other features": bytes.Replace(good, []byte(fmt.Sprintf(`"feature_version":%d`, FeatureVersion)), []byte(`"feature_version":99`), 1),
 		"huge bits":      bytes.Replace(good, []byte(`"bits":18`), []byte(`"bits":40`), 1),
 	}
 	for name, data := range cases {

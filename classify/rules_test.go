@@ -116,6 +116,15 @@ func TestClassifyWordsCapped(t *testing.T) {
 	if r.Score != 2 || !hasReasonPrefix(r, "WORDS_CAPPED") {
 		t.Errorf("four words of weight 1 under a cap of 2: score %.2f, reasons %v", r.Score, r.Reasons)
 	}
+	// The bound is on the net sum: ham-side words do not outvote spam
+	// words beyond the cap (four +1 words and two −1 words net +2).
+	for _, w := range []string{"meeting", "agenda"} {
+		m.Weights[hashFeature(kindBody, []byte(w))&(1<<12-1)] = -1
+	}
+	mixed := msg([]string{"From: a@b.example", "Subject: x", "Date: Mon, 02 Nov 2026 08:00:00 +0000", "Message-ID: <x@b.example>"}, "free money cash click meeting agenda\n")
+	if r := classifyOK(t, e, Input{Raw: mixed}); r.Score != 2 {
+		t.Errorf("four spam words and two ham words of weight 1 under a cap of 2: score %.2f, want 2; reasons %v", r.Score, r.Reasons)
+	}
 	var sum float64
 	for _, x := range r.Reasons {
 		if !strings.HasPrefix(x.Name, "bulk:") {

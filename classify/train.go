@@ -230,7 +230,7 @@ func (m *Model) score(v *vector) float64 {
 	for _, i := range v.rules {
 		rules += float64(m.Weights[i])
 	}
-	return m.Meta.Bias + min(pos, m.Meta.TokenCap) + max(neg, -m.Meta.TokenFloor) + rules + v.fixed
+	return m.Meta.Bias + min(max(pos+neg, -m.Meta.TokenFloor), m.Meta.TokenCap) + rules + v.fixed
 }
 
 // stratifiedFolds splits the indexes of items into k folds with the same

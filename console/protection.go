@@ -122,6 +122,7 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	t("POST /console/t/{tenant}/lift", c.liftBlock)
 	t("GET /console/t/{tenant}/trace", c.tracePage)
 	t("GET /console/t/{tenant}/trace/{id}", c.traceMessage)
+	t("POST /console/t/{tenant}/trace/{id}/correction", c.correctMessage)
 	t("GET /console/t/{tenant}/restrictions", c.restrictionsPage)
 	t("POST /console/t/{tenant}/restrictions/{restriction}/release", c.releaseRestriction)
 	t("GET /console/t/{tenant}/unblock", c.unblockPage)

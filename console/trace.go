@@ -124,6 +124,9 @@ func parseLocalTime(v string) (time.Time, error) {
 type traceMessageData struct {
 	Message traceSummary
 	Events  []traceEntry
+	// Correctable: the message has a tenant and a content fingerprint, so
+	// an admin can mark it not spam or spam.
+	Correctable bool
 }
 
 func (c *Console) traceMessage(q *req) error {
@@ -139,5 +142,36 @@ func (c *Console) traceMessage(q *req) error {
 	if ans.Message.TenantID != 0 && ans.Message.TenantID != q.tenant.ID {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "message " + id + " is not in this tenant's trace"}
 	}
-	return q.render(http.StatusOK, "trace_message.html", "Message "+id, "trace", traceMessageData{ans.Message, ans.Events})
+	d := traceMessageData{Message: ans.Message, Events: ans.Events}
+	for _, e := range ans.Events {
+		d.Correctable = d.Correctable || (e.Stage == "classify" && e.Attrs["fingerprint"] != "" && ans.Message.TenantID != 0)
+	}
+	return q.render(http.StatusOK, "trace_message.html", "Message "+id, "trace", d)
+}
+
+// correctMessage marks a traced message not spam or spam (the buttons on
+// its page): later mail with the same content from the tenant gets that
+// verdict. The API checks that the message is the admin's tenant's.
+func (c *Console) correctMessage(q *req) error {
+	id := q.r.PathValue("id")
+	page := q.tpath("trace") + "/" + url.PathEscape(id)
+	label := q.r.PostForm.Get("label")
+	if label != "not_spam" && label != "spam" {
+		return q.back(page, &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: "choose not spam or spam"})
+	}
+	// An operator reads any message; it corrects one under its own tenant's pages.
+	var ans struct {
+		Message traceSummary `json:"message"`
+	}
+	if err := q.api("GET", "/api/v1/trace/"+url.PathEscape(id), nil, &ans); err != nil {
+		return err
+	}
+	if ans.Message.TenantID != q.tenant.ID {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "message " + id + " is not in this tenant's trace"}
+	}
+	if err := q.api("POST", "/api/v1/trace/"+url.PathEscape(id)+"/correction", map[string]string{"label": label}, nil); err != nil {
+		return q.back(page, err)
+	}
+	return q.done(page, flash{Text: fmt.Sprintf("Marked %s %s: later mail with the same content from this tenant gets that verdict, with your correction as the reason.",
+		id, strings.ReplaceAll(label, "_", " "))})
 }

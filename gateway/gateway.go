@@ -24,6 +24,7 @@ import (
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/certs"
 	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/counters"
 	"github.com/tollgate-mail/tollgate/deliver"
 	"github.com/tollgate-mail/tollgate/devsink"
@@ -55,7 +56,10 @@ type Gateway struct {
 	Sink      *devsink.Sink // dev mode's capture sink, or nil
 	Counters  counters.Counter
 	Blocks    *blocks.Store
-	Protect   *protect.Engine
+	// Corrections are admins' "not spam" / "spam" marks on traced
+	// messages, which the built-in classifier follows.
+	Corrections *corrections.Store
+	Protect     *protect.Engine
 	// Alerts delivers alerts by email and webhook; nil when none is set up.
 	Alerts *alert.Notifier
 	// Trace is the searchable message trace.
@@ -274,7 +278,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
-			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg),
+			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg), Corrections: g.Corrections,
 			DKIM: g.DKIM, Suppress: g.Suppress, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})

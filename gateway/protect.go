@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/classify"
+	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -85,6 +86,9 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 	if g.Blocks, err = blocks.Open(ctx, g.DB, blocks.Options{Audit: g.Audit, Logger: g.log, Now: opts.Now}); err != nil {
 		return err
 	}
+	if g.Corrections, err = corrections.Open(ctx, g.DB, corrections.Options{Audit: g.Audit, Logger: g.log, Now: opts.Now}); err != nil {
+		return err
+	}
 	rc := cfg.Reputation
 	if g.Reputation, err = reputation.Open(ctx, g.DB, reputation.Config{NewIPAge: rc.NewIPAge.Duration,
 		MinMessages: rc.MinMessages, PoorRatio: rc.PoorRatio,
@@ -127,7 +131,7 @@ func (g *Gateway) openClassifier(cfg *config.Config) (Classifier, error) {
 	builtin := func() (classify.Classifier, error) {
 		e, err := classify.Load(cc.Model, classify.Options{Caps: caps, SpamThreshold: cc.SpamThreshold, BulkThreshold: cc.BulkThreshold,
 			Campaigns: g.Counters, CampaignWindow: cc.CampaignWindow.Duration, CampaignRecipients: cc.CampaignRecipients, Logger: g.log,
-			Now: g.clock})
+			Now: g.clock, Corrections: g.Corrections})
 		if err != nil {
 			return nil, fmt.Errorf("config: classify.model: %w", err)
 		}
@@ -212,6 +216,9 @@ func (g *Gateway) closeProtection() {
 	}
 	if g.Blocks != nil {
 		g.Blocks.Close()
+	}
+	if g.Corrections != nil {
+		g.Corrections.Close()
 	}
 	if g.Counters != nil {
 		g.Counters.Close()

@@ -60,8 +60,11 @@ func (s *session) classify(raw []byte) policy.Verdict {
 		s.record("classify", "fail", "classifier", truncate(printable(fmt.Sprint(err)), 200))
 		return policy.Verdict{}
 	}
+	// The fingerprint (four short bands) is what an admin's correction of
+	// this message is keyed by, so the trace keeps it.
 	s.record("classify", "ok", "classifier", string(v.Class), "verdict", string(v.Class), "score", fmt.Sprintf("%.2f", v.Score),
-		"bulk", fmt.Sprint(v.Bulk), "is_bulk", fmt.Sprint(v.IsBulk), "reasons", strings.Join(v.Reasons, ", "))
+		"bulk", fmt.Sprint(v.Bulk), "is_bulk", fmt.Sprint(v.IsBulk), "reasons", strings.Join(v.Reasons, ", "),
+		"fingerprint", truncate(v.Fingerprint, 200))
 	return v
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -61,6 +63,7 @@ Flags:
 	speed := fs.Bool("speed", false, "measure throughput and allocation")
 	workers := fs.Int("workers", 4, "concurrent requests to rspamd and spamd")
 	trainFrac := fs.Float64("train-fraction", 0.7, "time-ordered split: the oldest `share` of each class trains, the rest tests")
+	splitDir := fs.String("write-split", "", "write the time-ordered split's messages to `DIR`/{train,test}/{ham,spam}/*.eml and stop (to train another engine's Bayes on the same part, see docs/classifier.md)")
 	heldoutSet := fs.Bool("heldout", true, "also score the held-apart modern mail (classify/heldout) with the model trained on all of CORPUS")
 	corpus, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -73,6 +76,9 @@ Flags:
 	examples, err := classify.ReadCorpus(corpus)
 	if err != nil {
 		return err
+	}
+	if *splitDir != "" {
+		return writeSplit(*splitDir, examples, *trainFrac)
 	}
 	ctx := context.Background()
 	out := os.Stdout
@@ -135,7 +141,10 @@ Flags:
 		if err != nil {
 			return err
 		}
-		curves = append(curves, printFigures(out, "rspamd (stock local rules)", preds, *fpTarget))
+		curves = append(curves, printExternal(ctx, out, "rspamd (stock local rules)", examples, preds, *trainFrac, *fpTarget, func(raw []byte) (bool, error) {
+			res, err := r.Classify(ctx, classify.Input{Raw: raw, Recipients: 1})
+			return res.Verdict == classify.Spam, err
+		}))
 		if *speed {
 			defer func() {
 				measureSpeed(out, examples, r, *workers)
@@ -148,7 +157,10 @@ Flags:
 		if err != nil {
 			return err
 		}
-		curves = append(curves, printFigures(out, "SpamAssassin (stock local rules)", preds, *fpTarget))
+		curves = append(curves, printExternal(ctx, out, "SpamAssassin (stock local rules)", examples, preds, *trainFrac, *fpTarget, func(raw []byte) (bool, error) {
+			_, spam, err := sa.score(raw)
+			return spam, err
+		}))
 	}
 	if *rocPath != "" {
 		if err := writeROC(*rocPath, curves); err != nil {
@@ -252,7 +264,7 @@ func scoreAll(ctx context.Context, ex []classify.Example, workers int, score fun
 					errs[w] = ctx.Err()
 					return
 				}
-				s, flagged, err := score(ex[i].Raw)
+				s, flagged, err := score(withoutMboxLine(ex[i].Raw))
 				if err != nil {
 					errs[w] = fmt.Errorf("%s: %w", ex[i].Source, err)
 					return
@@ -263,4 +275,87 @@ func scoreAll(ctx context.Context, ex []classify.Example, workers int, score fun
 	}
 	wg.Wait()
 	return preds, errors.Join(errs...)
+}
+
+// withoutMboxLine drops the mbox envelope line ("From sender date") the
+// shared corpus keeps, which another engine would read as a broken header.
+func withoutMboxLine(raw []byte) []byte {
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			return raw[i+1:]
+		}
+	}
+	return raw
+}
+
+// printExternal prints another engine's figures on the whole corpus, on
+// the time-ordered split's test part (the same messages the built-in
+// engine's split row is measured on) and on the held-apart modern mail,
+// and returns the whole corpus' ROC curve.
+func printExternal(ctx context.Context, w io.Writer, name string, ex []classify.Example, preds []classify.Prediction, trainFrac, fpTarget float64,
+	spam func(raw []byte) (bool, error)) rocCurve {
+	curve := printFigures(w, name+", whole corpus", preds, fpTarget)
+	test := classify.TimeSplitTest(ex, trainFrac)
+	part := make([]classify.Prediction, len(test))
+	for j, i := range test {
+		part[j] = preds[i]
+	}
+	printFigures(w, fmt.Sprintf("%s, time-ordered test part (newest %.0f%%)", name, 100*(1-trainFrac)), part, fpTarget)
+	var comm, commSpam, other, otherSpam, bad, caught int
+	for _, set := range [][]heldout.Message{heldout.Ham(), heldout.Spam()} {
+		for _, m := range set {
+			s, err := spam(m.Raw)
+			if err != nil {
+				fmt.Fprintf(w, "| %s, held-apart modern mail | not measured: %v |\n", name, err)
+				return curve
+			}
+			switch {
+			case m.Spam:
+				bad++
+				if s {
+					caught++
+				}
+			case m.Commercial:
+				comm++
+				if s {
+					commSpam++
+				}
+			default:
+				other++
+				if s {
+					otherSpam++
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "| %s, held-apart modern mail at its own action | transactional and commercial ham: %d / %d spam; lists and conversations: %d / %d; modern spam caught: %d / %d |\n",
+		name, commSpam, comm, otherSpam, other, caught, bad)
+	return curve
+}
+
+// writeSplit writes the time-ordered split as folders of messages (without
+// their mbox envelope lines), as classify eval and sa-learn read them.
+func writeSplit(dir string, ex []classify.Example, trainFrac float64) error {
+	test := map[int]bool{}
+	for _, i := range classify.TimeSplitTest(ex, trainFrac) {
+		test[i] = true
+	}
+	for i, e := range ex {
+		part, label := "train", "ham"
+		if test[i] {
+			part = "test"
+		}
+		if e.Spam {
+			label = "spam"
+		}
+		d := filepath.Join(dir, part, label)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("%04d.eml", i)), withoutMboxLine(e.Raw), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "wrote %d messages (%d in the test part) under %s\n", len(ex), len(test), dir)
+	return nil
 }
