@@ -277,7 +277,7 @@ func TestTenantIsolation(t *testing.T) {
 	bBase := fmt.Sprintf("/api/v1/tenants/%d", b.ID)
 	var bc connectorJSON
 	e.want(201, "op", "POST", bBase+"/domains", map[string]any{"name": "bravo.test"}, nil)
-	if err := e.dir.MarkDomainVerified(context.Background(), b.ID, "bravo.test"); err != nil {
+	if err := e.dir.MarkDomainVerified(context.Background(), directory.By{}, b.ID, "bravo.test"); err != nil {
 		t.Fatal(err)
 	}
 	e.want(201, "op", "POST", bBase+"/connectors", map[string]any{"name": "b-mx", "ip_ranges": []string{"203.0.113.0/24"}}, &bc)

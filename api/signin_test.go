@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"github.com/tollgate-mail/tollgate/directory"
 )
 
 // An admin signs in with password and TOTP: enrolment on the first
@@ -212,10 +214,10 @@ func TestStepUpForLastingAccess(t *testing.T) {
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, nil)
 	// Tenant admins add admins at the tenant's verified domains only.
-	if _, err := e.dir.AddDomain(t.Context(), a.ID, "alpha.test"); err != nil {
+	if _, err := e.dir.AddDomain(t.Context(), directory.By{}, a.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.dir.MarkDomainVerified(t.Context(), a.ID, "alpha.test"); err != nil {
+	if err := e.dir.MarkDomainVerified(t.Context(), directory.By{}, a.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
 	var s1 struct{ Ticket, Secret string }

@@ -114,8 +114,36 @@ func (s *Server) tenant(w http.ResponseWriter, r *http.Request) (directory.Tenan
 	return t, true
 }
 
-// record appends a change to the audit log. The change is already
-// committed; an audit failure is logged loudly rather than undoing it.
+// by is who makes a directory change for this request: the directory
+// appends the audit entry, in the API's wire form, inside the change's own
+// transaction, so the change and its entry commit together.
+func (s *Server) by(r *http.Request) directory.By {
+	b := directory.By{Actor: principalOf(r.Context()).Name, Audit: s.opts.Audit, Show: wireForm}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		b.SourceIP = host
+	}
+	return b
+}
+
+// wireForm is how a directory value reads in the audit log: as the API
+// shows it (a domain without its token, a user without credentials).
+func wireForm(v any) any {
+	switch v := v.(type) {
+	case directory.Tenant:
+		return toTenant(v)
+	case directory.Domain:
+		return toDomain(v)
+	case directory.Connector:
+		return toConnector(v)
+	case directory.User:
+		return toUser(v)
+	}
+	return v
+}
+
+// record appends a change that is not the directory's to the audit log.
+// The change is already committed; an audit failure is logged loudly
+// rather than undoing it.
 func (s *Server) record(r *http.Request, tenantID int64, action, target string, before, after any) {
 	if s.opts.Audit == nil {
 		return
@@ -166,12 +194,11 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	if req.License == "" {
 		req.License = string(directory.Trial)
 	}
-	t, err := s.opts.Directory.CreateTenant(r.Context(), req.Name, directory.License(req.License), req.Seats)
+	t, err := s.opts.Directory.CreateTenant(r.Context(), s.by(r), req.Name, directory.License(req.License), req.Seats)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "tenant.create", fmt.Sprintf("tenant:%d", t.ID), nil, toTenant(t))
 	writeJSON(w, http.StatusCreated, toTenant(t))
 }
 
@@ -200,12 +227,11 @@ func (s *Server) setLicence(w http.ResponseWriter, r *http.Request) {
 	if req.Expires != nil {
 		expires = *req.Expires
 	}
-	before, after, err := s.opts.Directory.SetLicense(r.Context(), t.ID, directory.License(req.License), req.Seats, expires)
+	_, after, err := s.opts.Directory.SetLicense(r.Context(), s.by(r), t.ID, directory.License(req.License), req.Seats, expires)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "licence.change", fmt.Sprintf("tenant:%d", t.ID), toTenant(before), toTenant(after))
 	writeJSON(w, http.StatusOK, toTenant(after))
 }
 
@@ -234,12 +260,11 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d, err := s.opts.Directory.AddDomain(r.Context(), t.ID, req.Name)
+	d, err := s.opts.Directory.AddDomain(r.Context(), s.by(r), t.ID, req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "domain.add", "domain:"+d.Name, nil, toDomain(d))
 	writeJSON(w, http.StatusCreated, toDomain(d))
 }
 
@@ -248,13 +273,10 @@ func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, res, err := s.opts.Directory.VerifyDomain(r.Context(), t.ID, r.PathValue("domain"), s.opts.Verifier)
+	d, res, err := s.opts.Directory.VerifyDomain(r.Context(), s.by(r), t.ID, r.PathValue("domain"), s.opts.Verifier)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if res.Verified && res.Detail != "already verified" {
-		s.record(r, t.ID, "domain.verify", "domain:"+d.Name, nil, toDomain(d))
 	}
 	found := res.Found
 	if found == nil {
@@ -295,12 +317,11 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, badField("certificate_domain", "give ip_ranges or certificate_domain, not both"))
 			return
 		}
-		c, err := s.opts.Directory.CreateCertConnector(r.Context(), t.ID, req.Name, req.CertificateDomain, principalOf(r.Context()).Name)
+		c, err := s.opts.Directory.CreateCertConnector(r.Context(), s.by(r), t.ID, req.Name, req.CertificateDomain)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
 		s.connectorCreated(r, t, c)
 		writeJSON(w, http.StatusCreated, toConnector(c))
 		return
@@ -323,7 +344,6 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
 	s.connectorCreated(r, t, c)
 	writeJSON(w, http.StatusCreated, toConnector(c))
 }
@@ -338,14 +358,15 @@ func (s *Server) createRangeConnector(r *http.Request, t directory.Tenant, name 
 	var c directory.Connector
 	var err error
 	if p.Operator {
-		c, err = s.opts.Directory.CreateConnector(r.Context(), t.ID, name, ranges, p.Name)
+		c, err = s.opts.Directory.CreateConnector(r.Context(), s.by(r), t.ID, name, ranges)
 	} else {
 		set := s.opts.Policy
 		if s.opts.Blocks != nil {
 			set = s.settingsFor(t.ID)
 		}
-		c, err = s.opts.Directory.CreateConnectorWithin(r.Context(), t.ID, name, ranges, p.Name,
+		c, err = s.opts.Directory.CreateConnectorWithin(r.Context(), s.by(r), t.ID, name, ranges,
 			directory.SpaceCap{IPv4: uint64(max(set.ConnectorIPv4Addresses, 0)), IPv6Nets64: uint64(max(set.ConnectorIPv6Nets64, 0))})
+
 	}
 	var se *directory.SpaceError
 	var oe *directory.OverlapError
@@ -382,20 +403,10 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
 		return
 	}
-	var before *connectorJSON
-	if cs, err := s.opts.Directory.Connectors(r.Context(), t.ID); err == nil {
-		for _, c := range cs {
-			if c.ID == id {
-				j := toConnector(c)
-				before = &j
-			}
-		}
-	}
-	if err := s.opts.Directory.DeleteConnector(r.Context(), t.ID, id); err != nil {
+	if err := s.opts.Directory.DeleteConnector(r.Context(), s.by(r), t.ID, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "connector.delete", fmt.Sprintf("connector:%d", id), before, nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -430,12 +441,11 @@ func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.opts.Directory.ConfirmConnector(r.Context(), t.ID, id, p.Name)
+	c, err := s.opts.Directory.ConfirmConnector(r.Context(), s.by(r), t.ID, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "connector.confirm", fmt.Sprintf("connector:%d", id), nil, toConnector(c))
 	writeJSON(w, http.StatusOK, toConnector(c))
 }
 
@@ -465,12 +475,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	u, err := s.opts.Directory.CreateUser(r.Context(), t.ID, req.Address, req.Password)
+	u, err := s.opts.Directory.CreateUser(r.Context(), s.by(r), t.ID, req.Address, req.Password)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "user.create", fmt.Sprintf("user:%d", u.ID), nil, toUser(u))
 	writeJSON(w, http.StatusCreated, toUser(u))
 }
 

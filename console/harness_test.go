@@ -86,9 +86,9 @@ func newFixture(t *testing.T, g *gateway.Gateway) *fixture {
 		}
 	}
 	var err error
-	f.alpha, err = g.Directory.CreateTenant(ctx, "alpha", directory.License("licensed"), 25)
+	f.alpha, err = g.Directory.CreateTenant(ctx, directory.By{}, "alpha", directory.License("licensed"), 25)
 	must(err)
-	f.beta, err = g.Directory.CreateTenant(ctx, "beta", directory.License("trial"), 0)
+	f.beta, err = g.Directory.CreateTenant(ctx, directory.By{}, "beta", directory.License("trial"), 0)
 	must(err)
 	_, err = g.Directory.CreateAdmin(ctx, f.alpha.ID, f.alphaAdmin.email, f.alphaAdmin.password, directory.TenantAdmin)
 	must(err)

@@ -222,19 +222,19 @@ func TestCreateAdminAtOwnDomain(t *testing.T) {
 
 func testCreateAdminAtOwnDomain(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
-	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
+	a := must[Tenant](t)(d.CreateTenant(ctx, By{}, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, By{}, "b", Licensed, 1))
 	const pw = "a long admin password"
 	_, err := d.CreateAdminAtOwnDomain(ctx, a.ID, "x@a.test", pw)
 	wantErr(t, err, ErrInvalid, "has none yet")
 	for _, dom := range []string{"a.test", "pending.test"} {
-		must[Domain](t)(d.AddDomain(ctx, a.ID, dom))
+		must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, dom))
 	}
-	if err := d.MarkDomainVerified(ctx, a.ID, "a.test"); err != nil {
+	if err := d.MarkDomainVerified(ctx, By{}, a.ID, "a.test"); err != nil {
 		t.Fatal(err)
 	}
-	must[Domain](t)(d.AddDomain(ctx, b.ID, "b.test"))
-	if err := d.MarkDomainVerified(ctx, b.ID, "b.test"); err != nil {
+	must[Domain](t)(d.AddDomain(ctx, By{}, b.ID, "b.test"))
+	if err := d.MarkDomainVerified(ctx, By{}, b.ID, "b.test"); err != nil {
 		t.Fatal(err)
 	}
 	if ad := must[Admin](t)(d.CreateAdminAtOwnDomain(ctx, a.ID, "New@A.Test", pw)); ad.Email != "new@a.test" || ad.TenantID != a.ID || ad.Role != TenantAdmin {

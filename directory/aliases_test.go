@@ -54,9 +54,9 @@ func testUserAliases(t *testing.T, db *store.DB) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
 	b := tenantWithDomain(t, d, "b", "b.example")
-	must[Domain](t)(d.AddDomain(ctx, a.ID, "pending.example"))
-	alice := must[User](t)(d.CreateUser(ctx, a.ID, "alice@a.example", "alice password 1"))
-	bob := must[User](t)(d.CreateUser(ctx, b.ID, "bob@b.example", "bob password 12"))
+	must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, "pending.example"))
+	alice := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "alice@a.example", "alice password 1"))
+	bob := must[User](t)(d.CreateUser(ctx, By{}, b.ID, "bob@b.example", "bob password 12"))
 
 	al := must[Alias](t)(d.AddAlias(ctx, a.ID, alice.ID, " Sales@A.example ", "admin:x"))
 	if al.Address != "sales@a.example" || al.UserID != alice.ID || al.CreatedBy != "admin:x" || al.ID == 0 {
@@ -111,14 +111,14 @@ func testDomainOwner(t *testing.T, db *store.DB) {
 	a := tenantWithDomain(t, d, "a", "a.example")
 	b := tenantWithDomain(t, d, "b", "b.example")
 	if err := func() error {
-		if _, err := d.AddDomain(ctx, a.ID, "mail.b.example"); err != nil {
+		if _, err := d.AddDomain(ctx, By{}, a.ID, "mail.b.example"); err != nil {
 			return err
 		}
-		return d.MarkDomainVerified(ctx, a.ID, "mail.b.example")
+		return d.MarkDomainVerified(ctx, By{}, a.ID, "mail.b.example")
 	}(); err != nil {
 		t.Fatal(err)
 	}
-	must[Domain](t)(d.AddDomain(ctx, a.ID, "pending.example"))
+	must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, "pending.example"))
 	for _, c := range []struct {
 		domain, verified string
 		owner            int64

@@ -13,8 +13,8 @@ func TestAppPasswords(t *testing.T) {
 func testAppPasswords(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
-	alice := must[User](t)(d.CreateUser(ctx, a.ID, "alice@a.example", "main password"))
-	bob := must[User](t)(d.CreateUser(ctx, a.ID, "bob@a.example", "bobs password"))
+	alice := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "alice@a.example", "main password"))
+	bob := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "bob@a.example", "bobs password"))
 	clock := t0
 	d.clock = func() time.Time { return clock }
 
@@ -95,7 +95,7 @@ func TestAppPasswordCap(t *testing.T) {
 func testAppPasswordCap(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
-	u := must[User](t)(d.CreateUser(ctx, a.ID, "alice@a.example", "main password"))
+	u := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "alice@a.example", "main password"))
 	var first AppPassword
 	var lastPW string
 	for i := range MaxAppPasswords {

@@ -13,7 +13,7 @@ import (
 // CreateUser adds a user whose address is in one of the tenant's verified
 // domains. The password is hashed before the write transaction starts, so
 // the single writer is not held for the length of a hash.
-func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw string) (User, error) {
+func (d *Directory) CreateUser(ctx context.Context, by By, tenantID int64, address, pw string) (User, error) {
 	what := fmt.Sprintf("create user %q", address)
 	addr, domain, err := normAddress(address)
 	if err != nil {
@@ -44,7 +44,10 @@ func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw 
 			`INSERT INTO users (tenant_id, address, password_hash, disabled, created_at) VALUES ($1, $2, $3, FALSE, $4)
 			ON CONFLICT (address) DO NOTHING RETURNING id`,
 			tenantID, addr, hash, created)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "user.create", fmt.Sprintf("user:%d", u.ID), nil, u)
 	})
 	if err != nil {
 		return User{}, err
