@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 )
 
@@ -146,17 +147,8 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type appPasswordJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastUsed  *time.Time `json:"last_used,omitempty"`
-	Revoked   bool       `json:"revoked"`
-	Password  string     `json:"password,omitempty"` // in the create answer only
-}
-
-func toAppPassword(a directory.AppPassword) appPasswordJSON {
-	j := appPasswordJSON{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt, Revoked: !a.RevokedAt.IsZero()}
+func toAppPassword(a directory.AppPassword) client.AppPassword {
+	j := client.AppPassword{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt, Revoked: !a.RevokedAt.IsZero()}
 	if !a.LastUsed.IsZero() {
 		j.LastUsed = &a.LastUsed
 	}
@@ -242,17 +234,8 @@ func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type adminJSON struct {
-	ID          int64     `json:"id"`
-	Email       string    `json:"email"`
-	Role        string    `json:"role"`
-	TenantID    int64     `json:"tenant_id,omitempty"`
-	TOTPEnabled bool      `json:"totp_enabled"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-func toAdmin(a directory.Admin) adminJSON {
-	return adminJSON{a.ID, a.Email, string(a.Role), a.TenantID, a.TOTPEnabled, a.CreatedAt}
+func toAdmin(a directory.Admin) client.Admin {
+	return client.Admin{ID: a.ID, Email: a.Email, Role: string(a.Role), TenantID: a.TenantID, TOTPEnabled: a.TOTPEnabled, CreatedAt: a.CreatedAt}
 }
 
 func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
@@ -324,10 +307,7 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 // createOperator adds an operator admin (operators only): the bootstrap
 // token makes the first, who then signs in with password and TOTP.
 func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
+	var req client.AdminCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/policy"
 )
 
 // statusJSON is a tenant's standing: what its admin sees first.
 type statusJSON struct {
-	Tenant         tenantJSON             `json:"tenant"`
+	Tenant         client.Tenant          `json:"tenant"`
 	State          string                 `json:"state"` // sending, blocked, expired, probation
 	Reason         string                 `json:"reason,omitempty"`
 	Block          *blocks.Block          `json:"block,omitempty"`

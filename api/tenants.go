@@ -12,27 +12,14 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 )
 
-// The JSON shapes of the directory's objects.
-type tenantJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	License   string     `json:"license"`
-	Seats     int        `json:"seats"`
-	CreatedAt time.Time  `json:"created_at"`
-	Expires   *time.Time `json:"license_expires,omitempty"`
-	// Effective is the licence in force now: expired once a licensed
-	// tenant's end date has passed.
-	Effective string `json:"effective_license"`
-	// SenderBinding is "login" when the tenant's SMTP AUTH users may send
-	// only as their own address and aliases, else "off".
-	SenderBinding string `json:"sender_binding"`
-}
+// The directory's objects in their wire form (client's types).
 
-func toTenant(t directory.Tenant) tenantJSON {
-	j := tenantJSON{ID: t.ID, Name: t.Name, License: string(t.License), Seats: t.Seats, CreatedAt: t.CreatedAt,
+func toTenant(t directory.Tenant) client.Tenant {
+	j := client.Tenant{ID: t.ID, Name: t.Name, License: string(t.License), Seats: t.Seats, CreatedAt: t.CreatedAt,
 		Effective: string(t.LicenseAt(time.Now())), SenderBinding: string(t.SenderBinding)}
 	if !t.LicenseExpires.IsZero() {
 		j.Expires = &t.LicenseExpires
@@ -40,36 +27,12 @@ func toTenant(t directory.Tenant) tenantJSON {
 	return j
 }
 
-type domainJSON struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Verified  bool      `json:"verified"`
-	Record    string    `json:"record"` // the TXT record to publish
-	CreatedAt time.Time `json:"created_at"`
+func toDomain(d directory.Domain) client.Domain {
+	return client.Domain{ID: d.ID, Name: d.Name, Verified: d.Verified, Record: d.DNSRecord(), CreatedAt: d.CreatedAt}
 }
 
-func toDomain(d directory.Domain) domainJSON {
-	return domainJSON{d.ID, d.Name, d.Verified, d.DNSRecord(), d.CreatedAt}
-}
-
-type connectorJSON struct {
-	ID                int64      `json:"id"`
-	Name              string     `json:"name"`
-	IPRanges          []string   `json:"ip_ranges"`
-	CertificateDomain string     `json:"certificate_domain,omitempty"`
-	CreatedBy         string     `json:"created_by"`
-	CreatedAt         time.Time  `json:"created_at"`
-	Live              bool       `json:"live"`
-	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
-	Messages          int64      `json:"messages"`
-	LastTraffic       *time.Time `json:"last_traffic,omitempty"`
-	Probation         bool       `json:"probation"` // true until an admin confirms it
-	ConfirmedBy       string     `json:"confirmed_by,omitempty"`
-	MessagesToday     int64      `json:"messages_today"`
-}
-
-func toConnector(c directory.Connector) connectorJSON {
-	j := connectorJSON{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Live: c.Live(), IPRanges: []string{},
+func toConnector(c directory.Connector) client.Connector {
+	j := client.Connector{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Live: c.Live(), IPRanges: []string{},
 		CertificateDomain: c.CertDomain}
 	for _, p := range c.IPRanges {
 		j.IPRanges = append(j.IPRanges, p.String())
@@ -85,14 +48,9 @@ func toConnector(c directory.Connector) connectorJSON {
 	return j
 }
 
-type userJSON struct {
-	ID        int64     `json:"id"`
-	Address   string    `json:"address"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
+func toUser(u directory.User) client.User {
+	return client.User{ID: u.ID, Address: u.Address, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
 }
-
-func toUser(u directory.User) userJSON { return userJSON{u.ID, u.Address, u.Disabled, u.CreatedAt} }
 
 // tenant resolves {tenant} for the caller. A tenant admin asking for
 // another tenant gets the same 404 as for a tenant that does not exist.
@@ -182,11 +140,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name    string `json:"name"`
-		License string `json:"license"`
-		Seats   int    `json:"seats"`
-	}
+	var req client.TenantCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -214,11 +168,7 @@ func (s *Server) setLicence(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		License string     `json:"license"`
-		Seats   int        `json:"seats"`
-		Expires *time.Time `json:"license_expires"`
-	}
+	var req client.LicenceSet
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -253,9 +203,7 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Name string `json:"name"`
-	}
+	var req client.DomainAdd
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -282,7 +230,7 @@ func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
 	if found == nil {
 		found = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domain": toDomain(d), "verified": res.Verified, "detail": res.Detail, "found": found})
+	writeJSON(w, http.StatusOK, client.Verification{Domain: toDomain(d), Verified: res.Verified, Detail: res.Detail, Found: found})
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
@@ -303,11 +251,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Name              string   `json:"name"`
-		IPRanges          []string `json:"ip_ranges"`
-		CertificateDomain string   `json:"certificate_domain"`
-	}
+	var req client.ConnectorCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -423,9 +367,7 @@ func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
 		return
 	}
-	var req struct {
-		Code string `json:"code"`
-	}
+	var req client.ConnectorConfirm
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -467,10 +409,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Address  string `json:"address"`
-		Password string `json:"password"`
-	}
+	var req client.UserCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
