@@ -12,25 +12,25 @@ import (
 // The access commands: API tokens, app passwords, tenant admins.
 func init() {
 	userFlags := func(fs *flag.FlagSet) any {
-		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin users)")}
+		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin user list)")}
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"tokens", "", "list API tokens (operators: operator tokens, or a tenant's with --tenant)", func(fs *flag.FlagSet) any {
+		adminCommand{"token list", "", "list API tokens (operators: operator tokens, or a tenant's with --tenant)", func(fs *flag.FlagSet) any {
 			return fs.Int64("tenant", 0, "list this tenant's tokens")
 		}, (*adminClient).tokens},
-		adminCommand{"token-create", "NAME", "create an API token; the secret is printed once", func(fs *flag.FlagSet) any {
+		adminCommand{"token create", "NAME", "create an API token; the secret is printed once", func(fs *flag.FlagSet) any {
 			return fs.Int64("tenant", 0, "scope it to this tenant (default for operators: the operator role)")
 		}, (*adminClient).tokenCreate},
-		adminCommand{"token-revoke", "ID", "revoke an API token; it stops working at once", nil, (*adminClient).tokenRevoke},
-		adminCommand{"app-passwords", "", "list a user's app passwords", userFlags, (*adminClient).appPasswords},
-		adminCommand{"app-password-create", "NAME", "create an app password for a user; printed once", userFlags, (*adminClient).appPasswordCreate},
-		adminCommand{"app-password-revoke", "ID", "revoke one app password; the user's other credentials keep working", userFlags, (*adminClient).appPasswordRevoke},
-		adminCommand{"user-password", "", "replace a user's SMTP password (read from standard input, or generated and printed)", userFlags, (*adminClient).userPassword},
-		adminCommand{"user-disable", "", "disable a user's SMTP sign-in (app passwords too); --enable undoes it", func(fs *flag.FlagSet) any {
+		adminCommand{"token revoke", "ID", "revoke an API token; it stops working at once", nil, (*adminClient).tokenRevoke},
+		adminCommand{"app-password list", "", "list a user's app passwords", userFlags, (*adminClient).appPasswords},
+		adminCommand{"app-password create", "NAME", "create an app password for a user; printed once", userFlags, (*adminClient).appPasswordCreate},
+		adminCommand{"app-password revoke", "ID", "revoke one app password; the user's other credentials keep working", userFlags, (*adminClient).appPasswordRevoke},
+		adminCommand{"user password", "", "replace a user's SMTP password (read from standard input, or generated and printed)", userFlags, (*adminClient).userPassword},
+		adminCommand{"user disable", "", "disable a user's SMTP sign-in (app passwords too); --enable undoes it", func(fs *flag.FlagSet) any {
 			return &userToggle{userRef: userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id`")}, enable: fs.Bool("enable", false, "enable instead")}
 		}, (*adminClient).userDisable},
-		adminCommand{"admins", "", "list a tenant's admins", func(fs *flag.FlagSet) any { return fs.Int64("tenant", 0, "tenant `id`") }, (*adminClient).admins},
-		adminCommand{"admin-create", "EMAIL", "add a tenant admin; the password is read from standard input or generated and printed", func(fs *flag.FlagSet) any {
+		adminCommand{"admin list", "", "list a tenant's admins", func(fs *flag.FlagSet) any { return fs.Int64("tenant", 0, "tenant `id`") }, (*adminClient).admins},
+		adminCommand{"admin create", "EMAIL", "add a tenant admin; the password is read from standard input or generated and printed", func(fs *flag.FlagSet) any {
 			return &userOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), stdin: fs.Bool("password-stdin", false, "read the password from the first line of standard input")}
 		}, (*adminClient).adminCreate},
 	)
@@ -44,7 +44,7 @@ func (u *userRef) path() (string, error) {
 		return "", err
 	}
 	if *u.user <= 0 {
-		return "", errors.New("give --user ID (see tollgate admin users)")
+		return "", errors.New("give --user ID (see tollgate admin user list)")
 	}
 	return fmt.Sprintf("%s/users/%d/app-passwords", base, *u.user), nil
 }

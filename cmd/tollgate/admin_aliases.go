@@ -10,15 +10,15 @@ import (
 // address, and the aliases a user may send as besides its login.
 func init() {
 	userFlags := func(fs *flag.FlagSet) any {
-		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin users)")}
+		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin user list)")}
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"sender-binding", "off|login", "login: the tenant's SMTP AUTH users may send only as their login and aliases (550 5.7.60); off: as any address", func(fs *flag.FlagSet) any {
+		adminCommand{"tenant sender-binding", "off|login", "login: the tenant's SMTP AUTH users may send only as their login and aliases (550 5.7.60); off: as any address", func(fs *flag.FlagSet) any {
 			return fs.Int64("tenant", 0, "tenant `id`")
 		}, (*adminClient).senderBinding},
-		adminCommand{"aliases", "", "list the addresses a user may send as besides its login", userFlags, (*adminClient).aliases},
-		adminCommand{"alias-add", "ADDRESS", "let a user send as ADDRESS (in one of the tenant's verified domains)", userFlags, (*adminClient).aliasAdd},
-		adminCommand{"alias-remove", "ID", "take an alias away from a user", userFlags, (*adminClient).aliasRemove},
+		adminCommand{"alias list", "", "list the addresses a user may send as besides its login", userFlags, (*adminClient).aliases},
+		adminCommand{"alias add", "ADDRESS", "let a user send as ADDRESS (in one of the tenant's verified domains)", userFlags, (*adminClient).aliasAdd},
+		adminCommand{"alias remove", "ID", "take an alias away from a user", userFlags, (*adminClient).aliasRemove},
 	)
 }
 

@@ -36,6 +36,7 @@ import (
 // classifier.
 func runDemo(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(os.Stdout) // --help goes to stdout
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: tollgate demo [flags]
 
