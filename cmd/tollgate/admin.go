@@ -65,6 +65,16 @@ func (g *adminGlobals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.json, "json", false, "print the API's JSON answer instead of a table")
 }
 
+// isGlobalFlag reports whether name is one of adminGlobals' flags, which
+// every command's flag set holds too.
+func isGlobalFlag(name string) bool {
+	switch name {
+	case "server", "token", "data-dir", "json":
+		return true
+	}
+	return false
+}
+
 func runAdmin(args []string) error {
 	pre := flag.NewFlagSet("admin", flag.ContinueOnError)
 	pre.SetOutput(io.Discard)
@@ -131,6 +141,9 @@ func runAdminCommand(cmd *adminCommand, args []string) error {
 	if errors.Is(err, flag.ErrHelp) {
 		commandUsage(os.Stdout, cmd)
 		return flag.ErrHelp
+	}
+	if name, ok := strings.CutPrefix(fmt.Sprint(err), "flag provided but not defined: "); ok {
+		return fmt.Errorf("unknown flag -%s (see tollgate admin %s --help)", name, cmd.name)
 	}
 	if err != nil {
 		return fmt.Errorf("%v (see tollgate admin %s --help)", err, cmd.name)

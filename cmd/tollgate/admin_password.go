@@ -52,7 +52,7 @@ func (c *adminClient) adminMFAReset(_ any, args []string) error {
 	}
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return fmt.Errorf("admin id %q: give the number from tollgate admin admins", arg)
+		return fmt.Errorf("admin id %q: give the number from tollgate admin admin list", arg)
 	}
 	var out struct {
 		Admin         string `json:"admin"`

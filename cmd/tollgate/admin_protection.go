@@ -262,9 +262,9 @@ func (c *adminClient) status(o any, args []string) error {
 	case s.Pending != nil:
 		fmt.Fprintf(w, "pending unblock request %d, submitted %s by %s: an operator reviews it\n", s.Pending.ID, when(s.Pending.SubmittedAt), s.Pending.SubmittedBy)
 	case s.State == "blocked":
-		fmt.Fprintf(w, "next: find and fix the cause (see the evidence above), then\n  tollgate admin unblock-request %s --cause TEXT --fix TEXT\n", name)
+		fmt.Fprintf(w, "next: find and fix the cause (see the evidence above), then\n  tollgate admin unblock-request create %s --cause TEXT --fix TEXT\n", name)
 	case s.State == "expired":
-		fmt.Fprintln(w, "next: renew the subscription (operators: tollgate admin tenant-licence); mail flows again at once")
+		fmt.Fprintln(w, "next: renew the subscription (operators: tollgate admin tenant licence); mail flows again at once")
 	}
 	return nil
 }

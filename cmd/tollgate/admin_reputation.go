@@ -207,7 +207,7 @@ func (c *adminClient) ipList(o any, args []string, kind string) error {
 }
 
 func (c *adminClient) ipUnlist(o any, args []string) error {
-	pos, err := repArgs(o, args, 1, "one PREFIX as listed (see tollgate admin ip-lists)")
+	pos, err := repArgs(o, args, 1, "one PREFIX as listed (see tollgate admin ip list)")
 	if err != nil {
 		return err
 	}

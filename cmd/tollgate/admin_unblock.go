@@ -125,12 +125,12 @@ func (c *adminClient) unblockDeny(o any, args []string) error    { return c.deci
 
 func (c *adminClient) decide(o any, args []string, approve bool) error {
 	opts := o.(*protOpts)
-	pos, err := opts.positional(args, 1, "one unblock request ID (see tollgate admin unblock-requests)")
+	pos, err := opts.positional(args, 1, "one unblock request ID (see tollgate admin unblock-request list)")
 	if err != nil {
 		return err
 	}
 	if _, err := strconv.ParseInt(pos[0], 10, 64); err != nil {
-		return fmt.Errorf("unblock request id %q is not a number (see tollgate admin unblock-requests)", pos[0])
+		return fmt.Errorf("unblock request id %q is not a number (see tollgate admin unblock-request list)", pos[0])
 	}
 	verb := "deny"
 	if approve {
