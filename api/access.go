@@ -33,20 +33,8 @@ func DirectoryTokens(d *directory.Directory) Authenticator {
 	}
 }
 
-type tokenJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Operator  bool       `json:"operator"`
-	TenantID  int64      `json:"tenant_id,omitempty"`
-	CreatedBy string     `json:"created_by"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastUsed  *time.Time `json:"last_used,omitempty"`
-	Revoked   bool       `json:"revoked"`
-	Token     string     `json:"token,omitempty"` // the secret, in the create answer only
-}
-
-func toToken(t directory.Token) tokenJSON {
-	j := tokenJSON{ID: t.ID, Name: t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID,
+func toToken(t directory.Token) client.Token {
+	j := client.Token{ID: t.ID, Name: t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, Revoked: !t.RevokedAt.IsZero()}
 	if !t.LastUsed.IsZero() {
 		j.LastUsed = &t.LastUsed

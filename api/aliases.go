@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 )
 
@@ -13,15 +13,8 @@ import (
 // users to their own address and lists the other addresses each may send
 // as (550 5.7.60 otherwise). Every change is audited.
 
-type aliasJSON struct {
-	ID        int64     `json:"id"`
-	Address   string    `json:"address"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func toAlias(a directory.Alias) aliasJSON {
-	return aliasJSON{a.ID, a.Address, a.CreatedBy, a.CreatedAt}
+func toAlias(a directory.Alias) client.Alias {
+	return client.Alias{ID: a.ID, Address: a.Address, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt}
 }
 
 // setSenderBinding sets the tenant's sender binding ("off" or "login").

@@ -116,7 +116,7 @@ func (e *env) call(token, method, path string, body any, out any) (int, string) 
 // tenantToken creates an API token scoped to tenant id, as an operator.
 func (e *env) tenantToken(id int64) string {
 	e.t.Helper()
-	var tok tokenJSON
+	var tok client.Token
 	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": fmt.Sprintf("tenant-%d", id), "tenant_id": id}, &tok)
 	if tok.Token == "" {
 		e.t.Fatal("no secret in the create answer")
@@ -289,7 +289,7 @@ func TestTenantIsolation(t *testing.T) {
 	e.want(201, "op", "POST", bBase+"/users", map[string]any{"address": "bob@bravo.test", "password": "long enough pw"}, &bu)
 	var bap client.AppPassword
 	e.want(201, "op", "POST", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), map[string]any{"name": "phone"}, &bap)
-	var btok tokenJSON
+	var btok client.Token
 	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": "bravo-ci", "tenant_id": b.ID}, &btok)
 	// Alpha's admin, signed in with password and TOTP, and an alpha API
 	// token: each walks every route against bravo's objects.
@@ -363,7 +363,7 @@ func TestTenantIsolation(t *testing.T) {
 }
 
 // walkAsAlpha calls every admin route with tenant bravo's ids as alpha.
-func walkAsAlpha(t *testing.T, e *env, tokA string, a, b client.Tenant, bc client.Connector, bu client.User, bap client.AppPassword, btok tokenJSON, extra map[string]string) {
+func walkAsAlpha(t *testing.T, e *env, tokA string, a, b client.Tenant, bc client.Connector, bu client.User, bap client.AppPassword, btok client.Token, extra map[string]string) {
 	t.Helper()
 
 	bodies := map[string]any{
@@ -500,19 +500,19 @@ func TestTokenLifecycle(t *testing.T) {
 	e := newEnv(t)
 	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
-	var tok tokenJSON
+	var tok client.Token
 	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": "ci", "tenant_id": a.ID}, &tok)
 	base := fmt.Sprintf("/api/v1/tenants/%d", a.ID)
 	e.want(200, tok.Token, "GET", base, nil, nil)
 	e.want(404, tok.Token, "POST", "/api/v1/tenants", map[string]any{"name": "x"}, nil) // operators only
 	// A tenant admin's token is always for its own tenant, never the operator role.
-	var own tokenJSON
+	var own client.Token
 	e.want(201, tok.Token, "POST", "/api/v1/tokens", map[string]any{"name": "deploy"}, &own)
 	if own.Operator || own.TenantID != a.ID {
 		t.Fatalf("a tenant admin minted %+v", own)
 	}
 	e.want(404, tok.Token, "POST", "/api/v1/tokens", map[string]any{"name": "x", "tenant_id": a.ID + 1}, nil)
-	var list struct{ Tokens []tokenJSON }
+	var list struct{ Tokens []client.Token }
 	e.want(200, tok.Token, "GET", "/api/v1/tokens", nil, &list)
 	if len(list.Tokens) != 2 || list.Tokens[0].Token != "" || list.Tokens[1].Token != "" {
 		t.Fatalf("token list %+v (the secret must never be listed)", list)

@@ -89,6 +89,28 @@ type AppPassword struct {
 	Password  string     `json:"password,omitempty"`
 }
 
+// Token is an API token. Token (the secret) is set in the create answer
+// only.
+type Token struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Operator  bool       `json:"operator"`
+	TenantID  int64      `json:"tenant_id,omitempty"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  *time.Time `json:"last_used,omitempty"`
+	Revoked   bool       `json:"revoked"`
+	Token     string     `json:"token,omitempty"`
+}
+
+// Alias is an address a user may send as besides its login.
+type Alias struct {
+	ID        int64     `json:"id"`
+	Address   string    `json:"address"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
 // AuditEntry is one record of the audit log.
 type AuditEntry struct {
 	ID       int64           `json:"id"`

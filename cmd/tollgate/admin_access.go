@@ -4,9 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/client"
 	"os"
 	"strings"
-	"time"
 )
 
 // The access commands: API tokens, app passwords, tenant admins.
@@ -49,17 +49,7 @@ func (u *userRef) path() (string, error) {
 	return fmt.Sprintf("%s/users/%d/app-passwords", base, *u.user), nil
 }
 
-type tokenRow struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Operator  bool       `json:"operator"`
-	TenantID  int64      `json:"tenant_id"`
-	CreatedBy string     `json:"created_by"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastUsed  *time.Time `json:"last_used"`
-	Revoked   bool       `json:"revoked"`
-	Token     string     `json:"token"`
-}
+type tokenRow = client.Token
 
 func scopeName(operator bool, tenant int64) string {
 	if operator {
@@ -122,13 +112,7 @@ func (c *adminClient) appPasswords(o any, _ []string) error {
 		return err
 	}
 	var r struct {
-		AppPasswords []struct {
-			ID        int64      `json:"id"`
-			Name      string     `json:"name"`
-			CreatedAt time.Time  `json:"created_at"`
-			LastUsed  *time.Time `json:"last_used"`
-			Revoked   bool       `json:"revoked"`
-		} `json:"app_passwords"`
+		AppPasswords []client.AppPassword `json:"app_passwords"`
 	}
 	if err := c.get(path, &r); err != nil {
 		return printed(err)
@@ -156,10 +140,7 @@ func (c *adminClient) appPasswordCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var a struct {
-		ID       int64  `json:"id"`
-		Password string `json:"password"`
-	}
+	var a client.AppPassword
 	if err := c.do("POST", path, map[string]any{"name": name}, &a); err != nil {
 		return printed(err)
 	}
@@ -189,13 +170,7 @@ func (c *adminClient) admins(o any, _ []string) error {
 		return err
 	}
 	var r struct {
-		Admins []struct {
-			ID          int64     `json:"id"`
-			Email       string    `json:"email"`
-			Role        string    `json:"role"`
-			TOTPEnabled bool      `json:"totp_enabled"`
-			CreatedAt   time.Time `json:"created_at"`
-		}
+		Admins []client.Admin `json:"admins"`
 	}
 	if err := c.get(base+"/admins", &r); err != nil {
 		return printed(err)

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"time"
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // The sender-binding commands: a tenant's binding of logins to their own
@@ -36,10 +36,7 @@ func (c *adminClient) senderBinding(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var t struct {
-		Name          string `json:"name"`
-		SenderBinding string `json:"sender_binding"`
-	}
+	var t client.Tenant
 	if err := c.do("PUT", base+"/sender-binding", map[string]any{"mode": mode}, &t); err != nil {
 		return printed(err)
 	}
@@ -57,12 +54,7 @@ func (c *adminClient) aliases(o any, _ []string) error {
 		return err
 	}
 	var r struct {
-		Aliases []struct {
-			ID        int64     `json:"id"`
-			Address   string    `json:"address"`
-			CreatedBy string    `json:"created_by"`
-			CreatedAt time.Time `json:"created_at"`
-		} `json:"aliases"`
+		Aliases []client.Alias `json:"aliases"`
 	}
 	if err := c.get(path, &r); err != nil {
 		return printed(err)
@@ -83,10 +75,7 @@ func (c *adminClient) aliasAdd(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var a struct {
-		ID      int64  `json:"id"`
-		Address string `json:"address"`
-	}
+	var a client.Alias
 	if err := c.do("POST", path, map[string]any{"address": address}, &a); err != nil {
 		return printed(err)
 	}

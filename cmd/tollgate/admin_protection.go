@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/policy"
 )
 
@@ -130,58 +131,14 @@ func operatorOnly(err error) error {
 	return printed(err)
 }
 
-type figure struct{ Name, Value string }
-
-type blockRow struct {
-	ID         int64     `json:"id"`
-	Reason     string    `json:"reason"`
-	Rule       string    `json:"rule"`
-	Figures    []figure  `json:"figures"`
-	CreatedAt  time.Time `json:"created_at"`
-	ReleasedAt time.Time `json:"released_at"`
-	ReleasedBy string    `json:"released_by"`
-	Quota      int64     `json:"probation_quota"`
-	Days       int       `json:"probation_days"`
-	Evidence   struct {
-		Window           string
-		Messages         int64
-		SpamBulk         int64 `json:"spam_bulk"`
-		Ratio            float64
-		TopSenders       []count `json:"top_senders"`
-		TopConnectors    []count `json:"top_connectors"`
-		RecentConnectors []struct {
-			Name, Event string
-			At          time.Time
-			CreatedBy   string `json:"created_by"`
-		} `json:"recent_connectors"`
-		Samples []struct {
-			QueueID                  string `json:"queue_id"`
-			MessageID                string `json:"message_id"`
-			Subject, Sender, Verdict string
-		}
-	} `json:"evidence"`
-}
-
-type count struct {
-	Name  string
-	Count int64
-}
-
-type restrictionRow struct {
-	ID         int64     `json:"id"`
-	Kind       string    `json:"kind"`
-	Subject    string    `json:"subject"`
-	Reason     string    `json:"reason"`
-	Created    time.Time `json:"created_at"`
-	Until      time.Time `json:"until"`
-	ReleasedAt time.Time `json:"released_at"`
-	ReleasedBy string    `json:"released_by"`
-}
-
-type dayRow struct {
-	Day                           time.Time
-	Messages, Spam, Bulk, Refused int64
-}
+// The protection state as the API sends it.
+type (
+	figure         = client.Figure
+	blockRow       = client.Block
+	count          = client.Count
+	restrictionRow = client.Restriction
+	dayRow         = client.DayStats
+)
 
 func figures(fs []figure) string {
 	parts := make([]string, len(fs))
@@ -316,7 +273,7 @@ func (c *adminClient) blockList(o any, args []string) error {
 	for _, b := range r.Blocks {
 		state := "live"
 		if !b.ReleasedAt.IsZero() {
-			state = fmt.Sprintf("released %s by %s (probation %d/day, %d days)", when(b.ReleasedAt), b.ReleasedBy, b.Quota, b.Days)
+			state = fmt.Sprintf("released %s by %s (probation %d/day, %d days)", when(b.ReleasedAt), b.ReleasedBy, b.ProbationQuota, b.ProbationDays)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", b.ID, when(b.CreatedAt), b.Reason, b.Rule, state, figures(b.Figures))
 	}
