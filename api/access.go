@@ -311,7 +311,7 @@ func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
 
 // setUserPassword replaces a user's SMTP password.
 func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -322,18 +322,17 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.opts.Directory.SetPassword(r.Context(), u.ID, req.Password); err != nil {
+	if err := s.opts.Directory.SetPassword(r.Context(), s.by(r), u.ID, req.Password); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "user.password", fmt.Sprintf("user:%d", u.ID), nil, nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // setUserDisabled stops (or restores) a user's SMTP sign-in, app passwords
 // included.
 func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -348,13 +347,12 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("disabled", "give true or false"))
 		return
 	}
-	if err := s.opts.Directory.SetUserDisabled(r.Context(), u.ID, *req.Disabled); err != nil {
+	if err := s.opts.Directory.SetUserDisabled(r.Context(), s.by(r), u.ID, *req.Disabled); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	after := u
 	after.Disabled = *req.Disabled
-	s.record(r, t.ID, "user.disable", fmt.Sprintf("user:%d", u.ID), toUser(u), toUser(after))
 	writeJSON(w, http.StatusOK, toUser(after))
 }
 

@@ -95,6 +95,8 @@ func wireForm(v any) any {
 		return toConnector(v)
 	case directory.User:
 		return toUser(v)
+	case directory.Alias:
+		return toAlias(v)
 	}
 	return v
 }

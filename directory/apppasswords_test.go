@@ -72,7 +72,7 @@ func testAppPasswords(t *testing.T, d *Directory) {
 	wantErr(t, d.RevokeAppPassword(ctx, alice.ID, 999), ErrNotFound)
 
 	// A disabled user cannot use app passwords either.
-	if err := d.SetUserDisabled(ctx, alice.ID, true); err != nil {
+	if err := d.SetUserDisabled(ctx, By{}, alice.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = d.Authenticate(ctx, "alice@a.example", laptopPW)

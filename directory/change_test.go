@@ -32,7 +32,14 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := must[Connector](t)(d.CreateConnector(ctx, by, tn.ID, "office", []netip.Prefix{netip.MustParsePrefix("192.0.2.0/28")}))
-		must[User](t)(d.CreateUser(ctx, by, tn.ID, "bob@alpha.test", "a long enough password"))
+		bob := must[User](t)(d.CreateUser(ctx, by, tn.ID, "bob@alpha.test", "a long enough password"))
+		if _, _, err := d.SetSenderBinding(ctx, by, tn.ID, BindingLogin); err != nil {
+			t.Fatal(err)
+		}
+		must[Alias](t)(d.AddAlias(ctx, by, tn.ID, bob.ID, "sales@alpha.test"))
+		if err := d.SetUserDisabled(ctx, by, bob.ID, true); err != nil {
+			t.Fatal(err)
+		}
 		entries, err := log.Query(ctx, audit.Filter{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
@@ -44,12 +51,16 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 				t.Errorf("entry %s = actor %q from %q tenant %d, want %q from %q tenant %d", e.Action, e.Actor, e.SourceIP, e.TenantID, by.Actor, by.SourceIP, tn.ID)
 			}
 		}
-		if want := "tenant.create domain.add domain.verify connector.create user.create"; strings.Join(got, " ") != want {
+		if want := "tenant.create domain.add domain.verify connector.create user.create tenant.sender_binding user.alias.add user.disable"; strings.Join(got, " ") != want {
 			t.Fatalf("audit actions = %q, want %q", got, want)
 		}
 		var after struct{ Name string }
-		if err := json.Unmarshal(entries[1].After, &after); err != nil || after.Name != "office" {
-			t.Errorf("connector.create after = %s (%v), want the connector", entries[1].After, err)
+		if err := json.Unmarshal(entries[4].After, &after); err != nil || after.Name != "office" {
+			t.Errorf("connector.create after = %s (%v), want the connector", entries[4].After, err)
+		}
+		var disabled struct{ Disabled bool }
+		if err := json.Unmarshal(entries[0].After, &disabled); err != nil || !disabled.Disabled {
+			t.Errorf("user.disable after = %s (%v), want the disabled user", entries[0].After, err)
 		}
 
 		if _, err := db.Write.ExecContext(ctx, `ALTER TABLE audit_head RENAME TO audit_head_gone`); err != nil {
@@ -81,6 +92,30 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 		_, err = d.CreateUser(ctx, by, tn.ID, "carol@alpha.test", "a long enough password")
 		refused("create user", err)
 
+		_, _, err = d.SetSenderBinding(ctx, by, tn.ID, BindingOff)
+		refused("set sender binding", err)
+		_, err = d.AddAlias(ctx, by, tn.ID, bob.ID, "info@alpha.test")
+		refused("add alias", err)
+		refused("enable user", d.SetUserDisabled(ctx, by, bob.ID, false))
+		hash := func() (h string) {
+			t.Helper()
+			if err := db.Read.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, bob.ID).Scan(&h); err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		oldHash := hash()
+		refused("set password", d.SetPassword(ctx, by, bob.ID, "another long enough password"))
+		if now := must[Tenant](t)(d.Tenant(ctx, tn.ID)); now.SenderBinding != BindingLogin {
+			t.Errorf("sender binding after a failed audit = %s, want login", now.SenderBinding)
+		}
+		if as := must[[]Alias](t)(d.Aliases(ctx, tn.ID, bob.ID)); len(as) != 1 {
+			t.Errorf("aliases after a failed audit = %v, want sales@ alone", as)
+		}
+		if hash() != oldHash {
+			t.Error("a password change whose audit failed took effect")
+		}
+
 		if ds := must[[]Domain](t)(d.Domains(ctx, tn.ID)); len(ds) != 1 {
 			t.Errorf("domains after failed audits = %v, want alpha.test alone", ds)
 		}
@@ -88,8 +123,8 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 		if len(cs) != 1 || !cs[0].Live() || !cs[0].ConfirmedAt.IsZero() {
 			t.Errorf("connectors after failed audits = %+v, want office alone, live, on probation", cs)
 		}
-		if us := must[[]User](t)(d.Users(ctx, tn.ID)); len(us) != 1 {
-			t.Errorf("users after failed audits = %v, want bob alone", us)
+		if us := must[[]User](t)(d.Users(ctx, tn.ID)); len(us) != 1 || !us[0].Disabled {
+			t.Errorf("users after failed audits = %v, want bob alone, still disabled", us)
 		}
 	})
 }

@@ -54,12 +54,12 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	}
 
 	// Disabled: bad credentials even with the right password; re-enabled: fine.
-	if err := d.SetUserDisabled(ctx, u.ID, true); err != nil {
+	if err := d.SetUserDisabled(ctx, By{}, u.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = d.Authenticate(ctx, "alice@a.example", "correct horse")
 	wantErr(t, err, ErrBadCredentials)
-	if err := d.SetUserDisabled(ctx, u.ID, false); err != nil {
+	if err := d.SetUserDisabled(ctx, By{}, u.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := d.Authenticate(ctx, "alice@a.example", "correct horse"); err != nil {
@@ -67,7 +67,7 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	}
 
 	// New password replaces the old one.
-	if err := d.SetPassword(ctx, u.ID, "battery staple"); err != nil {
+	if err := d.SetPassword(ctx, By{}, u.ID, "battery staple"); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = d.Authenticate(ctx, "alice@a.example", "correct horse")
@@ -75,9 +75,9 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	if _, _, err := d.Authenticate(ctx, "alice@a.example", "battery staple"); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, d.SetPassword(ctx, 999, "battery staple"), ErrNotFound, "999")
-	wantErr(t, d.SetPassword(ctx, u.ID, "short"), ErrInvalid)
-	wantErr(t, d.SetUserDisabled(ctx, 999, true), ErrNotFound, "999")
+	wantErr(t, d.SetPassword(ctx, By{}, 999, "battery staple"), ErrNotFound, "999")
+	wantErr(t, d.SetPassword(ctx, By{}, u.ID, "short"), ErrInvalid)
+	wantErr(t, d.SetUserDisabled(ctx, By{}, 999, true), ErrNotFound, "999")
 }
 
 // An unknown user costs a hash, like a known one, so timing does not reveal

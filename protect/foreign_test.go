@@ -141,7 +141,7 @@ func TestSenderBindingCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.dir.AddAlias(ctx, f.tenant.ID, alice.ID, "sales@acme.test", "test"); err != nil {
+	if _, err := f.dir.AddAlias(ctx, directory.By{Actor: "test"}, f.tenant.ID, alice.ID, "sales@acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	c := SenderBindingCheck{f.e}
@@ -150,7 +150,7 @@ func TestSenderBindingCheck(t *testing.T) {
 
 	// Off (the default): anything goes.
 	mustOK(t, c.Mail(ctx, &policy.Envelope{Attribution: user, From: "bob@acme.test"}))
-	if _, _, err := f.dir.SetSenderBinding(ctx, f.tenant.ID, directory.BindingLogin); err != nil {
+	if _, _, err := f.dir.SetSenderBinding(ctx, directory.By{}, f.tenant.ID, directory.BindingLogin); err != nil {
 		t.Fatal(err)
 	}
 	for _, from := range []string{"alice@acme.test", "ALICE@Acme.Test", "alice@acme.test.", "sales@acme.test", ""} {
