@@ -100,12 +100,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if !s.stepUp(w, r, scope.TenantID, req.Code, "creating an API token") {
 		return
 	}
-	t, secret, err := s.opts.Directory.CreateToken(r.Context(), req.Name, scope, p.Name)
+	t, secret, err := s.opts.Directory.CreateToken(r.Context(), s.by(r), req.Name, scope)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, scope.TenantID, "token.create", fmt.Sprintf("token:%d", t.ID), nil, toToken(t))
 	j := toToken(t)
 	j.Token = secret
 	writeJSON(w, http.StatusCreated, j)
@@ -125,13 +124,12 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = s.opts.Directory.RevokeToken(r.Context(), id)
+		err = s.opts.Directory.RevokeToken(r.Context(), s.by(r), id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.Scope.TenantID, "token.revoke", fmt.Sprintf("token:%d", id), toToken(t), nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -182,7 +180,7 @@ func (s *Server) listAppPasswords(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -193,19 +191,18 @@ func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, secret, err := s.opts.Directory.CreateAppPassword(r.Context(), u.ID, req.Name)
+	a, secret, err := s.opts.Directory.CreateAppPassword(r.Context(), s.by(r), u.ID, req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "app_password.create", fmt.Sprintf("user:%d/app_password:%d", u.ID, a.ID), nil, toAppPassword(a))
 	j := toAppPassword(a)
 	j.Password = secret
 	writeJSON(w, http.StatusCreated, j)
 }
 
 func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -214,11 +211,10 @@ func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("app_password", "%q is not an id", r.PathValue("app_password")))
 		return
 	}
-	if err := s.opts.Directory.RevokeAppPassword(r.Context(), u.ID, id); err != nil {
+	if err := s.opts.Directory.RevokeAppPassword(r.Context(), s.by(r), u.ID, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "app_password.revoke", fmt.Sprintf("user:%d/app_password:%d", u.ID, id), nil, nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -266,9 +262,9 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 	var a directory.Admin
 	var err error
 	if p.Operator {
-		a, err = s.opts.Directory.CreateAdmin(r.Context(), t.ID, req.Email, req.Password, directory.TenantAdmin)
+		a, err = s.opts.Directory.CreateAdmin(r.Context(), s.by(r), t.ID, req.Email, req.Password, directory.TenantAdmin)
 	} else {
-		a, err = s.opts.Directory.CreateAdminAtOwnDomain(r.Context(), t.ID, req.Email, req.Password)
+		a, err = s.opts.Directory.CreateAdminAtOwnDomain(r.Context(), s.by(r), t.ID, req.Email, req.Password)
 	}
 	if errors.Is(err, directory.ErrConflict) && !p.Operator {
 		err = &apiError{Status: http.StatusConflict, Code: "conflict", Field: "email",
@@ -278,7 +274,6 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
 	writeJSON(w, http.StatusCreated, toAdmin(a))
 }
 
@@ -300,12 +295,11 @@ func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.opts.Directory.CreateAdmin(r.Context(), 0, req.Email, req.Password, directory.Operator)
+	a, err := s.opts.Directory.CreateAdmin(r.Context(), s.by(r), 0, req.Email, req.Password, directory.Operator)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, 0, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
 	writeJSON(w, http.StatusCreated, toAdmin(a))
 }
 

@@ -97,6 +97,12 @@ func wireForm(v any) any {
 		return toUser(v)
 	case directory.Alias:
 		return toAlias(v)
+	case directory.Token:
+		return toToken(v)
+	case directory.AppPassword:
+		return toAppPassword(v)
+	case directory.Admin:
+		return toAdmin(v)
 	}
 	return v
 }

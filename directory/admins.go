@@ -57,8 +57,8 @@ func checkAdminPassword(pw string) error {
 // needs an existing tenant (else ErrNotFound). The email is validated and
 // lowercased, and is unique across all admins (ErrConflict). The password
 // is hashed before the write transaction starts.
-func (d *Directory) CreateAdmin(ctx context.Context, tenantID int64, email, pw string, role Role) (Admin, error) {
-	return d.createAdmin(ctx, tenantID, email, pw, role, false)
+func (d *Directory) CreateAdmin(ctx context.Context, by By, tenantID int64, email, pw string, role Role) (Admin, error) {
+	return d.createAdmin(ctx, by, tenantID, email, pw, role, false)
 }
 
 // CreateAdminAtOwnDomain is CreateAdmin for a tenant admin added by another
@@ -66,11 +66,11 @@ func (d *Directory) CreateAdmin(ctx context.Context, tenantID int64, email, pw s
 // domains (else ErrInvalid, naming them). Otherwise a tenant could make
 // admins at any address, and probe which addresses are admins elsewhere.
 // Operators add admins at any address with CreateAdmin.
-func (d *Directory) CreateAdminAtOwnDomain(ctx context.Context, tenantID int64, email, pw string) (Admin, error) {
-	return d.createAdmin(ctx, tenantID, email, pw, TenantAdmin, true)
+func (d *Directory) CreateAdminAtOwnDomain(ctx context.Context, by By, tenantID int64, email, pw string) (Admin, error) {
+	return d.createAdmin(ctx, by, tenantID, email, pw, TenantAdmin, true)
 }
 
-func (d *Directory) createAdmin(ctx context.Context, tenantID int64, email, pw string, role Role, ownDomain bool) (Admin, error) {
+func (d *Directory) createAdmin(ctx context.Context, by By, tenantID int64, email, pw string, role Role, ownDomain bool) (Admin, error) {
 	what := fmt.Sprintf("create admin %q", email)
 	addr, domain, err := normAddress(email)
 	if err != nil {
@@ -114,7 +114,10 @@ func (d *Directory) createAdmin(ctx context.Context, tenantID int64, email, pw s
 			`INSERT INTO admins (tenant_id, email, role, password_hash, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $5)
 			ON CONFLICT (email) DO NOTHING RETURNING id`,
 			tenant, addr, string(role), hash, created)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, a)
 	})
 	if err != nil {
 		return Admin{}, err

@@ -112,6 +112,21 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 		if as := must[[]Alias](t)(d.Aliases(ctx, tn.ID, bob.ID)); len(as) != 1 {
 			t.Errorf("aliases after a failed audit = %v, want sales@ alone", as)
 		}
+		_, _, err = d.CreateToken(ctx, by, "ci", TokenScope{TenantID: tn.ID})
+		refused("create token", err)
+		_, _, err = d.CreateAppPassword(ctx, by, bob.ID, "phone")
+		refused("create app password", err)
+		_, err = d.CreateAdmin(ctx, by, tn.ID, "boss@alpha.test", "a long enough admin passphrase", TenantAdmin)
+		refused("create admin", err)
+		if ts := must[[]Token](t)(d.Tokens(ctx, TokenScope{TenantID: tn.ID})); len(ts) != 0 {
+			t.Errorf("tokens after a failed audit = %v, want none", ts)
+		}
+		if ps := must[[]AppPassword](t)(d.AppPasswords(ctx, bob.ID)); len(ps) != 0 {
+			t.Errorf("app passwords after a failed audit = %v, want none", ps)
+		}
+		if as := must[[]Admin](t)(d.Admins(ctx, tn.ID)); len(as) != 0 {
+			t.Errorf("admins after a failed audit = %v, want none", as)
+		}
 		if hash() != oldHash {
 			t.Error("a password change whose audit failed took effect")
 		}

@@ -412,7 +412,7 @@ func TestSpammingUserRestricted(t *testing.T) {
 	if _, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "bob@acme.test", "bob password 12"); err != nil {
 		t.Fatal(err)
 	}
-	_, appPw, err := g.Directory.CreateAppPassword(ctx, alice.ID, "phone")
+	_, appPw, err := g.Directory.CreateAppPassword(ctx, directory.By{}, alice.ID, "phone")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func newSpoofWorld(t *testing.T) *spoofWorld {
 	if w.alice, err = w.g.Directory.CreateUser(ctx, directory.By{}, w.alpha.ID, "alice@a.example", "alice password 1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, w.appPw, err = w.g.Directory.CreateAppPassword(ctx, w.alice.ID, "phone"); err != nil {
+	if _, w.appPw, err = w.g.Directory.CreateAppPassword(ctx, directory.By{}, w.alice.ID, "phone"); err != nil {
 		t.Fatal(err)
 	}
 	return w
