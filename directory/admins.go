@@ -177,28 +177,40 @@ func (d *Directory) Admins(ctx context.Context, tenantID int64) ([]Admin, error)
 	return out, rows.Err()
 }
 
-// SetAdminPassword replaces an admin's password and sets PasswordChangedAt.
-// It does not lift a throttle or touch the second factor.
-func (d *Directory) SetAdminPassword(ctx context.Context, id int64, pw string) error {
+// SetAdminPassword replaces an admin's password, sets PasswordChangedAt and
+// ends the admin's sessions (whoever held one signs in again), appending
+// the audit entry in the same transaction. It does not lift a throttle or
+// touch the second factor.
+func (d *Directory) SetAdminPassword(ctx context.Context, by By, id int64, pw string) (sessionsEnded int64, err error) {
 	what := fmt.Sprintf("set password of admin %d", id)
 	if err := checkAdminPassword(pw); err != nil {
-		return invalid(what, err)
+		return 0, invalid(what, err)
 	}
 	hash, err := password.HashContext(ctx, pw)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	_, changed := now()
-	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = $1, password_changed_at = $2 WHERE id = $3`, hash, changed, id)
+	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminCols+` FROM admins WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s: %w", what, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, fmt.Errorf("%s: %w", what, ErrNotFound))
+		if _, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = $1, password_changed_at = $2 WHERE id = $3`, hash, changed, id); err != nil {
+			return err
 		}
-		return nil
+		if sessionsEnded, err = revokeSessionsTx(ctx, tx, id); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, a.TenantID, "admin.password.change", fmt.Sprintf("admin:%d", id), nil, map[string]any{"sessions_ended": sessionsEnded})
 	})
+	if err != nil {
+		return 0, err
+	}
+	return sessionsEnded, nil
 }
 
 // SignIn checks an admin's email and password at time now, the first step

@@ -73,7 +73,7 @@ func testAdmins(t *testing.T, d *Directory) {
 
 	// A new password replaces the old and moves PasswordChangedAt.
 	time.Sleep(time.Millisecond)
-	if err := d.SetAdminPassword(ctx, ta.ID, "a brand new password"); err != nil {
+	if _, err := d.SetAdminPassword(ctx, By{}, ta.ID, "a brand new password"); err != nil {
 		t.Fatal(err)
 	}
 	got := must[Admin](t)(d.Admin(ctx, ta.ID))
@@ -83,8 +83,10 @@ func testAdmins(t *testing.T, d *Directory) {
 	_, err = d.SignIn(ctx, "boss@a.example", adminPW, t0)
 	wantErr(t, err, ErrBadCredentials)
 	must[Admin](t)(d.SignIn(ctx, "boss@a.example", "a brand new password", t0))
-	wantErr(t, d.SetAdminPassword(ctx, ta.ID, "too short"), ErrInvalid, "12 to 1024")
-	wantErr(t, d.SetAdminPassword(ctx, 999, "long enough password"), ErrNotFound, "999")
+	_, err = d.SetAdminPassword(ctx, By{}, ta.ID, "too short")
+	wantErr(t, err, ErrInvalid, "12 to 1024")
+	_, err = d.SetAdminPassword(ctx, By{}, 999, "long enough password")
+	wantErr(t, err, ErrNotFound, "999")
 }
 
 func TestSignIn(t *testing.T) {

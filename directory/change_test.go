@@ -40,6 +40,7 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 		if err := d.SetUserDisabled(ctx, by, bob.ID, true); err != nil {
 			t.Fatal(err)
 		}
+		boss := must[Admin](t)(d.CreateAdmin(ctx, by, tn.ID, "boss@alpha.test", "a long enough admin passphrase", TenantAdmin))
 		entries, err := log.Query(ctx, audit.Filter{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
@@ -51,16 +52,16 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 				t.Errorf("entry %s = actor %q from %q tenant %d, want %q from %q tenant %d", e.Action, e.Actor, e.SourceIP, e.TenantID, by.Actor, by.SourceIP, tn.ID)
 			}
 		}
-		if want := "tenant.create domain.add domain.verify connector.create user.create tenant.sender_binding user.alias.add user.disable"; strings.Join(got, " ") != want {
+		if want := "tenant.create domain.add domain.verify connector.create user.create tenant.sender_binding user.alias.add user.disable admin.create"; strings.Join(got, " ") != want {
 			t.Fatalf("audit actions = %q, want %q", got, want)
 		}
 		var after struct{ Name string }
-		if err := json.Unmarshal(entries[4].After, &after); err != nil || after.Name != "office" {
-			t.Errorf("connector.create after = %s (%v), want the connector", entries[4].After, err)
+		if err := json.Unmarshal(entries[5].After, &after); err != nil || after.Name != "office" {
+			t.Errorf("connector.create after = %s (%v), want the connector", entries[5].After, err)
 		}
 		var disabled struct{ Disabled bool }
-		if err := json.Unmarshal(entries[0].After, &disabled); err != nil || !disabled.Disabled {
-			t.Errorf("user.disable after = %s (%v), want the disabled user", entries[0].After, err)
+		if err := json.Unmarshal(entries[1].After, &disabled); err != nil || !disabled.Disabled {
+			t.Errorf("user.disable after = %s (%v), want the disabled user", entries[1].After, err)
 		}
 
 		if _, err := db.Write.ExecContext(ctx, `ALTER TABLE audit_head RENAME TO audit_head_gone`); err != nil {
@@ -116,16 +117,23 @@ func TestChangeAndItsAuditEntryCommitTogether(t *testing.T) {
 		refused("create token", err)
 		_, _, err = d.CreateAppPassword(ctx, by, bob.ID, "phone")
 		refused("create app password", err)
-		_, err = d.CreateAdmin(ctx, by, tn.ID, "boss@alpha.test", "a long enough admin passphrase", TenantAdmin)
+		_, err = d.CreateAdmin(ctx, by, tn.ID, "second@alpha.test", "a long enough admin passphrase", TenantAdmin)
 		refused("create admin", err)
+		_, err = d.SetAdminPassword(ctx, by, boss.ID, "another long admin passphrase")
+		refused("set admin password", err)
+		_, err = d.ResetTOTP(ctx, by, boss.ID)
+		refused("reset TOTP", err)
+		if now := must[Admin](t)(d.Admin(ctx, boss.ID)); !now.PasswordChangedAt.Equal(boss.PasswordChangedAt) {
+			t.Errorf("admin password changed at %v after a failed audit, want %v", now.PasswordChangedAt, boss.PasswordChangedAt)
+		}
 		if ts := must[[]Token](t)(d.Tokens(ctx, TokenScope{TenantID: tn.ID})); len(ts) != 0 {
 			t.Errorf("tokens after a failed audit = %v, want none", ts)
 		}
 		if ps := must[[]AppPassword](t)(d.AppPasswords(ctx, bob.ID)); len(ps) != 0 {
 			t.Errorf("app passwords after a failed audit = %v, want none", ps)
 		}
-		if as := must[[]Admin](t)(d.Admins(ctx, tn.ID)); len(as) != 0 {
-			t.Errorf("admins after a failed audit = %v, want none", as)
+		if as := must[[]Admin](t)(d.Admins(ctx, tn.ID)); len(as) != 1 {
+			t.Errorf("admins after a failed audit = %v, want boss alone", as)
 		}
 		if hash() != oldHash {
 			t.Error("a password change whose audit failed took effect")

@@ -145,7 +145,7 @@ func testTOTP(t *testing.T, d *Directory) {
 	}
 
 	// Reset: TOTP off and recovery codes gone; enrolling again works.
-	if err := d.ResetTOTP(ctx, a.ID); err != nil {
+	if _, err := d.ResetTOTP(ctx, By{}, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if must[Admin](t)(d.Admin(ctx, a.ID)).TOTPEnabled {
@@ -153,7 +153,8 @@ func testTOTP(t *testing.T, d *Directory) {
 	}
 	_, err = d.UseRecoveryCode(ctx, a.ID, rec[1])
 	wantErr(t, err, ErrConflict)
-	wantErr(t, d.ResetTOTP(ctx, 999), ErrNotFound)
+	_, err = d.ResetTOTP(ctx, By{}, 999)
+	wantErr(t, err, ErrNotFound)
 	e2 := must[mfa.Enrollment](t)(d.BeginTOTP(ctx, a.ID, "Tollgate"))
 	rec2 := must[[]string](t)(d.ConfirmTOTP(ctx, a.ID, codeAt(t, e2.Secret, free), free))
 	_, err = d.UseRecoveryCode(ctx, a.ID, rec[1])
