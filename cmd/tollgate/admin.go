@@ -26,6 +26,7 @@ type adminClient struct {
 	token  string
 	json   bool
 	out    io.Writer
+	in     *bufio.Reader // standard input, read line by line by the commands that take secrets there
 }
 
 // adminCommand is one `tollgate admin` command. name is "noun verb"
@@ -148,6 +149,12 @@ func runAdminCommand(cmd *adminCommand, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%v (see tollgate admin %s --help)", err, cmd.name)
 	}
+	if cmd.args == "" && len(pos) > 0 {
+		if fs.Lookup("tenant") != nil && len(pos) == 1 {
+			return fmt.Errorf("unexpected argument %q: give the tenant as --tenant %s (see tollgate admin %s --help)", pos[0], pos[0], cmd.name)
+		}
+		return fmt.Errorf("unexpected argument %q: %s takes none (see tollgate admin %s --help)", pos[0], cmd.name, cmd.name)
+	}
 	c, err := newAdminClient(g, cmd.name)
 	if err != nil {
 		return err
@@ -176,7 +183,8 @@ func newAdminClient(g adminGlobals, name string) (*adminClient, error) {
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	return &adminClient{ctx: context.Background(), api: client.New(server, tok), server: server, token: tok, json: g.json, out: os.Stdout}, nil
+	return &adminClient{ctx: context.Background(), api: client.New(server, tok), server: server, token: tok, json: g.json, out: os.Stdout,
+		in: bufio.NewReader(os.Stdin)}, nil
 }
 
 // tokenless are the commands that work without a token.
@@ -282,19 +290,17 @@ func randomPassword() string { return password.Random(20) }
 // newPassword reads a password from the first line of standard input when
 // fromStdin is set, and otherwise generates one (generated says so: the
 // caller prints it, once).
-func newPassword(fromStdin bool) (pw string, generated bool, err error) {
+func (c *adminClient) newPassword(fromStdin bool) (pw string, generated bool, err error) {
 	if !fromStdin {
 		return randomPassword(), true, nil
 	}
-	line, err := stdinLine()
+	line, err := c.stdinLine()
 	return line, false, err
 }
 
-// stdin is read line by line by the commands that take secrets there.
-var stdin = bufio.NewReader(os.Stdin)
-
-func stdinLine() (string, error) {
-	line, err := stdin.ReadString('\n')
+// stdinLine reads one line of standard input, without its line end.
+func (c *adminClient) stdinLine() (string, error) {
+	line, err := c.in.ReadString('\n')
 	if err != nil && line == "" {
 		return "", fmt.Errorf("read standard input: %w", err)
 	}

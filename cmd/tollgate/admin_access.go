@@ -196,7 +196,7 @@ func (c *adminClient) adminCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated, err := newPassword(*opts.stdin)
+	pw, generated, err := c.newPassword(*opts.stdin)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (c *adminClient) userPassword(o any, _ []string) error {
 		return err
 	}
 	fi, err := os.Stdin.Stat()
-	pw, generated, err := newPassword(err == nil && fi.Mode()&os.ModeCharDevice == 0) // piped in, or generated
+	pw, generated, err := c.newPassword(err == nil && fi.Mode()&os.ModeCharDevice == 0) // piped in, or generated
 	if err != nil {
 		return err
 	}

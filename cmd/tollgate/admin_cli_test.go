@@ -94,6 +94,11 @@ func TestAdminCLINounVerb(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, "-colour") || !strings.Contains(errOut, "connector list --help") {
 		t.Fatalf("an unknown flag: %v %q", err, errOut)
 	}
+	// An argument a command does not take is an error, not ignored.
+	_, errOut, err = adminSplit(t, dir, url, "", "connectors", "demo")
+	if err == nil || !strings.Contains(errOut, "--tenant demo") {
+		t.Fatalf("connectors demo: %v %q, want the hint to give --tenant demo", err, errOut)
+	}
 	// Help on stdout, exit 0, flags listed.
 	out, errOut, err = adminSplit(t, dir, url, "", "connector", "create", "--help")
 	if err != nil || !strings.Contains(out, "Usage: tollgate admin connector create") || !strings.Contains(out, "-cert-domain") || errOut != "" {

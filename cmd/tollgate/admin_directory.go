@@ -360,7 +360,7 @@ func (c *adminClient) userCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated, err := newPassword(*opts.stdin)
+	pw, generated, err := c.newPassword(*opts.stdin)
 	if err != nil {
 		return err
 	}

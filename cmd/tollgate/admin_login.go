@@ -78,7 +78,7 @@ func (c *adminClient) login(o any, args []string) error {
 		return err
 	}
 	fmt.Fprint(os.Stderr, "password: ")
-	pw, err := stdinLine()
+	pw, err := c.stdinLine()
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (c *adminClient) login(o any, args []string) error {
 		code := *opts.code
 		if code == "" || step.Next == "enroll" {
 			fmt.Fprint(os.Stderr, "TOTP code: ")
-			if code, err = stdinLine(); err != nil {
+			if code, err = c.stdinLine(); err != nil {
 				return err
 			}
 		}
@@ -185,7 +185,7 @@ func (c *adminClient) operatorCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated, err := newPassword(*o.(*bool))
+	pw, generated, err := c.newPassword(*o.(*bool))
 	if err != nil {
 		return err
 	}
