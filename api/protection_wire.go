@@ -4,6 +4,7 @@ import (
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/reputation"
 )
 
 // The protection state in its wire form (client's types): the blocks
@@ -85,4 +86,13 @@ func toCheckItems(cs []blocks.CheckItem) []client.CheckItem {
 		out = append(out, client.CheckItem{Check: c.Check, OK: c.OK, Detail: c.Detail})
 	}
 	return out
+}
+
+func toListEntry(e reputation.ListEntry) client.ListEntry {
+	return client.ListEntry{ID: e.ID, Kind: string(e.Kind), Prefix: e.Prefix.String(), Reason: e.Reason, CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt}
+}
+
+func toException(e reputation.Exception) client.Exception {
+	return client.Exception{ID: e.ID, TenantID: e.TenantID, Prefix: e.Prefix.String(), Reason: e.Reason, CreatedBy: e.CreatedBy,
+		CreatedAt: e.CreatedAt, ExpiresAt: e.ExpiresAt, RevokedAt: e.RevokedAt, RevokedBy: e.RevokedBy}
 }

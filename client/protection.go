@@ -178,3 +178,42 @@ func (b Block) Live() bool { return b.ReleasedAt.IsZero() }
 
 // SpamBulk is the day's spam and bulk together, as the thresholds count them.
 func (d DayStats) SpamBulk() int64 { return d.Spam + d.Bulk }
+
+// ListEntry is an IP or CIDR on the operators' allow or deny list.
+type ListEntry struct {
+	ID        int64     `json:"id"`
+	Kind      string    `json:"kind"` // allow, deny
+	Prefix    string    `json:"prefix"`
+	Reason    string    `json:"reason"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Exception lets one tenant send from an IP or CIDR despite its reputation
+// until ExpiresAt.
+type Exception struct {
+	ID        int64     `json:"id"`
+	TenantID  int64     `json:"tenant_id"`
+	Prefix    string    `json:"prefix"`
+	Reason    string    `json:"reason"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	RevokedBy string    `json:"revoked_by,omitempty"`
+}
+
+// Assessment is a source IP's reputation, for a tenant if one is given.
+type Assessment struct {
+	IP        string     `json:"ip"`
+	TenantID  int64      `json:"tenant_id,omitempty"`
+	Level     string     `json:"level"`
+	Low       bool       `json:"low"` // refused for trial tenants (5.7.708)
+	FirstSeen time.Time  `json:"first_seen,omitzero"`
+	LastSeen  time.Time  `json:"last_seen,omitzero"`
+	Messages  int64      `json:"messages"`
+	Spam      int64      `json:"spam"`
+	Figures   []Figure   `json:"figures"`
+	Exception *Exception `json:"exception,omitempty"`
+	Entry     *ListEntry `json:"list_entry,omitempty"`
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/client"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -53,26 +54,11 @@ type repOpts struct {
 	all                          *bool
 }
 
-type listEntryRow struct {
-	ID        int64     `json:"id"`
-	Kind      string    `json:"kind"`
-	Prefix    string    `json:"prefix"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-type exceptionRow struct {
-	ID        int64     `json:"id"`
-	TenantID  int64     `json:"tenant_id"`
-	Prefix    string    `json:"prefix"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-	RevokedAt time.Time `json:"revoked_at"`
-	RevokedBy string    `json:"revoked_by"`
-}
+// The reputation state as the API sends it.
+type (
+	listEntryRow = client.ListEntry
+	exceptionRow = client.Exception
+)
 
 // repArgs parses flags wherever they stand and returns exactly want
 // positional arguments (usage names them).
@@ -124,18 +110,7 @@ func (c *adminClient) ipShow(o any, args []string) error {
 			tenantName = t
 		}
 	}
-	var a struct {
-		IP        string        `json:"ip"`
-		Level     string        `json:"level"`
-		Low       bool          `json:"low"`
-		FirstSeen time.Time     `json:"first_seen"`
-		LastSeen  time.Time     `json:"last_seen"`
-		Messages  int64         `json:"messages"`
-		Spam      int64         `json:"spam"`
-		Figures   []figure      `json:"figures"`
-		Exception *exceptionRow `json:"exception"`
-		Entry     *listEntryRow `json:"list_entry"`
-	}
+	var a client.Assessment
 	if err := c.get(path, &a); err != nil {
 		return operatorOnly(err)
 	}
