@@ -135,11 +135,12 @@ func (s *Server) listCaptured(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_dev_mode", "the capture sink runs only with serve --dev and no smarthost")
 		return
 	}
-	msgs := s.opts.Sink.Messages()
-	if msgs == nil {
-		msgs = []*devsink.Message{}
+	out := []client.CapturedMessage{}
+	for _, m := range s.opts.Sink.Messages() {
+		out = append(out, client.CapturedMessage{ID: m.ID, From: m.From, To: m.To, Subject: m.Subject, MessageID: m.MessageID,
+			Size: m.Size, ReceivedAt: m.ReceivedAt, TLS: m.TLS, Client: m.Client, Path: m.Path})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 }
 
 func (s *Server) getCaptured(w http.ResponseWriter, r *http.Request) {
