@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 )
 
@@ -33,24 +34,8 @@ func DirectoryTokens(d *directory.Directory) Authenticator {
 	}
 }
 
-type tokenJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Operator  bool       `json:"operator"`
-	TenantID  int64      `json:"tenant_id,omitempty"`
-	CreatedBy string     `json:"created_by"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastUsed  *time.Time `json:"last_used,omitempty"`
-	// LastUsedFrom is the client address of the last recorded use.
-	LastUsedFrom string     `json:"last_used_from,omitempty"`
-	Revoked      bool       `json:"revoked"`
-	Kind         string     `json:"kind"` // api, or session (an admin's signed-in session)
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
-	Token        string     `json:"token,omitempty"` // the secret, in the create answer only
-}
-
-func toToken(t directory.Token) tokenJSON {
-	j := tokenJSON{ID: t.ID, Name: t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID,
+func toToken(t directory.Token) client.Token {
+	j := client.Token{ID: t.ID, Name: t.Name, Operator: t.Scope.Operator, TenantID: t.Scope.TenantID,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, Revoked: !t.RevokedAt.IsZero(), LastUsedFrom: t.LastUsedFrom, Kind: t.Kind}
 	if !t.LastUsed.IsZero() {
 		j.LastUsed = &t.LastUsed
@@ -119,12 +104,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if !s.stepUp(w, r, scope.TenantID, req.Code, "creating an API token") {
 		return
 	}
-	t, secret, err := s.opts.Directory.CreateToken(r.Context(), req.Name, scope, p.Name)
+	t, secret, err := s.opts.Directory.CreateToken(r.Context(), s.by(r), req.Name, scope)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, scope.TenantID, "token.create", fmt.Sprintf("token:%d", t.ID), nil, toToken(t))
 	j := toToken(t)
 	j.Token = secret
 	writeJSON(w, http.StatusCreated, j)
@@ -144,27 +128,17 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = s.opts.Directory.RevokeToken(r.Context(), id)
+		err = s.opts.Directory.RevokeToken(r.Context(), s.by(r), id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.Scope.TenantID, "token.revoke", fmt.Sprintf("token:%d", id), toToken(t), nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type appPasswordJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastUsed  *time.Time `json:"last_used,omitempty"`
-	Revoked   bool       `json:"revoked"`
-	Password  string     `json:"password,omitempty"` // in the create answer only
-}
-
-func toAppPassword(a directory.AppPassword) appPasswordJSON {
-	j := appPasswordJSON{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt, Revoked: !a.RevokedAt.IsZero()}
+func toAppPassword(a directory.AppPassword) client.AppPassword {
+	j := client.AppPassword{ID: a.ID, Name: a.Name, CreatedAt: a.CreatedAt, Revoked: !a.RevokedAt.IsZero()}
 	if !a.LastUsed.IsZero() {
 		j.LastUsed = &a.LastUsed
 	}
@@ -210,7 +184,7 @@ func (s *Server) listAppPasswords(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -221,19 +195,18 @@ func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, secret, err := s.opts.Directory.CreateAppPassword(r.Context(), u.ID, req.Name)
+	a, secret, err := s.opts.Directory.CreateAppPassword(r.Context(), s.by(r), u.ID, req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "app_password.create", fmt.Sprintf("user:%d/app_password:%d", u.ID, a.ID), nil, toAppPassword(a))
 	j := toAppPassword(a)
 	j.Password = secret
 	writeJSON(w, http.StatusCreated, j)
 }
 
 func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -242,28 +215,15 @@ func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("app_password", "%q is not an id", r.PathValue("app_password")))
 		return
 	}
-	if err := s.opts.Directory.RevokeAppPassword(r.Context(), u.ID, id); err != nil {
+	if err := s.opts.Directory.RevokeAppPassword(r.Context(), s.by(r), u.ID, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "app_password.revoke", fmt.Sprintf("user:%d/app_password:%d", u.ID, id), nil, nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type adminJSON struct {
-	ID                     int64      `json:"id"`
-	Email                  string     `json:"email"`
-	Role                   string     `json:"role"`
-	TenantID               int64      `json:"tenant_id,omitempty"`
-	TOTPEnabled            bool       `json:"totp_enabled"`
-	CreatedAt              time.Time  `json:"created_at"`
-	PasswordChangedAt      time.Time  `json:"password_changed_at"`
-	LastSignIn             *time.Time `json:"last_sign_in,omitempty"`
-	PasswordChangeRequired bool       `json:"password_change_required"`
-}
-
-func toAdmin(a directory.Admin) adminJSON {
-	j := adminJSON{ID: a.ID, Email: a.Email, Role: string(a.Role), TenantID: a.TenantID, TOTPEnabled: a.TOTPEnabled,
+func toAdmin(a directory.Admin) client.Admin {
+	j := client.Admin{ID: a.ID, Email: a.Email, Role: string(a.Role), TenantID: a.TenantID, TOTPEnabled: a.TOTPEnabled,
 		CreatedAt: a.CreatedAt, PasswordChangedAt: a.PasswordChangedAt, PasswordChangeRequired: a.PasswordChangeRequired}
 	if !a.LastSignIn.IsZero() {
 		j.LastSignIn = &a.LastSignIn
@@ -311,9 +271,9 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 	var a directory.Admin
 	var err error
 	if p.Operator {
-		a, err = s.opts.Directory.CreateAdmin(r.Context(), t.ID, req.Email, req.Password, directory.TenantAdmin)
+		a, err = s.opts.Directory.CreateAdmin(r.Context(), s.by(r), t.ID, req.Email, req.Password, directory.TenantAdmin)
 	} else {
-		a, err = s.opts.Directory.CreateAdminAtOwnDomain(r.Context(), t.ID, req.Email, req.Password)
+		a, err = s.opts.Directory.CreateAdminAtOwnDomain(r.Context(), s.by(r), t.ID, req.Email, req.Password)
 	}
 	if errors.Is(err, directory.ErrConflict) && !p.Operator {
 		err = &apiError{Status: http.StatusConflict, Code: "conflict", Field: "email",
@@ -323,7 +283,6 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
 	writeJSON(w, http.StatusCreated, toAdmin(a))
 }
 
@@ -340,26 +299,22 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 // createOperator adds an operator admin (operators only): the bootstrap
 // token makes the first, who then signs in with password and TOTP.
 func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
+	var req client.AdminCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.opts.Directory.CreateAdmin(r.Context(), 0, req.Email, req.Password, directory.Operator)
+	a, err := s.opts.Directory.CreateAdmin(r.Context(), s.by(r), 0, req.Email, req.Password, directory.Operator)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, 0, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, toAdmin(a))
 	writeJSON(w, http.StatusCreated, toAdmin(a))
 }
 
 // setUserPassword replaces a user's SMTP password.
 func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -370,18 +325,17 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.opts.Directory.SetPassword(r.Context(), u.ID, req.Password); err != nil {
+	if err := s.opts.Directory.SetPassword(r.Context(), s.by(r), u.ID, req.Password); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "user.password", fmt.Sprintf("user:%d", u.ID), nil, nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // setUserDisabled stops (or restores) a user's SMTP sign-in, app passwords
 // included.
 func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
+	_, u, ok := s.user(w, r)
 	if !ok {
 		return
 	}
@@ -396,13 +350,12 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("disabled", "give true or false"))
 		return
 	}
-	if err := s.opts.Directory.SetUserDisabled(r.Context(), u.ID, *req.Disabled); err != nil {
+	if err := s.opts.Directory.SetUserDisabled(r.Context(), s.by(r), u.ID, *req.Disabled); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	after := u
 	after.Disabled = *req.Disabled
-	s.record(r, t.ID, "user.disable", fmt.Sprintf("user:%d", u.ID), toUser(u), toUser(after))
 	writeJSON(w, http.StatusOK, toUser(after))
 }
 

@@ -56,7 +56,7 @@ func (s *Server) requirePasswordChange(w http.ResponseWriter, r *http.Request) {
 		err = fmt.Errorf("admin %d of tenant %d: %w", id, t.ID, directory.ErrNotFound)
 	}
 	if err == nil {
-		err = s.opts.Directory.RequirePasswordChange(r.Context(), id)
+		err = s.opts.Directory.RequirePasswordChange(r.Context(), s.by(r), id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -64,6 +64,5 @@ func (s *Server) requirePasswordChange(w http.ResponseWriter, r *http.Request) {
 	}
 	after := a
 	after.PasswordChangeRequired = true
-	s.record(r, t.ID, "admin.password.require_change", fmt.Sprintf("admin:%d", id), toAdmin(a), toAdmin(after))
 	writeJSON(w, http.StatusOK, toAdmin(after))
 }

@@ -8,13 +8,15 @@ import (
 
 	"github.com/pquerna/otp/totp"
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/client"
+	"github.com/tollgate-mail/tollgate/directory"
 )
 
 // signInAdmin creates a tenant admin and signs them in with password and
 // TOTP, returning the admin's id and session token.
 func (e *env) signInAdmin(tenant int64, email string) (int64, string) {
 	e.t.Helper()
-	var adm adminJSON
+	var adm client.Admin
 	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", tenant), map[string]any{"email": email, "password": "correct horse battery"}, &adm)
 	var s1 struct{ Ticket, Secret string }
 	e.want(200, "", "POST", "/api/v1/signin", map[string]any{"email": email, "password": "correct horse battery"}, &s1)
@@ -30,19 +32,19 @@ func (e *env) signInAdmin(tenant int64, email string) (int64, string) {
 // last sign-in.
 func TestTenantTokensAndAdminsIsolation(t *testing.T) {
 	e := newEnv(t)
-	var a, b tenantJSON
+	var a, b client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "beta"}, &b)
 	aTok, bTok := e.tenantToken(a.ID), e.tenantToken(b.ID)
-	var deploy tokenJSON
+	var deploy client.Token
 	e.want(201, aTok, "POST", "/api/v1/tokens", map[string]any{"name": "deploy-bot"}, &deploy)
 	e.want(200, deploy.Token, "GET", fmt.Sprintf("/api/v1/tenants/%d", a.ID), nil, nil) // a use, from 127.0.0.1
 	aAdmin, _ := e.signInAdmin(a.ID, "boss@alpha.test")
 	bAdmin, _ := e.signInAdmin(b.ID, "boss@beta.test")
 
-	var list struct{ Tokens []tokenJSON }
+	var list struct{ Tokens []client.Token }
 	e.want(200, aTok, "GET", fmt.Sprintf("/api/v1/tenants/%d/tokens", a.ID), nil, &list)
-	var got *tokenJSON
+	var got *client.Token
 	for i, tk := range list.Tokens {
 		if tk.Kind != "api" || tk.TenantID != a.ID || tk.Token != "" {
 			t.Fatalf("tenant token list holds %+v", tk)
@@ -66,14 +68,14 @@ func TestTenantTokensAndAdminsIsolation(t *testing.T) {
 	// Nor through its own tenant's path with A's admin id.
 	e.want(404, bTok, "POST", fmt.Sprintf("/api/v1/tenants/%d/admins/%d/password-change", b.ID, aAdmin), nil, nil)
 	e.want(404, bTok, "DELETE", fmt.Sprintf("/api/v1/admins/%d/mfa", aAdmin), nil, nil) // operators only
-	var bList struct{ Tokens []tokenJSON }
+	var bList struct{ Tokens []client.Token }
 	e.want(200, bTok, "GET", fmt.Sprintf("/api/v1/tenants/%d/tokens", b.ID), nil, &bList)
 	if strings.Contains(fmt.Sprint(bList), "deploy-bot") || len(bList.Tokens) != 1 {
 		t.Fatalf("tenant B's list: %+v", bList)
 	}
 	e.want(200, deploy.Token, "GET", fmt.Sprintf("/api/v1/tenants/%d", a.ID), nil, nil) // still live
 
-	var admins struct{ Admins []adminJSON }
+	var admins struct{ Admins []client.Admin }
 	e.want(200, aTok, "GET", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), nil, &admins)
 	if len(admins.Admins) != 1 || admins.Admins[0].ID != aAdmin || !admins.Admins[0].TOTPEnabled || admins.Admins[0].LastSignIn == nil {
 		t.Fatalf("tenant A's admins: %+v", admins.Admins)
@@ -96,13 +98,13 @@ func TestTenantTokensAndAdminsIsolation(t *testing.T) {
 // clears it.
 func TestRequirePasswordChange(t *testing.T) {
 	e := newEnv(t)
-	var a tenantJSON
+	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	id, sess := e.signInAdmin(a.ID, "boss@alpha.test")
 	base := fmt.Sprintf("/api/v1/tenants/%d", a.ID)
 	e.want(200, sess, "GET", base, nil, nil)
 
-	var out adminJSON
+	var out client.Admin
 	e.want(200, e.tenantToken(a.ID), "POST", fmt.Sprintf("%s/admins/%d/password-change", base, id), nil, &out)
 	if !out.PasswordChangeRequired {
 		t.Fatalf("answer %+v", out)
@@ -115,12 +117,12 @@ func TestRequirePasswordChange(t *testing.T) {
 	// The change itself is let through (here refused for the wrong password, not the gate).
 	e.want(401, sess, "PUT", "/api/v1/me/password", map[string]any{"current_password": "wrong wrong wrong", "new_password": "a brand new passphrase", "code": "000000"}, nil)
 
-	var au struct{ Entries []auditJSON }
+	var au struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action=admin.password.require_change", nil, &au)
 	if len(au.Entries) != 1 || au.Entries[0].Target != fmt.Sprintf("admin:%d", id) {
 		t.Fatalf("audit %+v", au.Entries)
 	}
-	if err := e.dir.SetAdminPassword(t.Context(), id, "a brand new passphrase"); err != nil {
+	if _, err := e.dir.SetAdminPassword(t.Context(), directory.By{}, id, "a brand new passphrase"); err != nil {
 		t.Fatal(err)
 	}
 	// SetAdminPassword does not end sessions by itself (the API's change does); the gate is lifted.
@@ -132,7 +134,7 @@ func TestRequirePasswordChange(t *testing.T) {
 // show as such.
 func TestStandings(t *testing.T) {
 	e := newEnv(t)
-	var a, b tenantJSON
+	var a, b client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "beta"}, &b)
 	e.want(404, e.tenantToken(a.ID), "GET", "/api/v1/standings", nil, nil)

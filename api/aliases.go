@@ -1,11 +1,10 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 )
 
@@ -13,15 +12,8 @@ import (
 // users to their own address and lists the other addresses each may send
 // as (550 5.7.60 otherwise). Every change is audited.
 
-type aliasJSON struct {
-	ID        int64     `json:"id"`
-	Address   string    `json:"address"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func toAlias(a directory.Alias) aliasJSON {
-	return aliasJSON{a.ID, a.Address, a.CreatedBy, a.CreatedAt}
+func toAlias(a directory.Alias) client.Alias {
+	return client.Alias{ID: a.ID, Address: a.Address, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt}
 }
 
 // setSenderBinding sets the tenant's sender binding ("off" or "login").
@@ -42,14 +34,10 @@ func (s *Server) setSenderBinding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("mode", "%q is not %q or %q", req.Mode, directory.BindingOff, directory.BindingLogin))
 		return
 	}
-	before, after, err := s.opts.Directory.SetSenderBinding(r.Context(), t.ID, mode)
+	_, after, err := s.opts.Directory.SetSenderBinding(r.Context(), s.by(r), t.ID, mode)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if before.SenderBinding != after.SenderBinding {
-		s.record(r, t.ID, "tenant.sender_binding", fmt.Sprintf("tenant:%d", t.ID),
-			map[string]string{"sender_binding": string(before.SenderBinding)}, map[string]string{"sender_binding": string(after.SenderBinding)})
 	}
 	writeJSON(w, http.StatusOK, toTenant(after))
 }
@@ -79,12 +67,11 @@ func (s *Server) addAlias(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, err := s.opts.Directory.AddAlias(r.Context(), t.ID, u.ID, req.Address, principalOf(r.Context()).Name)
+	a, err := s.opts.Directory.AddAlias(r.Context(), s.by(r), t.ID, u.ID, req.Address)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "user.alias.add", fmt.Sprintf("user:%d/alias:%d", u.ID, a.ID), nil, toAlias(a))
 	writeJSON(w, http.StatusCreated, toAlias(a))
 }
 
@@ -98,11 +85,10 @@ func (s *Server) removeAlias(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("alias", "%q is not an alias id", r.PathValue("alias")))
 		return
 	}
-	a, err := s.opts.Directory.RemoveAlias(r.Context(), t.ID, u.ID, id)
+	_, err = s.opts.Directory.RemoveAlias(r.Context(), s.by(r), t.ID, u.ID, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "user.alias.remove", fmt.Sprintf("user:%d/alias:%d", u.ID, id), toAlias(a), nil)
 	w.WriteHeader(http.StatusNoContent)
 }

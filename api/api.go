@@ -25,6 +25,7 @@ import (
 
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/corrections"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"
@@ -136,26 +137,12 @@ func (s *Server) listQueue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "could not read the queue")
 		return
 	}
-	type rcpt struct {
-		Addr, Status, Code, Detail string
-	}
-	type item struct {
-		ID          string    `json:"id"`
-		From        string    `json:"from"`
-		Tenant      string    `json:"tenant"`
-		Size        int64     `json:"size"`
-		ReceivedAt  time.Time `json:"received_at"`
-		Attempts    int       `json:"attempts"`
-		NextAttempt time.Time `json:"next_attempt"`
-		LastError   string    `json:"last_error"`
-		Recipients  []rcpt    `json:"recipients"`
-	}
-	out := []item{}
+	out := []client.QueuedMessage{}
 	for _, m := range msgs {
-		it := item{ID: m.ID, From: m.From, Tenant: m.Tenant, Size: m.Size, ReceivedAt: m.ReceivedAt,
+		it := client.QueuedMessage{ID: m.ID, From: m.From, Tenant: m.Tenant, Size: m.Size, ReceivedAt: m.ReceivedAt,
 			Attempts: m.Attempts, NextAttempt: m.NextAttempt, LastError: m.LastError}
 		for _, rc := range m.Rcpts {
-			it.Recipients = append(it.Recipients, rcpt{rc.Addr, string(rc.Status), rc.Code, rc.Detail})
+			it.Recipients = append(it.Recipients, client.QueuedRecipient{Addr: rc.Addr, Status: string(rc.Status), Code: rc.Code, Detail: rc.Detail})
 		}
 		out = append(out, it)
 	}
@@ -167,11 +154,12 @@ func (s *Server) listCaptured(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_dev_mode", "the capture sink runs only with serve --dev and no smarthost")
 		return
 	}
-	msgs := s.opts.Sink.Messages()
-	if msgs == nil {
-		msgs = []*devsink.Message{}
+	out := []client.CapturedMessage{}
+	for _, m := range s.opts.Sink.Messages() {
+		out = append(out, client.CapturedMessage{ID: m.ID, From: m.From, To: m.To, Subject: m.Subject, MessageID: m.MessageID,
+			Size: m.Size, ReceivedAt: m.ReceivedAt, TLS: m.TLS, Client: m.Client, Path: m.Path})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
 }
 
 func (s *Server) getCaptured(w http.ResponseWriter, r *http.Request) {

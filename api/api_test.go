@@ -26,6 +26,9 @@ func get(t *testing.T, srv *httptest.Server, path, token string) (*http.Response
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		checkAnswer(t, http.MethodGet, path, resp.StatusCode, b)
+	}
 	return resp, string(b)
 }
 

@@ -1,26 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/client"
 )
-
-type auditJSON struct {
-	ID       int64           `json:"id"`
-	Time     time.Time       `json:"time"`
-	Actor    string          `json:"actor"`
-	TenantID int64           `json:"tenant_id"`
-	SourceIP string          `json:"source_ip,omitempty"`
-	Action   string          `json:"action"`
-	Target   string          `json:"target"`
-	Before   json.RawMessage `json:"before,omitempty"`
-	After    json.RawMessage `json:"after,omitempty"`
-	Hash     string          `json:"hash"`
-}
 
 // queryAudit searches the audit log. Tenant admins see their tenant's
 // entries only. Parameters: tenant, actor, action, action_prefix, since,
@@ -99,9 +86,10 @@ func (s *Server) queryAudit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := []auditJSON{}
+	out := []client.AuditEntry{}
 	for _, e := range entries {
-		out = append(out, auditJSON{e.ID, e.Time, e.Actor, e.TenantID, e.SourceIP, e.Action, e.Target, e.Before, e.After, e.Hash})
+		out = append(out, client.AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TenantID: e.TenantID, SourceIP: e.SourceIP,
+			Action: e.Action, Target: e.Target, Before: e.Before, After: e.After, Hash: e.Hash})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
 }
@@ -123,6 +111,6 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": rep.Entries, "ok": rep.OK, "first_bad": rep.FirstBad,
-		"problem": rep.Problem, "head_id": id, "head_hash": hash})
+	writeJSON(w, http.StatusOK, client.AuditReport{Entries: rep.Entries, OK: rep.OK, FirstBad: rep.FirstBad,
+		Problem: rep.Problem, HeadID: id, HeadHash: hash})
 }

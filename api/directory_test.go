@@ -25,6 +25,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnstest"
@@ -120,6 +121,9 @@ func (e *env) call(token, method, path string, body any, out any) (int, string) 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		checkAnswer(e.t, method, path, resp.StatusCode, b)
+	}
 	if out != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(b, out); err != nil {
 			e.t.Fatalf("%s %s: %v in %s", method, path, err, b)
@@ -131,7 +135,7 @@ func (e *env) call(token, method, path string, body any, out any) (int, string) 
 // tenantToken creates an API token scoped to tenant id, as an operator.
 func (e *env) tenantToken(id int64) string {
 	e.t.Helper()
-	var tok tokenJSON
+	var tok client.Token
 	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": fmt.Sprintf("tenant-%d", id), "tenant_id": id}, &tok)
 	if tok.Token == "" {
 		e.t.Fatal("no secret in the create answer")
@@ -153,21 +157,21 @@ func (e *env) want(status int, token, method, path string, body any, out any) st
 // all in the audit log.
 func TestDirectoryOverAPI(t *testing.T) {
 	e := newEnv(t)
-	var tn tenantJSON
+	var tn client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme", "license": "licensed", "seats": 20}, &tn)
 	base := fmt.Sprintf("/api/v1/tenants/%d", tn.ID)
-	var lic tenantJSON
+	var lic client.Tenant
 	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "expired"}, &lic)
 	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "licensed", "seats": 30, "license_expires": "2000-01-01T00:00:00Z"}, &lic)
 	if lic.Effective != "expired" {
 		t.Fatalf("a subscription that ended is expired: %+v", lic)
 	}
-	lic = tenantJSON{}
+	lic = client.Tenant{}
 	e.want(200, "op", "PUT", base+"/licence", map[string]any{"license": "licensed", "seats": 30}, &lic)
 	if lic.License != "licensed" || lic.Seats != 30 || lic.Effective != "licensed" || lic.Expires != nil {
 		t.Fatalf("licence: %+v", lic)
 	}
-	var dom domainJSON
+	var dom client.Domain
 	e.want(201, "op", "POST", base+"/domains", map[string]any{"name": "acme.test"}, &dom)
 	if dom.Verified || !strings.HasPrefix(dom.Record, `acme.test. IN TXT "tollgate-verification=`) {
 		t.Fatalf("new domain %+v", dom)
@@ -186,7 +190,7 @@ func TestDirectoryOverAPI(t *testing.T) {
 	if !v.Verified {
 		t.Fatalf("verify after publishing: %+v", v)
 	}
-	var u userJSON
+	var u client.User
 	e.want(201, "op", "POST", base+"/users", map[string]any{"address": "ann@acme.test", "password": "a long password"}, &u)
 	ctx := context.Background()
 	if _, _, err := e.dir.Authenticate(ctx, "ann@acme.test", "a long password"); err != nil {
@@ -196,24 +200,24 @@ func TestDirectoryOverAPI(t *testing.T) {
 	if _, _, err := e.dir.Authenticate(ctx, "ann@acme.test", "another long one"); err != nil {
 		t.Fatalf("changed password: %v", err)
 	}
-	var du userJSON
+	var du client.User
 	e.want(200, "op", "PUT", fmt.Sprintf("%s/users/%d/disabled", base, u.ID), map[string]any{"disabled": true}, &du)
 	if _, _, err := e.dir.Authenticate(ctx, "ann@acme.test", "another long one"); err == nil || !du.Disabled {
 		t.Fatal("a disabled user can still sign in")
 	}
 	e.want(400, "op", "PUT", fmt.Sprintf("%s/users/%d/disabled", base, u.ID), map[string]any{}, nil)
-	var c connectorJSON
+	var c client.Connector
 	e.want(201, "op", "POST", base+"/connectors", map[string]any{"name": "onprem", "ip_ranges": []string{"192.0.2.0/24", "2001:db8::1"}}, &c)
 	if c.CreatedBy != "token:bootstrap" || len(c.IPRanges) != 2 || c.IPRanges[1] != "2001:db8::1/128" {
 		t.Fatalf("connector %+v", c)
 	}
 	e.want(204, "op", "DELETE", fmt.Sprintf("%s/connectors/%d", base, c.ID), nil, nil)
-	var cs struct{ Connectors []connectorJSON }
+	var cs struct{ Connectors []client.Connector }
 	e.want(200, "op", "GET", base+"/connectors", nil, &cs)
 	if len(cs.Connectors) != 1 || cs.Connectors[0].Live || cs.Connectors[0].DeletedAt == nil || cs.Connectors[0].CreatedBy != "token:bootstrap" {
 		t.Fatalf("a deleted connector keeps its record and creator: %+v", cs)
 	}
-	var au struct{ Entries []auditJSON }
+	var au struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action=connector.create&days=7", nil, &au)
 	if len(au.Entries) != 1 || au.Entries[0].Target != fmt.Sprintf("connector:%d", c.ID) || au.Entries[0].Actor != "token:bootstrap" || au.Entries[0].SourceIP != "127.0.0.1" {
 		t.Fatalf("connectors created in the last 7 days: %+v", au.Entries)
@@ -234,7 +238,7 @@ func TestDirectoryOverAPI(t *testing.T) {
 // Bad requests get a 4xx with a stable code naming the field, never a 500.
 func TestBadRequests(t *testing.T) {
 	e := newEnv(t)
-	var tn tenantJSON
+	var tn client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &tn)
 	base := fmt.Sprintf("/api/v1/tenants/%d", tn.ID)
 	cases := []struct {
@@ -276,7 +280,7 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 	// Connector ranges overlapping another tenant's are refused.
-	var other tenantJSON
+	var other client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "other"}, &other)
 	e.want(201, "op", "POST", base+"/connectors", map[string]any{"name": "a", "ip_ranges": []string{"198.51.100.0/24"}}, nil)
 	b := e.want(409, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/connectors", other.ID), map[string]any{"name": "b", "ip_ranges": []string{"198.51.100.128/25"}}, nil)
@@ -290,21 +294,21 @@ func TestBadRequests(t *testing.T) {
 // 404, and B's objects are unchanged afterwards.
 func TestTenantIsolation(t *testing.T) {
 	e := newEnv(t)
-	var a, b tenantJSON
+	var a, b client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "bravo"}, &b)
 	bBase := fmt.Sprintf("/api/v1/tenants/%d", b.ID)
-	var bc connectorJSON
+	var bc client.Connector
 	e.want(201, "op", "POST", bBase+"/domains", map[string]any{"name": "bravo.test"}, nil)
-	if err := e.dir.MarkDomainVerified(context.Background(), b.ID, "bravo.test"); err != nil {
+	if err := e.dir.MarkDomainVerified(context.Background(), directory.By{}, b.ID, "bravo.test"); err != nil {
 		t.Fatal(err)
 	}
 	e.want(201, "op", "POST", bBase+"/connectors", map[string]any{"name": "b-mx", "ip_ranges": []string{"203.0.113.0/24"}}, &bc)
-	var bu userJSON
+	var bu client.User
 	e.want(201, "op", "POST", bBase+"/users", map[string]any{"address": "bob@bravo.test", "password": "long enough pw"}, &bu)
-	var bap appPasswordJSON
+	var bap client.AppPassword
 	e.want(201, "op", "POST", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), map[string]any{"name": "phone"}, &bap)
-	var btok tokenJSON
+	var btok client.Token
 	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": "bravo-ci", "tenant_id": b.ID}, &btok)
 	// Alpha's admin, signed in with password and TOTP, and an alpha API
 	// token: each walks every route against bravo's objects.
@@ -360,13 +364,13 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal("bravo's restriction was released by alpha")
 	}
 	// Bravo is untouched: its connector, app password and token all live.
-	var cs struct{ Connectors []connectorJSON }
+	var cs struct{ Connectors []client.Connector }
 	e.want(200, "op", "GET", bBase+"/connectors", nil, &cs)
 	if len(cs.Connectors) != 1 || !cs.Connectors[0].Live {
 		t.Fatalf("bravo's connectors changed: %+v", cs)
 	}
 	var aps struct {
-		AppPasswords []appPasswordJSON `json:"app_passwords"`
+		AppPasswords []client.AppPassword `json:"app_passwords"`
 	}
 	e.want(200, "op", "GET", fmt.Sprintf("%s/users/%d/app-passwords", bBase, bu.ID), nil, &aps)
 	if len(aps.AppPasswords) != 1 || aps.AppPasswords[0].Revoked {
@@ -378,7 +382,7 @@ func TestTenantIsolation(t *testing.T) {
 }
 
 // walkAsAlpha calls every admin route with tenant bravo's ids as alpha.
-func walkAsAlpha(t *testing.T, e *env, tokA string, a, b tenantJSON, bc connectorJSON, bu userJSON, bap appPasswordJSON, btok tokenJSON, extra map[string]string) {
+func walkAsAlpha(t *testing.T, e *env, tokA string, a, b client.Tenant, bc client.Connector, bu client.User, bap client.AppPassword, btok client.Token, extra map[string]string) {
 	t.Helper()
 
 	bodies := map[string]any{
@@ -513,21 +517,21 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // A tenant token works for its tenant only, and stops at once when revoked.
 func TestTokenLifecycle(t *testing.T) {
 	e := newEnv(t)
-	var a tenantJSON
+	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
-	var tok tokenJSON
+	var tok client.Token
 	e.want(201, "op", "POST", "/api/v1/tokens", map[string]any{"name": "ci", "tenant_id": a.ID}, &tok)
 	base := fmt.Sprintf("/api/v1/tenants/%d", a.ID)
 	e.want(200, tok.Token, "GET", base, nil, nil)
 	e.want(404, tok.Token, "POST", "/api/v1/tenants", map[string]any{"name": "x"}, nil) // operators only
 	// A tenant admin's token is always for its own tenant, never the operator role.
-	var own tokenJSON
+	var own client.Token
 	e.want(201, tok.Token, "POST", "/api/v1/tokens", map[string]any{"name": "deploy"}, &own)
 	if own.Operator || own.TenantID != a.ID {
 		t.Fatalf("a tenant admin minted %+v", own)
 	}
 	e.want(404, tok.Token, "POST", "/api/v1/tokens", map[string]any{"name": "x", "tenant_id": a.ID + 1}, nil)
-	var list struct{ Tokens []tokenJSON }
+	var list struct{ Tokens []client.Token }
 	e.want(200, tok.Token, "GET", "/api/v1/tokens", nil, &list)
 	if len(list.Tokens) != 2 || list.Tokens[0].Token != "" || list.Tokens[1].Token != "" {
 		t.Fatalf("token list %+v (the secret must never be listed)", list)
@@ -535,7 +539,7 @@ func TestTokenLifecycle(t *testing.T) {
 	e.want(204, "op", "DELETE", fmt.Sprintf("/api/v1/tokens/%d", tok.ID), nil, nil)
 	e.want(401, tok.Token, "GET", base, nil, nil)
 	e.want(401, tok.Token[:len(tok.Token)-1]+"x", "GET", base, nil, nil)
-	var au struct{ Entries []auditJSON }
+	var au struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action_prefix=token", nil, &au)
 	seen := map[string]int{}
 	for _, en := range au.Entries {

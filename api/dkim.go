@@ -5,32 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"
 )
 
-// dkimKeyJSON is one DKIM key as the API shows it: the record to publish
-// and where it stands, never the private key.
-type dkimKeyJSON struct {
-	Selector   string     `json:"selector"`
-	Algorithm  string     `json:"algorithm"`
-	Generation int        `json:"generation"`
-	State      string     `json:"state"`  // pending (not seen in DNS), active (signs), retired
-	Origin     string     `json:"origin"` // generated or uploaded
-	Name       string     `json:"name"`   // the DNS name: selector._domainkey.domain
-	Value      string     `json:"value"`  // the TXT value: v=DKIM1; k=...; p=...
-	Record     string     `json:"record"` // both, in zone-file form
-	CreatedAt  time.Time  `json:"created_at"`
-	ActiveAt   *time.Time `json:"active_at,omitempty"`
-	RetiredAt  *time.Time `json:"retired_at,omitempty"`
-	Published  *bool      `json:"published,omitempty"` // set by a check
-	Detail     string     `json:"detail,omitempty"`    // what the check found
-}
-
-func toDKIMKey(k dkim.Key) dkimKeyJSON {
-	j := dkimKeyJSON{Selector: k.Selector, Algorithm: k.Algorithm, Generation: k.Generation, State: k.State, Origin: k.Origin,
+func toDKIMKey(k dkim.Key) client.DKIMKey {
+	j := client.DKIMKey{Selector: k.Selector, Algorithm: k.Algorithm, Generation: k.Generation, State: k.State, Origin: k.Origin,
 		Name: k.RecordName(), Value: k.RecordValue(), Record: k.DNSRecord(), CreatedAt: k.CreatedAt}
 	if !k.ActiveAt.IsZero() {
 		j.ActiveAt = &k.ActiveAt
@@ -41,8 +23,8 @@ func toDKIMKey(k dkim.Key) dkimKeyJSON {
 	return j
 }
 
-func dkimList(keys []dkim.Key) []dkimKeyJSON {
-	out := []dkimKeyJSON{}
+func dkimList(keys []dkim.Key) []client.DKIMKey {
+	out := []client.DKIMKey{}
 	for _, k := range keys {
 		out = append(out, toDKIMKey(k))
 	}
@@ -50,7 +32,7 @@ func dkimList(keys []dkim.Key) []dkimKeyJSON {
 }
 
 // withDKIM adds a domain's DKIM records to its resource.
-func (s *Server) withDKIM(r *http.Request, d directory.Domain) domainJSON {
+func (s *Server) withDKIM(r *http.Request, d directory.Domain) client.Domain {
 	j := toDomain(d)
 	if s.opts.DKIM == nil {
 		return j
@@ -152,7 +134,7 @@ func (s *Server) checkDKIM(w http.ResponseWriter, r *http.Request) {
 		s.dkimFail(w, r, err)
 		return
 	}
-	out := []dkimKeyJSON{}
+	out := []client.DKIMKey{}
 	for _, st := range res.Keys {
 		j := toDKIMKey(st.Key)
 		pub := st.Published

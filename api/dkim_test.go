@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // A domain gets its DKIM keys when it is verified; the API shows their
@@ -11,16 +13,16 @@ import (
 // resolver, rotates them and takes a tenant's own key.
 func TestDKIMOverAPI(t *testing.T) {
 	e := newEnv(t)
-	var tn tenantJSON
+	var tn client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &tn)
 	base := fmt.Sprintf("/api/v1/tenants/%d/domains", tn.ID)
-	var dom domainJSON
+	var dom client.Domain
 	e.want(201, "op", "POST", base, map[string]any{"name": "acme.test"}, &dom)
 	if st, body := e.call("op", "POST", base+"/acme.test/dkim", nil, nil); st != 409 || !strings.Contains(body, "not verified") {
 		t.Fatalf("keys for an unverified domain: %d %s", st, body)
 	}
 	e.dns.Set(t, "acme.test", "acme.test. 60 IN TXT "+strings.SplitN(dom.Record, "IN TXT ", 2)[1])
-	var v struct{ Domain domainJSON }
+	var v struct{ Domain client.Domain }
 	e.want(200, "op", "POST", base+"/acme.test/verify", nil, &v)
 	if v.Domain.DKIM == nil || len(*v.Domain.DKIM) != 2 {
 		t.Fatalf("verified domain without DKIM records: %+v", v.Domain)
@@ -31,14 +33,14 @@ func TestDKIMOverAPI(t *testing.T) {
 			t.Fatalf("key %+v", k)
 		}
 	}
-	var list struct{ Domains []domainJSON }
+	var list struct{ Domains []client.Domain }
 	e.want(200, "op", "GET", base, nil, &list)
 	if len(list.Domains) != 1 || list.Domains[0].DKIM == nil || len(*list.Domains[0].DKIM) != 2 {
 		t.Fatalf("domain list without DKIM: %+v", list)
 	}
 	e.want(200, "op", "POST", base+"/acme.test/dkim", nil, nil) // had them: 200, not 201
 	var chk struct {
-		Checked   []dkimKeyJSON
+		Checked   []client.DKIMKey
 		Activated int
 	}
 	e.want(200, "op", "POST", base+"/acme.test/dkim/check", nil, &chk)
@@ -52,7 +54,7 @@ func TestDKIMOverAPI(t *testing.T) {
 	if chk.Activated != 1 {
 		t.Fatalf("check after publishing: %+v", chk)
 	}
-	var rot struct{ Keys []dkimKeyJSON }
+	var rot struct{ Keys []client.DKIMKey }
 	e.want(201, "op", "POST", base+"/acme.test/dkim/rotate", nil, &rot)
 	if len(rot.Keys) != 2 || rot.Keys[0].Generation != 2 {
 		t.Fatalf("rotate: %+v", rot)
@@ -72,7 +74,7 @@ func TestDKIMOverAPI(t *testing.T) {
 			t.Errorf("upload %v: %d %s", bad.body, st, body)
 		}
 	}
-	var audit struct{ Entries []auditJSON }
+	var audit struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action=dkim.rotate", nil, &audit)
 	if len(audit.Entries) != 1 || audit.Entries[0].Actor != "token:bootstrap" {
 		t.Fatalf("rotation audit: %+v", audit.Entries)

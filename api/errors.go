@@ -12,12 +12,14 @@ import (
 	"github.com/tollgate-mail/tollgate/reputation"
 
 	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dnsverify"
 )
 
-// apiError is the JSON error every endpoint returns: a stable code for
-// programs, the field at fault when there is one, and a message for people.
+// apiError is the error every endpoint returns (client.Error on the wire):
+// a stable code for programs, the field at fault when there is one, and a
+// message for people. Its Error is the bare message, for wrapping.
 type apiError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
@@ -33,7 +35,7 @@ func badField(field, format string, a ...any) *apiError {
 
 // writeError writes the API's error shape with a stable code and a message.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": apiError{Code: code, Message: msg}})
+	writeJSON(w, status, client.ErrorAnswer{Error: client.Error{Code: code, Message: msg}})
 }
 
 // fail maps an error to its HTTP answer. Directory errors keep their
@@ -59,7 +61,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.opts.Logger.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the server log has the details"}
 	}
-	writeJSON(w, ae.Status, map[string]any{"error": ae})
+	writeJSON(w, ae.Status, client.ErrorAnswer{Error: client.Error(*ae)})
 }
 
 // maxBody bounds a request body.

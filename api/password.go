@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,16 +49,11 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("new_password", "must differ from the current password"))
 		return
 	}
-	if err := s.opts.Directory.SetAdminPassword(r.Context(), a.ID, req.New); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	n, err := s.opts.Directory.RevokeAdminSessions(r.Context(), a.ID)
+	n, err := s.opts.Directory.SetAdminPassword(r.Context(), s.by(r), a.ID, req.New)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, a.TenantID, "admin.password.change", fmt.Sprintf("admin:%d", a.ID), nil, map[string]any{"sessions_ended": n})
 	writeJSON(w, http.StatusOK, map[string]any{"sessions_ended": n, "message": "password changed; sign in again"})
 }
 
@@ -78,16 +72,11 @@ func (s *Server) resetAdminMFA(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.opts.Directory.ResetTOTP(r.Context(), id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	n, err := s.opts.Directory.RevokeAdminSessions(r.Context(), id)
+	n, err := s.opts.Directory.ResetTOTP(r.Context(), s.by(r), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, a.TenantID, "admin.mfa.reset", fmt.Sprintf("admin:%d", id), nil, map[string]any{"email": a.Email, "sessions_ended": n})
 	writeJSON(w, http.StatusOK, map[string]any{"admin": strings.ToLower(a.Email), "sessions_ended": n,
 		"message": "MFA cleared; the admin enrols a new authenticator at the next sign-in"})
 }

@@ -8,50 +8,16 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
-// statusJSON is a tenant's standing: what its admin sees first.
-type statusJSON struct {
-	Tenant         tenantJSON           `json:"tenant"`
-	State          string               `json:"state"` // sending, blocked, expired, probation
-	Reason         string               `json:"reason,omitempty"`
-	Block          *blocks.Block        `json:"block,omitempty"`
-	ProbationQuota int64                `json:"probation_quota,omitempty"`
-	Restrictions   []blocks.Restriction `json:"restrictions"`
-	Today          blocks.DayStats      `json:"today"`
-	// TraceToday are today's messages as the trace shows them (accepted,
-	// refused, deferred at SMTP time, distinct senders); today.refused is
-	// its refused figure, so both always agree with the trace page.
-	TraceToday     *trace.Counts          `json:"trace_today,omitempty"`
-	SpamRatio      float64                `json:"spam_ratio_today"`
-	Settings       settingsJSON           `json:"settings"`
-	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request,omitempty"`
-	// Feedback is the delivery feedback the tenant decisions read:
-	// bounces, spam refusals and complaints over the feedback window.
-	Feedback *feedbackJSON `json:"feedback,omitempty"`
-}
-
-// feedbackJSON is a tenant's delivery feedback with its rates and the
-// level its settings judge it at (too-little-volume, ok, review, pause).
-type feedbackJSON struct {
-	Window        string  `json:"window"`
-	Delivered     int64   `json:"delivered"`
-	HardBounces   int64   `json:"hard_bounces"`
-	SpamRefusals  int64   `json:"spam_refusals"`
-	Deferrals     int64   `json:"deferrals"`
-	Complaints    int64   `json:"complaints"`
-	BounceRate    float64 `json:"bounce_rate"`
-	ComplaintRate float64 `json:"complaint_rate"`
-	Level         string  `json:"level"`
-}
-
 // tenantFeedback is the tenant's feedback, or nil when the server counts
 // none or the counters cannot be read (logged: the status is still worth
 // showing without it).
-func (s *Server) tenantFeedback(r *http.Request, tenantID int64, set policy.Settings) *feedbackJSON {
+func (s *Server) tenantFeedback(r *http.Request, tenantID int64, set policy.Settings) *client.Feedback {
 	if s.opts.Feedback == nil || s.opts.Feedback.Source == nil {
 		return nil
 	}
@@ -60,49 +26,43 @@ func (s *Server) tenantFeedback(r *http.Request, tenantID int64, set policy.Sett
 		s.opts.Logger.Warn("api: tenant feedback unavailable", "tenant", tenantID, "err", err)
 		return nil
 	}
-	return &feedbackJSON{Window: f.Window.String(), Delivered: f.Delivered, HardBounces: f.HardBounces,
+	return &client.Feedback{Window: f.Window.String(), Delivered: f.Delivered, HardBounces: f.HardBounces,
 		SpamRefusals: f.SpamRefusals, Deferrals: f.Deferrals, Complaints: f.Complaints,
 		BounceRate: f.BounceRate(), ComplaintRate: f.ComplaintRate(), Level: set.FeedbackLevel(f)}
 }
 
-// settingsJSON is policy.Settings with the config file's key names.
-type settingsJSON struct {
-	TenantWindow          string  `json:"tenant_window"`
-	TenantSpamCount       int64   `json:"tenant_spam_count"`
-	TenantSpamRatio       float64 `json:"tenant_spam_ratio"`
-	UnregisteredPerDay    int64   `json:"unregistered_per_day"`
-	DSNPerDay             int64   `json:"dsn_per_day"`
-	UserMessagesPerMinute int64   `json:"user_messages_per_minute"`
-	UserRecipientsPerDay  int64   `json:"user_recipients_per_day"`
-	RecipientsPerMessage  int64   `json:"recipients_per_message"`
-	TenantExternalPerDay  int64   `json:"tenant_external_per_day"`
-	UserExternalPerHour   int64   `json:"user_external_per_hour"`
-	UserInternalPerHour   int64   `json:"user_internal_per_hour"`
-	UserDailyRecipients   int64   `json:"user_daily_recipients"`
-	UserSpamPerHour       int64   `json:"user_spam_per_hour"`
-	RestrictAction        string  `json:"restrict_action"`
-	ProbationQuota        int64   `json:"probation_quota"`
-	ProbationDays         int     `json:"probation_days"`
-	ConnectorIPv4         int64   `json:"connector_ipv4_addresses"`
-	ConnectorIPv6Nets64   int64   `json:"connector_ipv6_64s"`
-	BulkCounts            bool    `json:"bulk_counts"`
-	BaselineMinMessages   int64   `json:"baseline_min_messages"`
-	BaselineDeparture     float64 `json:"baseline_departure"`
-	NoveltyRatio          float64 `json:"novelty_ratio"`
-	CampaignNewRecipients int64   `json:"campaign_new_recipients"`
-	FeedbackMinVolume     int64   `json:"feedback_min_volume"`
-	BounceReviewRate      float64 `json:"bounce_review_rate"`
-	BouncePauseRate       float64 `json:"bounce_pause_rate"`
-	ComplaintReviewRate   float64 `json:"complaint_review_rate"`
-	ComplaintPauseRate    float64 `json:"complaint_pause_rate"`
-}
-
-func toSettings(s policy.Settings, seats int) settingsJSON {
-	return settingsJSON{s.TenantWindow.String(), s.TenantSpamCount, s.TenantSpamRatio, s.UnregisteredPerDay, s.DSNPerDay,
-		s.UserMessagesPerMinute, s.UserRecipientsPerDay, s.RecipientsPerMessage, s.ExternalPerDay(seats),
-		s.UserExternalPerHour, s.UserInternalPerHour, s.UserDailyRecipients, s.UserSpamPerHour, s.RestrictAction,
-		s.ProbationQuota, s.ProbationDays, s.ConnectorIPv4Addresses, s.ConnectorIPv6Nets64, s.BulkCounts, s.BaselineMinMessages, s.BaselineDeparture, s.NoveltyRatio,
-		s.CampaignNewRecipients, s.FeedbackMinVolume, s.BounceReviewRate, s.BouncePauseRate, s.ComplaintReviewRate, s.ComplaintPauseRate}
+// toSettings is policy.Settings with the config file's key names.
+func toSettings(s policy.Settings, seats int) client.Settings {
+	return client.Settings{
+		TenantWindow:          s.TenantWindow.String(),
+		TenantSpamCount:       s.TenantSpamCount,
+		TenantSpamRatio:       s.TenantSpamRatio,
+		UnregisteredPerDay:    s.UnregisteredPerDay,
+		DSNPerDay:             s.DSNPerDay,
+		UserMessagesPerMinute: s.UserMessagesPerMinute,
+		UserRecipientsPerDay:  s.UserRecipientsPerDay,
+		RecipientsPerMessage:  s.RecipientsPerMessage,
+		TenantExternalPerDay:  s.ExternalPerDay(seats),
+		UserExternalPerHour:   s.UserExternalPerHour,
+		UserInternalPerHour:   s.UserInternalPerHour,
+		UserDailyRecipients:   s.UserDailyRecipients,
+		UserSpamPerHour:       s.UserSpamPerHour,
+		RestrictAction:        s.RestrictAction,
+		ProbationQuota:        s.ProbationQuota,
+		ProbationDays:         s.ProbationDays,
+		ConnectorIPv4:         s.ConnectorIPv4Addresses,
+		ConnectorIPv6Nets64:   s.ConnectorIPv6Nets64,
+		BulkCounts:            s.BulkCounts,
+		BaselineMinMessages:   s.BaselineMinMessages,
+		BaselineDeparture:     s.BaselineDeparture,
+		NoveltyRatio:          s.NoveltyRatio,
+		CampaignNewRecipients: s.CampaignNewRecipients,
+		FeedbackMinVolume:     s.FeedbackMinVolume,
+		BounceReviewRate:      s.BounceReviewRate,
+		BouncePauseRate:       s.BouncePauseRate,
+		ComplaintReviewRate:   s.ComplaintReviewRate,
+		ComplaintPauseRate:    s.ComplaintPauseRate,
+	}
 }
 
 // protection reports whether the protection state is wired in; the API can
@@ -126,12 +86,13 @@ func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	set := s.settingsFor(t.ID)
-	st := statusJSON{Tenant: toTenant(t), State: "sending", Settings: toSettings(set, t.Seats), Feedback: s.tenantFeedback(r, t.ID, set)}
+	st := client.TenantStatus{Tenant: toTenant(t), State: "sending", Settings: toSettings(set, t.Seats), Feedback: s.tenantFeedback(r, t.ID, set)}
 	if t.LicenseAt(now) == directory.Expired {
 		st.State, st.Reason = "expired", "the subscription expired: all outbound mail is refused with 550 5.7.705 until it is renewed"
 	}
 	if b, ok := s.opts.Blocks.ActiveBlock(t.ID); ok {
-		st.State, st.Block = "blocked", &b
+		bj := toBlock(b)
+		st.State, st.Block = "blocked", &bj
 		st.Reason = "the tenant crossed its spam threshold: all outbound mail is refused with 550 5.7.705 until an operator approves an unblock request"
 		if b.Reason == blocks.ReasonOperator {
 			st.Reason = "an operator blocked the tenant: all outbound mail is refused with 550 5.7.705"
@@ -140,30 +101,34 @@ func (s *Server) tenantStatus(w http.ResponseWriter, r *http.Request) {
 		st.State, st.ProbationQuota = "probation", q
 		st.Reason = fmt.Sprintf("released from a block: at most %d messages per 24 hours until the probation ends", q)
 	}
-	var err error
-	if st.Restrictions, err = s.opts.Blocks.Restrictions(r.Context(), t.ID, false); err != nil {
+	rs, err := s.opts.Blocks.Restrictions(r.Context(), t.ID, false)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	st.Restrictions = toRestrictions(rs)
 	days, err := s.opts.Blocks.Stats(r.Context(), t.ID, 1)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	st.Today = days[0]
+	today := days[0]
 	if s.opts.Trace != nil {
-		c, err := s.opts.Trace.Counts(r.Context(), t.ID, st.Today.Day, st.Today.Day.Add(24*time.Hour))
+		c, err := s.opts.Trace.Counts(r.Context(), t.ID, today.Day, today.Day.Add(24*time.Hour))
 		if err != nil && !errors.Is(err, trace.ErrTruncated) {
 			s.fail(w, r, err)
 			return
 		}
-		st.TraceToday, st.Today.Refused = &c, c.Refused
+		today.Refused = c.Refused
+		st.TraceToday = &client.TraceCounts{Accepted: c.Accepted, Refused: c.Refused, Deferred: c.Deferred, Senders: c.Senders}
 	}
-	if st.Today.Messages > 0 {
-		st.SpamRatio = float64(st.Today.SpamBulk()) / float64(st.Today.Messages)
+	st.Today = toDay(today)
+	if today.Messages > 0 {
+		st.SpamRatio = float64(today.SpamBulk()) / float64(today.Messages)
 	}
 	if reqs, err := s.opts.Blocks.UnblockRequests(r.Context(), t.ID, blocks.StatusPending); err == nil && len(reqs) > 0 {
-		st.PendingRequest = &reqs[0]
+		u := toUnblockRequest(reqs[0])
+		st.PendingRequest = &u
 	}
 	writeJSON(w, http.StatusOK, st)
 }
@@ -191,7 +156,7 @@ func (s *Server) tenantStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"days": st})
+	writeJSON(w, http.StatusOK, map[string]any{"days": toDays(st)})
 }
 
 // refusedFromTrace sets each day's refused figure to the refused
@@ -221,7 +186,7 @@ func (s *Server) listBlocks(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "blocks", bs, func(b blocks.Block) blocks.Block { return b })
+	writeList(w, "blocks", bs, toBlock)
 }
 
 // blockTenant lets an operator block a tenant by hand (a report from
@@ -252,7 +217,7 @@ func (s *Server) blockTenant(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &apiError{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf("tenant %d is already blocked (block %d)", t.ID, b.ID)})
 		return
 	}
-	writeJSON(w, http.StatusCreated, b)
+	writeJSON(w, http.StatusCreated, toBlock(b))
 }
 
 // unblockTenant lets an operator lift a block directly, without an unblock
@@ -280,7 +245,7 @@ func (s *Server) unblockTenant(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	writeJSON(w, http.StatusOK, toBlock(b))
 }
 
 func (s *Server) listRestrictions(w http.ResponseWriter, r *http.Request) {
@@ -293,7 +258,7 @@ func (s *Server) listRestrictions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "restrictions", rs, func(x blocks.Restriction) blocks.Restriction { return x })
+	writeList(w, "restrictions", rs, toRestriction)
 }
 
 // releaseRestriction lets a tenant admin send again through a restricted
@@ -313,7 +278,7 @@ func (s *Server) releaseRestriction(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, toRestriction(out))
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {

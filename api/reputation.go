@@ -2,30 +2,16 @@ package api
 
 import (
 	"fmt"
+	"github.com/tollgate-mail/tollgate/client"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
 
-	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/reputation"
 )
 
 // assessmentJSON is what an operator sees of one source IP.
-type assessmentJSON struct {
-	IP        string                `json:"ip"`
-	TenantID  int64                 `json:"tenant_id,omitempty"`
-	Level     string                `json:"level"`
-	Low       bool                  `json:"low"` // refused for trial tenants (5.7.708)
-	FirstSeen time.Time             `json:"first_seen,omitzero"`
-	LastSeen  time.Time             `json:"last_seen,omitzero"`
-	Messages  int64                 `json:"messages"`
-	Spam      int64                 `json:"spam"`
-	Figures   []policy.Figure       `json:"figures"`
-	Exception *reputation.Exception `json:"exception,omitempty"`
-	Entry     *reputation.ListEntry `json:"list_entry,omitempty"`
-}
-
 func (s *Server) reputationOn(w http.ResponseWriter, r *http.Request) bool {
 	if s.opts.Reputation == nil {
 		s.fail(w, r, &apiError{Status: http.StatusNotImplemented, Code: "not_available", Message: "IP reputation is not available on this server"})
@@ -53,9 +39,18 @@ func (s *Server) getIPReputation(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a := s.opts.Reputation.Assess(r.Context(), tenant, ip, time.Now())
-	writeJSON(w, http.StatusOK, assessmentJSON{IP: ip.String(), TenantID: tenant, Level: string(a.Level), Low: a.Level.Low(),
+	out := client.Assessment{IP: ip.String(), TenantID: tenant, Level: string(a.Level), Low: a.Level.Low(),
 		FirstSeen: a.Record.FirstSeen, LastSeen: a.Record.LastSeen, Messages: a.Record.Messages, Spam: a.Record.Spam,
-		Figures: a.Figures(), Exception: a.Exception, Entry: a.Entry})
+		Figures: toFigures(a.Figures())}
+	if a.Exception != nil {
+		e := toException(*a.Exception)
+		out.Exception = &e
+	}
+	if a.Entry != nil {
+		e := toListEntry(*a.Entry)
+		out.Entry = &e
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listReputationLists(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +62,7 @@ func (s *Server) listReputationLists(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "entries", es, func(e reputation.ListEntry) reputation.ListEntry { return e })
+	writeList(w, "entries", es, toListEntry)
 }
 
 // addReputationList puts a range on the allow or deny list.
@@ -105,7 +100,7 @@ func (s *Server) addReputationList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, 0, "reputation.list."+req.Kind, "prefix:"+p.String(), nil, e)
-	writeJSON(w, http.StatusCreated, e)
+	writeJSON(w, http.StatusCreated, toListEntry(e))
 }
 
 // removeReputationList takes ?prefix= off its list.
@@ -144,7 +139,7 @@ func (s *Server) listExceptions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "exceptions", es, func(e reputation.Exception) reputation.Exception { return e })
+	writeList(w, "exceptions", es, toException)
 }
 
 // grantException lets a tenant send from an IP or range despite its
@@ -198,7 +193,7 @@ func (s *Server) grantException(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, req.TenantID, "reputation.exception.grant", fmt.Sprintf("exception:%d", e.ID), nil, e)
-	writeJSON(w, http.StatusCreated, e)
+	writeJSON(w, http.StatusCreated, toException(e))
 }
 
 func (s *Server) revokeException(w http.ResponseWriter, r *http.Request) {
@@ -216,5 +211,5 @@ func (s *Server) revokeException(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, e.TenantID, "reputation.exception.revoke", fmt.Sprintf("exception:%d", id), nil, e)
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, toException(e))
 }

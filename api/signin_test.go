@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/tollgate-mail/tollgate/client"
+
 	"bytes"
 	"encoding/base64"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"github.com/tollgate-mail/tollgate/directory"
 )
 
 // An admin signs in with password and TOTP: enrolment on the first
@@ -18,7 +22,7 @@ import (
 // and guessing throttled.
 func TestAdminSignIn(t *testing.T) {
 	e := newEnv(t)
-	var a, other tenantJSON
+	var a, other client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &a)
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "other"}, &other)
 	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, nil)
@@ -67,7 +71,7 @@ func TestAdminSignIn(t *testing.T) {
 	e.want(401, "", "POST", "/api/v1/signin/recovery", map[string]any{"ticket": step3.Ticket, "recovery_code": sess.RecoveryCodes[0]}, nil)
 
 	// Everything is in the audit log, as the admin.
-	var au struct{ Entries []auditJSON }
+	var au struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action_prefix=auth", nil, &au)
 	seen := map[string]int{}
 	for _, en := range au.Entries {
@@ -100,11 +104,11 @@ func wrongCode(code string) string {
 // API token cannot, whoever holds it.
 func TestConfirmConnectorStepUp(t *testing.T) {
 	e := newEnv(t)
-	var a tenantJSON
+	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &a)
 	base := fmt.Sprintf("/api/v1/tenants/%d", a.ID)
 	e.want(201, "op", "POST", base+"/admins", map[string]any{"email": "boss@acme.test", "password": "correct horse battery"}, nil)
-	var c connectorJSON
+	var c client.Connector
 	e.want(201, "op", "POST", base+"/connectors", map[string]any{"name": "onprem", "ip_ranges": []string{"192.0.2.0/24"}}, &c)
 	if !c.Probation {
 		t.Fatalf("a new connector must be on probation: %+v", c)
@@ -127,12 +131,12 @@ func TestConfirmConnectorStepUp(t *testing.T) {
 	// The sign-in code is spent: the step-up needs the next one.
 	e.want(401, sess.Token, "POST", confirm, map[string]any{"code": code}, nil)
 	next, _ := totp.GenerateCode(s1.Secret, now.Add(30*time.Second))
-	var got connectorJSON
+	var got client.Connector
 	e.want(200, sess.Token, "POST", confirm, map[string]any{"code": next}, &got)
 	if got.Probation || got.ConfirmedBy != "admin:boss@acme.test" {
 		t.Fatalf("confirmed connector %+v", got)
 	}
-	var au struct{ Entries []auditJSON }
+	var au struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action=connector.confirm", nil, &au)
 	if len(au.Entries) != 1 || au.Entries[0].Actor != "admin:boss@acme.test" {
 		t.Fatalf("audit %+v", au.Entries)
@@ -152,7 +156,7 @@ func TestOperatorAccount(t *testing.T) {
 	var sess struct{ Token string }
 	e.want(200, "", "POST", "/api/v1/signin/totp", map[string]any{"ticket": s1.Ticket, "code": code}, &sess)
 	e.want(201, sess.Token, "POST", "/api/v1/tenants", map[string]any{"name": "made-by-ops"}, nil)
-	var ops struct{ Operators []adminJSON }
+	var ops struct{ Operators []client.Admin }
 	e.want(200, sess.Token, "GET", "/api/v1/operators", nil, &ops)
 	if len(ops.Operators) != 1 || !ops.Operators[0].TOTPEnabled || ops.Operators[0].Role != "operator" {
 		t.Fatalf("operators %+v", ops)
@@ -164,7 +168,7 @@ func TestOperatorAccount(t *testing.T) {
 // it; an operator can reset an admin's MFA, which ends their sessions too.
 func TestChangeOwnPasswordAndResetMFA(t *testing.T) {
 	e := newEnv(t)
-	var a tenantJSON
+	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	var adm struct{ ID int64 }
 	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, &adm)
@@ -208,14 +212,14 @@ func TestChangeOwnPasswordAndResetMFA(t *testing.T) {
 // asked.
 func TestStepUpForLastingAccess(t *testing.T) {
 	e := newEnv(t)
-	var a tenantJSON
+	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "alpha"}, &a)
 	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "boss@alpha.test", "password": "correct horse battery"}, nil)
 	// Tenant admins add admins at the tenant's verified domains only.
-	if _, err := e.dir.AddDomain(t.Context(), a.ID, "alpha.test"); err != nil {
+	if _, err := e.dir.AddDomain(t.Context(), directory.By{}, a.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.dir.MarkDomainVerified(t.Context(), a.ID, "alpha.test"); err != nil {
+	if err := e.dir.MarkDomainVerified(t.Context(), directory.By{}, a.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
 	var s1 struct{ Ticket, Secret string }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/tollgate-mail/tollgate/client"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -65,7 +67,7 @@ func enrolAdmin(t *testing.T, e *env, tenant int64, email, pw string) string {
 // and nothing less gets through (the same 429 whatever was wrong).
 func TestSignInThrottleLetsPasswordAndCodeThrough(t *testing.T) {
 	e := newEnv(t)
-	var a tenantJSON
+	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &a)
 	const pw = "correct horse battery"
 	secret := enrolAdmin(t, e, a.ID, "boss@acme.test", pw)
@@ -96,7 +98,7 @@ func TestSignInThrottleLetsPasswordAndCodeThrough(t *testing.T) {
 // not. Its failures leave a bounded number of audit rows.
 func TestSignInThrottlePerSource(t *testing.T) {
 	e := newEnv(t)
-	var a tenantJSON
+	var a client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &a)
 	const pw = "correct horse battery"
 	e.want(201, "op", "POST", fmt.Sprintf("/api/v1/tenants/%d/admins", a.ID), map[string]any{"email": "new@acme.test", "password": pw}, nil)
@@ -114,7 +116,7 @@ func TestSignInThrottlePerSource(t *testing.T) {
 		t.Fatalf("another address signs in: %+v", s1)
 	}
 
-	var au struct{ Entries []auditJSON }
+	var au struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action_prefix=auth.signin.fail&limit=1000", nil, &au)
 	rows := 0
 	for _, en := range au.Entries {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/suppress"
 )
 
@@ -12,7 +13,7 @@ import (
 // global list is the operators'.
 func TestSuppressionsOverAPI(t *testing.T) {
 	e := newEnv(t)
-	var tn tenantJSON
+	var tn client.Tenant
 	e.want(201, "op", "POST", "/api/v1/tenants", map[string]any{"name": "acme"}, &tn)
 	tok := e.tenantToken(tn.ID)
 	base := fmt.Sprintf("/api/v1/tenants/%d/suppressions", tn.ID)
@@ -43,7 +44,7 @@ func TestSuppressionsOverAPI(t *testing.T) {
 	if st, _ := e.call(tok, "DELETE", base+"/gone@example.net", nil, nil); st != 404 {
 		t.Fatalf("removing twice: %d", st)
 	}
-	var au struct{ Entries []auditJSON }
+	var au struct{ Entries []client.AuditEntry }
 	e.want(200, "op", "GET", "/api/v1/audit?action=suppression.remove", nil, &au)
 	if len(au.Entries) != 1 || au.Entries[0].Target != "recipient:gone@example.net" {
 		t.Fatalf("audit: %+v", au.Entries)

@@ -12,27 +12,14 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/audit"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 )
 
-// The JSON shapes of the directory's objects.
-type tenantJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	License   string     `json:"license"`
-	Seats     int        `json:"seats"`
-	CreatedAt time.Time  `json:"created_at"`
-	Expires   *time.Time `json:"license_expires,omitempty"`
-	// Effective is the licence in force now: expired once a licensed
-	// tenant's end date has passed.
-	Effective string `json:"effective_license"`
-	// SenderBinding is "login" when the tenant's SMTP AUTH users may send
-	// only as their own address and aliases, else "off".
-	SenderBinding string `json:"sender_binding"`
-}
+// The directory's objects in their wire form (client's types).
 
-func toTenant(t directory.Tenant) tenantJSON {
-	j := tenantJSON{ID: t.ID, Name: t.Name, License: string(t.License), Seats: t.Seats, CreatedAt: t.CreatedAt,
+func toTenant(t directory.Tenant) client.Tenant {
+	j := client.Tenant{ID: t.ID, Name: t.Name, License: string(t.License), Seats: t.Seats, CreatedAt: t.CreatedAt,
 		Effective: string(t.LicenseAt(time.Now())), SenderBinding: string(t.SenderBinding)}
 	if !t.LicenseExpires.IsZero() {
 		j.Expires = &t.LicenseExpires
@@ -40,39 +27,12 @@ func toTenant(t directory.Tenant) tenantJSON {
 	return j
 }
 
-type domainJSON struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	Verified  bool      `json:"verified"`
-	Record    string    `json:"record"` // the TXT record to publish
-	CreatedAt time.Time `json:"created_at"`
-	// DKIM lists the domain's DKIM keys and their records, when signing
-	// is on (api/dkim.go).
-	DKIM *[]dkimKeyJSON `json:"dkim,omitempty"`
+func toDomain(d directory.Domain) client.Domain {
+	return client.Domain{ID: d.ID, Name: d.Name, Verified: d.Verified, Record: d.DNSRecord(), CreatedAt: d.CreatedAt}
 }
 
-func toDomain(d directory.Domain) domainJSON {
-	return domainJSON{ID: d.ID, Name: d.Name, Verified: d.Verified, Record: d.DNSRecord(), CreatedAt: d.CreatedAt}
-}
-
-type connectorJSON struct {
-	ID                int64      `json:"id"`
-	Name              string     `json:"name"`
-	IPRanges          []string   `json:"ip_ranges"`
-	CertificateDomain string     `json:"certificate_domain,omitempty"`
-	CreatedBy         string     `json:"created_by"`
-	CreatedAt         time.Time  `json:"created_at"`
-	Live              bool       `json:"live"`
-	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
-	Messages          int64      `json:"messages"`
-	LastTraffic       *time.Time `json:"last_traffic,omitempty"`
-	Probation         bool       `json:"probation"` // true until an admin confirms it
-	ConfirmedBy       string     `json:"confirmed_by,omitempty"`
-	MessagesToday     int64      `json:"messages_today"`
-}
-
-func toConnector(c directory.Connector) connectorJSON {
-	j := connectorJSON{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Live: c.Live(), IPRanges: []string{},
+func toConnector(c directory.Connector) client.Connector {
+	j := client.Connector{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Live: c.Live(), IPRanges: []string{},
 		CertificateDomain: c.CertDomain}
 	for _, p := range c.IPRanges {
 		j.IPRanges = append(j.IPRanges, p.String())
@@ -88,14 +48,9 @@ func toConnector(c directory.Connector) connectorJSON {
 	return j
 }
 
-type userJSON struct {
-	ID        int64     `json:"id"`
-	Address   string    `json:"address"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
+func toUser(u directory.User) client.User {
+	return client.User{ID: u.ID, Address: u.Address, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
 }
-
-func toUser(u directory.User) userJSON { return userJSON{u.ID, u.Address, u.Disabled, u.CreatedAt} }
 
 // tenant resolves {tenant} for the caller. A tenant admin asking for
 // another tenant gets the same 404 as for a tenant that does not exist.
@@ -117,8 +72,44 @@ func (s *Server) tenant(w http.ResponseWriter, r *http.Request) (directory.Tenan
 	return t, true
 }
 
-// record appends a change to the audit log. The change is already
-// committed; an audit failure is logged loudly rather than undoing it.
+// by is who makes a directory change for this request: the directory
+// appends the audit entry, in the API's wire form, inside the change's own
+// transaction, so the change and its entry commit together.
+func (s *Server) by(r *http.Request) directory.By {
+	b := directory.By{Actor: principalOf(r.Context()).Name, Audit: s.opts.Audit, Show: wireForm}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		b.SourceIP = host
+	}
+	return b
+}
+
+// wireForm is how a directory value reads in the audit log: as the API
+// shows it (a domain without its token, a user without credentials).
+func wireForm(v any) any {
+	switch v := v.(type) {
+	case directory.Tenant:
+		return toTenant(v)
+	case directory.Domain:
+		return toDomain(v)
+	case directory.Connector:
+		return toConnector(v)
+	case directory.User:
+		return toUser(v)
+	case directory.Alias:
+		return toAlias(v)
+	case directory.Token:
+		return toToken(v)
+	case directory.AppPassword:
+		return toAppPassword(v)
+	case directory.Admin:
+		return toAdmin(v)
+	}
+	return v
+}
+
+// record appends a change that is not the directory's to the audit log.
+// The change is already committed; an audit failure is logged loudly
+// rather than undoing it.
 func (s *Server) record(r *http.Request, tenantID int64, action, target string, before, after any) {
 	if s.opts.Audit == nil {
 		return
@@ -157,11 +148,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name    string `json:"name"`
-		License string `json:"license"`
-		Seats   int    `json:"seats"`
-	}
+	var req client.TenantCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -169,12 +156,11 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	if req.License == "" {
 		req.License = string(directory.Trial)
 	}
-	t, err := s.opts.Directory.CreateTenant(r.Context(), req.Name, directory.License(req.License), req.Seats)
+	t, err := s.opts.Directory.CreateTenant(r.Context(), s.by(r), req.Name, directory.License(req.License), req.Seats)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "tenant.create", fmt.Sprintf("tenant:%d", t.ID), nil, toTenant(t))
 	writeJSON(w, http.StatusCreated, toTenant(t))
 }
 
@@ -190,11 +176,7 @@ func (s *Server) setLicence(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		License string     `json:"license"`
-		Seats   int        `json:"seats"`
-		Expires *time.Time `json:"license_expires"`
-	}
+	var req client.LicenceSet
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -203,12 +185,11 @@ func (s *Server) setLicence(w http.ResponseWriter, r *http.Request) {
 	if req.Expires != nil {
 		expires = *req.Expires
 	}
-	before, after, err := s.opts.Directory.SetLicense(r.Context(), t.ID, directory.License(req.License), req.Seats, expires)
+	_, after, err := s.opts.Directory.SetLicense(r.Context(), s.by(r), t.ID, directory.License(req.License), req.Seats, expires)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "licence.change", fmt.Sprintf("tenant:%d", t.ID), toTenant(before), toTenant(after))
 	writeJSON(w, http.StatusOK, toTenant(after))
 }
 
@@ -222,7 +203,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "domains", ds, func(d directory.Domain) domainJSON { return s.withDKIM(r, d) })
+	writeList(w, "domains", ds, func(d directory.Domain) client.Domain { return s.withDKIM(r, d) })
 }
 
 func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
@@ -230,19 +211,16 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Name string `json:"name"`
-	}
+	var req client.DomainAdd
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d, err := s.opts.Directory.AddDomain(r.Context(), t.ID, req.Name)
+	d, err := s.opts.Directory.AddDomain(r.Context(), s.by(r), t.ID, req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "domain.add", "domain:"+d.Name, nil, toDomain(d))
 	writeJSON(w, http.StatusCreated, toDomain(d))
 }
 
@@ -251,13 +229,10 @@ func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, res, err := s.opts.Directory.VerifyDomain(r.Context(), t.ID, r.PathValue("domain"), s.opts.Verifier)
+	d, res, err := s.opts.Directory.VerifyDomain(r.Context(), s.by(r), t.ID, r.PathValue("domain"), s.opts.Verifier)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if res.Verified && res.Detail != "already verified" {
-		s.record(r, t.ID, "domain.verify", "domain:"+d.Name, nil, toDomain(d))
 	}
 	if res.Verified && s.opts.DKIM != nil {
 		// A verified domain gets its DKIM keys at once, so the admin who
@@ -270,7 +245,7 @@ func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
 	if found == nil {
 		found = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domain": s.withDKIM(r, d), "verified": res.Verified, "detail": res.Detail, "found": found})
+	writeJSON(w, http.StatusOK, client.Verification{Domain: s.withDKIM(r, d), Verified: res.Verified, Detail: res.Detail, Found: found})
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
@@ -291,11 +266,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Name              string   `json:"name"`
-		IPRanges          []string `json:"ip_ranges"`
-		CertificateDomain string   `json:"certificate_domain"`
-	}
+	var req client.ConnectorCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -305,12 +276,11 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, badField("certificate_domain", "give ip_ranges or certificate_domain, not both"))
 			return
 		}
-		c, err := s.opts.Directory.CreateCertConnector(r.Context(), t.ID, req.Name, req.CertificateDomain, principalOf(r.Context()).Name)
+		c, err := s.opts.Directory.CreateCertConnector(r.Context(), s.by(r), t.ID, req.Name, req.CertificateDomain)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
 		s.connectorCreated(r, t, c)
 		writeJSON(w, http.StatusCreated, toConnector(c))
 		return
@@ -333,7 +303,6 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, toConnector(c))
 	s.connectorCreated(r, t, c)
 	writeJSON(w, http.StatusCreated, toConnector(c))
 }
@@ -348,14 +317,15 @@ func (s *Server) createRangeConnector(r *http.Request, t directory.Tenant, name 
 	var c directory.Connector
 	var err error
 	if p.Operator {
-		c, err = s.opts.Directory.CreateConnector(r.Context(), t.ID, name, ranges, p.Name)
+		c, err = s.opts.Directory.CreateConnector(r.Context(), s.by(r), t.ID, name, ranges)
 	} else {
 		set := s.opts.Policy
 		if s.opts.Blocks != nil {
 			set = s.settingsFor(t.ID)
 		}
-		c, err = s.opts.Directory.CreateConnectorWithin(r.Context(), t.ID, name, ranges, p.Name,
+		c, err = s.opts.Directory.CreateConnectorWithin(r.Context(), s.by(r), t.ID, name, ranges,
 			directory.SpaceCap{IPv4: uint64(max(set.ConnectorIPv4Addresses, 0)), IPv6Nets64: uint64(max(set.ConnectorIPv6Nets64, 0))})
+
 	}
 	var se *directory.SpaceError
 	var oe *directory.OverlapError
@@ -392,20 +362,10 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
 		return
 	}
-	var before *connectorJSON
-	if cs, err := s.opts.Directory.Connectors(r.Context(), t.ID); err == nil {
-		for _, c := range cs {
-			if c.ID == id {
-				j := toConnector(c)
-				before = &j
-			}
-		}
-	}
-	if err := s.opts.Directory.DeleteConnector(r.Context(), t.ID, id); err != nil {
+	if err := s.opts.Directory.DeleteConnector(r.Context(), s.by(r), t.ID, id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "connector.delete", fmt.Sprintf("connector:%d", id), before, nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -422,9 +382,7 @@ func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
 		return
 	}
-	var req struct {
-		Code string `json:"code"`
-	}
+	var req client.ConnectorConfirm
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -440,12 +398,11 @@ func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.opts.Directory.ConfirmConnector(r.Context(), t.ID, id, p.Name)
+	c, err := s.opts.Directory.ConfirmConnector(r.Context(), s.by(r), t.ID, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "connector.confirm", fmt.Sprintf("connector:%d", id), nil, toConnector(c))
 	writeJSON(w, http.StatusOK, toConnector(c))
 }
 
@@ -467,20 +424,16 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
-		Address  string `json:"address"`
-		Password string `json:"password"`
-	}
+	var req client.UserCreate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	u, err := s.opts.Directory.CreateUser(r.Context(), t.ID, req.Address, req.Password)
+	u, err := s.opts.Directory.CreateUser(r.Context(), s.by(r), t.ID, req.Address, req.Password)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, t.ID, "user.create", fmt.Sprintf("user:%d", u.ID), nil, toUser(u))
 	writeJSON(w, http.StatusCreated, toUser(u))
 }
 

@@ -6,20 +6,14 @@ import (
 	"strconv"
 
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
 )
 
-// requestJSON is an unblock request with what the operator reviews beside
+// withReview is an unblock request with what the operator reviews beside
 // it: the block and its evidence, and the checklist Tollgate computes.
-type requestJSON struct {
-	blocks.UnblockRequest
-	Tenant    string             `json:"tenant,omitempty"`
-	Block     *blocks.Block      `json:"block,omitempty"`
-	Checklist []blocks.CheckItem `json:"checklist,omitempty"`
-}
-
-func (s *Server) withReview(r *http.Request, u blocks.UnblockRequest) requestJSON {
-	out := requestJSON{UnblockRequest: u}
+func (s *Server) withReview(r *http.Request, u blocks.UnblockRequest) client.UnblockRequest {
+	out := toUnblockRequest(u)
 	if t, err := s.opts.Directory.Tenant(r.Context(), u.TenantID); err == nil {
 		out.Tenant = t.Name
 	}
@@ -27,19 +21,22 @@ func (s *Server) withReview(r *http.Request, u blocks.UnblockRequest) requestJSO
 	if err != nil {
 		return out
 	}
+	var block *blocks.Block
 	for i := range bs {
 		if bs[i].ID == u.BlockID {
-			out.Block = &bs[i]
+			block = &bs[i]
 		}
 	}
-	if out.Block == nil {
+	if block == nil {
 		return out
 	}
+	bj := toBlock(*block)
+	out.Block = &bj
 	conns, err1 := s.opts.Directory.Connectors(r.Context(), u.TenantID)
 	admins, err2 := s.opts.Directory.Admins(r.Context(), u.TenantID)
 	tokens, err3 := s.opts.Directory.Tokens(r.Context(), directory.TokenScope{TenantID: u.TenantID})
 	if err1 == nil && err2 == nil && err3 == nil {
-		out.Checklist = blocks.Checklist(*out.Block, conns, admins, tokens)
+		out.Checklist = toCheckItems(blocks.Checklist(*block, conns, admins, tokens))
 	}
 	return out
 }
@@ -75,7 +72,7 @@ func (s *Server) listTenantUnblockRequests(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) requestJSON { return s.withReview(r, u) })
+	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
 }
 
 // listUnblockRequests is the operator's queue: every tenant's requests
@@ -100,7 +97,7 @@ func (s *Server) listUnblockRequests(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) requestJSON { return s.withReview(r, u) })
+	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
 }
 
 // unblockRequest finds a request the caller may see.

@@ -19,7 +19,7 @@ func TestConsoleTokensAndAdminsIsolation(t *testing.T) {
 	g := startGateway(t, "127.0.0.1:1")
 	f := newFixture(t, g)
 	ctx := context.Background()
-	tok, plain, err := g.Directory.CreateToken(ctx, "deploy-bot", directory.TokenScope{TenantID: f.alpha.ID}, "admin:boss@alpha.test")
+	tok, plain, err := g.Directory.CreateToken(ctx, directory.By{Actor: "admin:boss@alpha.test"}, "deploy-bot", directory.TokenScope{TenantID: f.alpha.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,27 +8,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
-// apiError is an error answer of the API: its status, stable code and
-// message (which the console shows as it is: the API's messages are written
-// for people and name the bad value).
-type apiError struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("API %d %s: %s", e.Status, e.Code, e.Message)
-}
+// apiError is an error answer of the API (client.Error): its status,
+// stable code and message (which the console shows as it is: the API's
+// messages are written for people and name the bad value).
+type apiError = client.Error
 
 // isStatus reports whether err is an API answer with this status.
-func isStatus(err error, status int) bool {
-	var ae *apiError
-	return errors.As(err, &ae) && ae.Status == status
-}
+func isStatus(err error, status int) bool { return client.IsStatus(err, status) }
 
 // call makes one API request in-process: the request goes through the
 // API's own handler (authentication, scoping, validation, audit) exactly as
@@ -62,9 +52,7 @@ func (c *Console) call(ctx context.Context, from *http.Request, token, method, p
 		rec.status = http.StatusOK
 	}
 	if rec.status >= 400 {
-		var e struct {
-			Error apiError `json:"error"`
-		}
+		var e client.ErrorAnswer
 		if json.Unmarshal(rec.body.Bytes(), &e) != nil || e.Error.Code == "" {
 			e.Error = apiError{Code: "unexpected", Message: fmt.Sprintf("%s %s answered %d", method, path, rec.status)}
 		}
@@ -80,10 +68,7 @@ func (c *Console) call(ctx context.Context, from *http.Request, token, method, p
 }
 
 // isCode reports whether err is an API answer with this error code.
-func isCode(err error, code string) bool {
-	var ae *apiError
-	return errors.As(err, &ae) && ae.Code == code
-}
+func isCode(err error, code string) bool { return client.IsCode(err, code) }
 
 // messageOf is the message to show for err: the API's own, or err's text.
 func messageOf(err error) string {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dnstest"
 )
 
@@ -23,11 +24,11 @@ func TestConsoleBrowser(t *testing.T) {
 	f := newFixture(t, g)
 	ctx := context.Background()
 	var err error
-	f.legit, err = g.Directory.CreateConnector(ctx, f.alpha.ID, "onprem", []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, "admin:boss@alpha.test")
+	f.legit, err = g.Directory.CreateConnector(ctx, directory.By{Actor: "admin:boss@alpha.test"}, f.alpha.ID, "onprem", []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.rogue, err = g.Directory.CreateConnector(ctx, f.alpha.ID, "relay-x", []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}, "admin:intruder@alpha.test")
+	f.rogue, err = g.Directory.CreateConnector(ctx, directory.By{Actor: "admin:intruder@alpha.test"}, f.alpha.ID, "relay-x", []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestConsoleBrowser(t *testing.T) {
 	step(t, "trace a refused message to its rule", func(t *testing.T) {
 		b.t = t
 		// alpha's lab server on loopback sends while alpha is blocked.
-		if _, err := g.Directory.CreateConnector(ctx, f.alpha.ID, "lab", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "admin:boss@alpha.test"); err != nil {
+		if _, err := g.Directory.CreateConnector(ctx, directory.By{Actor: "admin:boss@alpha.test"}, f.alpha.ID, "lab", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}); err != nil {
 			t.Fatal(err)
 		}
 		err := sendMail(g.Addrs["relay"].String(), "invoice@alpha.test", "someone@example.net", "Quarterly figures")

@@ -3,7 +3,7 @@ package console
 import (
 	"fmt"
 
-	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // chart is a bar chart of daily volume with the spam and bulk part of each
@@ -15,7 +15,7 @@ type chart struct {
 	Bars                             []chartBar
 	Ratio                            string // polyline points of the spam ratio
 	MaxLabel                         string
-	Days                             []blocks.DayStats
+	Days                             []client.DayStats
 }
 
 type chartBar struct {
@@ -31,7 +31,7 @@ const (
 	chartLeft   = 44 // room for the volume axis
 )
 
-func newChart(days []blocks.DayStats) *chart {
+func newChart(days []client.DayStats) *chart {
 	if len(days) == 0 {
 		return nil
 	}

@@ -96,13 +96,13 @@ func TestConsoleTokenCompromise(t *testing.T) {
 	f := newFixture(t, g)
 	ctx := context.Background()
 	d := g.Directory
-	if _, err := d.AddDomain(ctx, f.alpha.ID, "alpha.test"); err != nil {
+	if _, err := d.AddDomain(ctx, directory.By{}, f.alpha.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.MarkDomainVerified(ctx, f.alpha.ID, "alpha.test"); err != nil {
+	if err := d.MarkDomainVerified(ctx, directory.By{}, f.alpha.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	aide, err := d.CreateAdmin(ctx, f.alpha.ID, "aide@alpha.test", testPassword, directory.TenantAdmin)
+	aide, err := d.CreateAdmin(ctx, directory.By{}, f.alpha.ID, "aide@alpha.test", testPassword, directory.TenantAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}

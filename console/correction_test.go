@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -60,13 +61,13 @@ func TestConsoleCorrection(t *testing.T) {
 	g := startGateway(t, "127.0.0.1:1")
 	f := newFixture(t, g)
 	ctx := context.Background()
-	if _, err := g.Directory.AddDomain(ctx, f.alpha.ID, "alpha.test"); err != nil {
+	if _, err := g.Directory.AddDomain(ctx, directory.By{}, f.alpha.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Directory.MarkDomainVerified(ctx, f.alpha.ID, "alpha.test"); err != nil {
+	if err := g.Directory.MarkDomainVerified(ctx, directory.By{}, f.alpha.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.CreateConnector(ctx, f.alpha.ID, "main", []netip.Prefix{netip.MustParsePrefix("127.0.0.5/32")}, "test"); err != nil {
+	if _, err := g.Directory.CreateConnector(ctx, directory.By{Actor: "test"}, f.alpha.ID, "main", []netip.Prefix{netip.MustParsePrefix("127.0.0.5/32")}); err != nil {
 		t.Fatal(err)
 	}
 	relay := g.Addrs["relay"].String()

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dnstest"
 	"github.com/tollgate-mail/tollgate/gateway"
 )
@@ -42,10 +43,10 @@ func TestConsoleDKIM(t *testing.T) {
 	t.Cleanup(func() { g.Close() })
 	f := newFixture(t, g)
 	ctx := context.Background()
-	if _, err := g.Directory.AddDomain(ctx, f.beta.ID, "beta.test"); err != nil {
+	if _, err := g.Directory.AddDomain(ctx, directory.By{}, f.beta.ID, "beta.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Directory.MarkDomainVerified(ctx, f.beta.ID, "beta.test"); err != nil {
+	if err := g.Directory.MarkDomainVerified(ctx, directory.By{}, f.beta.ID, "beta.test"); err != nil {
 		t.Fatal(err)
 	}
 	keys, _, err := g.DKIM.Ensure(ctx, f.beta.ID, "beta.test", "test")

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 func (c *Console) domains(q *req) error {
@@ -58,8 +60,8 @@ func (c *Console) verifyDomain(q *req) error {
 func (c *Console) checkDKIM(q *req) error {
 	name := q.r.PathValue("domain")
 	var ans struct {
-		Checked   []dkimKey `json:"checked"`
-		Activated int       `json:"activated"`
+		Checked   []client.DKIMKey `json:"checked"`
+		Activated int              `json:"activated"`
 	}
 	if err := q.api("POST", q.apiT("/domains/%s/dkim/check", url.PathEscape(name)), nil, &ans); err != nil {
 		return q.back(q.tpath("domains"), err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/directory"
 )
 
 // The tenant's overview shows its delivery feedback beside its sending
@@ -56,7 +57,7 @@ func TestConsoleDryRunPage(t *testing.T) {
 	// alpha's server sends while an operator has alpha blocked: the dry
 	// run (which replays no operator action) would not have stopped it.
 	ctx := context.Background()
-	if _, err := g.Directory.CreateConnector(ctx, f.alpha.ID, "lab", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "admin:boss@alpha.test"); err != nil {
+	if _, err := g.Directory.CreateConnector(ctx, directory.By{Actor: "admin:boss@alpha.test"}, f.alpha.ID, "lab", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := g.Blocks.BlockTenant(ctx, blocks.Block{TenantID: f.alpha.ID, Reason: blocks.ReasonOperator, Rule: "operator"}, "test"); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/trace"
 )
@@ -63,17 +64,17 @@ func TestOverviewFiguresMatchTrace(t *testing.T) {
 	f := newFixture(t, g)
 	ctx := context.Background()
 	d := g.Directory
-	if _, err := d.AddDomain(ctx, f.alpha.ID, "alpha.test"); err != nil {
+	if _, err := d.AddDomain(ctx, directory.By{}, f.alpha.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.MarkDomainVerified(ctx, f.alpha.ID, "alpha.test"); err != nil {
+	if err := d.MarkDomainVerified(ctx, directory.By{}, f.alpha.ID, "alpha.test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateConnector(ctx, f.alpha.ID, "lab", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, "admin:boss@alpha.test"); err != nil {
+	if _, err := d.CreateConnector(ctx, directory.By{Actor: "admin:boss@alpha.test"}, f.alpha.ID, "lab", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"ann@alpha.test", "bob@alpha.test"} {
-		if _, err := d.CreateUser(ctx, f.alpha.ID, u, "a user password 1"); err != nil {
+		if _, err := d.CreateUser(ctx, directory.By{}, f.alpha.ID, u, "a user password 1"); err != nil {
 			t.Fatal(err)
 		}
 	}

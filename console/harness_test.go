@@ -86,15 +86,15 @@ func newFixture(t *testing.T, g *gateway.Gateway) *fixture {
 		}
 	}
 	var err error
-	f.alpha, err = g.Directory.CreateTenant(ctx, "alpha", directory.License("licensed"), 25)
+	f.alpha, err = g.Directory.CreateTenant(ctx, directory.By{}, "alpha", directory.License("licensed"), 25)
 	must(err)
-	f.beta, err = g.Directory.CreateTenant(ctx, "beta", directory.License("trial"), 0)
+	f.beta, err = g.Directory.CreateTenant(ctx, directory.By{}, "beta", directory.License("trial"), 0)
 	must(err)
-	_, err = g.Directory.CreateAdmin(ctx, f.alpha.ID, f.alphaAdmin.email, f.alphaAdmin.password, directory.TenantAdmin)
+	_, err = g.Directory.CreateAdmin(ctx, directory.By{}, f.alpha.ID, f.alphaAdmin.email, f.alphaAdmin.password, directory.TenantAdmin)
 	must(err)
-	_, err = g.Directory.CreateAdmin(ctx, f.beta.ID, f.betaAdmin.email, f.betaAdmin.password, directory.TenantAdmin)
+	_, err = g.Directory.CreateAdmin(ctx, directory.By{}, f.beta.ID, f.betaAdmin.email, f.betaAdmin.password, directory.TenantAdmin)
 	must(err)
-	_, err = g.Directory.CreateAdmin(ctx, 0, f.operator.email, f.operator.password, directory.Operator)
+	_, err = g.Directory.CreateAdmin(ctx, directory.By{}, 0, f.operator.email, f.operator.password, directory.Operator)
 	must(err)
 	return f
 }

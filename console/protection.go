@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // The protection pages: a tenant's sending state with the block's rule,
@@ -19,44 +20,22 @@ import (
 type status struct {
 	State          string                 `json:"state"` // sending, blocked, expired, probation
 	Reason         string                 `json:"reason"`
-	Block          *blocks.Block          `json:"block"`
+	Block          *client.Block          `json:"block"`
 	ProbationQuota int64                  `json:"probation_quota"`
-	Restrictions   []blocks.Restriction   `json:"restrictions"`
-	Today          blocks.DayStats        `json:"today"`
-	TraceToday     *traceCounts           `json:"trace_today"`
+	Restrictions   []client.Restriction   `json:"restrictions"`
+	Today          client.DayStats        `json:"today"`
+	TraceToday     *client.TraceCounts    `json:"trace_today"`
 	SpamRatio      float64                `json:"spam_ratio_today"`
 	Settings       map[string]any         `json:"settings"`
-	PendingRequest *blocks.UnblockRequest `json:"pending_unblock_request"`
-	Feedback       *tenantFeedback        `json:"feedback"`
-}
-
-// tenantFeedback is the status's delivery feedback: what the next hops
-// answered and the complaints matched to the tenant.
-type tenantFeedback struct {
-	Window        string  `json:"window"`
-	Delivered     int64   `json:"delivered"`
-	HardBounces   int64   `json:"hard_bounces"`
-	SpamRefusals  int64   `json:"spam_refusals"`
-	Deferrals     int64   `json:"deferrals"`
-	Complaints    int64   `json:"complaints"`
-	BounceRate    float64 `json:"bounce_rate"`
-	ComplaintRate float64 `json:"complaint_rate"`
-	Level         string  `json:"level"`
-}
-
-// traceCounts are today's messages as the trace shows them.
-type traceCounts struct {
-	Accepted int64 `json:"accepted"`
-	Refused  int64 `json:"refused"`
-	Deferred int64 `json:"deferred"`
-	Senders  int64 `json:"senders"`
+	PendingRequest *client.UnblockRequest `json:"pending_unblock_request"`
+	Feedback       *client.Feedback       `json:"feedback"`
 }
 
 // protectionSummary is a tenant's standing as the overview and the
 // operator's tenant list show it.
 type protectionSummary struct {
 	status
-	Days  []blocks.DayStats // the last chartDays days, oldest first
+	Days  []client.DayStats // the last chartDays days, oldest first
 	Chart *chart
 }
 
@@ -78,7 +57,7 @@ func (q *req) protectionSummary(days bool) (*protectionSummary, error) {
 		return &p, nil
 	}
 	var st struct {
-		Days []blocks.DayStats `json:"days"`
+		Days []client.DayStats `json:"days"`
 	}
 	if err := q.api("GET", q.apiT("/stats?days=%d", chartDays), nil, &st); err != nil {
 		return nil, err
@@ -88,8 +67,8 @@ func (q *req) protectionSummary(days bool) (*protectionSummary, error) {
 	return &p, nil
 }
 
-func oldestFirst(ds []blocks.DayStats) []blocks.DayStats {
-	out := append([]blocks.DayStats(nil), ds...)
+func oldestFirst(ds []client.DayStats) []client.DayStats {
+	out := append([]client.DayStats(nil), ds...)
 	if len(out) > 1 && out[0].Day.After(out[len(out)-1].Day) {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 			out[i], out[j] = out[j], out[i]
@@ -154,7 +133,7 @@ func (c *Console) blockTenant(q *req) error {
 // POST …/unblock): audited with the note.
 func (c *Console) liftBlock(q *req) error {
 	note := q.r.PostForm.Get("note")
-	var b blocks.Block
+	var b client.Block
 	if err := q.api("POST", q.apiT("/unblock"), map[string]string{"note": note}, &b); err != nil {
 		return q.back(q.tpath(""), err)
 	}
@@ -167,15 +146,15 @@ func (c *Console) liftBlock(q *req) error {
 }
 
 type restrictionsData struct {
-	Restrictions []blocks.Restriction
+	Restrictions []client.Restriction
 	Now          time.Time
 	All          bool
 }
 
 // restrictions lists the tenant's live restrictions for the users page
 // (nil where the server has no protection state).
-func (q *req) restrictions() ([]blocks.Restriction, error) {
-	var rs struct{ Restrictions []blocks.Restriction }
+func (q *req) restrictions() ([]client.Restriction, error) {
+	var rs struct{ Restrictions []client.Restriction }
 	if err := q.api("GET", q.apiT("/restrictions"), nil, &rs); err != nil {
 		if isStatus(err, http.StatusNotImplemented) {
 			return nil, nil
@@ -187,7 +166,7 @@ func (q *req) restrictions() ([]blocks.Restriction, error) {
 
 func (c *Console) restrictionsPage(q *req) error {
 	all := q.r.URL.Query().Get("all") == "true"
-	var rs struct{ Restrictions []blocks.Restriction }
+	var rs struct{ Restrictions []client.Restriction }
 	if err := q.api("GET", q.apiT("/restrictions?all=%t", all), nil, &rs); err != nil {
 		return err
 	}
@@ -204,7 +183,7 @@ func (c *Console) releaseRestriction(q *req) error {
 	if back != "users" {
 		back = "restrictions"
 	}
-	var out blocks.Restriction
+	var out client.Restriction
 	if err := q.api("DELETE", q.apiT("/restrictions/%d", id), nil, &out); err != nil {
 		return q.back(q.tpath(back), err)
 	}
@@ -213,12 +192,7 @@ func (c *Console) releaseRestriction(q *req) error {
 
 // unblockRequest is an unblock request as the API shows it, with the
 // block and the computed checklist.
-type unblockRequest struct {
-	blocks.UnblockRequest
-	Tenant    string             `json:"tenant"`
-	Block     *blocks.Block      `json:"block"`
-	Checklist []blocks.CheckItem `json:"checklist"`
-}
+type unblockRequest = client.UnblockRequest
 
 type unblockData struct {
 	Status   *protectionSummary

@@ -1,56 +1,29 @@
 package console
 
 import (
+	"github.com/tollgate-mail/tollgate/client"
+
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/tollgate-mail/tollgate/policy"
 )
 
 // IP reputation (operators): look up how Tollgate rates a source IP and
 // why, grant a tenant an exception for an IP or range until a date (the fix
 // for 550 5.7.708), revoke it, and keep the allow and deny lists.
 
+// exception is the API's exception with what the console adds.
 type exception struct {
-	ID        int64     `json:"id"`
-	TenantID  int64     `json:"tenant_id"`
-	Prefix    string    `json:"prefix"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-	RevokedAt time.Time `json:"revoked_at"`
-	RevokedBy string    `json:"revoked_by"`
-
+	client.Exception
 	Active bool `json:"-"` // set by the console: not revoked, not expired
 }
 
-type listEntry struct {
-	ID        int64     `json:"id"`
-	Kind      string    `json:"kind"`
-	Prefix    string    `json:"prefix"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-type assessment struct {
-	IP        string          `json:"ip"`
-	TenantID  int64           `json:"tenant_id"`
-	Level     string          `json:"level"`
-	Low       bool            `json:"low"`
-	FirstSeen time.Time       `json:"first_seen"`
-	LastSeen  time.Time       `json:"last_seen"`
-	Messages  int64           `json:"messages"`
-	Spam      int64           `json:"spam"`
-	Figures   []policy.Figure `json:"figures"`
-	Exception *exception      `json:"exception"`
-	Entry     *listEntry      `json:"list_entry"`
-}
+type (
+	listEntry  = client.ListEntry
+	assessment = client.Assessment
+)
 
 type reputationData struct {
 	LookupIP, LookupTenant string

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/password"
 )
 
@@ -32,7 +32,7 @@ func (c *Console) users(q *req) error {
 // (restricted senders first, with the reason and a release button).
 type usersData struct {
 	Users        []user
-	Restrictions []blocks.Restriction
+	Restrictions []client.Restriction
 }
 
 // createUser adds a user. With the password left empty the console

@@ -60,8 +60,8 @@ func checkAdminPassword(pw string) error {
 // needs an existing tenant (else ErrNotFound). The email is validated and
 // lowercased, and is unique across all admins (ErrConflict). The password
 // is hashed before the write transaction starts.
-func (d *Directory) CreateAdmin(ctx context.Context, tenantID int64, email, pw string, role Role) (Admin, error) {
-	return d.createAdmin(ctx, tenantID, email, pw, role, false)
+func (d *Directory) CreateAdmin(ctx context.Context, by By, tenantID int64, email, pw string, role Role) (Admin, error) {
+	return d.createAdmin(ctx, by, tenantID, email, pw, role, false)
 }
 
 // CreateAdminAtOwnDomain is CreateAdmin for a tenant admin added by another
@@ -69,11 +69,11 @@ func (d *Directory) CreateAdmin(ctx context.Context, tenantID int64, email, pw s
 // domains (else ErrInvalid, naming them). Otherwise a tenant could make
 // admins at any address, and probe which addresses are admins elsewhere.
 // Operators add admins at any address with CreateAdmin.
-func (d *Directory) CreateAdminAtOwnDomain(ctx context.Context, tenantID int64, email, pw string) (Admin, error) {
-	return d.createAdmin(ctx, tenantID, email, pw, TenantAdmin, true)
+func (d *Directory) CreateAdminAtOwnDomain(ctx context.Context, by By, tenantID int64, email, pw string) (Admin, error) {
+	return d.createAdmin(ctx, by, tenantID, email, pw, TenantAdmin, true)
 }
 
-func (d *Directory) createAdmin(ctx context.Context, tenantID int64, email, pw string, role Role, ownDomain bool) (Admin, error) {
+func (d *Directory) createAdmin(ctx context.Context, by By, tenantID int64, email, pw string, role Role, ownDomain bool) (Admin, error) {
 	what := fmt.Sprintf("create admin %q", email)
 	addr, domain, err := normAddress(email)
 	if err != nil {
@@ -117,7 +117,10 @@ func (d *Directory) createAdmin(ctx context.Context, tenantID int64, email, pw s
 			`INSERT INTO admins (tenant_id, email, role, password_hash, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $5)
 			ON CONFLICT (email) DO NOTHING RETURNING id`,
 			tenant, addr, string(role), hash, created)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "admin.create", fmt.Sprintf("admin:%d", a.ID), nil, a)
 	})
 	if err != nil {
 		return Admin{}, err
@@ -177,45 +180,63 @@ func (d *Directory) Admins(ctx context.Context, tenantID int64) ([]Admin, error)
 	return out, rows.Err()
 }
 
-// SetAdminPassword replaces an admin's password, sets PasswordChangedAt
-// and clears PasswordChangeRequired. It does not lift a throttle or touch
-// the second factor.
-func (d *Directory) SetAdminPassword(ctx context.Context, id int64, pw string) error {
+// SetAdminPassword replaces an admin's password, sets PasswordChangedAt,
+// clears PasswordChangeRequired and ends the admin's sessions (whoever held
+// one signs in again), appending the audit entry in the same transaction.
+// It does not lift a throttle or touch the second factor.
+func (d *Directory) SetAdminPassword(ctx context.Context, by By, id int64, pw string) (sessionsEnded int64, err error) {
 	what := fmt.Sprintf("set password of admin %d", id)
 	if err := checkAdminPassword(pw); err != nil {
-		return invalid(what, err)
+		return 0, invalid(what, err)
 	}
 	hash, err := password.HashContext(ctx, pw)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	_, changed := now()
-	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = $1, password_changed_at = $2, password_change_required = FALSE WHERE id = $3`, hash, changed, id)
+	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminCols+` FROM admins WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s: %w", what, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, fmt.Errorf("%s: %w", what, ErrNotFound))
+		if _, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = $1, password_changed_at = $2, password_change_required = FALSE WHERE id = $3`, hash, changed, id); err != nil {
+			return err
 		}
-		return nil
+		if sessionsEnded, err = revokeSessionsTx(ctx, tx, id); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, a.TenantID, "admin.password.change", fmt.Sprintf("admin:%d", id), nil, map[string]any{"sessions_ended": sessionsEnded})
 	})
+	if err != nil {
+		return 0, err
+	}
+	return sessionsEnded, nil
 }
 
 // RequirePasswordChange marks an admin who must set a new password before
 // anything else (ErrNotFound if there is none): for a password that may
 // have leaked. The admin's sessions stay, limited to changing the password,
-// so the admin is asked at once rather than at the next sign-in.
-func (d *Directory) RequirePasswordChange(ctx context.Context, id int64) error {
+// so the admin is asked at once rather than at the next sign-in. The audit
+// entry is appended in the same transaction.
+func (d *Directory) RequirePasswordChange(ctx context.Context, by By, id int64) error {
+	what := fmt.Sprintf("require a password change of admin %d", id)
 	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE admins SET password_change_required = TRUE WHERE id = $1`, id)
+		a, err := scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminCols+` FROM admins WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s: %w", what, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, fmt.Errorf("require a password change of admin %d: %w", id, ErrNotFound))
+		if _, err := tx.ExecContext(ctx, `UPDATE admins SET password_change_required = TRUE WHERE id = $1`, id); err != nil {
+			return err
 		}
-		return nil
+		after := a
+		after.PasswordChangeRequired = true
+		return by.record(ctx, tx, a.TenantID, "admin.password.require_change", fmt.Sprintf("admin:%d", id), a, after)
 	})
 }
 

@@ -23,14 +23,14 @@ func testAdmins(t *testing.T, d *Directory) {
 	a := tenantWithDomain(t, d, "a", "a.example")
 	b := tenantWithDomain(t, d, "b", "b.example")
 
-	op := must[Admin](t)(d.CreateAdmin(ctx, 0, "Root@Ops.Example", adminPW, Operator))
+	op := must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "Root@Ops.Example", adminPW, Operator))
 	if op.ID == 0 || op.Email != "root@ops.example" || op.Role != Operator || op.TenantID != 0 || op.TOTPEnabled ||
 		op.CreatedAt.IsZero() || !op.PasswordChangedAt.Equal(op.CreatedAt) || !op.LastSignIn.IsZero() {
 		t.Fatalf("created %+v", op)
 	}
-	ta := must[Admin](t)(d.CreateAdmin(ctx, a.ID, "boss@a.example", adminPW, TenantAdmin))
-	tb := must[Admin](t)(d.CreateAdmin(ctx, a.ID, "aide@a.example", adminPW, TenantAdmin))
-	must[Admin](t)(d.CreateAdmin(ctx, b.ID, "boss@b.example", adminPW, TenantAdmin))
+	ta := must[Admin](t)(d.CreateAdmin(ctx, By{}, a.ID, "boss@a.example", adminPW, TenantAdmin))
+	tb := must[Admin](t)(d.CreateAdmin(ctx, By{}, a.ID, "aide@a.example", adminPW, TenantAdmin))
+	must[Admin](t)(d.CreateAdmin(ctx, By{}, b.ID, "boss@b.example", adminPW, TenantAdmin))
 
 	if got := must[Admin](t)(d.Admin(ctx, ta.ID)); got != ta {
 		t.Fatalf("Admin = %+v, want %+v", got, ta)
@@ -65,15 +65,15 @@ func testAdmins(t *testing.T, d *Directory) {
 		{a.ID, "x@ops.example", adminPW, "root", ErrInvalid, "x@ops.example", "root"},
 		{999, "x@ops.example", adminPW, TenantAdmin, ErrNotFound, "x@ops.example", "999"},
 	} {
-		_, err := d.CreateAdmin(ctx, c.tenant, c.email, c.pw, c.role)
+		_, err := d.CreateAdmin(ctx, By{}, c.tenant, c.email, c.pw, c.role)
 		wantErr(t, err, c.target, c.mention1, c.ment2)
 	}
 	// 12 bytes is enough.
-	must[Admin](t)(d.CreateAdmin(ctx, 0, "twelve@ops.example", "123456789012", Operator))
+	must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "twelve@ops.example", "123456789012", Operator))
 
 	// A new password replaces the old and moves PasswordChangedAt.
 	time.Sleep(time.Millisecond)
-	if err := d.SetAdminPassword(ctx, ta.ID, "a brand new password"); err != nil {
+	if _, err := d.SetAdminPassword(ctx, By{}, ta.ID, "a brand new password"); err != nil {
 		t.Fatal(err)
 	}
 	got := must[Admin](t)(d.Admin(ctx, ta.ID))
@@ -83,8 +83,10 @@ func testAdmins(t *testing.T, d *Directory) {
 	_, err = d.SignIn(ctx, "boss@a.example", adminPW, t0)
 	wantErr(t, err, ErrBadCredentials)
 	must[Admin](t)(d.SignIn(ctx, "boss@a.example", "a brand new password", t0))
-	wantErr(t, d.SetAdminPassword(ctx, ta.ID, "too short"), ErrInvalid, "12 to 1024")
-	wantErr(t, d.SetAdminPassword(ctx, 999, "long enough password"), ErrNotFound, "999")
+	_, err = d.SetAdminPassword(ctx, By{}, ta.ID, "too short")
+	wantErr(t, err, ErrInvalid, "12 to 1024")
+	_, err = d.SetAdminPassword(ctx, By{}, 999, "long enough password")
+	wantErr(t, err, ErrNotFound, "999")
 }
 
 func TestSignIn(t *testing.T) {
@@ -93,7 +95,7 @@ func TestSignIn(t *testing.T) {
 
 func testSignIn(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	op := must[Admin](t)(d.CreateAdmin(ctx, 0, "root@ops.example", adminPW, Operator))
+	op := must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "root@ops.example", adminPW, Operator))
 
 	got := must[Admin](t)(d.SignIn(ctx, " ROOT@ops.example ", adminPW, t0))
 	if got.ID != op.ID || got.TOTPEnabled || !got.LastSignIn.Equal(t0) {
@@ -129,8 +131,8 @@ func TestSignInThrottle(t *testing.T) {
 
 func testSignInThrottle(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	must[Admin](t)(d.CreateAdmin(ctx, 0, "root@ops.example", adminPW, Operator))
-	must[Admin](t)(d.CreateAdmin(ctx, 0, "other@ops.example", adminPW, Operator))
+	must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "root@ops.example", adminPW, Operator))
+	must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "other@ops.example", adminPW, Operator))
 
 	// Five failures spread over 10 minutes.
 	for i := range DefaultThrottleLimit {
@@ -173,7 +175,7 @@ func TestSignInThrottleOption(t *testing.T) {
 	forEachStore(t, func(t *testing.T, db *store.DB) {
 		d := openDir(t, db, WithSignInThrottle(2, time.Minute))
 		ctx := t.Context()
-		must[Admin](t)(d.CreateAdmin(ctx, 0, "root@ops.example", adminPW, Operator))
+		must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "root@ops.example", adminPW, Operator))
 		for range 2 {
 			_, err := d.SignIn(ctx, "root@ops.example", "wrong password", t0)
 			wantErr(t, err, ErrBadCredentials)
@@ -192,7 +194,7 @@ func TestSignInThrottleConcurrent(t *testing.T) {
 
 func testSignInThrottleConcurrent(t *testing.T, db *store.DB) {
 	nodes := twoNodes(t, db)
-	must[Admin](t)(nodes[0].CreateAdmin(t.Context(), 0, "root@ops.example", adminPW, Operator))
+	must[Admin](t)(nodes[0].CreateAdmin(t.Context(), By{}, 0, "root@ops.example", adminPW, Operator))
 	errs := race(12, func(i int) error {
 		_, err := nodes[i%2].SignIn(t.Context(), "root@ops.example", "wrong password", t0)
 		return err
@@ -222,28 +224,28 @@ func TestCreateAdminAtOwnDomain(t *testing.T) {
 
 func testCreateAdminAtOwnDomain(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
-	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
+	a := must[Tenant](t)(d.CreateTenant(ctx, By{}, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, By{}, "b", Licensed, 1))
 	const pw = "a long admin password"
-	_, err := d.CreateAdminAtOwnDomain(ctx, a.ID, "x@a.test", pw)
+	_, err := d.CreateAdminAtOwnDomain(ctx, By{}, a.ID, "x@a.test", pw)
 	wantErr(t, err, ErrInvalid, "has none yet")
 	for _, dom := range []string{"a.test", "pending.test"} {
-		must[Domain](t)(d.AddDomain(ctx, a.ID, dom))
+		must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, dom))
 	}
-	if err := d.MarkDomainVerified(ctx, a.ID, "a.test"); err != nil {
+	if err := d.MarkDomainVerified(ctx, By{}, a.ID, "a.test"); err != nil {
 		t.Fatal(err)
 	}
-	must[Domain](t)(d.AddDomain(ctx, b.ID, "b.test"))
-	if err := d.MarkDomainVerified(ctx, b.ID, "b.test"); err != nil {
+	must[Domain](t)(d.AddDomain(ctx, By{}, b.ID, "b.test"))
+	if err := d.MarkDomainVerified(ctx, By{}, b.ID, "b.test"); err != nil {
 		t.Fatal(err)
 	}
-	if ad := must[Admin](t)(d.CreateAdminAtOwnDomain(ctx, a.ID, "New@A.Test", pw)); ad.Email != "new@a.test" || ad.TenantID != a.ID || ad.Role != TenantAdmin {
+	if ad := must[Admin](t)(d.CreateAdminAtOwnDomain(ctx, By{}, a.ID, "New@A.Test", pw)); ad.Email != "new@a.test" || ad.TenantID != a.ID || ad.Role != TenantAdmin {
 		t.Fatalf("admin %+v", ad)
 	}
-	_, err = d.CreateAdminAtOwnDomain(ctx, a.ID, "x@pending.test", pw)
+	_, err = d.CreateAdminAtOwnDomain(ctx, By{}, a.ID, "x@pending.test", pw)
 	wantErr(t, err, ErrInvalid, "(a.test)", "pending.test is not one")
-	_, err = d.CreateAdminAtOwnDomain(ctx, a.ID, "x@b.test", pw)
+	_, err = d.CreateAdminAtOwnDomain(ctx, By{}, a.ID, "x@b.test", pw)
 	wantErr(t, err, ErrInvalid, "b.test is not one")
-	_, err = d.CreateAdminAtOwnDomain(ctx, a.ID, "new@a.test", pw)
+	_, err = d.CreateAdminAtOwnDomain(ctx, By{}, a.ID, "new@a.test", pw)
 	wantErr(t, err, ErrConflict)
 }

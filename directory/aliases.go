@@ -31,7 +31,7 @@ func (b SenderBinding) Valid() bool { return b == BindingOff || b == BindingLogi
 // SetSenderBinding sets the tenant's sender binding and returns the tenant
 // before and after. It takes effect on every node at the next snapshot
 // refresh (at once on this one).
-func (d *Directory) SetSenderBinding(ctx context.Context, tenantID int64, b SenderBinding) (before, after Tenant, err error) {
+func (d *Directory) SetSenderBinding(ctx context.Context, by By, tenantID int64, b SenderBinding) (before, after Tenant, err error) {
 	what := fmt.Sprintf("set sender binding of tenant %d", tenantID)
 	if !b.Valid() {
 		return Tenant{}, Tenant{}, invalid(what, fmt.Errorf("mode %q is not %q or %q", b, BindingOff, BindingLogin))
@@ -43,8 +43,11 @@ func (d *Directory) SetSenderBinding(ctx context.Context, tenantID int64, b Send
 		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET sender_binding = $1 WHERE id = $2`, string(b), tenantID); err != nil {
 			return err
 		}
-		after, err = getTenant(ctx, tx, tenantID)
-		return err
+		if after, err = getTenant(ctx, tx, tenantID); err != nil || before.SenderBinding == after.SenderBinding {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "tenant.sender_binding", fmt.Sprintf("tenant:%d", tenantID),
+			map[string]string{"sender_binding": string(before.SenderBinding)}, map[string]string{"sender_binding": string(after.SenderBinding)})
 	})
 	if err != nil {
 		return Tenant{}, Tenant{}, err
@@ -70,12 +73,13 @@ const MaxAliases = 100
 // one of the tenant's verified domains and not be the user's own login;
 // an unknown user (or one of another tenant) is ErrNotFound, a duplicate or
 // one past MaxAliases ErrConflict.
-func (d *Directory) AddAlias(ctx context.Context, tenantID, userID int64, address, createdBy string) (Alias, error) {
+func (d *Directory) AddAlias(ctx context.Context, by By, tenantID, userID int64, address string) (Alias, error) {
 	what := fmt.Sprintf("add alias %q to user %d", address, userID)
 	addr, domain, err := normAddress(address)
 	if err != nil {
 		return Alias{}, invalid(what, err)
 	}
+	createdBy := by.Actor
 	a := Alias{UserID: userID, Address: addr, CreatedBy: createdBy}
 	var created int64
 	a.CreatedAt, created = now()
@@ -110,7 +114,10 @@ func (d *Directory) AddAlias(ctx context.Context, tenantID, userID int64, addres
 		a.ID, err = insertID(ctx, tx, what, "the user already has it",
 			`INSERT INTO user_aliases (user_id, address, created_by, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (user_id, address) DO NOTHING RETURNING id`, userID, addr, createdBy, created)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "user.alias.add", fmt.Sprintf("user:%d/alias:%d", userID, a.ID), nil, a)
 	})
 	if err != nil {
 		return Alias{}, err
@@ -149,7 +156,7 @@ func (d *Directory) Aliases(ctx context.Context, tenantID, userID int64) ([]Alia
 
 // RemoveAlias deletes one alias of the tenant's user and returns it; it
 // stops working at once on this node and at the next refresh on others.
-func (d *Directory) RemoveAlias(ctx context.Context, tenantID, userID, aliasID int64) (Alias, error) {
+func (d *Directory) RemoveAlias(ctx context.Context, by By, tenantID, userID, aliasID int64) (Alias, error) {
 	what := fmt.Sprintf("remove alias %d of user %d", aliasID, userID)
 	var a Alias
 	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -164,8 +171,10 @@ func (d *Directory) RemoveAlias(ctx context.Context, tenantID, userID, aliasID i
 			return err
 		}
 		a.CreatedAt = fromNanos(created)
-		_, err = tx.ExecContext(ctx, `DELETE FROM user_aliases WHERE id = $1`, aliasID)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM user_aliases WHERE id = $1`, aliasID); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "user.alias.remove", fmt.Sprintf("user:%d/alias:%d", userID, aliasID), a, nil)
 	})
 	if err != nil {
 		return Alias{}, err

@@ -23,11 +23,11 @@ func testSenderBinding(t *testing.T, db *store.DB) {
 	if got, _ := d.SnapshotTenant(tn.ID); got.SenderBinding != BindingOff {
 		t.Fatalf("snapshot binding %q, want off", got.SenderBinding)
 	}
-	_, _, err := d.SetSenderBinding(ctx, tn.ID, "strict")
+	_, _, err := d.SetSenderBinding(ctx, By{}, tn.ID, "strict")
 	wantErr(t, err, ErrInvalid, "strict")
-	_, _, err = d.SetSenderBinding(ctx, tn.ID+100, BindingLogin)
+	_, _, err = d.SetSenderBinding(ctx, By{}, tn.ID+100, BindingLogin)
 	wantErr(t, err, ErrNotFound)
-	before, after, err := d.SetSenderBinding(ctx, tn.ID, BindingLogin)
+	before, after, err := d.SetSenderBinding(ctx, By{}, tn.ID, BindingLogin)
 	if err != nil || before.SenderBinding != BindingOff || after.SenderBinding != BindingLogin {
 		t.Fatalf("set: %v %q → %q", err, before.SenderBinding, after.SenderBinding)
 	}
@@ -54,25 +54,25 @@ func testUserAliases(t *testing.T, db *store.DB) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
 	b := tenantWithDomain(t, d, "b", "b.example")
-	must[Domain](t)(d.AddDomain(ctx, a.ID, "pending.example"))
-	alice := must[User](t)(d.CreateUser(ctx, a.ID, "alice@a.example", "alice password 1"))
-	bob := must[User](t)(d.CreateUser(ctx, b.ID, "bob@b.example", "bob password 12"))
+	must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, "pending.example"))
+	alice := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "alice@a.example", "alice password 1"))
+	bob := must[User](t)(d.CreateUser(ctx, By{}, b.ID, "bob@b.example", "bob password 12"))
 
-	al := must[Alias](t)(d.AddAlias(ctx, a.ID, alice.ID, " Sales@A.example ", "admin:x"))
+	al := must[Alias](t)(d.AddAlias(ctx, By{Actor: "admin:x"}, a.ID, alice.ID, " Sales@A.example "))
 	if al.Address != "sales@a.example" || al.UserID != alice.ID || al.CreatedBy != "admin:x" || al.ID == 0 {
 		t.Fatalf("alias %+v", al)
 	}
-	_, err := d.AddAlias(ctx, a.ID, alice.ID, "sales@a.example", "admin:x")
+	_, err := d.AddAlias(ctx, By{Actor: "admin:x"}, a.ID, alice.ID, "sales@a.example")
 	wantErr(t, err, ErrConflict, "already")
-	_, err = d.AddAlias(ctx, a.ID, alice.ID, "ALICE@a.example", "admin:x")
+	_, err = d.AddAlias(ctx, By{Actor: "admin:x"}, a.ID, alice.ID, "ALICE@a.example")
 	wantErr(t, err, ErrInvalid, "own login")
-	_, err = d.AddAlias(ctx, a.ID, alice.ID, "ceo@b.example", "admin:x")
+	_, err = d.AddAlias(ctx, By{Actor: "admin:x"}, a.ID, alice.ID, "ceo@b.example")
 	wantErr(t, err, ErrInvalid, "b.example is not a verified domain")
-	_, err = d.AddAlias(ctx, a.ID, alice.ID, "x@pending.example", "admin:x")
+	_, err = d.AddAlias(ctx, By{Actor: "admin:x"}, a.ID, alice.ID, "x@pending.example")
 	wantErr(t, err, ErrInvalid, "pending.example is not a verified domain")
-	_, err = d.AddAlias(ctx, a.ID, alice.ID, "not an address", "admin:x")
+	_, err = d.AddAlias(ctx, By{Actor: "admin:x"}, a.ID, alice.ID, "not an address")
 	wantErr(t, err, ErrInvalid)
-	_, err = d.AddAlias(ctx, a.ID, bob.ID, "x@a.example", "admin:x") // bob is b's
+	_, err = d.AddAlias(ctx, By{Actor: "admin:x"}, a.ID, bob.ID, "x@a.example") // bob is b's
 	wantErr(t, err, ErrNotFound)
 	_, err = d.Aliases(ctx, a.ID, bob.ID)
 	wantErr(t, err, ErrNotFound)
@@ -86,13 +86,13 @@ func testUserAliases(t *testing.T, db *store.DB) {
 		t.Fatalf("aliases %+v", list)
 	}
 
-	_, err = d.RemoveAlias(ctx, b.ID, alice.ID, al.ID) // through the wrong tenant
+	_, err = d.RemoveAlias(ctx, By{}, b.ID, alice.ID, al.ID) // through the wrong tenant
 	wantErr(t, err, ErrNotFound)
-	gone := must[Alias](t)(d.RemoveAlias(ctx, a.ID, alice.ID, al.ID))
+	gone := must[Alias](t)(d.RemoveAlias(ctx, By{}, a.ID, alice.ID, al.ID))
 	if gone.Address != "sales@a.example" {
 		t.Fatalf("removed %+v", gone)
 	}
-	_, err = d.RemoveAlias(ctx, a.ID, alice.ID, al.ID)
+	_, err = d.RemoveAlias(ctx, By{}, a.ID, alice.ID, al.ID)
 	wantErr(t, err, ErrNotFound)
 	if d.IsUserAlias(alice.ID, "sales@a.example") {
 		t.Fatal("removed alias still in the snapshot")
@@ -111,14 +111,14 @@ func testDomainOwner(t *testing.T, db *store.DB) {
 	a := tenantWithDomain(t, d, "a", "a.example")
 	b := tenantWithDomain(t, d, "b", "b.example")
 	if err := func() error {
-		if _, err := d.AddDomain(ctx, a.ID, "mail.b.example"); err != nil {
+		if _, err := d.AddDomain(ctx, By{}, a.ID, "mail.b.example"); err != nil {
 			return err
 		}
-		return d.MarkDomainVerified(ctx, a.ID, "mail.b.example")
+		return d.MarkDomainVerified(ctx, By{}, a.ID, "mail.b.example")
 	}(); err != nil {
 		t.Fatal(err)
 	}
-	must[Domain](t)(d.AddDomain(ctx, a.ID, "pending.example"))
+	must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, "pending.example"))
 	for _, c := range []struct {
 		domain, verified string
 		owner            int64

@@ -38,7 +38,7 @@ const (
 // with its plaintext, which is stored only as an argon2id hash and cannot be
 // shown again. An unknown user is ErrNotFound; a user with MaxAppPasswords
 // live ones gets ErrConflict.
-func (d *Directory) CreateAppPassword(ctx context.Context, userID int64, name string) (AppPassword, string, error) {
+func (d *Directory) CreateAppPassword(ctx context.Context, by By, userID int64, name string) (AppPassword, string, error) {
 	what := fmt.Sprintf("create app password %q for user %d", name, userID)
 	name, err := checkName(name)
 	if err != nil {
@@ -58,12 +58,13 @@ func (d *Directory) CreateAppPassword(ctx context.Context, userID int64, name st
 		if err := d.db.Lock(ctx, tx, "directory/app-passwords:"+strconv.FormatInt(userID, 10)); err != nil {
 			return err
 		}
-		var users, live int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = $1`, userID).Scan(&users); err != nil {
-			return err
-		}
-		if users == 0 {
+		var live int
+		u, err := getUser(ctx, tx, userID)
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s: %w: no such user", what, ErrNotFound)
+		}
+		if err != nil {
+			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM app_passwords WHERE user_id = $1 AND revoked_at IS NULL`, userID).Scan(&live); err != nil {
 			return err
@@ -71,8 +72,11 @@ func (d *Directory) CreateAppPassword(ctx context.Context, userID int64, name st
 		if live >= MaxAppPasswords {
 			return fmt.Errorf("%s: %w: the user has %d live app passwords, the most allowed; revoke one first", what, ErrConflict, live)
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO app_passwords (user_id, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			userID, name, hash, created).Scan(&p.ID)
+		if err := tx.QueryRowContext(ctx, `INSERT INTO app_passwords (user_id, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			userID, name, hash, created).Scan(&p.ID); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, u.TenantID, "app_password.create", fmt.Sprintf("user:%d/app_password:%d", userID, p.ID), nil, p)
 	})
 	if err != nil {
 		return AppPassword{}, "", err
@@ -118,21 +122,22 @@ func (d *Directory) AppPasswords(ctx context.Context, userID int64) ([]AppPasswo
 // RevokeAppPassword revokes one of the user's app passwords; the next SMTP
 // login with it fails, on every node. Revoking a revoked one is a no-op; an
 // id that is not this user's is ErrNotFound.
-func (d *Directory) RevokeAppPassword(ctx context.Context, userID, id int64) error {
+func (d *Directory) RevokeAppPassword(ctx context.Context, by By, userID, id int64) error {
 	_, revoked := now()
 	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE app_passwords SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`, revoked, id, userID)
+		var tenantID int64
+		err := tx.QueryRowContext(ctx, `SELECT u.tenant_id FROM app_passwords p JOIN users u ON u.id = p.user_id WHERE p.id = $1 AND p.user_id = $2`,
+			id, userID).Scan(&tenantID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revoke app password %d of user %d: %w", id, userID, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE app_passwords SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, revoked, id); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM app_passwords WHERE id = $1 AND user_id = $2`, id, userID).Scan(&n); err != nil || n > 0 {
-			return err
-		}
-		return fmt.Errorf("revoke app password %d of user %d: %w", id, userID, ErrNotFound)
+		return by.record(ctx, tx, tenantID, "app_password.revoke", fmt.Sprintf("user:%d/app_password:%d", userID, id), nil, nil)
 	})
 }
 

@@ -13,8 +13,8 @@ func TestAppPasswords(t *testing.T) {
 func testAppPasswords(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
-	alice := must[User](t)(d.CreateUser(ctx, a.ID, "alice@a.example", "main password"))
-	bob := must[User](t)(d.CreateUser(ctx, a.ID, "bob@a.example", "bobs password"))
+	alice := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "alice@a.example", "main password"))
+	bob := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "bob@a.example", "bobs password"))
 	clock := t0
 	d.clock = func() time.Time { return clock }
 
@@ -47,7 +47,7 @@ func testAppPasswords(t *testing.T, d *Directory) {
 
 	// Revoking one stops it at once; the other and the main password
 	// still work.
-	if err := d.RevokeAppPassword(ctx, alice.ID, phone.ID); err != nil {
+	if err := d.RevokeAppPassword(ctx, By{}, alice.ID, phone.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = d.Authenticate(ctx, "alice@a.example", phonePW)
@@ -61,18 +61,18 @@ func testAppPasswords(t *testing.T, d *Directory) {
 	if len(l) != 2 || l[0].Live() || !l[1].Live() {
 		t.Fatalf("after revoke: %+v", l)
 	}
-	if err := d.RevokeAppPassword(ctx, alice.ID, phone.ID); err != nil {
+	if err := d.RevokeAppPassword(ctx, By{}, alice.ID, phone.ID); err != nil {
 		t.Fatalf("revoking again: %v", err)
 	}
 	// Another user's app password id is not found, and stays live.
-	wantErr(t, d.RevokeAppPassword(ctx, alice.ID, bobs.ID), ErrNotFound)
+	wantErr(t, d.RevokeAppPassword(ctx, By{}, alice.ID, bobs.ID), ErrNotFound)
 	if _, _, err := d.Authenticate(ctx, "bob@a.example", bobsPW); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, d.RevokeAppPassword(ctx, alice.ID, 999), ErrNotFound)
+	wantErr(t, d.RevokeAppPassword(ctx, By{}, alice.ID, 999), ErrNotFound)
 
 	// A disabled user cannot use app passwords either.
-	if err := d.SetUserDisabled(ctx, alice.ID, true); err != nil {
+	if err := d.SetUserDisabled(ctx, By{}, alice.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = d.Authenticate(ctx, "alice@a.example", laptopPW)
@@ -80,9 +80,9 @@ func testAppPasswords(t *testing.T, d *Directory) {
 
 	_, err = d.AppPasswords(ctx, 999)
 	wantErr(t, err, ErrNotFound, "999")
-	_, _, err = d.CreateAppPassword(ctx, 999, "x")
+	_, _, err = d.CreateAppPassword(ctx, By{}, 999, "x")
 	wantErr(t, err, ErrNotFound, "999")
-	_, _, err = d.CreateAppPassword(ctx, alice.ID, "  ")
+	_, _, err = d.CreateAppPassword(ctx, By{}, alice.ID, "  ")
 	wantErr(t, err, ErrInvalid, "empty")
 }
 
@@ -95,7 +95,7 @@ func TestAppPasswordCap(t *testing.T) {
 func testAppPasswordCap(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
-	u := must[User](t)(d.CreateUser(ctx, a.ID, "alice@a.example", "main password"))
+	u := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "alice@a.example", "main password"))
 	var first AppPassword
 	var lastPW string
 	for i := range MaxAppPasswords {
@@ -105,13 +105,13 @@ func testAppPasswordCap(t *testing.T, d *Directory) {
 		}
 		lastPW = pw
 	}
-	_, _, err := d.CreateAppPassword(ctx, u.ID, "one too many")
+	_, _, err := d.CreateAppPassword(ctx, By{}, u.ID, "one too many")
 	wantErr(t, err, ErrConflict, "revoke one")
 	// The last one (tried last) still authenticates.
 	if _, _, err := d.Authenticate(ctx, "alice@a.example", lastPW); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RevokeAppPassword(ctx, u.ID, first.ID); err != nil {
+	if err := d.RevokeAppPassword(ctx, By{}, u.ID, first.ID); err != nil {
 		t.Fatal(err)
 	}
 	mustAppPassword(t, d, u.ID, "replacement")
@@ -119,7 +119,7 @@ func testAppPasswordCap(t *testing.T, d *Directory) {
 
 func mustAppPassword(t *testing.T, d *Directory, userID int64, name string) (AppPassword, string) {
 	t.Helper()
-	p, pw, err := d.CreateAppPassword(t.Context(), userID, name)
+	p, pw, err := d.CreateAppPassword(t.Context(), By{}, userID, name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,14 @@ import (
 // one label below it. It must lie within one of the tenant's verified
 // accepted domains — a tenant can only claim servers in domains it proved it
 // owns — and no other tenant's live certificate connector may claim it.
-func (d *Directory) CreateCertConnector(ctx context.Context, tenantID int64, name, certDomain, createdBy string) (Connector, error) {
+func (d *Directory) CreateCertConnector(ctx context.Context, by By, tenantID int64, name, certDomain string) (Connector, error) {
 	what := fmt.Sprintf("create certificate connector %q", name)
 	name, err := checkName(name)
 	if err != nil {
 		return Connector{}, invalid(what, err)
 	}
-	if createdBy, err = checkName(createdBy); err != nil {
+	createdBy, err := checkName(by.Actor)
+	if err != nil {
 		return Connector{}, invalid(what, fmt.Errorf("created by: %v", err))
 	}
 	wild := strings.HasPrefix(certDomain, "*.")
@@ -57,7 +58,10 @@ func (d *Directory) CreateCertConnector(ctx context.Context, tenantID int64, nam
 			`INSERT INTO connectors (tenant_id, name, created_by, created_at, cert_domain) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant_id, name) WHERE deleted_at IS NULL DO NOTHING RETURNING id`,
 			tenantID, name, createdBy, created, certDomain)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, c)
 	})
 	if err != nil {
 		return Connector{}, err

@@ -9,11 +9,11 @@ func testCertConnectors(t *testing.T, d *Directory) {
 	acme := tenantWithDomain(t, d, "acme", "acme.test")
 	evil := tenantWithDomain(t, d, "evil", "evil.test")
 
-	c := must[Connector](t)(d.CreateCertConnector(ctx, acme.ID, "mx", "*.Acme.TEST", "test"))
+	c := must[Connector](t)(d.CreateCertConnector(ctx, By{Actor: "test"}, acme.ID, "mx", "*.Acme.TEST"))
 	if c.CertDomain != "*.acme.test" {
 		t.Fatalf("cert domain %q", c.CertDomain)
 	}
-	exact := must[Connector](t)(d.CreateCertConnector(ctx, acme.ID, "relay", "relay.mail.acme.test", "test"))
+	exact := must[Connector](t)(d.CreateCertConnector(ctx, By{Actor: "test"}, acme.ID, "relay", "relay.mail.acme.test"))
 	// Matching: wildcard one label deep, exact names, case and trailing dots.
 	for _, tc := range []struct {
 		names []string
@@ -35,20 +35,20 @@ func testCertConnectors(t *testing.T, d *Directory) {
 	}
 	// A tenant may only claim names in its own verified domains, and not
 	// one another tenant claims.
-	_, err := d.CreateCertConnector(ctx, evil.ID, "steal", "*.acme.test", "test")
+	_, err := d.CreateCertConnector(ctx, By{Actor: "test"}, evil.ID, "steal", "*.acme.test")
 	wantErr(t, err, ErrInvalid, "verified")
-	_, err = d.CreateCertConnector(ctx, acme.ID, "bad", "*.*.acme.test", "test")
+	_, err = d.CreateCertConnector(ctx, By{Actor: "test"}, acme.ID, "bad", "*.*.acme.test")
 	wantErr(t, err, ErrInvalid)
 	// Two tenants with nested verified domains cannot both claim one name.
-	must[Connector](t)(d.CreateCertConnector(ctx, acme.ID, "nested", "*.mail.acme.test", "test"))
-	must[Domain](t)(d.AddDomain(ctx, evil.ID, "mail.acme.test"))
-	if err := d.MarkDomainVerified(ctx, evil.ID, "mail.acme.test"); err != nil {
+	must[Connector](t)(d.CreateCertConnector(ctx, By{Actor: "test"}, acme.ID, "nested", "*.mail.acme.test"))
+	must[Domain](t)(d.AddDomain(ctx, By{}, evil.ID, "mail.acme.test"))
+	if err := d.MarkDomainVerified(ctx, By{}, evil.ID, "mail.acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = d.CreateCertConnector(ctx, evil.ID, "clash", "*.mail.acme.test", "test")
+	_, err = d.CreateCertConnector(ctx, By{Actor: "test"}, evil.ID, "clash", "*.mail.acme.test")
 	wantErr(t, err, ErrConflict)
 	// Deleting stops the match.
-	if err := d.DeleteConnector(ctx, acme.ID, c.ID); err != nil {
+	if err := d.DeleteConnector(ctx, By{}, acme.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok := d.ConnectorForCert([]string{"mx1.acme.test"}); ok {

@@ -17,8 +17,8 @@ import (
 // traffic; overlaps within a tenant are fine (the most specific wins).
 // No address space cap applies: this is the operator's (and the seed's)
 // way; tenant admins go through CreateConnectorWithin.
-func (d *Directory) CreateConnector(ctx context.Context, tenantID int64, name string, ranges []netip.Prefix, createdBy string) (Connector, error) {
-	return d.createConnector(ctx, tenantID, name, ranges, createdBy, nil)
+func (d *Directory) CreateConnector(ctx context.Context, by By, tenantID int64, name string, ranges []netip.Prefix) (Connector, error) {
+	return d.createConnector(ctx, by, tenantID, name, ranges, nil)
 }
 
 // CreateConnectorWithin is CreateConnector for a tenant admin: the
@@ -27,8 +27,8 @@ func (d *Directory) CreateConnector(ctx context.Context, tenantID int64, name st
 // Without a cap, one tenant could claim nearly all of IPv4 in /8s: every
 // host on the internet would relay as that tenant, and no other tenant
 // could add a connector.
-func (d *Directory) CreateConnectorWithin(ctx context.Context, tenantID int64, name string, ranges []netip.Prefix, createdBy string, limit SpaceCap) (Connector, error) {
-	return d.createConnector(ctx, tenantID, name, ranges, createdBy, &limit)
+func (d *Directory) CreateConnectorWithin(ctx context.Context, by By, tenantID int64, name string, ranges []netip.Prefix, limit SpaceCap) (Connector, error) {
+	return d.createConnector(ctx, by, tenantID, name, ranges, &limit)
 }
 
 // ConnectorSpace is the address space the tenant's live connectors cover.
@@ -40,13 +40,14 @@ func (d *Directory) ConnectorSpace(ctx context.Context, tenantID int64) (Space, 
 	return SpaceOf(ranges), err
 }
 
-func (d *Directory) createConnector(ctx context.Context, tenantID int64, name string, ranges []netip.Prefix, createdBy string, limit *SpaceCap) (Connector, error) {
+func (d *Directory) createConnector(ctx context.Context, by By, tenantID int64, name string, ranges []netip.Prefix, limit *SpaceCap) (Connector, error) {
 	what := fmt.Sprintf("create connector %q", name)
 	name, err := checkName(name)
 	if err != nil {
 		return Connector{}, invalid(what, err)
 	}
-	if createdBy, err = checkName(createdBy); err != nil {
+	createdBy, err := checkName(by.Actor)
+	if err != nil {
 		return Connector{}, invalid(what, fmt.Errorf("created by: %v", err))
 	}
 	if ranges, err = normPrefixes(ranges); err != nil {
@@ -89,7 +90,7 @@ func (d *Directory) createConnector(ctx context.Context, tenantID int64, name st
 				return err
 			}
 		}
-		return nil
+		return by.record(ctx, tx, tenantID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, c)
 	})
 	if err != nil {
 		return Connector{}, err
@@ -166,9 +167,13 @@ func liveRanges(ctx context.Context, q queryer, tenantID int64) ([]netip.Prefix,
 
 // DeleteConnector soft-deletes a live connector: it stops matching at once
 // on this node (and within RefreshInterval on others) but stays listed.
-func (d *Directory) DeleteConnector(ctx context.Context, tenantID, id int64) error {
+func (d *Directory) DeleteConnector(ctx context.Context, by By, tenantID, id int64) error {
 	_, deleted := now()
 	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
+		before, err := loadConnectors(ctx, tx, "c.id = $1 AND c.tenant_id = $2 AND c.deleted_at IS NULL", id, tenantID)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE connectors SET deleted_at = $1 WHERE id = $2 AND tenant_id = $3 AND deleted_at IS NULL`, deleted, id, tenantID)
 		if err != nil {
 			return err
@@ -176,7 +181,10 @@ func (d *Directory) DeleteConnector(ctx context.Context, tenantID, id int64) err
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return errors.Join(err, fmt.Errorf("delete connector %d of tenant %d: %w: no such live connector", id, tenantID, ErrNotFound))
 		}
-		return nil
+		if len(before) != 1 {
+			return fmt.Errorf("delete connector %d: it changed while being deleted", id)
+		}
+		return by.record(ctx, tx, tenantID, "connector.delete", fmt.Sprintf("connector:%d", id), before[0], nil)
 	})
 	if err != nil {
 		return err
@@ -249,9 +257,10 @@ func loadConnectors(ctx context.Context, q queryer, where string, args ...any) (
 // admin's fresh second factor (the API's step-up); by names the admin for the
 // record. Confirming a confirmed connector is a no-op; a deleted or unknown
 // one is ErrNotFound.
-func (d *Directory) ConfirmConnector(ctx context.Context, tenantID, id int64, by string) (Connector, error) {
+func (d *Directory) ConfirmConnector(ctx context.Context, by By, tenantID, id int64) (Connector, error) {
 	what := fmt.Sprintf("confirm connector %d", id)
 	_, at := now()
+	var c Connector
 	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM connectors WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`,
@@ -261,16 +270,19 @@ func (d *Directory) ConfirmConnector(ctx context.Context, tenantID, id int64, by
 		if n == 0 {
 			return fmt.Errorf("%s of tenant %d: %w", what, tenantID, ErrNotFound)
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE connectors SET confirmed_at = $1, confirmed_by = $2 WHERE id = $3 AND confirmed_at IS NULL`, at, by, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE connectors SET confirmed_at = $1, confirmed_by = $2 WHERE id = $3 AND confirmed_at IS NULL`, at, by.Actor, id); err != nil {
+			return err
+		}
+		cs, err := loadConnectors(ctx, tx, "c.id = $1", id)
+		if err != nil || len(cs) != 1 {
+			return fmt.Errorf("%s: reload: %v", what, err)
+		}
+		c = cs[0]
+		return by.record(ctx, tx, tenantID, "connector.confirm", fmt.Sprintf("connector:%d", id), nil, c)
 	})
 	if err != nil {
 		return Connector{}, err
 	}
 	d.changed(ctx)
-	cs, err := loadConnectors(ctx, d.db.Read, "c.id = $1", id)
-	if err != nil || len(cs) != 1 {
-		return Connector{}, fmt.Errorf("%s: reload: %v", what, err)
-	}
-	return cs[0], nil
+	return c, nil
 }

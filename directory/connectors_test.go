@@ -14,18 +14,18 @@ func TestConnectorsCreateAndMatch(t *testing.T) {
 
 func testConnectorsCreateAndMatch(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
-	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
+	a := must[Tenant](t)(d.CreateTenant(ctx, By{}, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, By{}, "b", Licensed, 1))
 
-	wide := must[Connector](t)(d.CreateConnector(ctx, a.ID, "wide", prefixes("10.0.0.0/8", "2001:db8::/32"), "admin@a"))
+	wide := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, "wide", prefixes("10.0.0.0/8", "2001:db8::/32")))
 	// Overlap within a tenant is allowed; input is masked, unmapped and deduplicated.
-	narrow := must[Connector](t)(d.CreateConnector(ctx, a.ID, "narrow",
-		prefixes("10.1.2.3/16", "::ffff:10.1.0.0/112", "2001:db8:1::/48"), "admin@a"))
+	narrow := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, "narrow",
+		prefixes("10.1.2.3/16", "::ffff:10.1.0.0/112", "2001:db8:1::/48")))
 	if want := prefixes("10.1.0.0/16", "2001:db8:1::/48"); !reflect.DeepEqual(narrow.IPRanges, want) {
 		t.Fatalf("ranges %v, want %v", narrow.IPRanges, want)
 	}
-	host := must[Connector](t)(d.CreateConnector(ctx, a.ID, "host", prefixes("10.1.2.3/32"), "admin@a"))
-	other := must[Connector](t)(d.CreateConnector(ctx, b.ID, "b-net", prefixes("192.0.2.0/24", "2001:db9::/48"), "admin@b"))
+	host := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, "host", prefixes("10.1.2.3/32")))
+	other := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin@b"}, b.ID, "b-net", prefixes("192.0.2.0/24", "2001:db9::/48")))
 
 	for ip, want := range map[string]int64{
 		"10.200.0.1":            wide.ID,
@@ -59,25 +59,25 @@ func testConnectorsCreateAndMatch(t *testing.T, d *Directory) {
 
 	// Another tenant cannot claim any part of a's ranges.
 	for _, r := range []string{"10.1.2.0/24", "10.0.0.0/8", "2001:db8:1:2::/64", "2001:db8::/32"} {
-		_, err := d.CreateConnector(ctx, b.ID, "grab", prefixes("198.51.100.0/24", r), "admin@b")
+		_, err := d.CreateConnector(ctx, By{Actor: "admin@b"}, b.ID, "grab", prefixes("198.51.100.0/24", r))
 		wantErr(t, err, ErrConflict, netip.MustParsePrefix(r).Masked().String())
 	}
 	// The error names the range asked for but not the other tenant's: that
 	// is the other tenant's business. Its Detail, for operators, does.
-	_, err := d.CreateConnector(ctx, b.ID, "grab", prefixes("10.200.0.0/16"), "admin@b")
+	_, err := d.CreateConnector(ctx, By{Actor: "admin@b"}, b.ID, "grab", prefixes("10.200.0.0/16"))
 	wantErr(t, err, ErrConflict, "10.200.0.0/16", "another tenant")
 	var oe *OverlapError
 	if strings.Contains(err.Error(), "10.0.0.0/8") || !errors.As(err, &oe) || oe.Other.String() != "10.0.0.0/8" || oe.OtherTenant != a.ID ||
 		!strings.Contains(oe.Detail(), "10.0.0.0/8") {
 		t.Fatalf("overlap error %v (%+v): want the other range in Detail only", err, oe)
 	}
-	_, err = d.CreateConnector(ctx, b.ID, "grab", prefixes("2001:db8:ff::/48"), "admin@b")
+	_, err = d.CreateConnector(ctx, By{Actor: "admin@b"}, b.ID, "grab", prefixes("2001:db8:ff::/48"))
 	wantErr(t, err, ErrConflict, "2001:db8:ff::/48")
 	if strings.Contains(err.Error(), "2001:db8::/32") {
 		t.Fatalf("overlap error reveals the other tenant's range: %v", err)
 	}
 	// Names are unique among a tenant's live connectors.
-	_, err = d.CreateConnector(ctx, a.ID, "wide", prefixes("172.16.0.0/12"), "admin@a")
+	_, err = d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, "wide", prefixes("172.16.0.0/12"))
 	wantErr(t, err, ErrConflict, "wide")
 
 	for name, r := range map[string][]netip.Prefix{
@@ -86,12 +86,12 @@ func testConnectorsCreateAndMatch(t *testing.T, d *Directory) {
 		"too broad": prefixes("0.0.0.0/0"),
 		"v6 broad":  prefixes("2000::/3"),
 	} {
-		_, err := d.CreateConnector(ctx, a.ID, name, r, "admin@a")
+		_, err := d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, name, r)
 		wantErr(t, err, ErrInvalid, name)
 	}
-	_, err = d.CreateConnector(ctx, a.ID, "", prefixes("172.16.0.0/12"), "admin@a")
+	_, err = d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, "", prefixes("172.16.0.0/12"))
 	wantErr(t, err, ErrInvalid)
-	_, err = d.CreateConnector(ctx, 999, "x", prefixes("172.16.0.0/12"), "admin@a")
+	_, err = d.CreateConnector(ctx, By{Actor: "admin@a"}, 999, "x", prefixes("172.16.0.0/12"))
 	wantErr(t, err, ErrNotFound, "999")
 }
 
@@ -101,19 +101,19 @@ func TestDeleteConnector(t *testing.T) {
 
 func testDeleteConnector(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
-	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
-	c := must[Connector](t)(d.CreateConnector(ctx, a.ID, "office", prefixes("198.51.100.0/24"), "admin@a"))
+	a := must[Tenant](t)(d.CreateTenant(ctx, By{}, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, By{}, "b", Licensed, 1))
+	c := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, "office", prefixes("198.51.100.0/24")))
 	ip := netip.MustParseAddr("198.51.100.7")
 	if _, _, ok := d.ConnectorForIP(ip); !ok {
 		t.Fatal("live connector does not match")
 	}
 
-	wantErr(t, d.DeleteConnector(ctx, b.ID, c.ID), ErrNotFound) // not b's
-	if err := d.DeleteConnector(ctx, a.ID, c.ID); err != nil {
+	wantErr(t, d.DeleteConnector(ctx, By{}, b.ID, c.ID), ErrNotFound) // not b's
+	if err := d.DeleteConnector(ctx, By{}, a.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, d.DeleteConnector(ctx, a.ID, c.ID), ErrNotFound)
+	wantErr(t, d.DeleteConnector(ctx, By{}, a.ID, c.ID), ErrNotFound)
 	if _, _, ok := d.ConnectorForIP(ip); ok {
 		t.Fatal("deleted connector still matches")
 	}
@@ -124,8 +124,8 @@ func testDeleteConnector(t *testing.T, d *Directory) {
 	}
 
 	// The name and the range are free again: for a, and for another tenant.
-	must[Connector](t)(d.CreateConnector(ctx, a.ID, "office", prefixes("203.0.113.0/24"), "admin@a"))
-	moved := must[Connector](t)(d.CreateConnector(ctx, b.ID, "office", prefixes("198.51.100.0/25"), "admin@b"))
+	must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin@a"}, a.ID, "office", prefixes("203.0.113.0/24")))
+	moved := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin@b"}, b.ID, "office", prefixes("198.51.100.0/25")))
 	if got, tn, ok := d.ConnectorForIP(ip); !ok || got.ID != moved.ID || tn.ID != b.ID {
 		t.Fatalf("after move: %+v %+v %v", got, tn, ok)
 	}
@@ -143,8 +143,8 @@ func TestConnectorForIPReturnsCopy(t *testing.T) {
 }
 
 func testConnectorForIPReturnsCopy(t *testing.T, d *Directory) {
-	a := must[Tenant](t)(d.CreateTenant(t.Context(), "a", Licensed, 1))
-	must[Connector](t)(d.CreateConnector(t.Context(), a.ID, "x", prefixes("192.0.2.0/24"), "me"))
+	a := must[Tenant](t)(d.CreateTenant(t.Context(), By{}, "a", Licensed, 1))
+	must[Connector](t)(d.CreateConnector(t.Context(), By{Actor: "me"}, a.ID, "x", prefixes("192.0.2.0/24")))
 	ip := netip.MustParseAddr("192.0.2.1")
 	c, _, _ := d.ConnectorForIP(ip)
 	c.IPRanges[0] = netip.MustParsePrefix("0.0.0.0/0")
@@ -177,13 +177,13 @@ func TestConnectorSpaceCap(t *testing.T) { forEachDir(t, testConnectorSpaceCap) 
 
 func testConnectorSpaceCap(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
+	a := must[Tenant](t)(d.CreateTenant(ctx, By{}, "a", Licensed, 1))
 	limit := SpaceCap{IPv4: 512, IPv6Nets64: 2}
-	must[Connector](t)(d.CreateConnectorWithin(ctx, a.ID, "one", prefixes("192.0.2.0/24", "2001:db8::1/128"), "admin@a", limit))
+	must[Connector](t)(d.CreateConnectorWithin(ctx, By{Actor: "admin@a"}, a.ID, "one", prefixes("192.0.2.0/24", "2001:db8::1/128"), limit))
 	// Overlapping its own ranges costs nothing.
-	must[Connector](t)(d.CreateConnectorWithin(ctx, a.ID, "same", prefixes("192.0.2.0/25", "2001:db8::2/128"), "admin@a", limit))
-	two := must[Connector](t)(d.CreateConnectorWithin(ctx, a.ID, "two", prefixes("198.51.100.0/24"), "admin@a", limit))
-	_, err := d.CreateConnectorWithin(ctx, a.ID, "three", prefixes("203.0.113.7/32"), "admin@a", limit)
+	must[Connector](t)(d.CreateConnectorWithin(ctx, By{Actor: "admin@a"}, a.ID, "same", prefixes("192.0.2.0/25", "2001:db8::2/128"), limit))
+	two := must[Connector](t)(d.CreateConnectorWithin(ctx, By{Actor: "admin@a"}, a.ID, "two", prefixes("198.51.100.0/24"), limit))
+	_, err := d.CreateConnectorWithin(ctx, By{Actor: "admin@a"}, a.ID, "three", prefixes("203.0.113.7/32"), limit)
 	var se *SpaceError
 	if !errors.Is(err, ErrOverCap) || !errors.As(err, &se) || se.Family != "IPv4" || se.Asked != 1 || se.Used != 512 || se.Total != 513 || se.Cap != 512 {
 		t.Fatalf("over the IPv4 cap: %v (%+v)", err, se)
@@ -193,19 +193,19 @@ func testConnectorSpaceCap(t *testing.T, d *Directory) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	_, err = d.CreateConnectorWithin(ctx, a.ID, "v6", prefixes("2001:db8:1::/63"), "admin@a", limit)
+	_, err = d.CreateConnectorWithin(ctx, By{Actor: "admin@a"}, a.ID, "v6", prefixes("2001:db8:1::/63"), limit)
 	if !errors.As(err, &se) || se.Family != "IPv6" || se.Asked != 2 || se.Total != 3 {
 		t.Fatalf("over the IPv6 cap: %v", err)
 	}
 	// An operator's connector is not capped; deleting frees room.
-	must[Connector](t)(d.CreateConnector(ctx, a.ID, "op", prefixes("10.0.0.0/8"), "operator:root"))
+	must[Connector](t)(d.CreateConnector(ctx, By{Actor: "operator:root"}, a.ID, "op", prefixes("10.0.0.0/8")))
 	if sp := must[Space](t)(d.ConnectorSpace(ctx, a.ID)); sp.IPv4 != 512+1<<24 || sp.IPv6Nets64 != 1 {
 		t.Fatalf("space %+v", sp)
 	}
-	if err := d.DeleteConnector(ctx, a.ID, two.ID); err != nil {
+	if err := d.DeleteConnector(ctx, By{}, a.ID, two.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateConnectorWithin(ctx, a.ID, "four", prefixes("10.1.0.0/16"), "admin@a", limit); err != nil {
+	if _, err := d.CreateConnectorWithin(ctx, By{Actor: "admin@a"}, a.ID, "four", prefixes("10.1.0.0/16"), limit); err != nil {
 		t.Fatalf("a range inside the operator's connector adds nothing: %v", err)
 	}
 }

@@ -84,9 +84,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // tenantWithDomain creates a tenant with one verified domain.
 func tenantWithDomain(t *testing.T, d *Directory, name, domain string) Tenant {
 	t.Helper()
-	tn := must[Tenant](t)(d.CreateTenant(t.Context(), name, Licensed, 10))
-	must[Domain](t)(d.AddDomain(t.Context(), tn.ID, domain))
-	if err := d.MarkDomainVerified(t.Context(), tn.ID, domain); err != nil {
+	tn := must[Tenant](t)(d.CreateTenant(t.Context(), By{}, name, Licensed, 10))
+	must[Domain](t)(d.AddDomain(t.Context(), By{}, tn.ID, domain))
+	if err := d.MarkDomainVerified(t.Context(), By{}, tn.ID, domain); err != nil {
 		t.Fatal(err)
 	}
 	return tn
@@ -106,7 +106,7 @@ func TestTenants(t *testing.T) {
 
 func testTenants(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Tenant](t)(d.CreateTenant(ctx, "  Acme  ", Trial, 0))
+	a := must[Tenant](t)(d.CreateTenant(ctx, By{}, "  Acme  ", Trial, 0))
 	if a.ID == 0 || a.Name != "Acme" || a.License != Trial || a.CreatedAt.IsZero() {
 		t.Fatalf("created %+v", a)
 	}
@@ -116,17 +116,17 @@ func testTenants(t *testing.T, d *Directory) {
 	if got := must[Tenant](t)(d.TenantByName(ctx, "Acme")); got != a {
 		t.Fatalf("TenantByName = %+v, want %+v", got, a)
 	}
-	_, err := d.CreateTenant(ctx, "Acme", Licensed, 5)
+	_, err := d.CreateTenant(ctx, By{}, "Acme", Licensed, 5)
 	wantErr(t, err, ErrConflict, "Acme")
 	_, err = d.Tenant(ctx, 999)
 	wantErr(t, err, ErrNotFound, "999")
 	_, err = d.TenantByName(ctx, "nobody")
 	wantErr(t, err, ErrNotFound, "nobody")
-	_, err = d.CreateTenant(ctx, " ", Trial, 0)
+	_, err = d.CreateTenant(ctx, By{}, " ", Trial, 0)
 	wantErr(t, err, ErrInvalid, "empty")
-	_, err = d.CreateTenant(ctx, "x", "gold", 0)
+	_, err = d.CreateTenant(ctx, By{}, "x", "gold", 0)
 	wantErr(t, err, ErrInvalid, "gold")
-	_, err = d.CreateTenant(ctx, "x", Licensed, -1)
+	_, err = d.CreateTenant(ctx, By{}, "x", Licensed, -1)
 	wantErr(t, err, ErrInvalid, "-1")
 }
 
@@ -136,41 +136,41 @@ func TestDomains(t *testing.T) {
 
 func testDomains(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
-	b := must[Tenant](t)(d.CreateTenant(ctx, "b", Licensed, 1))
+	a := must[Tenant](t)(d.CreateTenant(ctx, By{}, "a", Licensed, 1))
+	b := must[Tenant](t)(d.CreateTenant(ctx, By{}, "b", Licensed, 1))
 
-	dom := must[Domain](t)(d.AddDomain(ctx, a.ID, "Example.COM."))
+	dom := must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, "Example.COM."))
 	if dom.Name != "example.com" || dom.Verified || len(dom.Token) < 20 || dom.TenantID != a.ID {
 		t.Fatalf("added %+v", dom)
 	}
-	_, err := d.AddDomain(ctx, a.ID, "example.com")
+	_, err := d.AddDomain(ctx, By{}, a.ID, "example.com")
 	wantErr(t, err, ErrConflict, "example.com")
-	_, err = d.AddDomain(ctx, 999, "example.org")
+	_, err = d.AddDomain(ctx, By{}, 999, "example.org")
 	wantErr(t, err, ErrNotFound, "999")
-	_, err = d.AddDomain(ctx, a.ID, "exa_mple.com")
+	_, err = d.AddDomain(ctx, By{}, a.ID, "exa_mple.com")
 	wantErr(t, err, ErrInvalid, "exa_mple.com")
 	if d.IsVerifiedDomain(a.ID, "example.com") {
 		t.Fatal("pending domain reported verified")
 	}
 
 	// b may add the same name pending; the token differs.
-	domB := must[Domain](t)(d.AddDomain(ctx, b.ID, "example.com"))
+	domB := must[Domain](t)(d.AddDomain(ctx, By{}, b.ID, "example.com"))
 	if domB.Token == dom.Token {
 		t.Fatal("two domains share a token")
 	}
-	if err := d.MarkDomainVerified(ctx, a.ID, "EXAMPLE.com"); err != nil {
+	if err := d.MarkDomainVerified(ctx, By{}, a.ID, "EXAMPLE.com"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.MarkDomainVerified(ctx, a.ID, "example.com"); err != nil {
+	if err := d.MarkDomainVerified(ctx, By{}, a.ID, "example.com"); err != nil {
 		t.Fatalf("verifying again: %v", err)
 	}
-	wantErr(t, d.MarkDomainVerified(ctx, b.ID, "example.com"), ErrConflict, "example.com")
-	wantErr(t, d.MarkDomainVerified(ctx, a.ID, "other.com"), ErrNotFound, "other.com")
+	wantErr(t, d.MarkDomainVerified(ctx, By{}, b.ID, "example.com"), ErrConflict, "example.com")
+	wantErr(t, d.MarkDomainVerified(ctx, By{}, a.ID, "other.com"), ErrNotFound, "other.com")
 
 	if !d.IsVerifiedDomain(a.ID, "Example.com.") || d.IsVerifiedDomain(b.ID, "example.com") {
 		t.Fatal("IsVerifiedDomain wrong after verification")
 	}
-	must[Domain](t)(d.AddDomain(ctx, a.ID, "alpha.example"))
+	must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, "alpha.example"))
 	list := must[[]Domain](t)(d.Domains(ctx, a.ID))
 	if len(list) != 2 || list[0].Name != "alpha.example" || list[1].Name != "example.com" || !list[1].Verified || list[1].Token != dom.Token {
 		t.Fatalf("Domains = %+v", list)
@@ -192,5 +192,5 @@ func testOpenTwiceAndClose(t *testing.T, db *store.DB) {
 	if err := d1.Close(); err != nil {
 		t.Fatal("second Close:", err)
 	}
-	must[Tenant](t)(d2.CreateTenant(t.Context(), "x", Trial, 0))
+	must[Tenant](t)(d2.CreateTenant(t.Context(), By{}, "x", Trial, 0))
 }

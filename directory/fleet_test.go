@@ -67,14 +67,14 @@ func TestConcurrentVerifySameDomain(t *testing.T) {
 		const n = 6
 		var tenants []Tenant
 		for i := range n {
-			tenants = append(tenants, must[Tenant](t)(nodes[0].CreateTenant(ctx, fmt.Sprint("t", i), Licensed, 1)))
+			tenants = append(tenants, must[Tenant](t)(nodes[0].CreateTenant(ctx, By{}, fmt.Sprint("t", i), Licensed, 1)))
 		}
 		for round := range 4 {
 			name := fmt.Sprintf("contested-%d.example", round)
 			for _, tn := range tenants {
-				must[Domain](t)(nodes[0].AddDomain(ctx, tn.ID, name))
+				must[Domain](t)(nodes[0].AddDomain(ctx, By{}, tn.ID, name))
 			}
-			errs := race(n, func(i int) error { return nodes[i%2].MarkDomainVerified(ctx, tenants[i].ID, name) })
+			errs := race(n, func(i int) error { return nodes[i%2].MarkDomainVerified(ctx, By{}, tenants[i].ID, name) })
 			w := oneWinner(t, "verify "+name, errs)
 			var rows int
 			if err := db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM domains WHERE name = $1 AND verified`, name).Scan(&rows); err != nil || rows != 1 {
@@ -97,13 +97,13 @@ func TestConcurrentConnectorOverlap(t *testing.T) {
 		const n = 6
 		var tenants []Tenant
 		for i := range n {
-			tenants = append(tenants, must[Tenant](t)(nodes[0].CreateTenant(ctx, fmt.Sprint("t", i), Licensed, 1)))
+			tenants = append(tenants, must[Tenant](t)(nodes[0].CreateTenant(ctx, By{}, fmt.Sprint("t", i), Licensed, 1)))
 		}
 		for round := range 4 {
 			errs := race(n, func(i int) error {
 				// All contain 10.<round>.0.1, none is equal to another.
 				r := prefixes(fmt.Sprintf("10.%d.0.0/%d", round, 16+i), fmt.Sprintf("2001:db8:%d::/%d", round, 48+i))
-				_, err := nodes[i%2].CreateConnector(ctx, tenants[i].ID, fmt.Sprint("c", round), r, "admin")
+				_, err := nodes[i%2].CreateConnector(ctx, By{Actor: "admin"}, tenants[i].ID, fmt.Sprint("c", round), r)
 				return err
 			})
 			oneWinner(t, fmt.Sprint("round ", round), errs)
@@ -138,20 +138,20 @@ func TestConcurrentCreateSameName(t *testing.T) {
 		ctx := t.Context()
 		const n = 6
 		oneWinner(t, "tenant", race(n, func(i int) error {
-			_, err := nodes[i%2].CreateTenant(ctx, "same", Trial, 0)
+			_, err := nodes[i%2].CreateTenant(ctx, By{}, "same", Trial, 0)
 			return err
 		}))
 		tn := tenantWithDomain(t, nodes[0], "owner", "owner.example")
 		oneWinner(t, "domain", race(n, func(i int) error {
-			_, err := nodes[i%2].AddDomain(ctx, tn.ID, "new.example")
+			_, err := nodes[i%2].AddDomain(ctx, By{}, tn.ID, "new.example")
 			return err
 		}))
 		oneWinner(t, "user", race(n, func(i int) error {
-			_, err := nodes[i%2].CreateUser(ctx, tn.ID, "same@owner.example", "longenough")
+			_, err := nodes[i%2].CreateUser(ctx, By{}, tn.ID, "same@owner.example", "longenough")
 			return err
 		}))
 		oneWinner(t, "connector", race(n, func(i int) error {
-			_, err := nodes[i%2].CreateConnector(ctx, tn.ID, "same", prefixes(fmt.Sprintf("192.0.2.%d/32", i)), "admin")
+			_, err := nodes[i%2].CreateConnector(ctx, By{Actor: "admin"}, tn.ID, "same", prefixes(fmt.Sprintf("192.0.2.%d/32", i)))
 			return err
 		}))
 	})
@@ -164,7 +164,7 @@ func TestFailedChangeLeavesNothing(t *testing.T) {
 	forEachStore(t, func(t *testing.T, db *store.DB) {
 		d := openDir(t, db)
 		ctx := t.Context()
-		tn := must[Tenant](t)(d.CreateTenant(ctx, "a", Licensed, 1))
+		tn := must[Tenant](t)(d.CreateTenant(ctx, By{}, "a", Licensed, 1))
 		trigger := map[string][]string{
 			store.SQLite: {`CREATE TRIGGER fail_range BEFORE INSERT ON connector_ranges
 				WHEN NEW.prefix = '203.0.113.0/24' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`},
@@ -178,7 +178,7 @@ func TestFailedChangeLeavesNothing(t *testing.T) {
 			}
 		}
 		ranges := prefixes("198.51.100.0/24", "203.0.113.0/24") // inserted in this order
-		if _, err := d.CreateConnector(ctx, tn.ID, "office", ranges, "admin"); err == nil {
+		if _, err := d.CreateConnector(ctx, By{Actor: "admin"}, tn.ID, "office", ranges); err == nil {
 			t.Fatal("CreateConnector succeeded despite the trigger")
 		}
 		var conns, rs int
@@ -193,7 +193,7 @@ func TestFailedChangeLeavesNothing(t *testing.T) {
 		if _, err := db.Write.ExecContext(ctx, `DROP TRIGGER fail_range`+map[string]string{store.Postgres: ` ON connector_ranges`}[db.Dialect]); err != nil {
 			t.Fatal(err)
 		}
-		c := must[Connector](t)(d.CreateConnector(ctx, tn.ID, "office", ranges, "admin"))
+		c := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "admin"}, tn.ID, "office", ranges))
 		if got, _, ok := d.ConnectorForIP(netip.MustParseAddr("203.0.113.9")); !ok || got.ID != c.ID {
 			t.Fatal("connector not usable after the retry")
 		}

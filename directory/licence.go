@@ -12,7 +12,7 @@ import (
 // tenant before and after, for the audit log. An expired subscription is
 // what the protection policy refuses with 5.7.705; a renewal takes effect at
 // once.
-func (d *Directory) SetLicense(ctx context.Context, tenantID int64, lic License, seats int, expires time.Time) (before, after Tenant, err error) {
+func (d *Directory) SetLicense(ctx context.Context, by By, tenantID int64, lic License, seats int, expires time.Time) (before, after Tenant, err error) {
 	what := fmt.Sprintf("set licence of tenant %d", tenantID)
 	if !lic.Valid() {
 		return before, after, invalid(what, fmt.Errorf("license %q is not trial, licensed or expired", lic))
@@ -35,8 +35,10 @@ func (d *Directory) SetLicense(ctx context.Context, tenantID int64, lic License,
 		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET license = $1, seats = $2, license_expires = $3 WHERE id = $4`, string(lic), seats, exp, tenantID); err != nil {
 			return err
 		}
-		after, err = getTenant(ctx, tx, tenantID)
-		return err
+		if after, err = getTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "licence.change", fmt.Sprintf("tenant:%d", tenantID), before, after)
 	})
 	if err != nil {
 		return Tenant{}, Tenant{}, err

@@ -30,7 +30,7 @@ const (
 func (d *Directory) SeedDev(ctx context.Context) (string, error) {
 	t, err := d.TenantByName(ctx, DemoTenant)
 	if errors.Is(err, ErrNotFound) {
-		t, err = d.CreateTenant(ctx, DemoTenant, Trial, 0)
+		t, err = d.CreateTenant(ctx, By{}, DemoTenant, Trial, 0)
 	}
 	if err != nil {
 		return "", fmt.Errorf("seed: %w", err)
@@ -41,11 +41,11 @@ func (d *Directory) SeedDev(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("seed: %w", err)
 	}
 	if !hasDomain(doms, DemoDomain) {
-		if _, err := d.AddDomain(ctx, t.ID, DemoDomain); err != nil {
+		if _, err := d.AddDomain(ctx, By{}, t.ID, DemoDomain); err != nil {
 			return "", fmt.Errorf("seed: %w", err)
 		}
 	}
-	if err := d.MarkDomainVerified(ctx, t.ID, DemoDomain); err != nil {
+	if err := d.MarkDomainVerified(ctx, By{}, t.ID, DemoDomain); err != nil {
 		return "", fmt.Errorf("seed: %w", err)
 	}
 
@@ -56,7 +56,7 @@ func (d *Directory) SeedDev(ctx context.Context) (string, error) {
 	}
 	if n == 0 {
 		pw = password.Random(20)
-		if _, err := d.CreateUser(ctx, t.ID, DemoUser, pw); err != nil {
+		if _, err := d.CreateUser(ctx, By{}, t.ID, DemoUser, pw); err != nil {
 			return "", fmt.Errorf("seed: %w", err)
 		}
 	}
@@ -67,12 +67,12 @@ func (d *Directory) SeedDev(ctx context.Context) (string, error) {
 	}
 	if !hasLiveConnector(conns, DemoConnector) {
 		ranges := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
-		c, err := d.CreateConnector(ctx, t.ID, DemoConnector, ranges, "seed")
+		c, err := d.CreateConnector(ctx, By{Actor: "seed"}, t.ID, DemoConnector, ranges)
 		if err != nil {
 			return "", fmt.Errorf("seed: %w", err)
 		}
 		// The demo connector skips probation: dev mode is for trying mail.
-		if _, err := d.ConfirmConnector(ctx, t.ID, c.ID, "seed"); err != nil {
+		if _, err := d.ConfirmConnector(ctx, By{Actor: "seed"}, t.ID, c.ID); err != nil {
 			return "", fmt.Errorf("seed: %w", err)
 		}
 	}

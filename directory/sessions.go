@@ -114,19 +114,24 @@ func equalHash(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), 
 // RevokeAdminSessions ends every signed-in session of an admin (after a
 // password change or an MFA reset: whoever held one must sign in again).
 func (d *Directory) RevokeAdminSessions(ctx context.Context, adminID int64) (int64, error) {
-	_, revoked := now()
 	var n int64
-	err := d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE admin_id = $2 AND kind = $3 AND revoked_at IS NULL`,
-			revoked, adminID, KindSession)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	err := d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = revokeSessionsTx(ctx, tx, adminID)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions of admin %d: %w", adminID, err)
 	}
 	return n, nil
+}
+
+// revokeSessionsTx ends every session of the admin inside tx.
+func revokeSessionsTx(ctx context.Context, tx *sql.Tx, adminID int64) (int64, error) {
+	_, revoked := now()
+	res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE admin_id = $2 AND kind = $3 AND revoked_at IS NULL`,
+		revoked, adminID, KindSession)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -9,8 +9,8 @@ func TestSignInSessions(t *testing.T) { forEachDir(t, testSignInSessions) }
 
 func testSignInSessions(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	tn := must[Tenant](t)(d.CreateTenant(ctx, "acme", Licensed, 5))
-	a := must[Admin](t)(d.CreateAdmin(ctx, tn.ID, "boss@acme.test", "correct horse battery", TenantAdmin))
+	tn := must[Tenant](t)(d.CreateTenant(ctx, By{}, "acme", Licensed, 5))
+	a := must[Admin](t)(d.CreateAdmin(ctx, By{}, tn.ID, "boss@acme.test", "correct horse battery", TenantAdmin))
 	ticket, err := d.StartSignIn(ctx, a)
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func TestSignInFrom(t *testing.T) {
 			_, _, err := d.SignInFrom(ctx, fmt.Sprintf("n%d@ops.example", i), "guess", "", attacker, at)
 			wantErr(t, err, ErrBadCredentials)
 		}
-		must[Admin](t)(d.CreateAdmin(ctx, 0, "fresh@ops.example", adminPW, Operator))
+		must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "fresh@ops.example", adminPW, Operator))
 		_, _, err = d.SignInFrom(ctx, "fresh@ops.example", adminPW, "", attacker, at)
 		wantErr(t, err, ErrThrottled, "192.0.2.66")
 		// An IPv6 client is one /64.

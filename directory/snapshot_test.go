@@ -24,7 +24,7 @@ func testSnapshotRefreshSeesOtherNode(t *testing.T, db *store.DB) {
 	ip := netip.MustParseAddr("192.0.2.10")
 
 	tn := tenantWithDomain(t, writer, "a", "a.example")
-	c := must[Connector](t)(writer.CreateConnector(ctx, tn.ID, "x", prefixes("192.0.2.0/24"), "me"))
+	c := must[Connector](t)(writer.CreateConnector(ctx, By{Actor: "me"}, tn.ID, "x", prefixes("192.0.2.0/24")))
 	eventually(t, "the other node's connector", func() bool {
 		got, gotT, ok := reader.ConnectorForIP(ip)
 		return ok && got.ID == c.ID && gotT.Name == "a"
@@ -32,7 +32,7 @@ func testSnapshotRefreshSeesOtherNode(t *testing.T, db *store.DB) {
 	if !reader.IsVerifiedDomain(tn.ID, "a.example") {
 		t.Fatal("verified domain not in refreshed snapshot")
 	}
-	if err := writer.DeleteConnector(ctx, tn.ID, c.ID); err != nil {
+	if err := writer.DeleteConnector(ctx, By{}, tn.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the deletion", func() bool {
@@ -54,7 +54,7 @@ func testSnapshotReloadsOnlyWhatChanged(t *testing.T, db *store.DB) {
 	other := openDir(t, storetest.Reopen(t, db), WithRefreshInterval(time.Hour))
 	ctx := t.Context()
 	tn := tenantWithDomain(t, d, "a", "a.example")
-	c := must[Connector](t)(d.CreateConnector(ctx, tn.ID, "x", prefixes("192.0.2.0/24"), "me"))
+	c := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "me"}, tn.ID, "x", prefixes("192.0.2.0/24")))
 
 	before := d.snap.Load()
 	if err := d.reload(ctx); err != nil {
@@ -111,7 +111,7 @@ func TestSnapshotReloadFailureKeepsSnapshot(t *testing.T) {
 		// A stored range that cannot be parsed makes the full load fail,
 		// as a database blip would.
 		tn := tenantWithDomain(t, d, "b", "b.example")
-		c := must[Connector](t)(d.CreateConnector(t.Context(), tn.ID, "x", prefixes("192.0.2.0/24"), "me"))
+		c := must[Connector](t)(d.CreateConnector(t.Context(), By{Actor: "me"}, tn.ID, "x", prefixes("192.0.2.0/24")))
 		before := d.snap.Load()
 		if _, err := db.Write.ExecContext(t.Context(), `INSERT INTO connector_ranges (connector_id, prefix) VALUES ($1, 'garbage')`, c.ID); err != nil {
 			t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 )
 
 // CreateTenant adds a tenant. Names are unique.
-func (d *Directory) CreateTenant(ctx context.Context, name string, lic License, seats int) (Tenant, error) {
+func (d *Directory) CreateTenant(ctx context.Context, by By, name string, lic License, seats int) (Tenant, error) {
 	what := fmt.Sprintf("create tenant %q", name)
 	name, err := checkName(name)
 	if err != nil {
@@ -29,7 +29,10 @@ func (d *Directory) CreateTenant(ctx context.Context, name string, lic License, 
 		t.ID, err = insertID(ctx, tx, what, "a tenant with that name exists",
 			`INSERT INTO tenants (name, license, seats, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id`,
 			name, string(lic), seats, created)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, t.ID, "tenant.create", fmt.Sprintf("tenant:%d", t.ID), nil, t)
 	})
 	if err != nil {
 		return Tenant{}, err
@@ -76,7 +79,7 @@ func (d *Directory) TenantByName(ctx context.Context, name string) (Tenant, erro
 // AddDomain adds a pending accepted domain with a fresh verification token.
 // Another tenant may have the same name pending; only verification is
 // exclusive (MarkDomainVerified).
-func (d *Directory) AddDomain(ctx context.Context, tenantID int64, name string) (Domain, error) {
+func (d *Directory) AddDomain(ctx context.Context, by By, tenantID int64, name string) (Domain, error) {
 	what := fmt.Sprintf("add domain %q", name)
 	name, err := normDomain(name)
 	if err != nil {
@@ -93,7 +96,10 @@ func (d *Directory) AddDomain(ctx context.Context, tenantID int64, name string) 
 			`INSERT INTO domains (tenant_id, name, verified, token, created_at) VALUES ($1, $2, FALSE, $3, $4)
 			ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id`,
 			tenantID, name, dom.Token, created)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "domain.add", "domain:"+name, nil, dom)
 	})
 	if err != nil {
 		return Domain{}, err
@@ -110,7 +116,7 @@ func (d *Directory) AddDomain(ctx context.Context, tenantID int64, name string) 
 // taken first) lets one transaction check and update at a time, so the
 // second sees the first's commit and answers ErrConflict. The partial
 // unique index domains_verified_name is the last line behind it.
-func (d *Directory) MarkDomainVerified(ctx context.Context, tenantID int64, name string) error {
+func (d *Directory) MarkDomainVerified(ctx context.Context, by By, tenantID int64, name string) error {
 	what := fmt.Sprintf("verify domain %q", name)
 	name, err := normDomain(name)
 	if err != nil {
@@ -120,13 +126,15 @@ func (d *Directory) MarkDomainVerified(ctx context.Context, tenantID int64, name
 		if err := d.db.Lock(ctx, tx, "directory/domain:"+name); err != nil {
 			return err
 		}
-		var id int64
-		var verified bool
-		err := tx.QueryRowContext(ctx, `SELECT id, verified FROM domains WHERE tenant_id = $1 AND name = $2`, tenantID, name).Scan(&id, &verified)
+		dom := Domain{TenantID: tenantID, Name: name}
+		var created int64
+		err := tx.QueryRowContext(ctx, `SELECT id, verified, token, created_at FROM domains WHERE tenant_id = $1 AND name = $2`, tenantID, name).
+			Scan(&dom.ID, &dom.Verified, &dom.Token, &created)
+		dom.CreatedAt = fromNanos(created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s for tenant %d: %w", what, tenantID, ErrNotFound)
 		}
-		if err != nil || verified {
+		if err != nil || dom.Verified {
 			return err
 		}
 		var n int
@@ -136,8 +144,11 @@ func (d *Directory) MarkDomainVerified(ctx context.Context, tenantID int64, name
 		if n > 0 {
 			return fmt.Errorf("%s: %w: another tenant has verified it", what, ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE domains SET verified = TRUE WHERE id = $1`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE domains SET verified = TRUE WHERE id = $1`, dom.ID); err != nil {
+			return err
+		}
+		dom.Verified = true
+		return by.record(ctx, tx, tenantID, "domain.verify", "domain:"+name, nil, dom)
 	})
 	if err != nil {
 		return err

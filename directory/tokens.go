@@ -93,13 +93,14 @@ func hashTokenSecret(secret string) string {
 // CreateToken makes an API token and returns it with its plaintext
 // "tg_<id>_<secret>", which is not stored and cannot be shown again. A
 // tenant scope needs an existing tenant (else ErrNotFound).
-func (d *Directory) CreateToken(ctx context.Context, name string, scope TokenScope, createdBy string) (Token, string, error) {
+func (d *Directory) CreateToken(ctx context.Context, by By, name string, scope TokenScope) (Token, string, error) {
 	what := fmt.Sprintf("create API token %q", name)
 	name, err := checkName(name)
 	if err != nil {
 		return Token{}, "", invalid(what, err)
 	}
-	if createdBy, err = checkName(createdBy); err != nil {
+	createdBy, err := checkName(by.Actor)
+	if err != nil {
 		return Token{}, "", invalid(what, fmt.Errorf("created by: %v", err))
 	}
 	if err := scope.check(); err != nil {
@@ -119,9 +120,12 @@ func (d *Directory) CreateToken(ctx context.Context, name string, scope TokenSco
 				return fmt.Errorf("%s: %w", what, err)
 			}
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, operator, tenant_id, secret_hash, created_by, created_at)
+		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, operator, tenant_id, secret_hash, created_by, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			name, scope.Operator, tenant, hashTokenSecret(secret), createdBy, created).Scan(&t.ID)
+			name, scope.Operator, tenant, hashTokenSecret(secret), createdBy, created).Scan(&t.ID); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, scope.TenantID, "token.create", fmt.Sprintf("token:%d", t.ID), nil, t)
 	})
 	if err != nil {
 		return Token{}, "", err
@@ -248,21 +252,20 @@ func (d *Directory) Token(ctx context.Context, id int64) (Token, error) {
 // RevokeToken revokes a token at once. Revoking a revoked token is a no-op;
 // an unknown id is ErrNotFound. It does not check scope: the caller does
 // (see Token).
-func (d *Directory) RevokeToken(ctx context.Context, id int64) error {
+func (d *Directory) RevokeToken(ctx context.Context, by By, id int64) error {
 	_, revoked := now()
 	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, revoked, id)
+		before, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revoke API token %d: %w", id, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, revoked, id); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_tokens WHERE id = $1`, id).Scan(&n); err != nil || n > 0 {
-			return err
-		}
-		return fmt.Errorf("revoke API token %d: %w", id, ErrNotFound)
+		return by.record(ctx, tx, before.Scope.TenantID, "token.revoke", fmt.Sprintf("token:%d", id), before, nil)
 	})
 }
 

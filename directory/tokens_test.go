@@ -89,7 +89,7 @@ func testTokens(t *testing.T, d *Directory) {
 
 	// Revocation stops the token at once and shows in the listing; others
 	// keep working.
-	if err := d.RevokeToken(ctx, aTok.ID); err != nil {
+	if err := d.RevokeToken(ctx, By{}, aTok.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = d.AuthenticateToken(ctx, aPlain)
@@ -98,10 +98,10 @@ func testTokens(t *testing.T, d *Directory) {
 	if l := must[[]Token](t)(d.Tokens(ctx, TokenScope{TenantID: a.ID})); len(l) != 1 || l[0].Live() {
 		t.Fatalf("after revoke: %+v", l)
 	}
-	if err := d.RevokeToken(ctx, aTok.ID); err != nil {
+	if err := d.RevokeToken(ctx, By{}, aTok.ID); err != nil {
 		t.Fatalf("revoking again: %v", err)
 	}
-	wantErr(t, d.RevokeToken(ctx, 999), ErrNotFound, "999")
+	wantErr(t, d.RevokeToken(ctx, By{}, 999), ErrNotFound, "999")
 	_, err = d.Token(ctx, 999)
 	wantErr(t, err, ErrNotFound, "999")
 
@@ -119,14 +119,14 @@ func testTokens(t *testing.T, d *Directory) {
 		{" ", TokenScope{Operator: true}, "root", ErrInvalid, "empty"},
 		{"x", TokenScope{Operator: true}, "", ErrInvalid, "created by"},
 	} {
-		_, _, err := d.CreateToken(ctx, c.name, c.scope, c.by)
+		_, _, err := d.CreateToken(ctx, By{Actor: c.by}, c.name, c.scope)
 		wantErr(t, err, c.target, c.mention)
 	}
 }
 
 func mustToken(t *testing.T, d *Directory, name string, scope TokenScope, by string) (Token, string) {
 	t.Helper()
-	tok, plain, err := d.CreateToken(t.Context(), name, scope, by)
+	tok, plain, err := d.CreateToken(t.Context(), By{Actor: by}, name, scope)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,12 +55,12 @@ func TestRequirePasswordChange(t *testing.T) {
 	forEachDir(t, func(t *testing.T, d *Directory) {
 		ctx := t.Context()
 		a := tenantWithDomain(t, d, "a", "a.example")
-		boss := must[Admin](t)(d.CreateAdmin(ctx, a.ID, "boss@a.example", adminPW, TenantAdmin))
-		aide := must[Admin](t)(d.CreateAdmin(ctx, a.ID, "aide@a.example", adminPW, TenantAdmin))
+		boss := must[Admin](t)(d.CreateAdmin(ctx, By{}, a.ID, "boss@a.example", adminPW, TenantAdmin))
+		aide := must[Admin](t)(d.CreateAdmin(ctx, By{}, a.ID, "aide@a.example", adminPW, TenantAdmin))
 		if boss.PasswordChangeRequired {
 			t.Fatal("a new admin must not be asked to change the password")
 		}
-		if err := d.RequirePasswordChange(ctx, boss.ID); err != nil {
+		if err := d.RequirePasswordChange(ctx, By{}, boss.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got := must[Admin](t)(d.Admin(ctx, boss.ID)); !got.PasswordChangeRequired {
@@ -71,13 +71,13 @@ func TestRequirePasswordChange(t *testing.T) {
 				t.Fatalf("Admins: %s flag %v", x.Email, x.PasswordChangeRequired)
 			}
 		}
-		if err := d.SetAdminPassword(ctx, boss.ID, adminPW+"-new"); err != nil {
+		if _, err := d.SetAdminPassword(ctx, By{}, boss.ID, adminPW+"-new"); err != nil {
 			t.Fatal(err)
 		}
 		if got := must[Admin](t)(d.Admin(ctx, boss.ID)); got.PasswordChangeRequired {
 			t.Fatal("a new password did not clear the flag")
 		}
-		wantErr(t, d.RequirePasswordChange(ctx, aide.ID+100), ErrNotFound)
+		wantErr(t, d.RequirePasswordChange(ctx, By{}, aide.ID+100), ErrNotFound)
 	})
 }
 

@@ -291,20 +291,33 @@ func (d *Directory) recoveryHashes(ctx context.Context, adminID int64) (ids []in
 	return ids, hashes, rows.Err()
 }
 
-// ResetTOTP turns an admin's TOTP off and deletes its recovery codes (the
-// admin lost the device and the codes), so the next sign-in enrols again.
-// Only an operator should be allowed to call it, and the caller should
-// audit it.
-func (d *Directory) ResetTOTP(ctx context.Context, adminID int64) error {
-	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE admins SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0 WHERE id = $1`, adminID)
+// ResetTOTP turns an admin's TOTP off, deletes its recovery codes (the
+// admin lost the device and the codes) and ends the admin's sessions, so the
+// next sign-in enrols again, and appends the audit entry in the same
+// transaction. Only an operator should be allowed to call it.
+func (d *Directory) ResetTOTP(ctx context.Context, by By, adminID int64) (sessionsEnded int64, err error) {
+	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminCols+` FROM admins WHERE id = $1`, adminID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("reset TOTP of admin %d: %w", adminID, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, fmt.Errorf("reset TOTP of admin %d: %w", adminID, ErrNotFound))
+		if _, err := tx.ExecContext(ctx, `UPDATE admins SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0 WHERE id = $1`, adminID); err != nil {
+			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM admin_recovery_codes WHERE admin_id = $1`, adminID)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM admin_recovery_codes WHERE admin_id = $1`, adminID); err != nil {
+			return err
+		}
+		if sessionsEnded, err = revokeSessionsTx(ctx, tx, adminID); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, a.TenantID, "admin.mfa.reset", fmt.Sprintf("admin:%d", adminID), nil,
+			map[string]any{"email": a.Email, "sessions_ended": sessionsEnded})
 	})
+	if err != nil {
+		return 0, err
+	}
+	return sessionsEnded, nil
 }

@@ -43,7 +43,7 @@ func wrongCode(t *testing.T, secret string, at time.Time) string {
 func enrolled(t *testing.T, d *Directory, email string) (Admin, string, []string) {
 	t.Helper()
 	ctx := t.Context()
-	a := must[Admin](t)(d.CreateAdmin(ctx, 0, email, adminPW, Operator))
+	a := must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, email, adminPW, Operator))
 	e := must[mfa.Enrollment](t)(d.BeginTOTP(ctx, a.ID, "Tollgate"))
 	rec := must[[]string](t)(d.ConfirmTOTP(ctx, a.ID, codeAt(t, e.Secret, t0), t0))
 	return must[Admin](t)(d.Admin(ctx, a.ID)), e.Secret, rec
@@ -55,7 +55,7 @@ func TestTOTP(t *testing.T) {
 
 func testTOTP(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	a := must[Admin](t)(d.CreateAdmin(ctx, 0, "root@ops.example", adminPW, Operator))
+	a := must[Admin](t)(d.CreateAdmin(ctx, By{}, 0, "root@ops.example", adminPW, Operator))
 	if s := must[Admin](t)(d.SignIn(ctx, "root@ops.example", adminPW, t0)); s.TOTPEnabled {
 		t.Fatal("new admin has TOTP enabled")
 	}
@@ -145,7 +145,7 @@ func testTOTP(t *testing.T, d *Directory) {
 	}
 
 	// Reset: TOTP off and recovery codes gone; enrolling again works.
-	if err := d.ResetTOTP(ctx, a.ID); err != nil {
+	if _, err := d.ResetTOTP(ctx, By{}, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if must[Admin](t)(d.Admin(ctx, a.ID)).TOTPEnabled {
@@ -153,7 +153,8 @@ func testTOTP(t *testing.T, d *Directory) {
 	}
 	_, err = d.UseRecoveryCode(ctx, a.ID, rec[1])
 	wantErr(t, err, ErrConflict)
-	wantErr(t, d.ResetTOTP(ctx, 999), ErrNotFound)
+	_, err = d.ResetTOTP(ctx, By{}, 999)
+	wantErr(t, err, ErrNotFound)
 	e2 := must[mfa.Enrollment](t)(d.BeginTOTP(ctx, a.ID, "Tollgate"))
 	rec2 := must[[]string](t)(d.ConfirmTOTP(ctx, a.ID, codeAt(t, e2.Secret, free), free))
 	_, err = d.UseRecoveryCode(ctx, a.ID, rec[1])

@@ -15,7 +15,7 @@ func testConnectorTraffic(t *testing.T, db *store.DB) {
 	ctx := t.Context()
 	d := openDir(t, db)
 	tn := tenantWithDomain(t, d, "acme", "acme.test")
-	c := must[Connector](t)(d.CreateConnector(ctx, tn.ID, "onprem", prefixes("192.0.2.0/24"), "test"))
+	c := must[Connector](t)(d.CreateConnector(ctx, By{Actor: "test"}, tn.ID, "onprem", prefixes("192.0.2.0/24")))
 	before := time.Now()
 	for i := 0; i < 3; i++ {
 		d.NoteConnectorTraffic(c.ID)
@@ -24,7 +24,7 @@ func testConnectorTraffic(t *testing.T, db *store.DB) {
 		t.Fatal(err)
 	}
 	d.NoteConnectorTraffic(c.ID)
-	if err := d.DeleteConnector(ctx, tn.ID, c.ID); err != nil {
+	if err := d.DeleteConnector(ctx, By{}, tn.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	d.Close() // flushes the fourth

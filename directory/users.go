@@ -13,7 +13,7 @@ import (
 // CreateUser adds a user whose address is in one of the tenant's verified
 // domains. The password is hashed before the write transaction starts, so
 // the single writer is not held for the length of a hash.
-func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw string) (User, error) {
+func (d *Directory) CreateUser(ctx context.Context, by By, tenantID int64, address, pw string) (User, error) {
 	what := fmt.Sprintf("create user %q", address)
 	addr, domain, err := normAddress(address)
 	if err != nil {
@@ -44,7 +44,10 @@ func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw 
 			`INSERT INTO users (tenant_id, address, password_hash, disabled, created_at) VALUES ($1, $2, $3, FALSE, $4)
 			ON CONFLICT (address) DO NOTHING RETURNING id`,
 			tenantID, addr, hash, created)
-		return err
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, tenantID, "user.create", fmt.Sprintf("user:%d", u.ID), nil, u)
 	})
 	if err != nil {
 		return User{}, err
@@ -53,7 +56,7 @@ func (d *Directory) CreateUser(ctx context.Context, tenantID int64, address, pw 
 }
 
 // SetPassword replaces a user's password.
-func (d *Directory) SetPassword(ctx context.Context, userID int64, pw string) error {
+func (d *Directory) SetPassword(ctx context.Context, by By, userID int64, pw string) error {
 	what := fmt.Sprintf("set password of user %d", userID)
 	if err := checkPassword(pw); err != nil {
 		return invalid(what, err)
@@ -62,26 +65,49 @@ func (d *Directory) SetPassword(ctx context.Context, userID int64, pw string) er
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return d.updateUser(ctx, what, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	return d.updateUser(ctx, by, "user.password", what, userID, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash)
 }
 
 // SetUserDisabled disables or re-enables a user's logins.
-func (d *Directory) SetUserDisabled(ctx context.Context, userID int64, disabled bool) error {
+func (d *Directory) SetUserDisabled(ctx context.Context, by By, userID int64, disabled bool) error {
 	what := fmt.Sprintf("set disabled=%v on user %d", disabled, userID)
-	return d.updateUser(ctx, what, `UPDATE users SET disabled = $1 WHERE id = $2`, disabled, userID)
+	return d.updateUser(ctx, by, "user.disable", what, userID, `UPDATE users SET disabled = $1 WHERE id = $2`, disabled)
 }
 
-func (d *Directory) updateUser(ctx context.Context, what, query string, args ...any) error {
+// updateUser runs query with args and then the user id ($last) and
+// appends action's entry: the user before and after, except for a password
+// change, whose entry carries no state.
+func (d *Directory) updateUser(ctx context.Context, by By, action, what string, userID int64, query string, args ...any) error {
 	return d.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
+		before, err := getUser(ctx, tx, userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s: %w", what, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, fmt.Errorf("%s: %w", what, ErrNotFound))
+		if _, err := tx.ExecContext(ctx, query, append(args, userID)...); err != nil {
+			return err
 		}
-		return nil
+		target := fmt.Sprintf("user:%d", userID)
+		if action == "user.password" {
+			return by.record(ctx, tx, before.TenantID, action, target, nil, nil)
+		}
+		after, err := getUser(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		return by.record(ctx, tx, before.TenantID, action, target, before, after)
 	})
+}
+
+func getUser(ctx context.Context, q queryer, id int64) (User, error) {
+	var u User
+	var created int64
+	err := q.QueryRowContext(ctx, `SELECT id, tenant_id, address, disabled, created_at FROM users WHERE id = $1`, id).
+		Scan(&u.ID, &u.TenantID, &u.Address, &u.Disabled, &created)
+	u.CreatedAt = fromNanos(created)
+	return u, err
 }
 
 // Authenticate checks an SMTP AUTH login with the user's password or any of

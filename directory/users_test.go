@@ -13,9 +13,9 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
 	b := tenantWithDomain(t, d, "b", "b.example")
-	must[Domain](t)(d.AddDomain(ctx, a.ID, "pending.example"))
+	must[Domain](t)(d.AddDomain(ctx, By{}, a.ID, "pending.example"))
 
-	u := must[User](t)(d.CreateUser(ctx, a.ID, "Alice@A.Example", "correct horse"))
+	u := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "Alice@A.Example", "correct horse"))
 	if u.Address != "alice@a.example" || u.TenantID != a.ID || u.Disabled || u.ID == 0 {
 		t.Fatalf("created %+v", u)
 	}
@@ -28,12 +28,12 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 		{"not an address", "longenough", "not an address"},
 		{"bob@a.example", "short", "password"},
 	} {
-		_, err := d.CreateUser(ctx, a.ID, c.addr, c.pw)
+		_, err := d.CreateUser(ctx, By{}, a.ID, c.addr, c.pw)
 		wantErr(t, err, ErrInvalid, c.addr, c.mention)
 	}
-	_, err := d.CreateUser(ctx, a.ID, "ALICE@a.example", "another one")
+	_, err := d.CreateUser(ctx, By{}, a.ID, "ALICE@a.example", "another one")
 	wantErr(t, err, ErrConflict, "ALICE@a.example")
-	_, err = d.CreateUser(ctx, 999, "x@a.example", "longenough")
+	_, err = d.CreateUser(ctx, By{}, 999, "x@a.example", "longenough")
 	wantErr(t, err, ErrNotFound, "999")
 
 	gotU, gotT, err := d.Authenticate(ctx, "ALICE@a.example", "correct horse")
@@ -47,19 +47,19 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	_, _, err = d.Authenticate(ctx, "not an address", "x")
 	wantErr(t, err, ErrBadCredentials)
 
-	must[User](t)(d.CreateUser(ctx, b.ID, "carol@b.example", "carols secret"))
+	must[User](t)(d.CreateUser(ctx, By{}, b.ID, "carol@b.example", "carols secret"))
 	_, gotT, err = d.Authenticate(ctx, "carol@b.example", "carols secret")
 	if err != nil || gotT.ID != b.ID {
 		t.Fatalf("Authenticate carol = %+v, %v", gotT, err)
 	}
 
 	// Disabled: bad credentials even with the right password; re-enabled: fine.
-	if err := d.SetUserDisabled(ctx, u.ID, true); err != nil {
+	if err := d.SetUserDisabled(ctx, By{}, u.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = d.Authenticate(ctx, "alice@a.example", "correct horse")
 	wantErr(t, err, ErrBadCredentials)
-	if err := d.SetUserDisabled(ctx, u.ID, false); err != nil {
+	if err := d.SetUserDisabled(ctx, By{}, u.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := d.Authenticate(ctx, "alice@a.example", "correct horse"); err != nil {
@@ -67,7 +67,7 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	}
 
 	// New password replaces the old one.
-	if err := d.SetPassword(ctx, u.ID, "battery staple"); err != nil {
+	if err := d.SetPassword(ctx, By{}, u.ID, "battery staple"); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = d.Authenticate(ctx, "alice@a.example", "correct horse")
@@ -75,9 +75,9 @@ func testCreateUserAndAuthenticate(t *testing.T, d *Directory) {
 	if _, _, err := d.Authenticate(ctx, "alice@a.example", "battery staple"); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, d.SetPassword(ctx, 999, "battery staple"), ErrNotFound, "999")
-	wantErr(t, d.SetPassword(ctx, u.ID, "short"), ErrInvalid)
-	wantErr(t, d.SetUserDisabled(ctx, 999, true), ErrNotFound, "999")
+	wantErr(t, d.SetPassword(ctx, By{}, 999, "battery staple"), ErrNotFound, "999")
+	wantErr(t, d.SetPassword(ctx, By{}, u.ID, "short"), ErrInvalid)
+	wantErr(t, d.SetUserDisabled(ctx, By{}, 999, true), ErrNotFound, "999")
 }
 
 // An unknown user costs a hash, like a known one, so timing does not reveal
@@ -107,7 +107,7 @@ func TestAuthenticateCorruptHash(t *testing.T) {
 func testAuthenticateCorruptHash(t *testing.T, d *Directory) {
 	ctx := t.Context()
 	a := tenantWithDomain(t, d, "a", "a.example")
-	u := must[User](t)(d.CreateUser(ctx, a.ID, "x@a.example", "longenough"))
+	u := must[User](t)(d.CreateUser(ctx, By{}, a.ID, "x@a.example", "longenough"))
 	if _, err := d.db.Write.ExecContext(ctx, `UPDATE users SET password_hash = 'garbage' WHERE id = $1`, u.ID); err != nil {
 		t.Fatal(err)
 	}

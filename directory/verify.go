@@ -23,7 +23,7 @@ func (dom Domain) DNSRecord() string {
 // when it is there, marks the domain verified (subject to MarkDomainVerified's
 // one-tenant rule). The result says what was found either way; a DNS failure
 // is an error wrapping dnsverify.ErrLookup, to be retried later.
-func (d *Directory) VerifyDomain(ctx context.Context, tenantID int64, name string, checker DomainChecker) (Domain, dnsverify.Result, error) {
+func (d *Directory) VerifyDomain(ctx context.Context, by By, tenantID int64, name string, checker DomainChecker) (Domain, dnsverify.Result, error) {
 	what := fmt.Sprintf("verify domain %q", name)
 	n, err := normDomain(name)
 	if err != nil {
@@ -44,7 +44,7 @@ func (d *Directory) VerifyDomain(ctx context.Context, tenantID int64, name strin
 		if err != nil || !res.Verified {
 			return dom, res, err
 		}
-		if err := d.MarkDomainVerified(ctx, tenantID, dom.Name); err != nil {
+		if err := d.MarkDomainVerified(ctx, by, tenantID, dom.Name); err != nil {
 			return dom, res, err
 		}
 		dom.Verified = true

@@ -65,22 +65,22 @@ func seedTenant(t *testing.T, g *gateway.Gateway, name, ip string) directory.Ten
 	t.Helper()
 	ctx := context.Background()
 	d := g.Directory
-	tn, err := d.CreateTenant(ctx, name, directory.Licensed, 10)
+	tn, err := d.CreateTenant(ctx, directory.By{}, name, directory.Licensed, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dom := name + ".test"
-	if _, err := d.AddDomain(ctx, tn.ID, dom); err != nil {
+	if _, err := d.AddDomain(ctx, directory.By{}, tn.ID, dom); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.MarkDomainVerified(ctx, tn.ID, dom); err != nil {
+	if err := d.MarkDomainVerified(ctx, directory.By{}, tn.ID, dom); err != nil {
 		t.Fatal(err)
 	}
-	c, err := d.CreateConnector(ctx, tn.ID, "mail", []netip.Prefix{netip.MustParsePrefix(ip + "/32")}, "test")
+	c, err := d.CreateConnector(ctx, directory.By{Actor: "test"}, tn.ID, "mail", []netip.Prefix{netip.MustParsePrefix(ip + "/32")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.ConfirmConnector(ctx, tn.ID, c.ID, "test"); err != nil {
+	if _, err := d.ConfirmConnector(ctx, directory.By{Actor: "test"}, tn.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	return tn

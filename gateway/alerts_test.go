@@ -48,7 +48,7 @@ func TestAlertsReachAdmins(t *testing.T) {
 	cfg.Alerts.WebhookURL, cfg.Alerts.WebhookSecret = wh.URL, secret
 	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "")
-	if _, err := g.Directory.CreateAdmin(context.Background(), acme.ID, "boss@acme.test", "a long admin password", directory.TenantAdmin); err != nil {
+	if _, err := g.Directory.CreateAdmin(context.Background(), directory.By{}, acme.ID, "boss@acme.test", "a long admin password", directory.TenantAdmin); err != nil {
 		t.Fatal(err)
 	}
 	if code := apiCall(t, g, g.AdminToken, "POST", fmt.Sprintf("/api/v1/tenants/%d/connectors", acme.ID),

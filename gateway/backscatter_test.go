@@ -9,6 +9,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/protect"
 	"github.com/tollgate-mail/tollgate/store/storetest"
@@ -189,7 +190,7 @@ func TestBackscatterUnverifiedSenderNoAllowance(t *testing.T) {
 	cfg.Policy.UnregisteredPerDay = 0
 	g := start(t, cfg, false)
 	tn := seedTenantWithConnector(t, g, "acme", "acme.test", "")
-	if _, err := g.Directory.CreateCertConnector(context.Background(), tn.ID, "mx", "*.acme.test", "test"); err != nil {
+	if _, err := g.Directory.CreateCertConnector(context.Background(), directory.By{Actor: "test"}, tn.ID, "mx", "*.acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	cert := clientCert(t, ca, "mx1.acme.test")

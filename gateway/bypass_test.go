@@ -6,6 +6,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
 )
 
@@ -16,7 +17,7 @@ func TestAuthAfterMailRefused(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "")
-	if _, err := g.Directory.CreateUser(t.Context(), acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
+	if _, err := g.Directory.CreateUser(t.Context(), directory.By{}, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
 		t.Fatal(err)
 	}
 	c := dialStartTLSFrom(t, "127.0.0.50", addr(g, "relay"))

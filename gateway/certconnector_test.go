@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 )
 
 // testCA signs client certificates for certificate-connector tests.
@@ -98,7 +99,7 @@ func TestCertificateConnector(t *testing.T) {
 	cfg.TLS.ClientCAFile = ca.file(t)
 	g := start(t, cfg, false)
 	tn := seedTenantWithConnector(t, g, "acme", "acme.test", "")
-	if _, err := g.Directory.CreateCertConnector(context.Background(), tn.ID, "mx", "*.acme.test", "test"); err != nil {
+	if _, err := g.Directory.CreateCertConnector(context.Background(), directory.By{Actor: "test"}, tn.ID, "mx", "*.acme.test"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -256,17 +256,17 @@ func TestFleetSignsWithSharedKeys(t *testing.T) {
 	a := start(t, cfgA, false)
 	b := start(t, cfgB, false)
 	ctx := context.Background()
-	tn, err := a.Directory.CreateTenant(ctx, "acme", directory.Licensed, 10)
+	tn, err := a.Directory.CreateTenant(ctx, directory.By{}, "acme", directory.Licensed, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Directory.AddDomain(ctx, tn.ID, "acme.test"); err != nil {
+	if _, err := a.Directory.AddDomain(ctx, directory.By{}, tn.ID, "acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Directory.MarkDomainVerified(ctx, tn.ID, "acme.test"); err != nil {
+	if err := a.Directory.MarkDomainVerified(ctx, directory.By{}, tn.ID, "acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Directory.CreateConnector(ctx, tn.ID, "onprem", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, "test"); err != nil {
+	if _, err := a.Directory.CreateConnector(ctx, directory.By{Actor: "test"}, tn.ID, "onprem", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}); err != nil {
 		t.Fatal(err)
 	}
 	keys := publishKeys(t, a, dns, tn.ID, "acme.test")

@@ -21,7 +21,7 @@ func TestBlockEvidenceFromAuditLog(t *testing.T) {
 	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
 	ctx := context.Background()
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "")
-	local, err := g.Directory.CreateConnector(ctx, acme.ID, "local", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, "seed")
+	local, err := g.Directory.CreateConnector(ctx, directory.By{Actor: "seed"}, acme.ID, "local", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,17 +24,17 @@ func TestFleetSharesDirectory(t *testing.T) {
 	b := start(t, cfgB, false)
 	ctx := context.Background()
 
-	tn, err := a.Directory.CreateTenant(ctx, "acme", directory.Licensed, 10)
+	tn, err := a.Directory.CreateTenant(ctx, directory.By{}, "acme", directory.Licensed, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Directory.AddDomain(ctx, tn.ID, "acme.test"); err != nil {
+	if _, err := a.Directory.AddDomain(ctx, directory.By{}, tn.ID, "acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Directory.MarkDomainVerified(ctx, tn.ID, "acme.test"); err != nil {
+	if err := a.Directory.MarkDomainVerified(ctx, directory.By{}, tn.ID, "acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	c, err := a.Directory.CreateConnector(ctx, tn.ID, "onprem", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, "test")
+	c, err := a.Directory.CreateConnector(ctx, directory.By{Actor: "test"}, tn.ID, "onprem", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestFleetSharesDirectory(t *testing.T) {
 		t.Fatalf("node B's view of the audit log: %v %v", got, err)
 	}
 	// Deleting on A stops attribution on B.
-	if err := a.Directory.DeleteConnector(ctx, tn.ID, c.ID); err != nil {
+	if err := a.Directory.DeleteConnector(ctx, directory.By{}, tn.ID, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "node B drops the deleted connector", func() bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/store/storetest"
 )
@@ -138,7 +139,7 @@ func TestAdminEmailsTiedToTenantDomains(t *testing.T) {
 		g := start(t, cfg, false)
 		alpha := seedTenantWithConnector(t, g, "alpha", "alpha.test", "")
 		beta := seedTenantWithConnector(t, g, "beta", "beta.test", "")
-		if _, err := g.Directory.AddDomain(t.Context(), alpha.ID, "pending.test"); err != nil {
+		if _, err := g.Directory.AddDomain(t.Context(), directory.By{}, alpha.ID, "pending.test"); err != nil {
 			t.Fatal(err)
 		}
 		tokA := tenantToken(t, g, alpha.ID)

@@ -236,18 +236,18 @@ func (rc *rawConn) expect(prefix string) string {
 func seedTenantWithConnector(t *testing.T, g *gateway.Gateway, name, domain, cidr string) directory.Tenant {
 	t.Helper()
 	ctx := context.Background()
-	tn, err := g.Directory.CreateTenant(ctx, name, directory.License("trial"), 0)
+	tn, err := g.Directory.CreateTenant(ctx, directory.By{}, name, directory.License("trial"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.AddDomain(ctx, tn.ID, domain); err != nil {
+	if _, err := g.Directory.AddDomain(ctx, directory.By{}, tn.ID, domain); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Directory.MarkDomainVerified(ctx, tn.ID, domain); err != nil {
+	if err := g.Directory.MarkDomainVerified(ctx, directory.By{}, tn.ID, domain); err != nil {
 		t.Fatal(err)
 	}
 	if cidr != "" {
-		if _, err := g.Directory.CreateConnector(ctx, tn.ID, "main", []netip.Prefix{netip.MustParsePrefix(cidr)}, "test"); err != nil {
+		if _, err := g.Directory.CreateConnector(ctx, directory.By{Actor: "test"}, tn.ID, "main", []netip.Prefix{netip.MustParsePrefix(cidr)}); err != nil {
 			t.Fatal(err)
 		}
 	}

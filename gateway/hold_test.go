@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/trace"
 )
@@ -34,11 +35,11 @@ func TestQueuedThenAppPasswordRestrictedHeld(t *testing.T) {
 	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "")
 	ctx := context.Background()
-	alice, err := g.Directory.CreateUser(ctx, acme.ID, "alice@acme.test", "alice password 1")
+	alice, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "alice@acme.test", "alice password 1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	phone, appPw, err := g.Directory.CreateAppPassword(ctx, alice.ID, "phone")
+	phone, appPw, err := g.Directory.CreateAppPassword(ctx, directory.By{}, alice.ID, "phone")
 	if err != nil {
 		t.Fatal(err)
 	}

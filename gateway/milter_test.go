@@ -9,6 +9,7 @@ import (
 
 	"github.com/d--j/go-milter"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/postfix"
 	"github.com/tollgate-mail/tollgate/trace"
@@ -91,13 +92,13 @@ func TestMilterDecisions(t *testing.T) {
 	ctx := context.Background()
 	// Licensed: a trial tenant's mail from 192.0.2.7 would be 5.7.708
 	// (the milter runs the envelope checks: no policy service judged it).
-	if _, _, err := g.Directory.SetLicense(ctx, acme.ID, "licensed", 5, time.Time{}); err != nil {
+	if _, _, err := g.Directory.SetLicense(ctx, directory.By{}, acme.ID, "licensed", 5, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.CreateUser(ctx, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
+	if _, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.CreateCertConnector(ctx, acme.ID, "mx", "mx.acme.test", "test"); err != nil {
+	if _, err := g.Directory.CreateCertConnector(ctx, directory.By{Actor: "test"}, acme.ID, "mx", "mx.acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	help := g.Config.Admin.PublicURL

@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/postfix"
@@ -104,13 +105,13 @@ func TestPostfixPolicyAttribution(t *testing.T) {
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	ctx := context.Background()
 	// Licensed: a trial tenant's mail from 192.0.2.9 would be 5.7.708.
-	if _, _, err := g.Directory.SetLicense(ctx, acme.ID, "licensed", 5, time.Time{}); err != nil {
+	if _, _, err := g.Directory.SetLicense(ctx, directory.By{}, acme.ID, "licensed", 5, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.CreateUser(ctx, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
+	if _, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.CreateCertConnector(ctx, acme.ID, "mx", "mx.acme.test", "test"); err != nil {
+	if _, err := g.Directory.CreateCertConnector(ctx, directory.By{Actor: "test"}, acme.ID, "mx", "mx.acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	help := g.Config.Admin.PublicURL
@@ -175,7 +176,7 @@ func TestPostfixPolicyChecks(t *testing.T) {
 	cfg.Reputation.TrustedRanges = []string{"127.0.0.1/32"}
 	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
-	if _, _, err := g.Directory.SetLicense(context.Background(), acme.ID, "licensed", 5, time.Time{}); err != nil {
+	if _, _, err := g.Directory.SetLicense(context.Background(), directory.By{}, acme.ID, "licensed", 5, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	seedTenantWithConnector(t, g, "trial", "trial.test", "127.0.0.9/32")
@@ -269,10 +270,10 @@ func BenchmarkPostfixPolicy(b *testing.B) {
 	}
 	defer g.Close()
 	ctx := context.Background()
-	tn, _ := g.Directory.CreateTenant(ctx, "acme", "licensed", 5)
-	g.Directory.AddDomain(ctx, tn.ID, "acme.test")
-	g.Directory.MarkDomainVerified(ctx, tn.ID, "acme.test")
-	if _, err := g.Directory.CreateConnector(ctx, tn.ID, "main", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, "test"); err != nil {
+	tn, _ := g.Directory.CreateTenant(ctx, directory.By{}, "acme", "licensed", 5)
+	g.Directory.AddDomain(ctx, directory.By{}, tn.ID, "acme.test")
+	g.Directory.MarkDomainVerified(ctx, directory.By{}, tn.ID, "acme.test")
+	if _, err := g.Directory.CreateConnector(ctx, directory.By{Actor: "test"}, tn.ID, "main", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}); err != nil {
 		b.Fatal(err)
 	}
 	c, err := net.Dial("tcp", g.Addrs[string(postfix.PolicyListener)].String())

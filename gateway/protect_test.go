@@ -101,7 +101,7 @@ func TestCompromisedTenantBlocked(t *testing.T) {
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	neighbour := seedTenantWithConnector(t, g, "neighbour", "neighbour.test", "127.0.0.3/32")
 	ctx := context.Background()
-	if _, err := g.Directory.CreateUser(ctx, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
+	if _, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "ann@acme.test", "ann's password 1"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -279,7 +279,7 @@ func TestExpiredSubscription(t *testing.T) {
 	g := startWith(t, protectConfig(t, sink.Addr()), false, gateway.Options{Classifier: subjectClassifier})
 	tn := seedTenantWithConnector(t, g, "lapsed", "lapsed.test", "127.0.0.6/32")
 	ctx := context.Background()
-	if _, _, err := g.Directory.SetLicense(ctx, tn.ID, directory.Licensed, 10, time.Now().Add(-time.Minute)); err != nil {
+	if _, _, err := g.Directory.SetLicense(ctx, directory.By{}, tn.ID, directory.Licensed, 10, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	err := relayFrom(t, g, "127.0.0.6", "a@lapsed.test", "hello")
@@ -287,7 +287,7 @@ func TestExpiredSubscription(t *testing.T) {
 	if !strings.Contains(err.Error(), "subscription expired") {
 		t.Errorf("the refusal does not say why: %v", err)
 	}
-	if _, _, err := g.Directory.SetLicense(ctx, tn.ID, directory.Licensed, 10, time.Now().Add(365*24*time.Hour)); err != nil {
+	if _, _, err := g.Directory.SetLicense(ctx, directory.By{}, tn.ID, directory.Licensed, 10, time.Now().Add(365*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := relayFrom(t, g, "127.0.0.6", "a@lapsed.test", "hello again"); err != nil {
@@ -305,7 +305,7 @@ func TestTrialTenantNewIP(t *testing.T) {
 	trial := seedTenantWithConnector(t, g, "trial", "trial.test", "127.0.0.9/32")
 	paid := seedTenantWithConnector(t, g, "paid", "paid.test", "127.0.0.10/32")
 	ctx := context.Background()
-	if _, _, err := g.Directory.SetLicense(ctx, paid.ID, directory.Licensed, 5, time.Time{}); err != nil {
+	if _, _, err := g.Directory.SetLicense(ctx, directory.By{}, paid.ID, directory.Licensed, 5, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	err := relayFrom(t, g, "127.0.0.9", "a@trial.test", "hello")
@@ -389,14 +389,14 @@ func TestSpammingUserRestricted(t *testing.T) {
 	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "")
 	ctx := context.Background()
-	alice, err := g.Directory.CreateUser(ctx, acme.ID, "alice@acme.test", "alice password 1")
+	alice, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "alice@acme.test", "alice password 1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.CreateUser(ctx, acme.ID, "bob@acme.test", "bob password 12"); err != nil {
+	if _, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "bob@acme.test", "bob password 12"); err != nil {
 		t.Fatal(err)
 	}
-	_, appPw, err := g.Directory.CreateAppPassword(ctx, alice.ID, "phone")
+	_, appPw, err := g.Directory.CreateAppPassword(ctx, directory.By{}, alice.ID, "phone")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func confirmedTenant(t *testing.T, g *gateway.Gateway, name, domain, cidr string
 	t.Helper()
 	tn := seedTenantWithConnector(t, g, name, domain, cidr)
 	cs := mustConnectors(t, g, tn.ID)
-	if _, err := g.Directory.ConfirmConnector(context.Background(), tn.ID, cs[0].ID, "admin@"+domain); err != nil {
+	if _, err := g.Directory.ConfirmConnector(context.Background(), directory.By{Actor: "admin@" + domain}, tn.ID, cs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	return tn

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/tollgate-mail/tollgate/devsink"
+	"github.com/tollgate-mail/tollgate/directory"
 )
 
 // A connector's client relays a message; it arrives once at the next hop with
@@ -199,7 +200,7 @@ func TestConnectorProbationQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Directory.ConfirmConnector(context.Background(), tn.ID, cs[0].ID, "admin:test"); err != nil {
+	if _, err := g.Directory.ConfirmConnector(context.Background(), directory.By{Actor: "admin:test"}, tn.ID, cs[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := send(c, "a@acme.test", []string{"x@example.net"}, testMessage("confirmed", "ok")); err != nil {

@@ -37,15 +37,15 @@ func newSpoofWorld(t *testing.T) *spoofWorld {
 	ctx := context.Background()
 	w.alpha = seedTenantWithConnector(t, w.g, "alpha", "a.example", "127.0.0.2/32")
 	w.bravo = seedTenantWithConnector(t, w.g, "bravo-secret-name", "b.example", "127.0.0.3/32")
-	if _, err := w.g.Directory.CreateCertConnector(ctx, w.alpha.ID, "mx", "*.a.example", "test"); err != nil {
+	if _, err := w.g.Directory.CreateCertConnector(ctx, directory.By{Actor: "test"}, w.alpha.ID, "mx", "*.a.example"); err != nil {
 		t.Fatal(err)
 	}
 	w.cert = clientCert(t, ca, "mx.a.example")
 	var err error
-	if w.alice, err = w.g.Directory.CreateUser(ctx, w.alpha.ID, "alice@a.example", "alice password 1"); err != nil {
+	if w.alice, err = w.g.Directory.CreateUser(ctx, directory.By{}, w.alpha.ID, "alice@a.example", "alice password 1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, w.appPw, err = w.g.Directory.CreateAppPassword(ctx, w.alice.ID, "phone"); err != nil {
+	if _, w.appPw, err = w.g.Directory.CreateAppPassword(ctx, directory.By{}, w.alice.ID, "phone"); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -182,7 +182,7 @@ func TestOtherTenantsDomainRefused(t *testing.T) {
 func TestSenderBindingOverSMTP(t *testing.T) {
 	w := newSpoofWorld(t)
 	ctx := context.Background()
-	if _, err := w.g.Directory.CreateUser(ctx, w.alpha.ID, "bob@a.example", "bob password 12"); err != nil {
+	if _, err := w.g.Directory.CreateUser(ctx, directory.By{}, w.alpha.ID, "bob@a.example", "bob password 12"); err != nil {
 		t.Fatal(err)
 	}
 	tok := tenantToken(t, w.g, w.alpha.ID)

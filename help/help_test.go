@@ -147,9 +147,9 @@ func TestEveryLiteralCodeHasPage(t *testing.T) {
 // sender to pass the page on, and the protection pages name the command
 // that fixes it.
 func TestPagesComplete(t *testing.T) {
-	commands := map[string]string{"5.7.705": "unblock-request", "5.1.8": "release", "5.7.711": "release",
-		"5.7.750": "domain-verify", "5.7.233": "policy-set", "5.1.90": "policy-set", "4.7.711": "connector-confirm", "5.7.64": "connector-create",
-		"5.7.751": "domain-verify", "5.7.60": "alias-add", "5.1.92": "suppression-remove"}
+	commands := map[string]string{"5.7.705": "unblock-request create", "5.1.8": "restriction release", "5.7.711": "restriction release",
+		"5.7.750": "domain verify", "5.7.233": "policy set", "5.1.90": "policy set", "4.7.711": "connector confirm", "5.7.64": "connector create",
+		"5.7.751": "domain verify", "5.7.60": "alias add", "5.1.92": "suppression-remove"}
 	for _, code := range help.Codes() {
 		p := exact(t, code)
 		if p.Title == "" || p.Cause == "" || p.Sender == "" || p.Admin == "" || p.Who == "" {
@@ -166,7 +166,7 @@ func TestPagesComplete(t *testing.T) {
 		}
 	}
 	p := exact(t, "5.7.705")
-	for _, want := range []string{"Threshold", "Subscription expired", "(subscription expired)", "tenant-licence", "probation"} {
+	for _, want := range []string{"Threshold", "Subscription expired", "(subscription expired)", "tenant licence", "probation"} {
 		if !strings.Contains(p.Cause+p.Admin, want) {
 			t.Errorf("5.7.705 must explain both reasons; missing %q", want)
 		}

@@ -9,22 +9,22 @@ func init() {
 		Title:  "Relay access denied: the connection belongs to no tenant",
 		Cause:  "Tollgate relays mail only for its tenants. This connection neither signed in (SMTP AUTH) nor came from an address or certificate of any tenant's connector, so Tollgate refused to relay it. This is what keeps Tollgate from being an open relay.",
 		Sender: "Your mail server or app is not set up to send through this gateway. " + PassOn,
-		Admin: "Check how the sending server connects. On the relay port, its public IP address must be inside the IP ranges of one of your connectors, or it must present the TLS certificate your certificate connector names: tollgate admin connectors --tenant ID lists them. " +
-			"If your server's address changed, create a connector for the new one (tollgate admin connector-create --tenant ID --name NAME RANGE) and delete the old. " +
+		Admin: "Check how the sending server connects. On the relay port, its public IP address must be inside the IP ranges of one of your connectors, or it must present the TLS certificate your certificate connector names: tollgate admin connector list --tenant ID lists them. " +
+			"If your server's address changed, create a connector for the new one (tollgate admin connector create --tenant ID --name NAME RANGE) and delete the old. " +
 			"Users and apps should send on the submission port (587 or 465) and sign in with SMTP AUTH instead."})
 	add(Page{Code: "5.7.57", Who: Sender,
 		Reply:  "530 5.7.57 Client was not authenticated to send mail; use SMTP AUTH on this port",
 		Title:  "Sign-in required on the submission port",
 		Cause:  "The submission ports (587 and 465) take mail only from signed-in users. The client sent MAIL FROM without SMTP AUTH.",
 		Sender: "Turn on \"my outgoing server requires authentication\" in your mail app, with your mailbox address and password (or an app password). If that does not help, send this page to your email admin.",
-		Admin: "Make sure the client uses STARTTLS on port 587 (or TLS on 465) and then AUTH PLAIN or AUTH LOGIN with a user of your tenant (tollgate admin users --tenant ID). " +
-			"Devices and apps that cannot sign in with the mailbox password can use an app password (tollgate admin app-password-create). Servers that cannot sign in should relay on port 25 through a connector."})
+		Admin: "Make sure the client uses STARTTLS on port 587 (or TLS on 465) and then AUTH PLAIN or AUTH LOGIN with a user of your tenant (tollgate admin user list --tenant ID). " +
+			"Devices and apps that cannot sign in with the mailbox password can use an app password (tollgate admin app-password create). Servers that cannot sign in should relay on port 25 through a connector."})
 	add(Page{Code: "5.7.8", Who: Sender,
 		Reply:  "535 5.7.8 Authentication failed",
 		Title:  "Sign-in failed",
 		Cause:  "The user name or password the mail program gave was not accepted, the user is disabled, or the app password was revoked.",
 		Sender: "Check the user name (your full mailbox address) and the password in your mail app. If you changed your password recently, update it there too. If it still fails, send this page to your email admin.",
-		Admin: "Check the user exists and is enabled (tollgate admin users --tenant ID), reset the password if needed (tollgate admin user-password), or give the device an app password (tollgate admin app-password-create). " +
+		Admin: "Check the user exists and is enabled (tollgate admin user list --tenant ID), reset the password if needed (tollgate admin user password), or give the device an app password (tollgate admin app-password create). " +
 			"Repeated failures lock the account or the client's address out for a while (4.7.0)."})
 	add(Page{Code: "5.5.2", Who: TenantAdmin,
 		Reply:  "550 5.5.2 Message contains a bare CR or LF",

@@ -41,15 +41,15 @@ func TestSenderDomains(t *testing.T) {
 func twoTenants(t *testing.T) (*fixture, directory.Tenant) {
 	f := newFixture(t, storetest.SQLite(t), memory(t), nil)
 	ctx := context.Background()
-	b, err := f.dir.CreateTenant(ctx, "bravo-secret", directory.Licensed, 1)
+	b, err := f.dir.CreateTenant(ctx, directory.By{}, "bravo-secret", directory.Licensed, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []string{"b.example", "xn--bcher-kva.example"} {
-		if _, err := f.dir.AddDomain(ctx, b.ID, d); err != nil {
+		if _, err := f.dir.AddDomain(ctx, directory.By{}, b.ID, d); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.dir.MarkDomainVerified(ctx, b.ID, d); err != nil {
+		if err := f.dir.MarkDomainVerified(ctx, directory.By{}, b.ID, d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,11 +143,11 @@ func TestForeignDomainCheck(t *testing.T) {
 func TestSenderBindingCheck(t *testing.T) {
 	f, _ := twoTenants(t)
 	ctx := context.Background()
-	alice, err := f.dir.CreateUser(ctx, f.tenant.ID, "alice@acme.test", "alice password 1")
+	alice, err := f.dir.CreateUser(ctx, directory.By{}, f.tenant.ID, "alice@acme.test", "alice password 1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.dir.AddAlias(ctx, f.tenant.ID, alice.ID, "sales@acme.test", "test"); err != nil {
+	if _, err := f.dir.AddAlias(ctx, directory.By{Actor: "test"}, f.tenant.ID, alice.ID, "sales@acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	c := SenderBindingCheck{f.e}
@@ -156,7 +156,7 @@ func TestSenderBindingCheck(t *testing.T) {
 
 	// Off (the default): anything goes.
 	mustOK(t, c.Mail(ctx, &policy.Envelope{Attribution: user, From: "bob@acme.test"}))
-	if _, _, err := f.dir.SetSenderBinding(ctx, f.tenant.ID, directory.BindingLogin); err != nil {
+	if _, _, err := f.dir.SetSenderBinding(ctx, directory.By{}, f.tenant.ID, directory.BindingLogin); err != nil {
 		t.Fatal(err)
 	}
 	for _, from := range []string{"alice@acme.test", "ALICE@Acme.Test", "alice@acme.test.", "sales@acme.test", ""} {
@@ -199,15 +199,15 @@ func BenchmarkForeignDomainCheck(b *testing.B) {
 	b.Cleanup(func() { dir.Close() })
 	var acme directory.Tenant
 	for i := range 1000 {
-		tn, err := dir.CreateTenant(ctx, fmt.Sprintf("t%d", i), directory.Licensed, 1)
+		tn, err := dir.CreateTenant(ctx, directory.By{}, fmt.Sprintf("t%d", i), directory.Licensed, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
 		d := fmt.Sprintf("d%d.example", i)
-		if _, err := dir.AddDomain(ctx, tn.ID, d); err != nil {
+		if _, err := dir.AddDomain(ctx, directory.By{}, tn.ID, d); err != nil {
 			b.Fatal(err)
 		}
-		if err := dir.MarkDomainVerified(ctx, tn.ID, d); err != nil {
+		if err := dir.MarkDomainVerified(ctx, directory.By{}, tn.ID, d); err != nil {
 			b.Fatal(err)
 		}
 		if i == 0 {

@@ -103,7 +103,7 @@ func TestHoldAgreesWithMailFrom(t *testing.T) {
 	if _, err := f.blocks.ReleaseBlock(ctx, id, "operator", 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.dir.SetLicense(ctx, id, directory.Licensed, 10, f.clk.now().Add(-time.Hour)); err != nil {
+	if _, _, err := f.dir.SetLicense(ctx, directory.By{}, id, directory.Licensed, 10, f.clk.now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	check("subscription expired", all)

@@ -68,13 +68,13 @@ func newFixture(t *testing.T, db *store.DB, c counters.Counter, set func(*policy
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.blocks.Close() })
-	if f.tenant, err = f.dir.CreateTenant(ctx, "acme", directory.Licensed, 10); err != nil {
+	if f.tenant, err = f.dir.CreateTenant(ctx, directory.By{}, "acme", directory.Licensed, 10); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.dir.AddDomain(ctx, f.tenant.ID, "acme.test"); err != nil {
+	if _, err := f.dir.AddDomain(ctx, directory.By{}, f.tenant.ID, "acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.dir.MarkDomainVerified(ctx, f.tenant.ID, "acme.test"); err != nil {
+	if err := f.dir.MarkDomainVerified(ctx, directory.By{}, f.tenant.ID, "acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	s := policy.DefaultSettings()

@@ -173,22 +173,22 @@ type runner struct {
 func (r *runner) setUp(ctx context.Context, rng *rand.Rand) error {
 	d := r.g.Directory
 	for i, t := range r.sc.Tenants {
-		tn, err := d.CreateTenant(ctx, t.Name, directory.Licensed, 50)
+		tn, err := d.CreateTenant(ctx, directory.By{}, t.Name, directory.Licensed, 50)
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		p := newPeople(t, rng)
-		if _, err := d.AddDomain(ctx, tn.ID, p.domain); err != nil {
+		if _, err := d.AddDomain(ctx, directory.By{}, tn.ID, p.domain); err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		if err := d.MarkDomainVerified(ctx, tn.ID, p.domain); err != nil {
+		if err := d.MarkDomainVerified(ctx, directory.By{}, tn.ID, p.domain); err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		c, err := d.CreateConnector(ctx, tn.ID, "mail", []netip.Prefix{netip.MustParsePrefix(sourceNet(i))}, "simulate")
+		c, err := d.CreateConnector(ctx, directory.By{Actor: "simulate"}, tn.ID, "mail", []netip.Prefix{netip.MustParsePrefix(sourceNet(i))})
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		if _, err := d.ConfirmConnector(ctx, tn.ID, c.ID, "simulate"); err != nil {
+		if _, err := d.ConfirmConnector(ctx, directory.By{Actor: "simulate"}, tn.ID, c.ID); err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		r.ids = append(r.ids, tn.ID)

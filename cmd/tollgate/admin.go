@@ -2,33 +2,45 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
-
 	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/password"
 )
 
-// adminClient speaks the admin API of a running gateway.
+// adminClient speaks the admin API of a running gateway through the typed
+// client; json prints the API's answers as they are.
 type adminClient struct {
+	ctx    context.Context
+	api    *client.Client
 	server string
 	token  string
 	json   bool
 	out    io.Writer
+	in     *bufio.Reader // standard input, read line by line by the commands that take secrets there
 }
 
-// adminCommand is one `tollgate admin` command; its flags are set up by
+// adminCommand is one `tollgate admin` command. name is "noun verb"
+// ("connector create") or a single word ("trace"); its flags are set up by
 // flags, its positional arguments described by args.
+//
+// A new command joins with one line in its own file's init:
+//
+//	adminCommands = append(adminCommands, adminCommand{"dkim rotate", "DOMAIN", "…", flags, run})
+//
+// and the dispatcher gives it the rest: flags anywhere, the global flags,
+// --tenant by name or id (for an int64 "tenant" flag, or an args that
+// starts with TENANT), --help on stdout, and a place in the help listing
+// under its noun.
 type adminCommand struct {
 	name, args, summary string
 	flags               func(fs *flag.FlagSet) any
@@ -40,71 +52,143 @@ var adminCommands = []adminCommand{
 	{"queue", "", "list the messages waiting in the spool", nil, func(c *adminClient, _ any, a []string) error { return c.queue(a) }},
 }
 
-func adminUsage(fs *flag.FlagSet) func() {
-	return func() {
-		fmt.Fprint(fs.Output(), `Usage: tollgate admin [flags] <command>
+// adminGlobals are the flags every admin command takes, before or after
+// its name.
+type adminGlobals struct {
+	server, token, dataDir string
+	json                   bool
+}
 
-Speaks the admin API of a running gateway. In dev mode it finds the token in
-./tollgate-data by itself; otherwise give --token or set TOLLGATE_TOKEN.
+func (g *adminGlobals) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.server, "server", envOr("TOLLGATE_SERVER", "http://127.0.0.1:8025"), "admin API base `URL` (or set TOLLGATE_SERVER)")
+	fs.StringVar(&g.token, "token", "", "API or session `token` (default: $TOLLGATE_TOKEN, then the token of tollgate admin login, then the dev token in --data-dir)")
+	fs.StringVar(&g.dataDir, "data-dir", "tollgate-data", "data `directory` to find the dev token in")
+	fs.BoolVar(&g.json, "json", false, "print the API's JSON answer instead of a table")
+}
 
-Commands:
-`)
-		for _, c := range adminCommands {
-			fmt.Fprintf(fs.Output(), "  %-17s %s\n", c.name, c.summary)
-		}
-		fmt.Fprint(fs.Output(), "\nFlags:\n")
-		fs.PrintDefaults()
+// isGlobalFlag reports whether name is one of adminGlobals' flags, which
+// every command's flag set holds too.
+func isGlobalFlag(name string) bool {
+	switch name {
+	case "server", "token", "data-dir", "json":
+		return true
 	}
+	return false
 }
 
 func runAdmin(args []string) error {
-	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
-	fs.Usage = adminUsage(fs)
-	server := fs.String("server", envOr("TOLLGATE_SERVER", "http://127.0.0.1:8025"), "admin API base `URL`")
-	token := fs.String("token", os.Getenv("TOLLGATE_TOKEN"), "API `token` (default: read from the data directory)")
-	dataDir := fs.String("data-dir", "tollgate-data", "data `directory` to find the dev token in")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
+	pre := flag.NewFlagSet("admin", flag.ContinueOnError)
+	pre.SetOutput(io.Discard)
+	var g0 adminGlobals
+	g0.register(pre)
+	if err := pre.Parse(args); errors.Is(err, flag.ErrHelp) {
+		adminUsage(os.Stdout)
+		return flag.ErrHelp
+	} else if err != nil {
+		return fmt.Errorf("%v (see tollgate admin --help)", err)
+	}
+	rest := pre.Args()
+	preFlags := args[:len(args)-len(rest)]
+	if len(rest) == 0 {
+		return errors.New("missing command (see tollgate admin --help)")
+	}
+	if rest[0] == "help" {
+		adminUsage(os.Stdout)
+		return nil
+	}
+	cmd, words := lookupAdmin(rest)
+	if cmd == nil {
+		return fmt.Errorf("unknown admin command %q (see tollgate admin --help)", rest[0])
+	}
+	return runAdminCommand(cmd, append(append([]string{}, preFlags...), rest[words:]...))
+}
+
+// lookupAdmin finds the command args start with: a two-word name first,
+// then one word, then a deprecated old name. words is how many it took.
+func lookupAdmin(args []string) (cmd *adminCommand, words int) {
+	find := func(name string) *adminCommand {
+		if n, ok := deprecatedAdminNames[name]; ok {
+			name = n
+		}
+		for i := range adminCommands {
+			if adminCommands[i].name == name {
+				return &adminCommands[i]
+			}
+		}
+		return nil
+	}
+	if len(args) >= 2 {
+		if c := find(args[0] + " " + args[1]); c != nil {
+			return c, 2
+		}
+	}
+	if c := find(args[0]); c != nil {
+		return c, 1
+	}
+	return nil, 0
+}
+
+func runAdminCommand(cmd *adminCommand, args []string) error {
+	fs := flag.NewFlagSet("admin "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var g adminGlobals
+	g.register(fs)
+	var opts any
+	if cmd.flags != nil {
+		opts = cmd.flags(fs)
+	}
+	tenant := tenantFlagOf(fs, cmd)
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		commandUsage(os.Stdout, cmd)
+		return flag.ErrHelp
+	}
+	if name, ok := strings.CutPrefix(fmt.Sprint(err), "flag provided but not defined: "); ok {
+		return fmt.Errorf("unknown flag -%s (see tollgate admin %s --help)", name, cmd.name)
+	}
+	if err != nil {
+		return fmt.Errorf("%v (see tollgate admin %s --help)", err, cmd.name)
+	}
+	if cmd.args == "" && len(pos) > 0 {
+		if fs.Lookup("tenant") != nil && len(pos) == 1 {
+			return fmt.Errorf("unexpected argument %q: give the tenant as --tenant %s (see tollgate admin %s --help)", pos[0], pos[0], cmd.name)
+		}
+		return fmt.Errorf("unexpected argument %q: %s takes none (see tollgate admin %s --help)", pos[0], cmd.name, cmd.name)
+	}
+	c, err := newAdminClient(g, cmd.name)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errors.New("missing command")
+	if pos, err = tenant.resolve(c, pos); err != nil {
+		return err
 	}
-	name := fs.Arg(0)
-	for _, c := range adminCommands {
-		if c.name != name {
-			continue
-		}
-		sub := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
-		var opts any
-		if c.flags != nil {
-			opts = c.flags(sub)
-		}
-		sub.Usage = func() {
-			fmt.Fprintf(sub.Output(), "Usage: tollgate admin [--server URL] [--token T] [--json] %s [flags] %s\n\n%s.\n",
-				name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
-			if c.flags != nil {
-				fmt.Fprint(sub.Output(), "\nFlags:\n")
-				sub.PrintDefaults()
-			}
-		}
-		if err := sub.Parse(fs.Args()[1:]); err != nil {
-			return err
-		}
-		tok := *token
-		if tok == "" {
-			b, err := os.ReadFile(filepath.Join(*dataDir, "admin-token"))
-			if err != nil {
-				return fmt.Errorf("no API token: give --token, set TOLLGATE_TOKEN, or run in the directory that holds tollgate-data (%v)", err)
-			}
-			tok = strings.TrimSpace(string(b))
-		}
-		cl := &adminClient{server: strings.TrimSuffix(*server, "/"), token: tok, json: *asJSON, out: os.Stdout}
-		return c.run(cl, opts, sub.Args())
-	}
-	return fmt.Errorf("unknown admin command %q (see tollgate admin --help)", name)
+	return cmd.run(c, opts, pos)
 }
+
+// newAdminClient finds the token: --token, $TOLLGATE_TOKEN, the session of
+// tollgate admin login for this server, then the dev token.
+func newAdminClient(g adminGlobals, name string) (*adminClient, error) {
+	server := strings.TrimSuffix(g.server, "/")
+	tok := g.token
+	if tok == "" {
+		tok = os.Getenv("TOLLGATE_TOKEN")
+	}
+	if tok == "" {
+		tok = storedToken(server)
+	}
+	if tok == "" && !tokenless[name] {
+		b, err := os.ReadFile(g.dataDir + "/admin-token")
+		if err != nil {
+			return nil, fmt.Errorf("no API token: run tollgate admin login, give --token or set TOLLGATE_TOKEN, or run in the directory that holds %s (%v)", g.dataDir, err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	return &adminClient{ctx: context.Background(), api: client.New(server, tok), server: server, token: tok, json: g.json, out: os.Stdout,
+		in: bufio.NewReader(os.Stdin)}, nil
+}
+
+// tokenless are the commands that work without a token.
+var tokenless = map[string]bool{"login": true, "logout": true}
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -115,45 +199,22 @@ func envOr(k, def string) string {
 
 // get fetches path and decodes the JSON answer into v; with --json it also
 // prints the raw answer and returns errPrinted.
-func (c *adminClient) get(path string, v any) error { return c.do(http.MethodGet, path, nil, v) }
+func (c *adminClient) get(path string, v any) error { return c.do("GET", path, nil, v) }
 
 // do sends a request (body, if not nil, as JSON) and decodes the answer into
-// v. API errors come back as errors that carry the API's message and code.
+// v. API errors come back as *client.Error: one line with the API's
+// message and the status.
 func (c *adminClient) do(method, path string, body, v any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
+	var answer []byte
+	if err := c.api.Do(c.ctx, method, path, body, &answer); err != nil {
+		return err
 	}
-	req, err := http.NewRequest(method, c.server+path, rd)
-	if err != nil {
-		return fmt.Errorf("bad --server %q: %w", c.server, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the admin API at %s (is tollgate serve running?): %w", c.server, err)
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Field, Message string }
-		}
-		if json.Unmarshal(answer, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s: %s (%s)", resp.Status, e.Error.Message, e.Error.Code)
-		}
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(answer)))
-	}
+	return c.decode(answer, v)
+}
+
+// decode prints the answer with --json (and returns errPrinted), or
+// decodes it into v.
+func (c *adminClient) decode(answer []byte, v any) error {
 	if c.json {
 		c.out.Write(answer)
 		return errPrinted
@@ -166,22 +227,20 @@ func (c *adminClient) do(method, path string, body, v any) error {
 
 var errPrinted = errors.New("printed")
 
+// printed turns the --json marker into success: the answer was printed.
+func printed(err error) error {
+	if err == errPrinted {
+		return nil
+	}
+	return err
+}
+
 func (c *adminClient) messages(args []string) error {
 	var r struct {
-		Messages []struct {
-			ID         string    `json:"id"`
-			From       string    `json:"from"`
-			To         []string  `json:"to"`
-			Subject    string    `json:"subject"`
-			Size       int       `json:"size"`
-			ReceivedAt time.Time `json:"received_at"`
-		} `json:"messages"`
+		Messages []client.CapturedMessage `json:"messages"`
 	}
 	if err := c.get("/api/v1/dev/messages", &r); err != nil {
-		if err == errPrinted {
-			return nil
-		}
-		return err
+		return printed(err)
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tFROM\tTO\tSIZE\tSUBJECT")
@@ -196,21 +255,10 @@ func (c *adminClient) messages(args []string) error {
 
 func (c *adminClient) queue(args []string) error {
 	var r struct {
-		Messages []struct {
-			ID          string    `json:"id"`
-			From        string    `json:"from"`
-			Tenant      string    `json:"tenant"`
-			Attempts    int       `json:"attempts"`
-			NextAttempt time.Time `json:"next_attempt"`
-			LastError   string    `json:"last_error"`
-			Recipients  []struct{ Addr, Status string }
-		} `json:"messages"`
+		Messages []client.QueuedMessage `json:"messages"`
 	}
 	if err := c.get("/api/v1/queue", &r); err != nil {
-		if err == errPrinted {
-			return nil
-		}
-		return err
+		return printed(err)
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTENANT\tFROM\tPENDING\tATTEMPTS\tNEXT\tLAST ERROR")
@@ -242,13 +290,27 @@ func randomPassword() string { return password.Random(20) }
 // newPassword reads a password from the first line of standard input when
 // fromStdin is set, and otherwise generates one (generated says so: the
 // caller prints it, once).
-func newPassword(fromStdin bool) (pw string, generated bool, err error) {
+func (c *adminClient) newPassword(fromStdin bool) (pw string, generated bool, err error) {
 	if !fromStdin {
 		return randomPassword(), true, nil
 	}
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	line, err := c.stdinLine()
+	return line, false, err
+}
+
+// stdinLine reads one line of standard input, without its line end.
+func (c *adminClient) stdinLine() (string, error) {
+	line, err := c.in.ReadString('\n')
 	if err != nil && line == "" {
-		return "", false, fmt.Errorf("read the password from standard input: %w", err)
+		return "", fmt.Errorf("read standard input: %w", err)
 	}
-	return strings.TrimRight(line, "\r\n"), false, nil
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// when is a time for a table, "-" for none.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
 }

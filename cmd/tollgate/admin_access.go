@@ -4,33 +4,33 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/client"
 	"os"
 	"strings"
-	"time"
 )
 
 // The access commands: API tokens, app passwords, tenant admins.
 func init() {
 	userFlags := func(fs *flag.FlagSet) any {
-		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin users)")}
+		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin user list)")}
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"tokens", "", "list API tokens (operators: operator tokens, or a tenant's with --tenant)", func(fs *flag.FlagSet) any {
+		adminCommand{"token list", "", "list API tokens (operators: operator tokens, or a tenant's with --tenant)", func(fs *flag.FlagSet) any {
 			return fs.Int64("tenant", 0, "list this tenant's tokens")
 		}, (*adminClient).tokens},
-		adminCommand{"token-create", "NAME", "create an API token; the secret is printed once", func(fs *flag.FlagSet) any {
+		adminCommand{"token create", "NAME", "create an API token; the secret is printed once", func(fs *flag.FlagSet) any {
 			return fs.Int64("tenant", 0, "scope it to this tenant (default for operators: the operator role)")
 		}, (*adminClient).tokenCreate},
-		adminCommand{"token-revoke", "ID", "revoke an API token; it stops working at once", nil, (*adminClient).tokenRevoke},
-		adminCommand{"app-passwords", "", "list a user's app passwords", userFlags, (*adminClient).appPasswords},
-		adminCommand{"app-password-create", "NAME", "create an app password for a user; printed once", userFlags, (*adminClient).appPasswordCreate},
-		adminCommand{"app-password-revoke", "ID", "revoke one app password; the user's other credentials keep working", userFlags, (*adminClient).appPasswordRevoke},
-		adminCommand{"user-password", "", "replace a user's SMTP password (read from standard input, or generated and printed)", userFlags, (*adminClient).userPassword},
-		adminCommand{"user-disable", "", "disable a user's SMTP sign-in (app passwords too); --enable undoes it", func(fs *flag.FlagSet) any {
+		adminCommand{"token revoke", "ID", "revoke an API token; it stops working at once", nil, (*adminClient).tokenRevoke},
+		adminCommand{"app-password list", "", "list a user's app passwords", userFlags, (*adminClient).appPasswords},
+		adminCommand{"app-password create", "NAME", "create an app password for a user; printed once", userFlags, (*adminClient).appPasswordCreate},
+		adminCommand{"app-password revoke", "ID", "revoke one app password; the user's other credentials keep working", userFlags, (*adminClient).appPasswordRevoke},
+		adminCommand{"user password", "", "replace a user's SMTP password (read from standard input, or generated and printed)", userFlags, (*adminClient).userPassword},
+		adminCommand{"user disable", "", "disable a user's SMTP sign-in (app passwords too); --enable undoes it", func(fs *flag.FlagSet) any {
 			return &userToggle{userRef: userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id`")}, enable: fs.Bool("enable", false, "enable instead")}
 		}, (*adminClient).userDisable},
-		adminCommand{"admins", "", "list a tenant's admins", func(fs *flag.FlagSet) any { return fs.Int64("tenant", 0, "tenant `id`") }, (*adminClient).admins},
-		adminCommand{"admin-create", "EMAIL", "add a tenant admin; the password is read from standard input or generated and printed", func(fs *flag.FlagSet) any {
+		adminCommand{"admin list", "", "list a tenant's admins", func(fs *flag.FlagSet) any { return fs.Int64("tenant", 0, "tenant `id`") }, (*adminClient).admins},
+		adminCommand{"admin create", "EMAIL", "add a tenant admin; the password is read from standard input or generated and printed", func(fs *flag.FlagSet) any {
 			return &userOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), stdin: fs.Bool("password-stdin", false, "read the password from the first line of standard input")}
 		}, (*adminClient).adminCreate},
 	)
@@ -44,22 +44,12 @@ func (u *userRef) path() (string, error) {
 		return "", err
 	}
 	if *u.user <= 0 {
-		return "", errors.New("give --user ID (see tollgate admin users)")
+		return "", errors.New("give --user ID (see tollgate admin user list)")
 	}
 	return fmt.Sprintf("%s/users/%d/app-passwords", base, *u.user), nil
 }
 
-type tokenRow struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Operator  bool       `json:"operator"`
-	TenantID  int64      `json:"tenant_id"`
-	CreatedBy string     `json:"created_by"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastUsed  *time.Time `json:"last_used"`
-	Revoked   bool       `json:"revoked"`
-	Token     string     `json:"token"`
-}
+type tokenRow = client.Token
 
 func scopeName(operator bool, tenant int64) string {
 	if operator {
@@ -122,13 +112,7 @@ func (c *adminClient) appPasswords(o any, _ []string) error {
 		return err
 	}
 	var r struct {
-		AppPasswords []struct {
-			ID        int64      `json:"id"`
-			Name      string     `json:"name"`
-			CreatedAt time.Time  `json:"created_at"`
-			LastUsed  *time.Time `json:"last_used"`
-			Revoked   bool       `json:"revoked"`
-		} `json:"app_passwords"`
+		AppPasswords []client.AppPassword `json:"app_passwords"`
 	}
 	if err := c.get(path, &r); err != nil {
 		return printed(err)
@@ -156,10 +140,7 @@ func (c *adminClient) appPasswordCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var a struct {
-		ID       int64  `json:"id"`
-		Password string `json:"password"`
-	}
+	var a client.AppPassword
 	if err := c.do("POST", path, map[string]any{"name": name}, &a); err != nil {
 		return printed(err)
 	}
@@ -189,13 +170,7 @@ func (c *adminClient) admins(o any, _ []string) error {
 		return err
 	}
 	var r struct {
-		Admins []struct {
-			ID          int64     `json:"id"`
-			Email       string    `json:"email"`
-			Role        string    `json:"role"`
-			TOTPEnabled bool      `json:"totp_enabled"`
-			CreatedAt   time.Time `json:"created_at"`
-		}
+		Admins []client.Admin `json:"admins"`
 	}
 	if err := c.get(base+"/admins", &r); err != nil {
 		return printed(err)
@@ -221,7 +196,7 @@ func (c *adminClient) adminCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated, err := newPassword(*opts.stdin)
+	pw, generated, err := c.newPassword(*opts.stdin)
 	if err != nil {
 		return err
 	}
@@ -251,7 +226,7 @@ func (c *adminClient) userPassword(o any, _ []string) error {
 		return err
 	}
 	fi, err := os.Stdin.Stat()
-	pw, generated, err := newPassword(err == nil && fi.Mode()&os.ModeCharDevice == 0) // piped in, or generated
+	pw, generated, err := c.newPassword(err == nil && fi.Mode()&os.ModeCharDevice == 0) // piped in, or generated
 	if err != nil {
 		return err
 	}

@@ -3,22 +3,22 @@ package main
 import (
 	"flag"
 	"fmt"
-	"time"
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // The sender-binding commands: a tenant's binding of logins to their own
 // address, and the aliases a user may send as besides its login.
 func init() {
 	userFlags := func(fs *flag.FlagSet) any {
-		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin users)")}
+		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin user list)")}
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"sender-binding", "off|login", "login: the tenant's SMTP AUTH users may send only as their login and aliases (550 5.7.60); off: as any address", func(fs *flag.FlagSet) any {
+		adminCommand{"tenant sender-binding", "off|login", "login: the tenant's SMTP AUTH users may send only as their login and aliases (550 5.7.60); off: as any address", func(fs *flag.FlagSet) any {
 			return fs.Int64("tenant", 0, "tenant `id`")
 		}, (*adminClient).senderBinding},
-		adminCommand{"aliases", "", "list the addresses a user may send as besides its login", userFlags, (*adminClient).aliases},
-		adminCommand{"alias-add", "ADDRESS", "let a user send as ADDRESS (in one of the tenant's verified domains)", userFlags, (*adminClient).aliasAdd},
-		adminCommand{"alias-remove", "ID", "take an alias away from a user", userFlags, (*adminClient).aliasRemove},
+		adminCommand{"alias list", "", "list the addresses a user may send as besides its login", userFlags, (*adminClient).aliases},
+		adminCommand{"alias add", "ADDRESS", "let a user send as ADDRESS (in one of the tenant's verified domains)", userFlags, (*adminClient).aliasAdd},
+		adminCommand{"alias remove", "ID", "take an alias away from a user", userFlags, (*adminClient).aliasRemove},
 	)
 }
 
@@ -36,10 +36,7 @@ func (c *adminClient) senderBinding(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var t struct {
-		Name          string `json:"name"`
-		SenderBinding string `json:"sender_binding"`
-	}
+	var t client.Tenant
 	if err := c.do("PUT", base+"/sender-binding", map[string]any{"mode": mode}, &t); err != nil {
 		return printed(err)
 	}
@@ -57,12 +54,7 @@ func (c *adminClient) aliases(o any, _ []string) error {
 		return err
 	}
 	var r struct {
-		Aliases []struct {
-			ID        int64     `json:"id"`
-			Address   string    `json:"address"`
-			CreatedBy string    `json:"created_by"`
-			CreatedAt time.Time `json:"created_at"`
-		} `json:"aliases"`
+		Aliases []client.Alias `json:"aliases"`
 	}
 	if err := c.get(path, &r); err != nil {
 		return printed(err)
@@ -83,10 +75,7 @@ func (c *adminClient) aliasAdd(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var a struct {
-		ID      int64  `json:"id"`
-		Address string `json:"address"`
-	}
+	var a client.Alias
 	if err := c.do("POST", path, map[string]any{"address": address}, &a); err != nil {
 		return printed(err)
 	}

@@ -8,40 +8,42 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // The directory commands: tenants, domains, connectors, users, audit.
 func init() {
 	tenantFlag := func(fs *flag.FlagSet) any {
-		return fs.Int64("tenant", 0, "tenant `id` (see tollgate admin tenants)")
+		return fs.Int64("tenant", 0, "the tenant, by `name or id` (see tollgate admin tenant list)")
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"tenants", "", "list tenants (a tenant admin sees its own)", nil, (*adminClient).tenants},
-		adminCommand{"tenant-create", "NAME", "create a tenant (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"tenant list", "", "list tenants (a tenant admin sees its own)", nil, (*adminClient).tenants},
+		adminCommand{"tenant create", "NAME", "create a tenant (operators)", func(fs *flag.FlagSet) any {
 			return &tenantOpts{license: fs.String("license", "trial", "licence: trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
 		}, (*adminClient).tenantCreate},
-		adminCommand{"tenant-licence", "", "set a tenant's licence state and seats (operators)", func(fs *flag.FlagSet) any {
-			return &licenceOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), license: fs.String("license", "", "trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats"),
+		adminCommand{"tenant licence", "", "set a tenant's licence state and seats (operators)", func(fs *flag.FlagSet) any {
+			return &licenceOpts{tenant: fs.Int64("tenant", 0, "the tenant, by `name or id`"), license: fs.String("license", "", "trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats"),
 				expires: fs.String("expires", "", "last `date` of a licensed subscription, YYYY-MM-DD (UTC); empty: open-ended")}
 		}, (*adminClient).tenantLicence},
-		adminCommand{"domains", "", "list a tenant's accepted domains and the TXT record each needs", tenantFlag, (*adminClient).domains},
-		adminCommand{"domain-add", "NAME", "add an accepted domain and print the TXT record to publish", tenantFlag, (*adminClient).domainAdd},
-		adminCommand{"domain-verify", "NAME", "look the domain's TXT record up now and say what was found", tenantFlag, (*adminClient).domainVerify},
-		adminCommand{"connectors", "", "list a tenant's connectors, deleted ones included, with creator and time", tenantFlag, (*adminClient).connectors},
-		adminCommand{"connector-create", "[RANGE...]", "create a connector for IP addresses or CIDR ranges, or (--cert-domain) for a TLS client certificate", func(fs *flag.FlagSet) any {
-			return &connectorOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), name: fs.String("name", "", "connector `name`"),
+		adminCommand{"domain list", "", "list a tenant's accepted domains and the TXT record each needs", tenantFlag, (*adminClient).domains},
+		adminCommand{"domain add", "NAME", "add an accepted domain and print the TXT record to publish", tenantFlag, (*adminClient).domainAdd},
+		adminCommand{"domain verify", "NAME", "look the domain's TXT record up now and say what was found", tenantFlag, (*adminClient).domainVerify},
+		adminCommand{"connector list", "", "list a tenant's connectors, deleted ones included, with creator and time", tenantFlag, (*adminClient).connectors},
+		adminCommand{"connector create", "[RANGE...]", "create a connector for IP addresses or CIDR ranges, or (--cert-domain) for a TLS client certificate", func(fs *flag.FlagSet) any {
+			return &connectorOpts{tenant: fs.Int64("tenant", 0, "the tenant, by `name or id`"), name: fs.String("name", "", "connector `name`"),
 				cert: fs.String("cert-domain", "", "the `domain` the server's client certificate names (\"*.\" allowed)")}
 		}, (*adminClient).connectorCreate},
-		adminCommand{"connector-confirm", "ID", "end a connector's probation: needs an admin session token (--token from POST /api/v1/signin) and a fresh TOTP code", func(fs *flag.FlagSet) any {
-			return &confirmOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), code: fs.String("code", "", "a fresh TOTP `code` from your authenticator")}
+		adminCommand{"connector confirm", "ID", "end a connector's probation: needs an admin session (tollgate admin login) and a fresh TOTP code", func(fs *flag.FlagSet) any {
+			return &confirmOpts{tenant: fs.Int64("tenant", 0, "the tenant, by `name or id`"), code: fs.String("code", "", "a fresh TOTP `code` from your authenticator")}
 		}, (*adminClient).connectorConfirm},
-		adminCommand{"connector-delete", "ID", "delete a connector (its record and history are kept)", tenantFlag, (*adminClient).connectorDelete},
-		adminCommand{"users", "", "list a tenant's users", tenantFlag, (*adminClient).users},
-		adminCommand{"user-create", "ADDRESS", "create a user; the password is read from standard input, or generated and printed", func(fs *flag.FlagSet) any {
-			return &userOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), stdin: fs.Bool("password-stdin", false, "read the password from the first line of standard input")}
+		adminCommand{"connector delete", "ID", "delete a connector (its record and history are kept)", tenantFlag, (*adminClient).connectorDelete},
+		adminCommand{"user list", "", "list a tenant's users", tenantFlag, (*adminClient).users},
+		adminCommand{"user create", "ADDRESS", "create a user; the password is read from standard input, or generated and printed", func(fs *flag.FlagSet) any {
+			return &userOpts{tenant: fs.Int64("tenant", 0, "the tenant, by `name or id`"), stdin: fs.Bool("password-stdin", false, "read the password from the first line of standard input")}
 		}, (*adminClient).userCreate},
 		adminCommand{"audit", "[verify]", "search the audit log, newest first; \"audit verify\" checks its hash chain", func(fs *flag.FlagSet) any {
-			return &auditOpts{tenant: fs.Int64("tenant", 0, "only this tenant's entries"), action: fs.String("action", "", "exact action, e.g. connector.create"),
+			return &auditOpts{tenant: fs.Int64("tenant", 0, "only this tenant's entries (`name or id`)"), action: fs.String("action", "", "exact action, e.g. connector.create"),
 				actor: fs.String("actor", "", "exact actor"), days: fs.Int("days", 0, "only the last `N` days"), limit: fs.Int("limit", 100, "at most `N` entries")}
 		}, (*adminClient).audit},
 	)
@@ -57,56 +59,10 @@ type confirmOpts struct {
 	code   *string
 }
 
-func (c *adminClient) connectorConfirm(o any, args []string) error {
-	opts := o.(*confirmOpts)
-	base, err := tenantPath(opts.tenant)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(args, "connector ID")
-	if err != nil {
-		return err
-	}
-	if *opts.code == "" {
-		return errors.New("give --code with a fresh TOTP code")
-	}
-	var k connectorRow
-	if err := c.do("POST", base+"/connectors/"+id+"/confirm", map[string]any{"code": *opts.code}, &k); err != nil {
-		return printed(err)
-	}
-	fmt.Fprintf(c.out, "connector %d %q confirmed; it is off probation\n", k.ID, k.Name)
-	return nil
-}
-
 type licenceOpts struct {
 	tenant           *int64
 	license, expires *string
 	seats            *int
-}
-
-func (c *adminClient) tenantLicence(o any, _ []string) error {
-	opts := o.(*licenceOpts)
-	base, err := tenantPath(opts.tenant)
-	if err != nil {
-		return err
-	}
-	if *opts.license == "" {
-		return errors.New("give --license trial, licensed or expired")
-	}
-	body := map[string]any{"license": *opts.license, "seats": *opts.seats}
-	if *opts.expires != "" {
-		day, err := time.Parse("2006-01-02", *opts.expires)
-		if err != nil {
-			return fmt.Errorf("--expires %q is not a date like 2027-01-31", *opts.expires)
-		}
-		body["license_expires"] = day.Add(24 * time.Hour) // the subscription runs through that day
-	}
-	var t tenantRow
-	if err := c.do("PUT", base+"/licence", body, &t); err != nil {
-		return printed(err)
-	}
-	fmt.Fprintf(c.out, "tenant %d %q is now %s with %d seats\n", t.ID, t.Name, t.License, t.Seats)
-	return nil
 }
 
 type connectorOpts struct {
@@ -125,20 +81,32 @@ type auditOpts struct {
 	days, limit   *int
 }
 
-// tenantPath is /api/v1/tenants/<id>; a missing --tenant is an error that
-// says so.
-func tenantPath(id *int64) (string, error) {
-	if id == nil || *id <= 0 {
-		return "", errors.New("give --tenant ID (see tollgate admin tenants)")
-	}
-	return fmt.Sprintf("/api/v1/tenants/%d", *id), nil
-}
-
 func oneArg(args []string, what string) (string, error) {
 	if len(args) != 1 {
 		return "", fmt.Errorf("give exactly one %s", what)
 	}
 	return args[0], nil
+}
+
+// idArg is the one argument, a positive number.
+func idArg(args []string, what string) (int64, error) {
+	s, err := oneArg(args, what)
+	if err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s %q is not a number", what, s)
+	}
+	return id, nil
+}
+
+// tenantOf is the tenant id a --tenant flag gave (by name or id).
+func tenantOf(id *int64) (int64, error) {
+	if _, err := tenantPath(id); err != nil {
+		return 0, err
+	}
+	return *id, nil
 }
 
 func (c *adminClient) table(header string) *tabwriter.Writer {
@@ -147,23 +115,13 @@ func (c *adminClient) table(header string) *tabwriter.Writer {
 	return tw
 }
 
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02 15:04")
-}
-
-type tenantRow struct {
-	ID        int64     `json:"id"`
-	Name      string    `json:"name"`
-	License   string    `json:"license"`
-	Seats     int       `json:"seats"`
-	CreatedAt time.Time `json:"created_at"`
-}
+// tenantRow is the tenant as the tables read it.
+type tenantRow = client.Tenant
 
 func (c *adminClient) tenants(_ any, args []string) error {
-	var r struct{ Tenants []tenantRow }
+	var r struct {
+		Tenants []client.Tenant `json:"tenants"`
+	}
 	if err := c.get("/api/v1/tenants", &r); err != nil {
 		return printed(err)
 	}
@@ -180,18 +138,38 @@ func (c *adminClient) tenantCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var t tenantRow
-	if err := c.do("POST", "/api/v1/tenants", map[string]any{"name": name, "license": *opts.license, "seats": *opts.seats}, &t); err != nil {
+	var t client.Tenant
+	if err := c.do("POST", "/api/v1/tenants", client.TenantCreate{Name: name, License: *opts.license, Seats: *opts.seats}, &t); err != nil {
 		return printed(err)
 	}
 	fmt.Fprintf(c.out, "created tenant %d %q (%s)\n", t.ID, t.Name, t.License)
 	return nil
 }
 
-type domainRow struct {
-	Name     string `json:"name"`
-	Verified bool   `json:"verified"`
-	Record   string `json:"record"`
+func (c *adminClient) tenantLicence(o any, _ []string) error {
+	opts := o.(*licenceOpts)
+	base, err := tenantPath(opts.tenant)
+	if err != nil {
+		return err
+	}
+	if *opts.license == "" {
+		return errors.New("give --license trial, licensed or expired")
+	}
+	req := client.LicenceSet{License: *opts.license, Seats: *opts.seats}
+	if *opts.expires != "" {
+		day, err := time.Parse("2006-01-02", *opts.expires)
+		if err != nil {
+			return fmt.Errorf("--expires %q is not a date like 2027-01-31", *opts.expires)
+		}
+		end := day.Add(24 * time.Hour) // the subscription runs through that day
+		req.Expires = &end
+	}
+	var t client.Tenant
+	if err := c.do("PUT", base+"/licence", req, &t); err != nil {
+		return printed(err)
+	}
+	fmt.Fprintf(c.out, "tenant %d %q is now %s with %d seats\n", t.ID, t.Name, t.License, t.Seats)
+	return nil
 }
 
 func (c *adminClient) domains(o any, args []string) error {
@@ -199,7 +177,9 @@ func (c *adminClient) domains(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var r struct{ Domains []domainRow }
+	var r struct {
+		Domains []client.Domain `json:"domains"`
+	}
 	if err := c.get(base+"/domains", &r); err != nil {
 		return printed(err)
 	}
@@ -223,11 +203,11 @@ func (c *adminClient) domainAdd(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var d domainRow
-	if err := c.do("POST", base+"/domains", map[string]any{"name": name}, &d); err != nil {
+	var d client.Domain
+	if err := c.do("POST", base+"/domains", client.DomainAdd{Name: name}, &d); err != nil {
 		return printed(err)
 	}
-	fmt.Fprintf(c.out, "added %s (pending). Publish this DNS record, then run tollgate admin domain-verify --tenant %d %s:\n\n  %s\n",
+	fmt.Fprintf(c.out, "added %s (pending). Publish this DNS record, then run tollgate admin domain verify --tenant %d %s:\n\n  %s\n",
 		d.Name, *o.(*int64), d.Name, d.Record)
 	return nil
 }
@@ -241,11 +221,7 @@ func (c *adminClient) domainVerify(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var r struct {
-		Verified bool
-		Detail   string
-		Found    []string
-	}
+	var r client.Verification
 	if err := c.do("POST", base+"/domains/"+name+"/verify", nil, &r); err != nil {
 		return printed(err)
 	}
@@ -260,27 +236,14 @@ func (c *adminClient) domainVerify(o any, args []string) error {
 	return errors.New("not verified")
 }
 
-type connectorRow struct {
-	ID                int64      `json:"id"`
-	Name              string     `json:"name"`
-	IPRanges          []string   `json:"ip_ranges"`
-	CertificateDomain string     `json:"certificate_domain"`
-	CreatedBy         string     `json:"created_by"`
-	CreatedAt         time.Time  `json:"created_at"`
-	Live              bool       `json:"live"`
-	DeletedAt         *time.Time `json:"deleted_at"`
-	Messages          int64      `json:"messages"`
-	LastTraffic       *time.Time `json:"last_traffic"`
-	Probation         bool       `json:"probation"`
-	MessagesToday     int64      `json:"messages_today"`
-}
-
 func (c *adminClient) connectors(o any, args []string) error {
 	base, err := tenantPath(o.(*int64))
 	if err != nil {
 		return err
 	}
-	var r struct{ Connectors []connectorRow }
+	var r struct {
+		Connectors []client.Connector `json:"connectors"`
+	}
 	if err := c.get(base+"/connectors", &r); err != nil {
 		return printed(err)
 	}
@@ -315,12 +278,9 @@ func (c *adminClient) connectorCreate(o any, args []string) error {
 	if *opts.name == "" || (len(args) == 0) == (*opts.cert == "") {
 		return errors.New("give --name NAME and either IP addresses or CIDR ranges, or --cert-domain DOMAIN")
 	}
-	body := map[string]any{"name": *opts.name, "ip_ranges": args}
-	if *opts.cert != "" {
-		body = map[string]any{"name": *opts.name, "certificate_domain": *opts.cert}
-	}
-	var k connectorRow
-	if err := c.do("POST", base+"/connectors", body, &k); err != nil {
+	req := client.ConnectorCreate{Name: *opts.name, IPRanges: args, CertificateDomain: *opts.cert}
+	var k client.Connector
+	if err := c.do("POST", base+"/connectors", req, &k); err != nil {
 		return printed(err)
 	}
 	what := strings.Join(k.IPRanges, ", ")
@@ -331,22 +291,40 @@ func (c *adminClient) connectorCreate(o any, args []string) error {
 	return nil
 }
 
-func (c *adminClient) connectorDelete(o any, args []string) error {
-	base, err := tenantPath(o.(*int64))
+func (c *adminClient) connectorConfirm(o any, args []string) error {
+	opts := o.(*confirmOpts)
+	tenant, err := tenantOf(opts.tenant)
 	if err != nil {
 		return err
 	}
-	id, err := oneArg(args, "connector ID")
+	id, err := idArg(args, "connector ID")
 	if err != nil {
 		return err
 	}
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-		return fmt.Errorf("connector ID %q is not a number", id)
+	if *opts.code == "" {
+		return errors.New("give --code with a fresh TOTP code")
 	}
-	if err := c.do("DELETE", base+"/connectors/"+id, nil, nil); err != nil {
+	var k client.Connector
+	if err := c.do("POST", fmt.Sprintf("/api/v1/tenants/%d/connectors/%d/confirm", tenant, id), client.ConnectorConfirm{Code: *opts.code}, &k); err != nil {
 		return printed(err)
 	}
-	fmt.Fprintf(c.out, "deleted connector %s (its record stays in tollgate admin connectors and the audit log)\n", id)
+	fmt.Fprintf(c.out, "connector %d %q confirmed; it is off probation\n", k.ID, k.Name)
+	return nil
+}
+
+func (c *adminClient) connectorDelete(o any, args []string) error {
+	tenant, err := tenantOf(o.(*int64))
+	if err != nil {
+		return err
+	}
+	id, err := idArg(args, "connector ID")
+	if err != nil {
+		return err
+	}
+	if err := c.api.DeleteConnector(c.ctx, tenant, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "deleted connector %d (its record stays in tollgate admin connector list and the audit log)\n", id)
 	return nil
 }
 
@@ -356,12 +334,7 @@ func (c *adminClient) users(o any, args []string) error {
 		return err
 	}
 	var r struct {
-		Users []struct {
-			ID        int64     `json:"id"`
-			Address   string    `json:"address"`
-			Disabled  bool      `json:"disabled"`
-			CreatedAt time.Time `json:"created_at"`
-		}
+		Users []client.User `json:"users"`
 	}
 	if err := c.get(base+"/users", &r); err != nil {
 		return printed(err)
@@ -387,11 +360,11 @@ func (c *adminClient) userCreate(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated, err := newPassword(*opts.stdin)
+	pw, generated, err := c.newPassword(*opts.stdin)
 	if err != nil {
 		return err
 	}
-	if err := c.do("POST", base+"/users", map[string]any{"address": addr, "password": pw}, nil); err != nil {
+	if err := c.do("POST", base+"/users", client.UserCreate{Address: addr, Password: pw}, nil); err != nil {
 		return printed(err)
 	}
 	fmt.Fprintf(c.out, "created user %s\n", addr)
@@ -409,57 +382,46 @@ func (c *adminClient) audit(o any, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected %q (the only sub-command is verify)", args[0])
 	}
-	q := []string{fmt.Sprintf("limit=%d", *opts.limit)}
-	if *opts.tenant > 0 {
-		q = append(q, fmt.Sprintf("tenant=%d", *opts.tenant))
-	}
-	if *opts.action != "" {
-		q = append(q, "action="+*opts.action)
-	}
-	if *opts.actor != "" {
-		q = append(q, "actor="+*opts.actor)
-	}
-	if *opts.days > 0 {
-		q = append(q, fmt.Sprintf("days=%d", *opts.days))
-	}
-	var r struct {
-		Entries []struct {
-			ID       int64     `json:"id"`
-			Time     time.Time `json:"time"`
-			Actor    string    `json:"actor"`
-			TenantID int64     `json:"tenant_id"`
-			SourceIP string    `json:"source_ip"`
-			Action   string    `json:"action"`
-			Target   string    `json:"target"`
+	f := client.AuditFilter{Tenant: *opts.tenant, Action: *opts.action, Actor: *opts.actor, Days: *opts.days, Limit: *opts.limit}
+	if !c.json {
+		entries, err := c.api.Audit(c.ctx, f)
+		if err != nil {
+			return err
 		}
+		tw := c.table("ID\tTIME\tTENANT\tACTOR\tFROM\tACTION\tTARGET")
+		for _, e := range entries {
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.Time.Local().Format("2006-01-02 15:04:05"), e.TenantID, e.Actor, e.SourceIP, e.Action, e.Target)
+		}
+		return tw.Flush()
 	}
-	if err := c.get("/api/v1/audit?"+strings.Join(q, "&"), &r); err != nil {
-		return printed(err)
+	var raw []byte
+	if err := c.api.Do(c.ctx, "GET", "/api/v1/audit?"+auditQuery(f), nil, &raw); err != nil {
+		return err
 	}
-	tw := c.table("ID\tTIME\tTENANT\tACTOR\tFROM\tACTION\tTARGET")
-	for _, e := range r.Entries {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.Time.Local().Format("2006-01-02 15:04:05"), e.TenantID, e.Actor, e.SourceIP, e.Action, e.Target)
-	}
-	return tw.Flush()
+	c.out.Write(raw)
+	return nil
 }
 
-// printed turns the --json marker into success: the answer was printed.
-func printed(err error) error {
-	if err == errPrinted {
-		return nil
+// auditQuery is the query string of an audit search, for --json.
+func auditQuery(f client.AuditFilter) string {
+	q := []string{fmt.Sprintf("limit=%d", f.Limit)}
+	if f.Tenant > 0 {
+		q = append(q, fmt.Sprintf("tenant=%d", f.Tenant))
 	}
-	return err
+	if f.Action != "" {
+		q = append(q, "action="+f.Action)
+	}
+	if f.Actor != "" {
+		q = append(q, "actor="+f.Actor)
+	}
+	if f.Days > 0 {
+		q = append(q, fmt.Sprintf("days=%d", f.Days))
+	}
+	return strings.Join(q, "&")
 }
 
 func (c *adminClient) auditVerify() error {
-	var r struct {
-		Entries  int64  `json:"entries"`
-		OK       bool   `json:"ok"`
-		FirstBad int64  `json:"first_bad"`
-		Problem  string `json:"problem"`
-		HeadID   int64  `json:"head_id"`
-		HeadHash string `json:"head_hash"`
-	}
+	var r client.AuditReport
 	if err := c.get("/api/v1/audit/verify", &r); err != nil {
 		return printed(err)
 	}

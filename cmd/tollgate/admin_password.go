@@ -12,10 +12,10 @@ import (
 
 func init() {
 	adminCommands = append(adminCommands,
-		adminCommand{"password-change", "", "change your own admin password: needs your session token (--token from POST /api/v1/signin) and a fresh TOTP code; reads the current and the new password, one per line, from standard input; ends every session of yours", func(fs *flag.FlagSet) any {
+		adminCommand{"password change", "", "change your own admin password: needs your session token (tollgate admin login) and a fresh TOTP code; reads the current and the new password, one per line, from standard input; ends every session of yours", func(fs *flag.FlagSet) any {
 			return fs.String("code", "", "a fresh TOTP `code` from your authenticator")
 		}, (*adminClient).passwordChange},
-		adminCommand{"admin-mfa-reset", "ADMIN_ID", "clear an admin's TOTP so they enrol again at the next sign-in, and end their sessions (operators)", nil, (*adminClient).adminMFAReset},
+		adminCommand{"admin mfa-reset", "ADMIN_ID", "clear an admin's TOTP so they enrol again at the next sign-in, and end their sessions (operators)", nil, (*adminClient).adminMFAReset},
 	)
 }
 
@@ -52,7 +52,7 @@ func (c *adminClient) adminMFAReset(_ any, args []string) error {
 	}
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return fmt.Errorf("admin id %q: give the number from tollgate admin admins", arg)
+		return fmt.Errorf("admin id %q: give the number from tollgate admin admin list", arg)
 	}
 	var out struct {
 		Admin         string `json:"admin"`

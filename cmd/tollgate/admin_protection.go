@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/policy"
 )
 
@@ -27,30 +28,30 @@ func init() {
 		adminCommand{"stats", "TENANT", "show a tenant's daily messages, spam, bulk and refusals", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, days: fs.Int("days", 14, "the last `N` days (1..366)")}
 		}, (*adminClient).stats},
-		adminCommand{"blocks", "TENANT", "list a tenant's blocks, live and released, with who released them", plain, (*adminClient).blockList},
-		adminCommand{"block", "TENANT", "block a tenant by hand: all its outbound mail gets 5.7.705 (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"block list", "TENANT", "list a tenant's blocks, live and released, with who released them", plain, (*adminClient).blockList},
+		adminCommand{"block add", "TENANT", "block a tenant by hand: all its outbound mail gets 5.7.705 (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, reason: fs.String("reason", "", "why the tenant is blocked (required; the tenant admin sees it)")}
 		}, (*adminClient).block},
 		adminCommand{"unblock", "TENANT", "lift a tenant's block directly, without a request: a manual block without probation, a threshold block on probation (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, note: fs.String("note", "", "why the block is lifted (required; audited)")}
 		}, (*adminClient).unblock},
-		adminCommand{"policy", "TENANT", "show a tenant's effective protection settings and its own overrides", plain, (*adminClient).policyShow},
-		adminCommand{"policy-set", "TENANT KEY=VALUE...", "set or (KEY= with no value) remove a tenant's policy overrides; keys as in [policy] (operators)", plain, (*adminClient).policySet},
-		adminCommand{"restrictions", "TENANT", "list a tenant's restricted senders, app passwords and connectors", func(fs *flag.FlagSet) any {
+		adminCommand{"policy show", "TENANT", "show a tenant's effective protection settings and its own overrides", plain, (*adminClient).policyShow},
+		adminCommand{"policy set", "TENANT KEY=VALUE...", "set or (KEY= with no value) remove a tenant's policy overrides; keys as in [policy] (operators)", plain, (*adminClient).policySet},
+		adminCommand{"restriction list", "TENANT", "list a tenant's restricted senders, app passwords and connectors", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, all: fs.Bool("all", false, "include released and expired restrictions")}
 		}, (*adminClient).restrictions},
-		adminCommand{"release", "TENANT RESTRICTION_ID", "lift a restriction at once (see tollgate admin restrictions)", plain, (*adminClient).release},
-		adminCommand{"unblock-request", "TENANT", "ask the operators to unblock a blocked tenant, saying what went wrong and what was fixed", func(fs *flag.FlagSet) any {
+		adminCommand{"restriction release", "TENANT RESTRICTION_ID", "lift a restriction at once (see tollgate admin restriction list)", plain, (*adminClient).release},
+		adminCommand{"unblock-request create", "TENANT", "ask the operators to unblock a blocked tenant, saying what went wrong and what was fixed", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, cause: fs.String("cause", "", "what let the spam out, e.g. \"phished admin password\" (required)"),
 				fix: fs.String("fix", "", "what you changed, e.g. \"password reset, MFA on, rogue connector deleted\" (required)")}
 		}, (*adminClient).unblockRequest},
-		adminCommand{"unblock-requests", "", "the operators' review queue: requests with block evidence and checklist (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"unblock-request list", "", "the operators' review queue: requests with block evidence and checklist (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, status: fs.String("status", "pending", "pending, approved, denied or all")}
 		}, (*adminClient).unblockRequests},
-		adminCommand{"unblock-approve", "ID", "approve an unblock request: the tenant sends again on a probation quota (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"unblock-request approve", "ID", "approve an unblock request: the tenant sends again on a probation quota (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, note: fs.String("note", "", "a note for the tenant admin and the audit log")}
 		}, (*adminClient).unblockApprove},
-		adminCommand{"unblock-deny", "ID", "deny an unblock request; the tenant stays blocked and may ask again (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"unblock-request deny", "ID", "deny an unblock request; the tenant stays blocked and may ask again (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, note: fs.String("note", "", "tell the tenant admin what is still missing")}
 		}, (*adminClient).unblockDeny},
 	)
@@ -96,27 +97,6 @@ func (o *protOpts) positional(args []string, want int, usage string) ([]string, 
 	return pos, nil
 }
 
-// tenantPathOf turns a tenant id or name into its API path. A name is
-// looked up in the tenant list, so a typo is an error that names it.
-func (c *adminClient) tenantPathOf(arg string) (string, error) {
-	if id, err := strconv.ParseInt(arg, 10, 64); err == nil {
-		if id <= 0 {
-			return "", fmt.Errorf("tenant %q: an id is a positive number", arg)
-		}
-		return fmt.Sprintf("/api/v1/tenants/%d", id), nil
-	}
-	var r struct{ Tenants []tenantRow }
-	if err := c.quiet().get("/api/v1/tenants", &r); err != nil {
-		return "", err
-	}
-	for _, t := range r.Tenants {
-		if strings.EqualFold(t.Name, arg) {
-			return fmt.Sprintf("/api/v1/tenants/%d", t.ID), nil
-		}
-	}
-	return "", fmt.Errorf("no tenant named %q that this token can see (see tollgate admin tenants)", arg)
-}
-
 // quiet is the client without --json, for look-ups a command makes before
 // the request whose answer --json prints.
 func (c *adminClient) quiet() *adminClient {
@@ -151,59 +131,14 @@ func operatorOnly(err error) error {
 	return printed(err)
 }
 
-type figure struct{ Name, Value string }
-
-type blockRow struct {
-	ID         int64     `json:"id"`
-	Reason     string    `json:"reason"`
-	Rule       string    `json:"rule"`
-	Figures    []figure  `json:"figures"`
-	CreatedAt  time.Time `json:"created_at"`
-	ReleasedAt time.Time `json:"released_at"`
-	ReleasedBy string    `json:"released_by"`
-	Quota      int64     `json:"probation_quota"`
-	Days       int       `json:"probation_days"`
-	Evidence   struct {
-		Window           string
-		Messages         int64
-		SpamBulk         int64 `json:"spam_bulk"`
-		Ratio            float64
-		TopSenders       []count `json:"top_senders"`
-		TopConnectors    []count `json:"top_connectors"`
-		RecentConnectors []struct {
-			Name, Event string
-			At          time.Time
-			CreatedBy   string `json:"created_by"`
-			By          string // the actor as the audit log recorded it
-		} `json:"recent_connectors"`
-		Samples []struct {
-			QueueID                  string `json:"queue_id"`
-			MessageID                string `json:"message_id"`
-			Subject, Sender, Verdict string
-		}
-	} `json:"evidence"`
-}
-
-type count struct {
-	Name  string
-	Count int64
-}
-
-type restrictionRow struct {
-	ID         int64     `json:"id"`
-	Kind       string    `json:"kind"`
-	Subject    string    `json:"subject"`
-	Reason     string    `json:"reason"`
-	Created    time.Time `json:"created_at"`
-	Until      time.Time `json:"until"`
-	ReleasedAt time.Time `json:"released_at"`
-	ReleasedBy string    `json:"released_by"`
-}
-
-type dayRow struct {
-	Day                           time.Time
-	Messages, Spam, Bulk, Refused int64
-}
+// The protection state as the API sends it.
+type (
+	figure         = client.Figure
+	blockRow       = client.Block
+	count          = client.Count
+	restrictionRow = client.Restriction
+	dayRow         = client.DayStats
+)
 
 func figures(fs []figure) string {
 	parts := make([]string, len(fs))
@@ -288,9 +223,9 @@ func (c *adminClient) status(o any, args []string) error {
 	case s.Pending != nil:
 		fmt.Fprintf(w, "pending unblock request %d, submitted %s by %s: an operator reviews it\n", s.Pending.ID, when(s.Pending.SubmittedAt), s.Pending.SubmittedBy)
 	case s.State == "blocked":
-		fmt.Fprintf(w, "next: find and fix the cause (see the evidence above), then\n  tollgate admin unblock-request %s --cause TEXT --fix TEXT\n", name)
+		fmt.Fprintf(w, "next: find and fix the cause (see the evidence above), then\n  tollgate admin unblock-request create %s --cause TEXT --fix TEXT\n", name)
 	case s.State == "expired":
-		fmt.Fprintln(w, "next: renew the subscription (operators: tollgate admin tenant-licence); mail flows again at once")
+		fmt.Fprintln(w, "next: renew the subscription (operators: tollgate admin tenant licence); mail flows again at once")
 	}
 	return nil
 }
@@ -342,7 +277,7 @@ func (c *adminClient) blockList(o any, args []string) error {
 	for _, b := range r.Blocks {
 		state := "live"
 		if !b.ReleasedAt.IsZero() {
-			state = fmt.Sprintf("released %s by %s (probation %d/day, %d days)", when(b.ReleasedAt), b.ReleasedBy, b.Quota, b.Days)
+			state = fmt.Sprintf("released %s by %s (probation %d/day, %d days)", when(b.ReleasedAt), b.ReleasedBy, b.ProbationQuota, b.ProbationDays)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", b.ID, when(b.CreatedAt), b.Reason, b.Rule, state, figures(b.Figures))
 	}
@@ -393,13 +328,13 @@ func (c *adminClient) unblock(o any, args []string) error {
 }
 
 func (c *adminClient) release(o any, args []string) error {
-	base, pos, err := c.tenantArg(o, args, 2, "TENANT and RESTRICTION_ID (see tollgate admin restrictions)")
+	base, pos, err := c.tenantArg(o, args, 2, "TENANT and RESTRICTION_ID (see tollgate admin restriction list)")
 	if err != nil {
 		return err
 	}
 	rest := pos[1:]
 	if _, err := strconv.ParseInt(rest[0], 10, 64); err != nil {
-		return fmt.Errorf("restriction id %q is not a number (see tollgate admin restrictions)", rest[0])
+		return fmt.Errorf("restriction id %q is not a number (see tollgate admin restriction list)", rest[0])
 	}
 	var r restrictionRow
 	if err := c.do("DELETE", base+"/restrictions/"+url.PathEscape(rest[0]), nil, &r); err != nil {

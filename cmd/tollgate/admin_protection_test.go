@@ -73,7 +73,7 @@ func TestAdminProtectionUnblock(t *testing.T) {
 	}
 	wantFail(t, dir, url, []string{"already blocked"}, "block", "--reason", "again", tid)
 	wantOut(t, "status blocked", mustAdmin(t, dir, url, "status", tid),
-		"state:  blocked", "an operator blocked the tenant", "note=abuse desk: phishing from acme", "unblock-request acme --cause")
+		"state:  blocked", "an operator blocked the tenant", "note=abuse desk: phishing from acme", "unblock-request create acme --cause")
 	wantOut(t, "blocks", mustAdmin(t, dir, url, "blocks", "acme"), fmt.Sprint(blockID), "operator", "live")
 
 	// The tenant admin's side, with a token scoped to the tenant.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/client"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -23,27 +24,27 @@ func init() {
 		}
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"ip", "IP", "rate a source IP: level, whether trial tenants are refused from it (5.7.708), its record, list entry and exception (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"ip show", "IP", "rate a source IP: level, whether trial tenants are refused from it (5.7.708), its record, list entry and exception (operators)", func(fs *flag.FlagSet) any {
 			return &repOpts{fs: fs, tenant: fs.String("tenant", "", "rate it for this `tenant` (id or name): its exceptions apply")}
 		}, (*adminClient).ipShow},
-		adminCommand{"ip-lists", "", "list the operator allow and deny lists (operators)", nil, (*adminClient).ipLists},
-		adminCommand{"ip-allow", "PREFIX", "put an IP or CIDR on the allow list: good reputation for every tenant (operators)", reasonFlag("why it is trusted"), func(c *adminClient, o any, a []string) error {
+		adminCommand{"ip list", "", "list the operator allow and deny lists (operators)", nil, (*adminClient).ipLists},
+		adminCommand{"ip allow", "PREFIX", "put an IP or CIDR on the allow list: good reputation for every tenant (operators)", reasonFlag("why it is trusted"), func(c *adminClient, o any, a []string) error {
 			return c.ipList(o, a, "allow")
 		}},
-		adminCommand{"ip-deny", "PREFIX", "put an IP or CIDR on the deny list: trial tenants are refused from it with 5.7.708 (operators)", reasonFlag("why it is denied"), func(c *adminClient, o any, a []string) error {
+		adminCommand{"ip deny", "PREFIX", "put an IP or CIDR on the deny list: trial tenants are refused from it with 5.7.708 (operators)", reasonFlag("why it is denied"), func(c *adminClient, o any, a []string) error {
 			return c.ipList(o, a, "deny")
 		}},
-		adminCommand{"ip-unlist", "PREFIX", "take an IP or CIDR off the allow or deny list (operators)", nil, (*adminClient).ipUnlist},
-		adminCommand{"exceptions", "", "list the live reputation exceptions, newest first (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"ip unlist", "PREFIX", "take an IP or CIDR off the allow or deny list (operators)", nil, (*adminClient).ipUnlist},
+		adminCommand{"exception list", "", "list the live reputation exceptions, newest first (operators)", func(fs *flag.FlagSet) any {
 			return &repOpts{fs: fs, tenant: fs.String("tenant", "", "only this `tenant`'s (id or name)"),
 				all: fs.Bool("all", false, "include expired and revoked exceptions")}
 		}, (*adminClient).exceptions},
-		adminCommand{"exception-grant", "TENANT PREFIX", "let a tenant send from an IP or CIDR despite its reputation until the exception expires (operators)", func(fs *flag.FlagSet) any {
+		adminCommand{"exception grant", "TENANT PREFIX", "let a tenant send from an IP or CIDR despite its reputation until the exception expires (operators)", func(fs *flag.FlagSet) any {
 			return &repOpts{fs: fs, ttl: fs.String("ttl", "", "expire after this `duration`, such as 72h or 3d"),
 				expires: fs.String("expires", "", "expire at this RFC 3339 `time`, such as 2026-11-30T00:00:00Z"),
 				reason:  fs.String("reason", "", "why the exception is granted (required; kept with it and in the audit log)")}
 		}, (*adminClient).exceptionGrant},
-		adminCommand{"exception-revoke", "ID", "end an exception at once (operators; the IDs are in tollgate admin exceptions)", nil, (*adminClient).exceptionRevoke},
+		adminCommand{"exception revoke", "ID", "end an exception at once (operators; the IDs are in tollgate admin exception list)", nil, (*adminClient).exceptionRevoke},
 	)
 }
 
@@ -53,26 +54,11 @@ type repOpts struct {
 	all                          *bool
 }
 
-type listEntryRow struct {
-	ID        int64     `json:"id"`
-	Kind      string    `json:"kind"`
-	Prefix    string    `json:"prefix"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-type exceptionRow struct {
-	ID        int64     `json:"id"`
-	TenantID  int64     `json:"tenant_id"`
-	Prefix    string    `json:"prefix"`
-	Reason    string    `json:"reason"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-	RevokedAt time.Time `json:"revoked_at"`
-	RevokedBy string    `json:"revoked_by"`
-}
+// The reputation state as the API sends it.
+type (
+	listEntryRow = client.ListEntry
+	exceptionRow = client.Exception
+)
 
 // repArgs parses flags wherever they stand and returns exactly want
 // positional arguments (usage names them).
@@ -124,18 +110,7 @@ func (c *adminClient) ipShow(o any, args []string) error {
 			tenantName = t
 		}
 	}
-	var a struct {
-		IP        string        `json:"ip"`
-		Level     string        `json:"level"`
-		Low       bool          `json:"low"`
-		FirstSeen time.Time     `json:"first_seen"`
-		LastSeen  time.Time     `json:"last_seen"`
-		Messages  int64         `json:"messages"`
-		Spam      int64         `json:"spam"`
-		Figures   []figure      `json:"figures"`
-		Exception *exceptionRow `json:"exception"`
-		Entry     *listEntryRow `json:"list_entry"`
-	}
+	var a client.Assessment
 	if err := c.get(path, &a); err != nil {
 		return operatorOnly(err)
 	}
@@ -207,7 +182,7 @@ func (c *adminClient) ipList(o any, args []string, kind string) error {
 }
 
 func (c *adminClient) ipUnlist(o any, args []string) error {
-	pos, err := repArgs(o, args, 1, "one PREFIX as listed (see tollgate admin ip-lists)")
+	pos, err := repArgs(o, args, 1, "one PREFIX as listed (see tollgate admin ip list)")
 	if err != nil {
 		return err
 	}
@@ -334,12 +309,12 @@ func (c *adminClient) exceptionGrant(o any, args []string) error {
 }
 
 func (c *adminClient) exceptionRevoke(o any, args []string) error {
-	pos, err := repArgs(o, args, 1, "one exception ID (see tollgate admin exceptions)")
+	pos, err := repArgs(o, args, 1, "one exception ID (see tollgate admin exception list)")
 	if err != nil {
 		return err
 	}
 	if n, err := strconv.ParseInt(pos[0], 10, 64); err != nil || n <= 0 {
-		return fmt.Errorf("exception id %q is not a number (see tollgate admin exceptions)", pos[0])
+		return fmt.Errorf("exception id %q is not a number (see tollgate admin exception list)", pos[0])
 	}
 	var e exceptionRow
 	if err := c.do("DELETE", "/api/v1/reputation/exceptions/"+url.PathEscape(pos[0]), nil, &e); err != nil {

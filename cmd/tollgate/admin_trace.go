@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/tollgate-mail/tollgate/client"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -113,7 +115,7 @@ func (c *adminClient) trace(o any, args []string) error {
 		return err
 	}
 	searching := false
-	opts.fs.Visit(func(f *flag.Flag) { searching = searching || f.Name != "limit" })
+	opts.fs.Visit(func(f *flag.Flag) { searching = searching || (f.Name != "limit" && !isGlobalFlag(f.Name)) })
 	switch {
 	case len(pos) > 1:
 		return fmt.Errorf("give at most one message ID (got %d: %s)", len(pos), strings.Join(pos, " "))
@@ -192,7 +194,7 @@ func (c *adminClient) traceMessage(id string) error {
 		if errors.Is(err, errPrinted) {
 			return nil
 		}
-		if strings.Contains(err.Error(), "not_found") {
+		if client.IsCode(err, "not_found") {
 			return fmt.Errorf("%w; search with tollgate admin trace --sender ADDRESS (or --recipient, --message-id) to find its ID", err)
 		}
 		return err

@@ -3,9 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/tollgate-mail/tollgate/client"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The unblock workflow: the tenant admin asks (unblock-request), an
@@ -14,28 +14,10 @@ import (
 // denies it. The commands are registered with the other protection
 // commands in admin_protection.go.
 
-type checkItem struct {
-	Check  string
-	OK     bool
-	Detail string
-}
-
-type requestRow struct {
-	ID          int64       `json:"id"`
-	TenantID    int64       `json:"tenant_id"`
-	Tenant      string      `json:"tenant"`
-	BlockID     int64       `json:"block_id"`
-	Cause       string      `json:"cause"`
-	Fix         string      `json:"fix"`
-	Status      string      `json:"status"`
-	SubmittedBy string      `json:"submitted_by"`
-	SubmittedAt time.Time   `json:"submitted_at"`
-	DecidedBy   string      `json:"decided_by"`
-	DecidedAt   time.Time   `json:"decided_at"`
-	Note        string      `json:"note"`
-	Block       *blockRow   `json:"block"`
-	Checklist   []checkItem `json:"checklist"`
-}
+type (
+	checkItem  = client.CheckItem
+	requestRow = client.UnblockRequest
+)
 
 func (c *adminClient) unblockRequest(o any, args []string) error {
 	opts := o.(*protOpts)
@@ -125,12 +107,12 @@ func (c *adminClient) unblockDeny(o any, args []string) error    { return c.deci
 
 func (c *adminClient) decide(o any, args []string, approve bool) error {
 	opts := o.(*protOpts)
-	pos, err := opts.positional(args, 1, "one unblock request ID (see tollgate admin unblock-requests)")
+	pos, err := opts.positional(args, 1, "one unblock request ID (see tollgate admin unblock-request list)")
 	if err != nil {
 		return err
 	}
 	if _, err := strconv.ParseInt(pos[0], 10, 64); err != nil {
-		return fmt.Errorf("unblock request id %q is not a number (see tollgate admin unblock-requests)", pos[0])
+		return fmt.Errorf("unblock request id %q is not a number (see tollgate admin unblock-request list)", pos[0])
 	}
 	verb := "deny"
 	if approve {
@@ -145,8 +127,8 @@ func (c *adminClient) decide(o any, args []string, approve bool) error {
 		return nil
 	}
 	fmt.Fprintf(c.out, "approved unblock request %d; tenant %s sends again", u.ID, u.Tenant)
-	if b := u.Block; b != nil && b.Quota > 0 {
-		fmt.Fprintf(c.out, " on probation: %d messages per 24 hours at first, doubling each clean day for %d days", b.Quota, b.Days)
+	if b := u.Block; b != nil && b.ProbationQuota > 0 {
+		fmt.Fprintf(c.out, " on probation: %d messages per 24 hours at first, doubling each clean day for %d days", b.ProbationQuota, b.ProbationDays)
 	}
 	fmt.Fprintln(c.out)
 	return nil

@@ -25,6 +25,7 @@ func runClassify(args []string) error {
 		}
 	}
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
+	fs.SetOutput(os.Stdout) // --help goes to stdout
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage:
   tollgate classify [flags] FILE...     verdict and reasons for .eml files, mboxes or folders of them
@@ -104,6 +105,7 @@ func printVerdict(w io.Writer, file string, r classify.Result, asJSON bool) erro
 
 func runClassifyTrain(args []string) error {
 	fs := flag.NewFlagSet("classify train", flag.ContinueOnError)
+	fs.SetOutput(os.Stdout) // --help goes to stdout
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: tollgate classify train [flags] CORPUS...
 

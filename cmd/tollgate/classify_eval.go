@@ -24,6 +24,7 @@ import (
 // ROC curves as a PNG).
 func runClassifyEval(args []string) error {
 	fs := flag.NewFlagSet("classify eval", flag.ContinueOnError)
+	fs.SetOutput(os.Stdout) // --help goes to stdout
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: tollgate classify eval [flags] CORPUS...
 

@@ -36,6 +36,7 @@ import (
 // classifier.
 func runDemo(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(os.Stdout) // --help goes to stdout
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: tollgate demo [flags]
 
@@ -373,7 +374,7 @@ func (d *demo) setUp(ctx context.Context) error {
 		}
 		for _, c := range conns {
 			if c.Live() {
-				if err := dir.DeleteConnector(ctx, t.ID, c.ID); err != nil {
+				if err := dir.DeleteConnector(ctx, directory.By{}, t.ID, c.ID); err != nil {
 					return fmt.Errorf("set up: remove the dev seed's loopback connector: %w", err)
 				}
 			}
@@ -384,31 +385,31 @@ func (d *demo) setUp(ctx context.Context) error {
 		if dt.license == directory.Licensed {
 			seats = 25
 		}
-		t, err := dir.CreateTenant(ctx, dt.name, dt.license, seats)
+		t, err := dir.CreateTenant(ctx, directory.By{}, dt.name, dt.license, seats)
 		if err != nil {
 			return fmt.Errorf("set up tenant %s: %w", dt.name, err)
 		}
 		d.tenants[dt.name] = t
-		if _, err := dir.AddDomain(ctx, t.ID, dt.domain); err != nil {
+		if _, err := dir.AddDomain(ctx, directory.By{}, t.ID, dt.domain); err != nil {
 			return fmt.Errorf("set up tenant %s: %w", dt.name, err)
 		}
-		if err := dir.MarkDomainVerified(ctx, t.ID, dt.domain); err != nil {
+		if err := dir.MarkDomainVerified(ctx, directory.By{}, t.ID, dt.domain); err != nil {
 			return fmt.Errorf("set up tenant %s: %w", dt.name, err)
 		}
 		for _, u := range dt.users {
 			addr, pw := u+"@"+dt.domain, password.Random(20)
-			if _, err := dir.CreateUser(ctx, t.ID, addr, pw); err != nil {
+			if _, err := dir.CreateUser(ctx, directory.By{}, t.ID, addr, pw); err != nil {
 				return fmt.Errorf("set up tenant %s: %w", dt.name, err)
 			}
 			d.pw[addr] = pw
 		}
 		if dt.connIP != "" {
-			c, err := dir.CreateConnector(ctx, t.ID, "mailserver", []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr(dt.connIP), 32)}, "demo")
+			c, err := dir.CreateConnector(ctx, directory.By{Actor: "demo"}, t.ID, "mailserver", []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr(dt.connIP), 32)})
 			if err != nil {
 				return fmt.Errorf("set up tenant %s: %w", dt.name, err)
 			}
 			// Skip the connector's probation quota: not what the demo shows.
-			if _, err := dir.ConfirmConnector(ctx, t.ID, c.ID, "demo"); err != nil {
+			if _, err := dir.ConfirmConnector(ctx, directory.By{Actor: "demo"}, t.ID, c.ID); err != nil {
 				return fmt.Errorf("set up tenant %s: %w", dt.name, err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -27,8 +28,8 @@ var commands = []command{
 
 var version = "dev"
 
-func usage() {
-	fmt.Fprintf(os.Stderr, `Tollgate relays each tenant's outbound mail and stops abuse at the gate.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `Tollgate relays each tenant's outbound mail and stops abuse at the gate.
 
 Usage:
   tollgate <command> [flags]
@@ -36,12 +37,13 @@ Usage:
 Commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(os.Stderr, `
+	fmt.Fprintf(w, `
 Start here:
   tollgate serve --dev        run on loopback with a demo tenant and a capture sink
   tollgate admin messages     list what the capture sink received
+  tollgate admin login EMAIL  sign in to a gateway as an admin or operator
 
 Run "tollgate <command> --help" for a command's flags.
 `)
@@ -49,12 +51,12 @@ Run "tollgate <command> --help" for a command's flags.
 
 func main() {
 	if len(os.Args) < 2 {
-		usage()
+		usage(os.Stderr)
 		os.Exit(2)
 	}
 	name := os.Args[1]
-	if name == "-h" || name == "--help" || name == "help" {
-		usage()
+	if name == "-h" || name == "--help" || name == "-help" || name == "help" {
+		usage(os.Stdout)
 		return
 	}
 	for _, c := range commands {
@@ -63,13 +65,13 @@ func main() {
 				if errors.Is(err, flag.ErrHelp) {
 					return
 				}
-				fmt.Fprintln(os.Stderr, "tollgate "+name+":", err)
+				// One line: the error says what and which value.
+				fmt.Fprintln(os.Stderr, "tollgate:", err)
 				os.Exit(1)
 			}
 			return
 		}
 	}
-	fmt.Fprintf(os.Stderr, "tollgate: unknown command %q\n\n", name)
-	usage()
+	fmt.Fprintf(os.Stderr, "tollgate: unknown command %q (see tollgate --help)\n", name)
 	os.Exit(2)
 }

@@ -114,15 +114,19 @@ func TestHelp(t *testing.T) {
 	bin := binary(t)
 	all := [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}, {"classify", "--help"}, {"classify", "train", "--help"}, {"classify", "eval", "--help"}, {"simulate", "--help"}}
 	for _, c := range adminCommands {
-		all = append(all, []string{"admin", c.name, "--help"})
+		all = append(all, append(append([]string{"admin"}, strings.Fields(c.name)...), "--help"))
+	}
+	for old := range deprecatedAdminNames {
+		all = append(all, []string{"admin", old, "--help"})
 	}
 	for _, args := range all {
-		out, err := exec.Command(bin, args...).CombinedOutput()
+		// Help is on stdout and the exit status is 0.
+		out, err := exec.Command(bin, args...).Output()
 		if err != nil {
 			t.Errorf("tollgate %v: %v\n%s", args, err, out)
 		}
 		if !strings.Contains(string(out), "Usage") {
-			t.Errorf("tollgate %v prints no usage:\n%s", args, out)
+			t.Errorf("tollgate %v prints no usage on stdout:\n%s", args, out)
 		}
 	}
 	out, err := exec.Command(bin, "serve", "--config", "/nonexistent/tollgate.toml").CombinedOutput()

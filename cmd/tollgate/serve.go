@@ -18,6 +18,7 @@ import (
 
 func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(os.Stdout) // --help goes to stdout
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: tollgate serve [--dev] [--config FILE] [flags]
 
