@@ -24,8 +24,8 @@ import (
 	"github.com/tollgate-mail/tollgate/trace"
 
 	"github.com/tollgate-mail/tollgate/audit"
-	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/client"
+	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"

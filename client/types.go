@@ -56,7 +56,6 @@ type DKIMKey struct {
 	Detail     string     `json:"detail,omitempty"`    // what the check found
 }
 
-
 // Verification is the answer to a domain check: what was found either way.
 type Verification struct {
 	Domain   Domain   `json:"domain"`
