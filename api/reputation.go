@@ -2,11 +2,12 @@ package api
 
 import (
 	"fmt"
-	"github.com/tollgate-mail/tollgate/client"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/client"
 
 	"github.com/tollgate-mail/tollgate/reputation"
 )

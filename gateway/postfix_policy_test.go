@@ -26,7 +26,6 @@ type policyClient struct {
 	t    *testing.T
 	conn net.Conn
 	br   *bufio.Reader
-	n    int
 }
 
 func dialPolicy(t *testing.T, g *gateway.Gateway) *policyClient {

@@ -50,14 +50,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// now is the clock the protection runs on (Options.Now).
-func (g *Gateway) now() time.Time {
-	if g.clock != nil {
-		return g.clock()
-	}
-	return time.Now()
-}
-
 // openCounters opens the counts behind the limits: Redis for a fleet, or
 // this node's memory saved to data_dir/counters.
 func openCounters(cfg *config.Config) (counters.Counter, error) {

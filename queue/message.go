@@ -6,10 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
-	"github.com/tollgate-mail/tollgate/policy"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/policy"
 )
 
 // Status is a recipient's delivery state.

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/tollgate-mail/tollgate/client"
 	"os"
 	"strings"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // The access commands: API tokens, app passwords, tenant admins.

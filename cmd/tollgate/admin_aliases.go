@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+
 	"github.com/tollgate-mail/tollgate/client"
 )
 

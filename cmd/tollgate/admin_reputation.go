@@ -4,12 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/tollgate-mail/tollgate/client"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/client"
 
 	"github.com/tollgate-mail/tollgate/reputation"
 )

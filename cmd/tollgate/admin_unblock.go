@@ -3,9 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/tollgate-mail/tollgate/client"
 	"strconv"
 	"strings"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // The unblock workflow: the tenant admin asks (unblock-request), an
