@@ -125,8 +125,12 @@ func TestRequirePasswordChange(t *testing.T) {
 	if _, err := e.dir.SetAdminPassword(t.Context(), directory.By{}, id, "a brand new passphrase"); err != nil {
 		t.Fatal(err)
 	}
-	// SetAdminPassword does not end sessions by itself (the API's change does); the gate is lifted.
-	e.want(200, sess, "GET", base, nil, nil)
+	// The new password clears the requirement and, as every password
+	// change does, ends the admin's sessions: whoever held one signs in again.
+	if got, err := e.dir.Admin(t.Context(), id); err != nil || got.PasswordChangeRequired {
+		t.Fatalf("after the change: %+v %v", got, err)
+	}
+	e.want(401, sess, "GET", base, nil, nil)
 }
 
 // Standings are every tenant's state for operators only: a tenant admin

@@ -107,7 +107,7 @@ func (d *Directory) CreateToken(ctx context.Context, by By, name string, scope T
 		return Token{}, "", invalid(what, err)
 	}
 	secret := password.Random(tokenSecretLen)
-	t := Token{Name: name, Scope: scope, CreatedBy: createdBy}
+	t := Token{Name: name, Scope: scope, CreatedBy: createdBy, Kind: KindAPI}
 	var created int64
 	t.CreatedAt, created = now()
 	var tenant sql.NullInt64
