@@ -2,7 +2,11 @@ package main
 
 import (
 	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
@@ -228,6 +232,18 @@ func TestDocExamplesRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	// The key the dkim-upload example names, in the examples' directory.
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "own.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	url, _ = devServer(t, dir)
 	ran, placeholders := 0, 0
 	for _, ex := range docExamples(t) {
