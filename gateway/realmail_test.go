@@ -93,19 +93,25 @@ func TestSaaSTransactionalNotStopped(t *testing.T) {
 		notStopped(t, g, saas.ID, "the SaaS tenant")
 		// The trace of an accepted invoice shows the evidence the decision
 		// read: few new recipients, a baseline it does not depart from.
-		var tr struct{ Messages []trace.Summary }
-		apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace?sender=billing@ledgerly.test", nil, &tr)
-		if len(tr.Messages) == 0 {
-			t.Fatal("no trace of the invoices")
-		}
-		var one struct{ Events []trace.Entry }
-		apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace/"+tr.Messages[0].ID, nil, &one)
+		// The trace is written behind the SMTP path, so the newest
+		// invoice's events may still be on their way: wait for them.
 		var ev map[string]string
-		for _, e := range one.Events {
-			if e.Stage == "data" {
-				ev = e.Attrs
+		complete := func() bool {
+			var tr struct{ Messages []trace.Summary }
+			apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace?sender=billing@ledgerly.test", nil, &tr)
+			if len(tr.Messages) == 0 {
+				return false
 			}
+			var one struct{ Events []trace.Entry }
+			apiCall(t, g, g.AdminToken, "GET", "/api/v1/trace/"+tr.Messages[0].ID, nil, &one)
+			for _, e := range one.Events {
+				if e.Stage == "data" {
+					ev = e.Attrs
+				}
+			}
+			return ev != nil
 		}
+		waitUntil(t, "the newest invoice's data decision is in the trace", complete)
 		if ev["evidence.established"] != "true" || ev["evidence.departs"] != "false" || ev["evidence.novelty"] == "" || ev["evidence.feedback"] == "" {
 			t.Fatalf("the trace's data decision lacks the evidence: %v", ev)
 		}
