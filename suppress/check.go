@@ -18,6 +18,9 @@ var Suppressed = policy.Decision{Action: policy.Reject, Code: 550, Enhanced: [3]
 type Check struct {
 	Store *Store
 	Log   *slog.Logger
+	// OnSuppressed hears each recipient the check refuses (the gateway
+	// turns it into a suppressed delivery event); reason is the entry's.
+	OnSuppressed func(ctx context.Context, tenantID int64, rcpt, reason string)
 }
 
 // Name implements policy.Check.
@@ -47,6 +50,9 @@ func (c Check) Rcpt(ctx context.Context, env *policy.Envelope, rcpt string) poli
 	}
 	d.Figures = []policy.Figure{{Name: "recipient", Value: e.Address}, {Name: "reason", Value: e.Reason},
 		{Name: "since", Value: e.CreatedAt.Format("2006-01-02T15:04:05Z")}, {Name: "list", Value: list}}
+	if c.OnSuppressed != nil {
+		c.OnSuppressed(ctx, env.TenantID, rcpt, e.Reason)
+	}
 	return d
 }
 
