@@ -87,6 +87,7 @@ type Policy struct {
 	UserDailyRecipients   int64    `toml:"user_daily_recipients"`
 	UserSpamPerHour       int64    `toml:"user_spam_per_hour"`
 	RestrictAction        string   `toml:"restrict_action"`
+	SuppressionAction     string   `toml:"suppression_action"`
 	ProbationQuota        int64    `toml:"probation_quota"`
 	ProbationDays         int      `toml:"probation_days"`
 	// The connector address space cap per tenant (policy.Settings).
@@ -112,7 +113,7 @@ func (p Policy) Settings() policy.Settings {
 		UserRecipientsPerDay: p.UserRecipientsPerDay, RecipientsPerMessage: p.RecipientsPerMessage,
 		TenantExternalPerDay: p.TenantExternalPerDay, UserExternalPerHour: p.UserExternalPerHour,
 		UserInternalPerHour: p.UserInternalPerHour, UserDailyRecipients: p.UserDailyRecipients,
-		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction,
+		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction, SuppressionAction: p.SuppressionAction,
 		ProbationQuota: p.ProbationQuota, ProbationDays: p.ProbationDays,
 		ConnectorIPv4Addresses: p.ConnectorIPv4Addresses, ConnectorIPv6Nets64: p.ConnectorIPv6Nets64,
 		BulkCounts: p.BulkCounts, BaselineMinMessages: p.BaselineMinMessages, BaselineDeparture: p.BaselineDeparture,

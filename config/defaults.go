@@ -106,7 +106,7 @@ func defaultPolicy() Policy {
 		UserRecipientsPerDay: d.UserRecipientsPerDay, RecipientsPerMessage: d.RecipientsPerMessage,
 		TenantExternalPerDay: d.TenantExternalPerDay, UserExternalPerHour: d.UserExternalPerHour,
 		UserInternalPerHour: d.UserInternalPerHour, UserDailyRecipients: d.UserDailyRecipients,
-		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction,
+		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction, SuppressionAction: d.SuppressionAction,
 		ProbationQuota: d.ProbationQuota, ProbationDays: d.ProbationDays,
 		ConnectorIPv4Addresses: d.ConnectorIPv4Addresses, ConnectorIPv6Nets64: d.ConnectorIPv6Nets64,
 		BulkCounts: d.BulkCounts, BaselineMinMessages: d.BaselineMinMessages, BaselineDeparture: d.BaselineDeparture,

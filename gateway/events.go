@@ -84,7 +84,11 @@ func (n *tenantNames) name(ctx context.Context, id int64) string {
 
 // onSuppressed turns a recipient refused (or dropped) by the suppression
 // check into a suppressed delivery event.
-func (g *Gateway) onSuppressed(ctx context.Context, tenantID int64, rcpt, reason string) {
+func (g *Gateway) onSuppressed(ctx context.Context, tenantID int64, rcpt, reason string, dropped bool) {
+	detail := "refused at RCPT: " + suppress.Suppressed.Text
+	if dropped {
+		detail = "dropped (suppression_action = drop): accepted at RCPT, not delivered"
+	}
 	g.Events.Emit(ctx, events.Event{Kind: events.Suppressed, TenantID: tenantID, Recipient: rcpt,
-		Code: suppress.Suppressed.EnhancedString(), Reason: reason, Detail: suppress.Suppressed.Text})
+		Code: suppress.Suppressed.EnhancedString(), Reason: reason, Detail: detail})
 }

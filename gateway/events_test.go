@@ -16,6 +16,8 @@ import (
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/events"
+	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/suppress"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -198,4 +200,78 @@ func TestDeliveryEventsOverSMTP(t *testing.T) {
 			t.Errorf("trace lacks %q with tenant %d; has %v", want, shop.ID, entries)
 		}
 	}
+}
+
+// With suppression_action = "drop" (a per-tenant override), a suppressed
+// recipient is taken with 250 and left out of the message: the others get
+// it, the trace records the drop, the webhook a suppressed event; a
+// message to nobody but suppressed recipients is accepted and never
+// queued. A tenant without the override is still refused.
+func TestSuppressedRecipientDropped(t *testing.T) {
+	sink := startSink(t, devsink.Hooks{})
+	recv := newEventReceiver(t, "shop's secret, long enough")
+	cfg := testConfig(t, sink.Addr())
+	cfg.Events.AllowedInternalWebhooks = []string{"127.0.0.0/8"}
+	cfg.Events.Webhooks = []config.EventWebhook{{Tenant: "shop", URL: recv.srv.URL, Secret: recv.secret}}
+	g := start(t, cfg, false)
+	ctx := context.Background()
+	shop := seedTenantWithConnector(t, g, "shop", "shop.test", "127.0.0.2/32")
+	seedTenantWithConnector(t, g, "other", "other.test", "127.0.0.3/32")
+	drop := policy.SuppressDrop
+	if err := g.Blocks.SetOverrides(ctx, shop.ID, policy.Overrides{SuppressionAction: &drop}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.Suppress.Add(ctx, suppress.Global, "trap@example.org", suppress.Manual, "spam trap", "test"); err != nil {
+		t.Fatal(err)
+	}
+
+	cl := dialFrom(t, "127.0.0.2", addr(g, "relay"))
+	if err := send(cl, "shop@shop.test", []string{"trap@example.org", "ok@example.net"}, testMessage("news", "hi")); err != nil {
+		t.Fatalf("a dropped recipient must not fail the transaction: %v", err)
+	}
+	if !sink.Wait(waitFor, func(m []*devsink.Message) bool { return len(m) == 1 }) {
+		t.Fatal("message not delivered to the other recipient")
+	}
+	if to := sink.Messages()[0].To; len(to) != 1 || to[0] != "ok@example.net" {
+		t.Fatalf("delivered to %v: want only ok@example.net", to)
+	}
+	e := recv.find(events.Suppressed, "trap@example.org")
+	if e.TenantID != shop.ID || e.Code != "5.1.92" || !strings.Contains(e.Detail, "dropped") {
+		t.Errorf("suppressed event %+v", e)
+	}
+
+	// Only suppressed recipients: accepted, nothing queued or delivered.
+	if err := send(cl, "shop@shop.test", []string{"trap@example.org"}, testMessage("news 2", "hi")); err != nil {
+		t.Fatalf("all recipients dropped: %v", err)
+	}
+	if err := g.Trace.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	found, err := g.Trace.Search(ctx, trace.Query{TenantID: shop.ID, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drops := 0
+	for _, s := range found {
+		_, entries, err := g.Trace.Message(ctx, s.ID, shop.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range entries {
+			if en.Stage == "rcpt" && en.Outcome == "drop" && en.Rule == "suppression" {
+				drops++
+			}
+		}
+	}
+	if drops != 2 {
+		t.Errorf("trace has %d rcpt drops by the suppression rule, want 2 (found %+v)", drops, found)
+	}
+	if n := len(sink.Messages()); n != 1 {
+		t.Errorf("sink has %d messages, want 1: the all-dropped one must not be delivered", n)
+	}
+
+	// Without the override: refused.
+	c3 := dialFrom(t, "127.0.0.3", addr(g, "relay"))
+	c3.Mail("x@other.test", nil)
+	wantCode(t, c3.Rcpt("trap@example.org", nil), 550, "5.1.92")
 }
