@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/events"
+	"github.com/tollgate-mail/tollgate/gateway"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/suppress"
 	"github.com/tollgate-mail/tollgate/trace"
@@ -274,4 +275,22 @@ func TestSuppressedRecipientDropped(t *testing.T) {
 	c3 := dialFrom(t, "127.0.0.3", addr(g, "relay"))
 	c3.Mail("x@other.test", nil)
 	wantCode(t, c3.Rcpt("trap@example.org", nil), 550, "5.1.92")
+}
+
+// A webhook URL on an internal address is refused at start, naming the
+// key, unless events.allowed_internal_webhooks allows it.
+func TestEventWebhookInternalRefused(t *testing.T) {
+	cfg := testConfig(t, "127.0.0.1:1")
+	cfg.Events.Webhooks = []config.EventWebhook{{Tenant: "shop", URL: "http://10.1.2.3/hook", Secret: "sixteen characters!"}}
+	if err := cfg.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.StartWith(context.Background(), cfg, testLogger(t), gateway.Options{})
+	if err == nil {
+		g.Close()
+		t.Fatal("started with a webhook on 10.1.2.3")
+	}
+	if !strings.Contains(err.Error(), "events.webhook[0].url") || !strings.Contains(err.Error(), "private") {
+		t.Fatalf("error %q: want it to name events.webhook[0].url and the range", err)
+	}
 }
