@@ -37,6 +37,11 @@ type Webhook struct {
 	Client *http.Client
 	// Clock gives the signing time (tests set it); default time.Now.
 	Clock func() time.Time
+	// UserAgent defaults to "Tollgate-Alerts/1"; IDHeader, the header that
+	// carries the payload's id, to "Tollgate-Alert-Id". Other signed
+	// webhooks (the delivery events) set their own.
+	UserAgent string
+	IDHeader  string
 }
 
 // NewWebhook checks the URL and secret and returns a Webhook with the
@@ -61,6 +66,13 @@ func (w *Webhook) Send(ctx context.Context, a Alert) error {
 	if err != nil {
 		return fmt.Errorf("webhook: encode alert %s: %w", a.ID, err)
 	}
+	return w.Post(ctx, string(a.Kind), a.ID, body)
+}
+
+// Post sends one JSON body with the retries: event goes in the
+// Tollgate-Event header, id in the IDHeader (the same on every attempt, so
+// a receiver can drop duplicates); each attempt is signed afresh.
+func (w *Webhook) Post(ctx context.Context, event, id string, body []byte) error {
 	attempts := cmpOr(w.Attempts, DefaultWebhookAttempts)
 	wait := cmpOr(w.Backoff, DefaultWebhookBackoff)
 	var last error
@@ -75,7 +87,7 @@ func (w *Webhook) Send(ctx context.Context, a Alert) error {
 			}
 			wait = min(2*wait, maxWebhookBackoff)
 		}
-		retry, err := w.post(ctx, a, body)
+		retry, err := w.post(ctx, event, id, body)
 		if err == nil {
 			return nil
 		}
@@ -89,7 +101,7 @@ func (w *Webhook) Send(ctx context.Context, a Alert) error {
 
 // post makes one attempt, signed afresh so a late retry is not refused as
 // stale; retry says whether another attempt could succeed.
-func (w *Webhook) post(ctx context.Context, a Alert, body []byte) (retry bool, err error) {
+func (w *Webhook) post(ctx context.Context, event, id string, body []byte) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cmpOr(w.Timeout, DefaultWebhookTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
@@ -101,9 +113,9 @@ func (w *Webhook) post(ctx context.Context, a Alert, body []byte) (retry bool, e
 		now = w.Clock()
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Tollgate-Alerts/1")
-	req.Header.Set("Tollgate-Event", string(a.Kind))
-	req.Header.Set("Tollgate-Alert-Id", a.ID)
+	req.Header.Set("User-Agent", cmpOrString(w.UserAgent, "Tollgate-Alerts/1"))
+	req.Header.Set("Tollgate-Event", event)
+	req.Header.Set(cmpOrString(w.IDHeader, "Tollgate-Alert-Id"), id)
 	req.Header.Set(SignatureHeader, Sign(w.Secret, body, now))
 	client := w.Client
 	if client == nil {
@@ -125,6 +137,13 @@ func (w *Webhook) post(ctx context.Context, a Alert, body []byte) (retry bool, e
 
 func cmpOr[T int | time.Duration](v, def T) T {
 	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func cmpOrString(v, def string) string {
+	if v == "" {
 		return def
 	}
 	return v

@@ -48,6 +48,7 @@ func toSettings(s policy.Settings, seats int) client.Settings {
 		UserDailyRecipients:   s.UserDailyRecipients,
 		UserSpamPerHour:       s.UserSpamPerHour,
 		RestrictAction:        s.RestrictAction,
+		SuppressionAction:     s.SuppressionAction,
 		ProbationQuota:        s.ProbationQuota,
 		ProbationDays:         s.ProbationDays,
 		ConnectorIPv4:         s.ConnectorIPv4Addresses,

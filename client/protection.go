@@ -215,6 +215,7 @@ type Settings struct {
 	UserDailyRecipients   int64   `json:"user_daily_recipients"`
 	UserSpamPerHour       int64   `json:"user_spam_per_hour"`
 	RestrictAction        string  `json:"restrict_action"`
+	SuppressionAction     string  `json:"suppression_action"`
 	ProbationQuota        int64   `json:"probation_quota"`
 	ProbationDays         int     `json:"probation_days"`
 	ConnectorIPv4         int64   `json:"connector_ipv4_addresses"`

@@ -45,6 +45,7 @@ type Config struct {
 	Feedback   Feedback   `toml:"feedback"`
 	DKIM       DKIM       `toml:"dkim"`
 	Alerts     Alerts     `toml:"alerts"`
+	Events     Events     `toml:"events"`
 	Listen     Listen     `toml:"listen"`
 	Postfix    Postfix    `toml:"postfix"`
 	TLS        TLS        `toml:"tls"`
@@ -86,6 +87,7 @@ type Policy struct {
 	UserDailyRecipients   int64    `toml:"user_daily_recipients"`
 	UserSpamPerHour       int64    `toml:"user_spam_per_hour"`
 	RestrictAction        string   `toml:"restrict_action"`
+	SuppressionAction     string   `toml:"suppression_action"`
 	ProbationQuota        int64    `toml:"probation_quota"`
 	ProbationDays         int      `toml:"probation_days"`
 	// The connector address space cap per tenant (policy.Settings).
@@ -111,7 +113,7 @@ func (p Policy) Settings() policy.Settings {
 		UserRecipientsPerDay: p.UserRecipientsPerDay, RecipientsPerMessage: p.RecipientsPerMessage,
 		TenantExternalPerDay: p.TenantExternalPerDay, UserExternalPerHour: p.UserExternalPerHour,
 		UserInternalPerHour: p.UserInternalPerHour, UserDailyRecipients: p.UserDailyRecipients,
-		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction,
+		UserSpamPerHour: p.UserSpamPerHour, RestrictAction: p.RestrictAction, SuppressionAction: p.SuppressionAction,
 		ProbationQuota: p.ProbationQuota, ProbationDays: p.ProbationDays,
 		ConnectorIPv4Addresses: p.ConnectorIPv4Addresses, ConnectorIPv6Nets64: p.ConnectorIPv6Nets64,
 		BulkCounts: p.BulkCounts, BaselineMinMessages: p.BaselineMinMessages, BaselineDeparture: p.BaselineDeparture,
@@ -170,6 +172,28 @@ type Alerts struct {
 	WebhookURL    string   `toml:"webhook_url"`
 	WebhookSecret string   `toml:"webhook_secret"`
 	DedupeWindow  Duration `toml:"dedupe_window"`
+}
+
+// Events sends each tenant's delivery events (delivered, deferred,
+// bounced, complained, suppressed) to the tenant's webhook
+// (docs/deliverability.md).
+type Events struct {
+	// QueueSize bounds each tenant's queue of unsent events; when its
+	// receiver is down for long the oldest are dropped.
+	QueueSize int `toml:"queue_size"`
+	// AllowedInternalWebhooks are the reserved ranges (CIDRs) a webhook may
+	// connect to; every other internal address is refused, so a tenant's
+	// URL cannot probe the operator's network.
+	AllowedInternalWebhooks []string `toml:"allowed_internal_webhooks"`
+	// Webhooks are the tenants' receivers, one per tenant.
+	Webhooks []EventWebhook `toml:"webhook"`
+}
+
+// EventWebhook is one tenant's delivery-event receiver.
+type EventWebhook struct {
+	Tenant string `toml:"tenant"` // the tenant's name
+	URL    string `toml:"url"`
+	Secret string `toml:"secret"` // signs each request; at least 16 characters
 }
 
 // Trace configures the stored message trace.
@@ -547,6 +571,27 @@ func (c *Config) Validate() error {
 	}
 	if c.Classify.MaxBytes < 4096 || c.Classify.MaxBytes > 4<<20 {
 		bad("classify.max_bytes", "must be in 4096..4194304 (the classifier's time and memory grow with it), got %d", c.Classify.MaxBytes)
+	}
+	if c.Events.QueueSize < 1 {
+		bad("events.queue_size", "must be at least 1, got %d", c.Events.QueueSize)
+	}
+	if _, err := nexthop.ParsePrefixes(c.Events.AllowedInternalWebhooks); err != nil {
+		bad("events.allowed_internal_webhooks", "%v", err)
+	}
+	seenHook := map[string]bool{}
+	for i, h := range c.Events.Webhooks {
+		switch {
+		case strings.TrimSpace(h.Tenant) == "":
+			bad(fmt.Sprintf("events.webhook[%d].tenant", i), "must name the tenant")
+		case seenHook[h.Tenant]:
+			bad(fmt.Sprintf("events.webhook[%d].tenant", i), "tenant %q has a webhook already", h.Tenant)
+		case len(h.Secret) < 16:
+			bad(fmt.Sprintf("events.webhook[%d].secret", i), "must be at least 16 characters")
+		}
+		if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad(fmt.Sprintf("events.webhook[%d].url", i), "%q is not an http(s) URL", h.URL)
+		}
+		seenHook[h.Tenant] = true
 	}
 	if c.Alerts.WebhookURL != "" && len(c.Alerts.WebhookSecret) < 16 {
 		bad("alerts.webhook_secret", "must be at least 16 characters when alerts.webhook_url is set")

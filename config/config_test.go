@@ -91,6 +91,18 @@ level = "loud"`, "log.level"},
 retry_schedule = []`, "queue.retry_schedule: needs at least one interval"},
 		{`[tls]
 cert_file = "x.pem"`, "tls: cert_file and key_file go together"},
+		{`[[events.webhook]]
+tenant = "acme"
+url = "ftp://hooks.example"
+secret = "sixteen characters!"`, `events.webhook[0].url: "ftp://hooks.example" is not an http(s) URL`},
+		{`[[events.webhook]]
+tenant = "acme"
+url = "https://hooks.example"
+secret = "short"`, "events.webhook[0].secret: must be at least 16 characters"},
+		{`[events]
+queue_size = 0`, "events.queue_size: must be at least 1"},
+		{`[policy]
+suppression_action = "bounce"`, `policy.suppression_action: must be "refuse" or "drop"`},
 	}
 	for _, tc := range cases {
 		c, err := Load(writeFile(t, tc.body))

@@ -71,6 +71,7 @@ func Default() *Config {
 		Feedback: Feedback{MaxReportBytes: 4 << 20, ReportsPerHour: 1000, Window: D(24 * time.Hour)},
 		DKIM:     DKIM{CheckInterval: D(10 * time.Minute), Refresh: D(30 * time.Second)},
 		Alerts:   Alerts{Email: true, DedupeWindow: D(time.Hour)},
+		Events:   Events{QueueSize: 10000},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -105,7 +106,7 @@ func defaultPolicy() Policy {
 		UserRecipientsPerDay: d.UserRecipientsPerDay, RecipientsPerMessage: d.RecipientsPerMessage,
 		TenantExternalPerDay: d.TenantExternalPerDay, UserExternalPerHour: d.UserExternalPerHour,
 		UserInternalPerHour: d.UserInternalPerHour, UserDailyRecipients: d.UserDailyRecipients,
-		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction,
+		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction, SuppressionAction: d.SuppressionAction,
 		ProbationQuota: d.ProbationQuota, ProbationDays: d.ProbationDays,
 		ConnectorIPv4Addresses: d.ConnectorIPv4Addresses, ConnectorIPv6Nets64: d.ConnectorIPv6Nets64,
 		BulkCounts: d.BulkCounts, BaselineMinMessages: d.BaselineMinMessages, BaselineDeparture: d.BaselineDeparture,

@@ -38,8 +38,9 @@ type Receiver struct {
 	FindMessage func(ctx context.Context, tenantID int64, messageID string) []Sent
 	Trace       trace.Recorder
 	// OnComplaint hears each counted complaint that names its recipient
-	// (the suppression list); nil for none.
-	OnComplaint func(ctx context.Context, tenantID int64, recipient, detail string)
+	// (the suppression list, the complained delivery event) with the
+	// message's queue id when the report was matched to one; nil for none.
+	OnComplaint func(ctx context.Context, tenantID int64, queueID, recipient, detail string)
 	Logger      *slog.Logger
 }
 
@@ -125,7 +126,7 @@ func (rv *Receiver) Receive(ctx context.Context, r io.Reader, via, source string
 		out.Counted = true
 		out.Reason = "complaint counted for tenant " + fmt.Sprint(out.TenantID) + " (matched by " + out.MatchedBy + ")"
 		if rv.OnComplaint != nil && out.Recipient != "" {
-			rv.OnComplaint(ctx, out.TenantID, out.Recipient, "ARF abuse report via "+via)
+			rv.OnComplaint(ctx, out.TenantID, out.QueueID, out.Recipient, "ARF abuse report via "+via)
 		}
 	}
 	outcome := "ok"

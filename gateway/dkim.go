@@ -8,6 +8,7 @@ import (
 	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnsverify"
+	"github.com/tollgate-mail/tollgate/events"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/suppress"
 )
@@ -66,7 +67,11 @@ func (g *Gateway) outbound() queue.Transport {
 	if g.DKIM != nil {
 		t = &dkim.Transport{Next: t, Keys: g.DKIM, Owns: g.Directory.IsVerifiedDomain, Log: g.log.With("component", "dkim")}
 	}
-	return &suppress.Recorder{Next: t, Store: g.Suppress, Classify: g.Feedback.Classify, Log: g.log.With("component", "suppress")}
+	t = &suppress.Recorder{Next: t, Store: g.Suppress, Classify: g.Feedback.Classify, Log: g.log.With("component", "suppress")}
+	if g.Events != nil {
+		t = &events.Transport{Next: t, Events: g.Events, Classify: g.Feedback.Classify}
+	}
+	return t
 }
 
 // sweepDKIM gives every verified domain without keys its first ones, and

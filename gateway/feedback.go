@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/events"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/suppress"
 	"github.com/tollgate-mail/tollgate/trace"
@@ -33,7 +34,8 @@ func (g *Gateway) openFeedback(ctx context.Context, cfg *config.Config) error {
 		},
 		FindMessage: g.findMessage,
 		Signer:      g.feedbackIDs,
-		OnComplaint: func(ctx context.Context, tenantID int64, rcpt, detail string) {
+		OnComplaint: func(ctx context.Context, tenantID int64, queueID, rcpt, detail string) {
+			g.Events.Emit(ctx, events.Event{Kind: events.Complained, TenantID: tenantID, QueueID: queueID, Recipient: rcpt, Reason: detail})
 			if _, _, err := g.Suppress.Add(ctx, tenantID, rcpt, suppress.Complaint, detail, "system"); err != nil {
 				g.log.Warn("could not add a complainant to the suppression list", "tenant_id", tenantID, "err", err)
 			}

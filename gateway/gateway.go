@@ -31,6 +31,7 @@ import (
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnsverify"
+	"github.com/tollgate-mail/tollgate/events"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/password"
@@ -62,6 +63,9 @@ type Gateway struct {
 	Protect     *protect.Engine
 	// Alerts delivers alerts by email and webhook; nil when none is set up.
 	Alerts *alert.Notifier
+	// Events sends the tenants' delivery events to their webhooks; nil
+	// when no tenant has one.
+	Events *events.Dispatcher
 	// Trace is the searchable message trace.
 	Trace   *trace.Store
 	traceDB *store.DB // its own SQLite file on a single node
@@ -207,6 +211,9 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	rec := g.Trace
+	if err := g.openEvents(cfg); err != nil {
+		return nil, err
+	}
 	if err := g.openFeedback(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -404,6 +411,11 @@ func (g *Gateway) Close() error {
 		// Let queued alerts reach the spool before it closes.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		g.Alerts.Close(ctx)
+		cancel()
+	}
+	if g.Events != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		g.Events.Close(ctx)
 		cancel()
 	}
 	if g.stopDKIM != nil {

@@ -189,7 +189,8 @@ func (g *Gateway) policyChain(cfg *config.Config) (policy.Chain, error) {
 	}
 	ch, err := g.Protect.Chain(protect.ChainOptions{InternalNextHops: hops, Reputation: g.Reputation, TrustedRanges: g.trusted,
 		Probation: g.Directory, ProbationQuota: cfg.Policy.ConnectorProbationQuota,
-		Suppression: suppress.Check{Store: g.Suppress, Log: g.log}})
+		Suppression: suppress.Check{Store: g.Suppress, Log: g.log, OnSuppressed: g.onSuppressed,
+			Action: func(tenantID int64) string { return g.Protect.Settings(tenantID).SuppressionAction }}})
 	if err != nil {
 		return policy.Chain{}, fmt.Errorf("policy chain: %w", err)
 	}

@@ -26,6 +26,11 @@ const (
 	Reject
 	// Defer refuses with a temporary (4xx) reply; the client retries.
 	Defer
+	// Drop (at RCPT) answers 250 but leaves the recipient out of the
+	// message: nobody is told it was not delivered but the trace. Front
+	// ends that cannot leave one recipient out (Postfix's policy service)
+	// refuse it instead.
+	Drop
 )
 
 func (a Action) String() string {
@@ -36,6 +41,8 @@ func (a Action) String() string {
 		return "reject"
 	case Defer:
 		return "defer"
+	case Drop:
+		return "drop"
 	}
 	return fmt.Sprintf("action(%d)", int(a))
 }

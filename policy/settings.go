@@ -20,6 +20,16 @@ const (
 	AlertOnly = "alert"
 )
 
+// Suppression actions: what happens to a recipient on the suppression list.
+const (
+	// SuppressRefuse refuses it at RCPT with 5.1.92, so the sender hears.
+	SuppressRefuse = "refuse"
+	// SuppressDrop accepts it at RCPT and leaves it out of the message: the
+	// sender's software sees success, the trace and the delivery events
+	// say it was dropped.
+	SuppressDrop = "drop"
+)
+
 // Settings are the protection thresholds. The config file's [policy]
 // section gives the defaults for every tenant; a tenant's Overrides replace
 // single fields of them.
@@ -62,6 +72,8 @@ type Settings struct {
 	// password or connector) that sent this many spam verdicts in an hour.
 	UserSpamPerHour int64
 	RestrictAction  string
+	// SuppressionAction is SuppressRefuse or SuppressDrop.
+	SuppressionAction string
 
 	// ProbationQuota is a released tenant's first-day quota (messages per
 	// rolling 24 h); it doubles with every clean day until ProbationDays.
@@ -116,7 +128,7 @@ func DefaultSettings() Settings {
 		DSNPerDay:             1000,
 		UserMessagesPerMinute: 30, UserRecipientsPerDay: 10000, RecipientsPerMessage: 500,
 		UserExternalPerHour: 500, UserInternalPerHour: 1000, UserDailyRecipients: 0,
-		UserSpamPerHour: 10, RestrictAction: RestrictUntilTomorrow,
+		UserSpamPerHour: 10, RestrictAction: RestrictUntilTomorrow, SuppressionAction: SuppressRefuse,
 		ProbationQuota: 200, ProbationDays: 5,
 		// A /20 and a /48: room for a site's mail servers many times over,
 		// a vanishing share of the internet.
@@ -161,6 +173,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("user_external_per_hour, user_internal_per_hour, user_daily_recipients and user_spam_per_hour must not be negative")
 	case s.RestrictAction != RestrictUntilTomorrow && s.RestrictAction != RestrictUntilReleased && s.RestrictAction != AlertOnly:
 		return fmt.Errorf("restrict_action must be %q, %q or %q, got %q", RestrictUntilTomorrow, RestrictUntilReleased, AlertOnly, s.RestrictAction)
+	case s.SuppressionAction != SuppressRefuse && s.SuppressionAction != SuppressDrop:
+		return fmt.Errorf("suppression_action must be %q or %q, got %q", SuppressRefuse, SuppressDrop, s.SuppressionAction)
 	case s.ProbationQuota < 1:
 		return fmt.Errorf("probation_quota must be at least 1, got %d", s.ProbationQuota)
 	case s.ProbationDays < 0 || s.ProbationDays > 30:
@@ -204,6 +218,7 @@ type Overrides struct {
 	UserDailyRecipients   *int64   `json:"user_daily_recipients,omitempty"`
 	UserSpamPerHour       *int64   `json:"user_spam_per_hour,omitempty"`
 	RestrictAction        *string  `json:"restrict_action,omitempty"`
+	SuppressionAction     *string  `json:"suppression_action,omitempty"`
 	// Operators raise (or lower) one tenant's connector address space.
 	ConnectorIPv4Addresses *int64   `json:"connector_ipv4_addresses,omitempty"`
 	ConnectorIPv6Nets64    *int64   `json:"connector_ipv6_64s,omitempty"`
@@ -238,6 +253,9 @@ func (o Overrides) Apply(s Settings) Settings {
 	}
 	if o.RestrictAction != nil {
 		s.RestrictAction = *o.RestrictAction
+	}
+	if o.SuppressionAction != nil {
+		s.SuppressionAction = *o.SuppressionAction
 	}
 	if o.BulkCounts != nil {
 		s.BulkCounts = *o.BulkCounts

@@ -47,6 +47,9 @@ func (s *session) Data(r io.Reader) error {
 	if s.feedback {
 		return s.feedbackData(r)
 	}
+	if len(s.rcpts) == 0 && s.dropped > 0 {
+		return s.discardData(r)
+	}
 	start := time.Now()
 	lim := s.srv.opts.Limits
 	w, err := s.srv.opts.Queue.Create()

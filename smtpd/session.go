@@ -82,12 +82,15 @@ type session struct {
 	rcpts []queue.Recipient
 	// feedback is set once the transaction is to the feedback address.
 	feedback bool
+	// dropped counts the recipients a check dropped (policy.Drop): taken
+	// with 250, left out of rcpts.
+	dropped int
 }
 
 // Reset implements smtp.Session: the transaction ends, the login stays.
 func (s *session) Reset() {
 	s.env.EndTransaction()
-	s.mail, s.rcpts, s.feedback = nil, nil, false
+	s.mail, s.rcpts, s.feedback, s.dropped = nil, nil, false, 0
 }
 
 // Logout implements smtp.Session.
@@ -150,6 +153,10 @@ func (s *session) Rcpt(raw string, opts *smtp.RcptOptions) error {
 	}
 	d := s.srv.opts.Policy.Rcpt(s.ctx, &s.env, to)
 	s.decided("rcpt", d, "rcpt", to)
+	if d.Action == policy.Drop {
+		s.dropped++
+		return nil // 250, and the recipient is not in the message
+	}
 	if d.Action != policy.Accept {
 		return s.refuseDecision("rcpt", d)
 	}

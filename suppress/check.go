@@ -14,10 +14,18 @@ var Suppressed = policy.Decision{Action: policy.Reject, Code: 550, Enhanced: [3]
 	Text: "Recipient is on the suppression list (an earlier hard bounce or complaint)", Rule: "suppression"}
 
 // Check refuses, at RCPT, a recipient on the sending tenant's list or the
-// global one.
+// global one, or drops it (policy.Drop) when the tenant's
+// suppression_action says so.
 type Check struct {
 	Store *Store
 	Log   *slog.Logger
+	// OnSuppressed hears each recipient the check refuses or drops (the
+	// gateway turns it into a suppressed delivery event); reason is the
+	// entry's.
+	OnSuppressed func(ctx context.Context, tenantID int64, rcpt, reason string, dropped bool)
+	// Action returns the tenant's policy.suppression_action; "drop" accepts
+	// the recipient and leaves it out of the message. nil: refuse.
+	Action func(tenantID int64) string
 }
 
 // Name implements policy.Check.
@@ -41,12 +49,18 @@ func (c Check) Rcpt(ctx context.Context, env *policy.Envelope, rcpt string) poli
 		return policy.Accepted
 	}
 	d := Suppressed
+	if c.Action != nil && c.Action(env.TenantID) == policy.SuppressDrop {
+		d.Action = policy.Drop
+	}
 	list := "tenant"
 	if e.TenantID == Global {
 		list = "global"
 	}
 	d.Figures = []policy.Figure{{Name: "recipient", Value: e.Address}, {Name: "reason", Value: e.Reason},
 		{Name: "since", Value: e.CreatedAt.Format("2006-01-02T15:04:05Z")}, {Name: "list", Value: list}}
+	if c.OnSuppressed != nil {
+		c.OnSuppressed(ctx, env.TenantID, rcpt, e.Reason, d.Action == policy.Drop)
+	}
 	return d
 }
 

@@ -1,0 +1,11 @@
+package events
+
+import "github.com/prometheus/client_golang/prometheus"
+
+var metricEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "tollgate_delivery_events_total",
+	Help: "Delivery events by outcome (queued, sent, failed, dropped: the tenant's queue was full and the oldest went).",
+}, []string{"outcome"})
+
+// Collectors are this package's metrics, for the registry served at /metrics.
+func Collectors() []prometheus.Collector { return []prometheus.Collector{metricEvents} }

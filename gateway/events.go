@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tollgate-mail/tollgate/alert"
+	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/events"
+	"github.com/tollgate-mail/tollgate/metrics"
+	"github.com/tollgate-mail/tollgate/nexthop"
+	"github.com/tollgate-mail/tollgate/suppress"
+)
+
+var registerEventMetrics sync.Once
+
+// openEvents builds the delivery-event dispatcher from [[events.webhook]]:
+// each tenant's URL, checked against the internal-address guard, signed
+// with its own secret by the alert webhook's code.
+func (g *Gateway) openEvents(cfg *config.Config) error {
+	registerEventMetrics.Do(func() { metrics.Registry.MustRegister(events.Collectors()...) })
+	allowed, err := nexthop.ParsePrefixes(cfg.Events.AllowedInternalWebhooks)
+	if err != nil {
+		return fmt.Errorf("config: events.allowed_internal_webhooks: %w", err)
+	}
+	guard := nexthop.Guard{Allowed: allowed}
+	client := events.GuardedClient(guard)
+	hooks := map[string]*alert.Webhook{}
+	for i, h := range cfg.Events.Webhooks {
+		if err := events.CheckURL(h.URL, guard); err != nil {
+			return fmt.Errorf("config: events.webhook[%d].url: %w", i, err)
+		}
+		wh, err := alert.NewWebhook(h.URL, h.Secret)
+		if err != nil {
+			return fmt.Errorf("config: events.webhook[%d]: %w", i, err)
+		}
+		wh.Client, wh.UserAgent, wh.IDHeader = client, "Tollgate-Events/1", "Tollgate-Event-Id"
+		hooks[h.Tenant] = wh
+	}
+	if len(hooks) == 0 {
+		return nil // Emit on a nil dispatcher does nothing
+	}
+	names := &tenantNames{g: g, byID: map[int64]cachedName{}}
+	d, err := events.NewDispatcher(events.Config{QueueSize: cfg.Events.QueueSize, Log: g.log.With("component", "events"),
+		Hook: func(ctx context.Context, id int64) *alert.Webhook { return hooks[names.name(ctx, id)] }})
+	if err != nil {
+		return err
+	}
+	g.Events = d
+	return nil
+}
+
+// tenantNames caches tenant id → name for a minute, so the webhook lookup
+// on every delivery result does not cost a directory query.
+type tenantNames struct {
+	g    *Gateway
+	mu   sync.Mutex
+	byID map[int64]cachedName
+}
+
+type cachedName struct {
+	name string
+	at   time.Time
+}
+
+func (n *tenantNames) name(ctx context.Context, id int64) string {
+	n.mu.Lock()
+	c, ok := n.byID[id]
+	n.mu.Unlock()
+	if ok && time.Since(c.at) < time.Minute {
+		return c.name
+	}
+	t, err := n.g.Directory.Tenant(ctx, id)
+	if err != nil {
+		return c.name // a directory hiccup keeps the last known name
+	}
+	n.mu.Lock()
+	n.byID[id] = cachedName{t.Name, time.Now()}
+	n.mu.Unlock()
+	return t.Name
+}
+
+// onSuppressed turns a recipient refused (or dropped) by the suppression
+// check into a suppressed delivery event.
+func (g *Gateway) onSuppressed(ctx context.Context, tenantID int64, rcpt, reason string, dropped bool) {
+	detail := "refused at RCPT: " + suppress.Suppressed.Text
+	if dropped {
+		detail = "dropped (suppression_action = drop): accepted at RCPT, not delivered"
+	}
+	g.Events.Emit(ctx, events.Event{Kind: events.Suppressed, TenantID: tenantID, Recipient: rcpt,
+		Code: suppress.Suppressed.EnhancedString(), Reason: reason, Detail: detail})
+}
