@@ -4,23 +4,64 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-mail/tollgate/config"
 )
 
-// The configuration the Debian package installs as
-// /etc/tollgate/tollgate.toml passes the check the unit's ExecStartPre runs.
+// The configurations the Debian package (/etc/tollgate/tollgate.toml) and
+// the image install pass the check the unit's ExecStartPre runs.
 func TestPackagedConfigChecks(t *testing.T) {
-	var out bytes.Buffer
-	if err := configCommand(&out, []string{"check", "--config", "../../packaging/tollgate.toml"}); err != nil {
-		t.Fatalf("config check of packaging/tollgate.toml: %v", err)
+	for _, f := range []string{"../../packaging/tollgate.toml", "../../packaging/container.toml"} {
+		var out bytes.Buffer
+		if err := configCommand(&out, []string{"check", "--config", f}); err != nil {
+			t.Fatalf("config check of %s: %v", f, err)
+		}
+		if !strings.Contains(out.String(), "ok (data_dir /var/lib/tollgate") {
+			t.Errorf("config check of %s printed %q", f, out.String())
+		}
 	}
-	if !strings.Contains(out.String(), "ok (data_dir /var/lib/tollgate") {
-		t.Errorf("config check printed %q", out.String())
+}
+
+// No image builder runs here, so at least the Dockerfile's EXPOSE lines
+// and its volume match the configuration it copies into the image.
+func TestDockerfileMatchesContainerConfig(t *testing.T) {
+	df, err := os.ReadFile("../../packaging/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load("../../packaging/container.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exposed []string
+	for _, line := range strings.Split(string(df), "\n") {
+		if rest, ok := strings.CutPrefix(line, "EXPOSE "); ok {
+			exposed = append(exposed, strings.Fields(rest)...)
+		}
+	}
+	for key, addr := range map[string]string{"listen.relay": cfg.Listen.Relay, "listen.submission": cfg.Listen.Submission,
+		"listen.submissions": cfg.Listen.Submissions, "listen.admin": cfg.Listen.Admin} {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if !slices.Contains(exposed, port) {
+			t.Errorf("%s listens on %s, the Dockerfile exposes %v", key, port, exposed)
+		}
+	}
+	if !strings.Contains(string(df), `VOLUME ["`+cfg.DataDir+`"]`) {
+		t.Errorf("the Dockerfile has no VOLUME for data_dir %s", cfg.DataDir)
+	}
+	if !strings.Contains(string(df), "\nUSER 65532") {
+		t.Error("the image does not run as the non-root user")
 	}
 }
 
