@@ -169,3 +169,31 @@ func TestVersionInfo(t *testing.T) {
 		t.Error("tollgate version extra: no error")
 	}
 }
+
+// The package's sysusers file (its postinst runs systemd-sysusers on it)
+// makes the system user and group the unit's User= and Group= name.
+func TestSysusersCreatesUser(t *testing.T) {
+	su, err := exec.LookPath("systemd-sysusers")
+	if err != nil {
+		t.Skip("systemd-sysusers not installed (Debian: systemd); the sysusers file is not checked")
+	}
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file, err := filepath.Abs("../../packaging/tollgate.sysusers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(su, "--root="+root, file).CombinedOutput(); err != nil {
+		t.Fatalf("systemd-sysusers: %v\n%s", err, out)
+	}
+	passwd, _ := os.ReadFile(filepath.Join(root, "etc", "passwd"))
+	group, _ := os.ReadFile(filepath.Join(root, "etc", "group"))
+	if !strings.HasPrefix(string(passwd), "tollgate:x:") || !strings.Contains(string(passwd), ":/var/lib/tollgate:/usr/sbin/nologin") {
+		t.Errorf("no system user tollgate with home /var/lib/tollgate and no shell: %q", passwd)
+	}
+	if !strings.HasPrefix(string(group), "tollgate:x:") {
+		t.Errorf("no group tollgate: %q", group)
+	}
+}
