@@ -23,10 +23,9 @@ var commands = []command{
 	{"classify", "classify messages, train and evaluate the content classifier", runClassify},
 	{"simulate", "replay hours of tenants' traffic through the real checks on a virtual clock: who is stopped, when, on what evidence", runSimulate},
 	{"demo", "play the protection scenarios (5.7.705, 5.7.708, 5.7.750, 5.1.8) on an in-process dev gateway", runDemo},
-	{"version", "print the version", func([]string) error { fmt.Println("tollgate", version); return nil }},
+	{"version", "print the version, commit and build date", runVersion},
+	{"config", "check a configuration file (config check --config FILE)", runConfig},
 }
-
-var version = "dev"
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, `Tollgate relays each tenant's outbound mail and stops abuse at the gate.
@@ -58,6 +57,9 @@ func main() {
 	if name == "-h" || name == "--help" || name == "-help" || name == "help" {
 		usage(os.Stdout)
 		return
+	}
+	if name == "--version" || name == "-version" {
+		name = "version"
 	}
 	for _, c := range commands {
 		if c.name == name {

@@ -112,7 +112,7 @@ func (b *syncBuffer) String() string {
 
 func TestHelp(t *testing.T) {
 	bin := binary(t)
-	all := [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}, {"classify", "--help"}, {"classify", "train", "--help"}, {"classify", "eval", "--help"}, {"simulate", "--help"}}
+	all := [][]string{{"--help"}, {"serve", "--help"}, {"admin", "--help"}, {"classify", "--help"}, {"classify", "train", "--help"}, {"classify", "eval", "--help"}, {"simulate", "--help"}, {"config", "--help"}, {"config", "check", "--help"}, {"version", "--help"}}
 	for _, c := range adminCommands {
 		all = append(all, append(append([]string{"admin"}, strings.Fields(c.name)...), "--help"))
 	}
@@ -128,6 +128,12 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(string(out), "Usage") {
 			t.Errorf("tollgate %v prints no usage on stdout:\n%s", args, out)
 		}
+	}
+	// --version is version.
+	v1, err1 := exec.Command(bin, "version").Output()
+	v2, err2 := exec.Command(bin, "--version").Output()
+	if err1 != nil || err2 != nil || !strings.HasPrefix(string(v1), "tollgate ") || string(v1) != string(v2) {
+		t.Errorf("tollgate version: %v %q; tollgate --version: %v %q", err1, v1, err2, v2)
 	}
 	out, err := exec.Command(bin, "serve", "--config", "/nonexistent/tollgate.toml").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "/nonexistent/tollgate.toml") {
