@@ -115,9 +115,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("token"), 10, 64)
+	id, err := pathID(r, "token", "a token id")
 	if err != nil {
-		s.fail(w, r, badField("token", "%q is not a token id", r.PathValue("token")))
+		s.fail(w, r, err)
 		return
 	}
 	t, err := s.opts.Directory.Token(r.Context(), id)
@@ -151,9 +151,9 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) (directory.Tenant,
 	if !ok {
 		return t, directory.User{}, false
 	}
-	id, err := strconv.ParseInt(r.PathValue("user"), 10, 64)
+	id, err := pathID(r, "user", "a user id")
 	if err != nil {
-		s.fail(w, r, badField("user", "%q is not a user id", r.PathValue("user")))
+		s.fail(w, r, err)
 		return t, directory.User{}, false
 	}
 	us, err := s.opts.Directory.Users(r.Context(), t.ID)
@@ -210,9 +210,9 @@ func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("app_password"), 10, 64)
+	id, err := pathID(r, "app_password", "an id")
 	if err != nil {
-		s.fail(w, r, badField("app_password", "%q is not an id", r.PathValue("app_password")))
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.opts.Directory.RevokeAppPassword(r.Context(), s.by(r), u.ID, id); err != nil {

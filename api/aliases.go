@@ -18,28 +18,17 @@ func toAlias(a directory.Alias) client.Alias {
 
 // setSenderBinding sets the tenant's sender binding ("off" or "login").
 func (s *Server) setSenderBinding(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
+	type binding struct {
 		Mode string `json:"mode"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	mode := directory.SenderBinding(req.Mode)
-	if !mode.Valid() {
-		s.fail(w, r, badField("mode", "%q is not %q or %q", req.Mode, directory.BindingOff, directory.BindingLogin))
-		return
-	}
-	_, after, err := s.opts.Directory.SetSenderBinding(r.Context(), s.by(r), t.ID, mode)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toTenant(after))
+	applyInTenant(s, w, r, http.StatusOK, func(t directory.Tenant, req binding) (directory.Tenant, error) {
+		mode := directory.SenderBinding(req.Mode)
+		if !mode.Valid() {
+			return t, badField("mode", "%q is not %q or %q", req.Mode, directory.BindingOff, directory.BindingLogin)
+		}
+		_, after, err := s.opts.Directory.SetSenderBinding(r.Context(), s.by(r), t.ID, mode)
+		return after, err
+	}, toTenant)
 }
 
 func (s *Server) listAliases(w http.ResponseWriter, r *http.Request) {

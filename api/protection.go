@@ -268,9 +268,9 @@ func (s *Server) releaseRestriction(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.protection(w, r) {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("restriction"), 10, 64)
+	id, err := pathID(r, "restriction", "a restriction id")
 	if err != nil {
-		s.fail(w, r, badField("restriction", "%q is not a restriction id", r.PathValue("restriction")))
+		s.fail(w, r, err)
 		return
 	}
 	out, err := s.opts.Blocks.Release(r.Context(), t.ID, id, principalOf(r.Context()).Name)

@@ -201,9 +201,9 @@ func (s *Server) revokeException(w http.ResponseWriter, r *http.Request) {
 	if !s.reputationOn(w, r) {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("exception"), 10, 64)
+	id, err := pathID(r, "exception", "an exception id")
 	if err != nil {
-		s.fail(w, r, badField("exception", "%q is not an exception id", r.PathValue("exception")))
+		s.fail(w, r, err)
 		return
 	}
 	e, err := s.opts.Reputation.RevokeException(r.Context(), id, principalOf(r.Context()).Name)

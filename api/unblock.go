@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/client"
@@ -105,9 +104,9 @@ func (s *Server) unblockRequest(w http.ResponseWriter, r *http.Request) (blocks.
 	if !s.protection(w, r) {
 		return blocks.UnblockRequest{}, false
 	}
-	id, err := strconv.ParseInt(r.PathValue("request"), 10, 64)
+	id, err := pathID(r, "request", "a request id")
 	if err != nil {
-		s.fail(w, r, badField("request", "%q is not a request id", r.PathValue("request")))
+		s.fail(w, r, err)
 		return blocks.UnblockRequest{}, false
 	}
 	u, err := s.opts.Blocks.UnblockRequest(r.Context(), id)
