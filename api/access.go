@@ -171,16 +171,9 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) (directory.Tenant,
 }
 
 func (s *Server) listAppPasswords(w http.ResponseWriter, r *http.Request) {
-	_, u, ok := s.user(w, r)
-	if !ok {
-		return
-	}
-	aps, err := s.opts.Directory.AppPasswords(r.Context(), u.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "app_passwords", aps, toAppPassword)
+	listOfUser(s, w, r, "app_passwords", func(ctx context.Context, _ directory.Tenant, u directory.User) ([]directory.AppPassword, error) {
+		return s.opts.Directory.AppPasswords(ctx, u.ID)
+	}, toAppPassword)
 }
 
 func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {

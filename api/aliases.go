@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -32,16 +33,9 @@ func (s *Server) setSenderBinding(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listAliases(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
-	if !ok {
-		return
-	}
-	as, err := s.opts.Directory.Aliases(r.Context(), t.ID, u.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "aliases", as, toAlias)
+	listOfUser(s, w, r, "aliases", func(ctx context.Context, t directory.Tenant, u directory.User) ([]directory.Alias, error) {
+		return s.opts.Directory.Aliases(ctx, t.ID, u.ID)
+	}, toAlias)
 }
 
 func (s *Server) addAlias(w http.ResponseWriter, r *http.Request) {
@@ -49,19 +43,12 @@ func (s *Server) addAlias(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
+	type aliasAdd struct {
 		Address string `json:"address"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a, err := s.opts.Directory.AddAlias(r.Context(), s.by(r), t.ID, u.ID, req.Address)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, toAlias(a))
+	apply(s, w, r, http.StatusCreated, func(req aliasAdd) (directory.Alias, error) {
+		return s.opts.Directory.AddAlias(r.Context(), s.by(r), t.ID, u.ID, req.Address)
+	}, toAlias)
 }
 
 func (s *Server) removeAlias(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,21 @@ func listOfTenant[T, J any](s *Server, w http.ResponseWriter, r *http.Request, k
 	writeList(w, key, items, conv)
 }
 
+// listOfUser answers GET on a list the user {user} of {tenant} holds.
+func listOfUser[T, J any](s *Server, w http.ResponseWriter, r *http.Request, key string,
+	load func(ctx context.Context, t directory.Tenant, u directory.User) ([]T, error), conv func(T) J) {
+	t, u, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	items, err := load(r.Context(), t, u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeList(w, key, items, conv)
+}
+
 // apply decodes the request body into a Req, hands it to do and answers
 // with status and the wire form of what do returns.
 func apply[Req, T, J any](s *Server, w http.ResponseWriter, r *http.Request, status int,
