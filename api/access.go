@@ -75,11 +75,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ts, err := s.opts.Directory.Tokens(r.Context(), scope)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "tokens", ts, toToken)
+	listOrFail(s, w, r, "tokens", ts, err, toToken)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -230,11 +226,7 @@ func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	as, err := s.opts.Directory.Admins(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "admins", as, toAdmin)
+	listOrFail(s, w, r, "admins", as, err, toAdmin)
 }
 
 // createAdmin adds a tenant admin. The new admin enrols TOTP at first
@@ -282,11 +274,7 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 // listOperators lists the operator admins (operators only).
 func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 	as, err := s.opts.Directory.Admins(r.Context(), 0)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "operators", as, toAdmin)
+	listOrFail(s, w, r, "operators", as, err, toAdmin)
 }
 
 // createOperator adds an operator admin (operators only): the bootstrap

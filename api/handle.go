@@ -20,11 +20,7 @@ func listOfTenant[T, J any](s *Server, w http.ResponseWriter, r *http.Request, k
 		return
 	}
 	items, err := load(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, key, items, conv)
+	listOrFail(s, w, r, key, items, err, conv)
 }
 
 // listOfUser answers GET on a list the user {user} of {tenant} holds.
@@ -35,6 +31,11 @@ func listOfUser[T, J any](s *Server, w http.ResponseWriter, r *http.Request, key
 		return
 	}
 	items, err := load(r.Context(), t, u)
+	listOrFail(s, w, r, key, items, err, conv)
+}
+
+// listOrFail answers the list items, or err if a list could not be had.
+func listOrFail[T, J any](s *Server, w http.ResponseWriter, r *http.Request, key string, items []T, err error, conv func(T) J) {
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -182,11 +182,7 @@ func (s *Server) listBlocks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bs, err := s.opts.Blocks.Blocks(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "blocks", bs, toBlock)
+	listOrFail(s, w, r, "blocks", bs, err, toBlock)
 }
 
 // blockTenant lets an operator block a tenant by hand (a report from
@@ -254,11 +250,7 @@ func (s *Server) listRestrictions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs, err := s.opts.Blocks.Restrictions(r.Context(), t.ID, r.URL.Query().Get("all") == "true")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "restrictions", rs, toRestriction)
+	listOrFail(s, w, r, "restrictions", rs, err, toRestriction)
 }
 
 // releaseRestriction lets a tenant admin send again through a restricted

@@ -67,11 +67,7 @@ func (s *Server) listTenantUnblockRequests(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	us, err := s.opts.Blocks.UnblockRequests(r.Context(), t.ID, r.URL.Query().Get("status"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
+	listOrFail(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
 }
 
 // listUnblockRequests is the operator's queue: every tenant's requests
@@ -92,11 +88,7 @@ func (s *Server) listUnblockRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	us, err := s.opts.Blocks.UnblockRequests(r.Context(), 0, status)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
+	listOrFail(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
 }
 
 // unblockRequest finds a request the caller may see.
