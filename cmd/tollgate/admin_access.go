@@ -164,11 +164,7 @@ func (c *adminClient) appPasswordRevoke(o any, args []string) error {
 }
 
 func (c *adminClient) admins(o any, _ []string) error {
-	base, err := tenantPath(o.(*int64))
-	if err != nil {
-		return err
-	}
-	items, err := getList[client.Admin](c, base+"/admins", "admins")
+	items, err := getTenantList[client.Admin](c, o.(*int64), "/admins", "admins")
 	if err != nil {
 		return printed(err)
 	}

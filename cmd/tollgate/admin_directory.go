@@ -171,11 +171,7 @@ func (c *adminClient) tenantLicence(o any, _ []string) error {
 }
 
 func (c *adminClient) domains(o any, args []string) error {
-	base, err := tenantPath(o.(*int64))
-	if err != nil {
-		return err
-	}
-	items, err := getList[client.Domain](c, base+"/domains", "domains")
+	items, err := getTenantList[client.Domain](c, o.(*int64), "/domains", "domains")
 	if err != nil {
 		return printed(err)
 	}
@@ -233,11 +229,7 @@ func (c *adminClient) domainVerify(o any, args []string) error {
 }
 
 func (c *adminClient) connectors(o any, args []string) error {
-	base, err := tenantPath(o.(*int64))
-	if err != nil {
-		return err
-	}
-	items, err := getList[client.Connector](c, base+"/connectors", "connectors")
+	items, err := getTenantList[client.Connector](c, o.(*int64), "/connectors", "connectors")
 	if err != nil {
 		return printed(err)
 	}
@@ -323,11 +315,7 @@ func (c *adminClient) connectorDelete(o any, args []string) error {
 }
 
 func (c *adminClient) users(o any, args []string) error {
-	base, err := tenantPath(o.(*int64))
-	if err != nil {
-		return err
-	}
-	items, err := getList[client.User](c, base+"/users", "users")
+	items, err := getTenantList[client.User](c, o.(*int64), "/users", "users")
 	if err != nil {
 		return printed(err)
 	}

@@ -9,3 +9,12 @@ func getList[T any](c *adminClient, path, key string) ([]T, error) {
 	}
 	return r[key], nil
 }
+
+// getTenantList is getList for the list at suffix below the tenant's path.
+func getTenantList[T any](c *adminClient, tenant *int64, suffix, key string) ([]T, error) {
+	base, err := tenantPath(tenant)
+	if err != nil {
+		return nil, err
+	}
+	return getList[T](c, base+suffix, key)
+}
