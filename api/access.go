@@ -75,11 +75,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ts, err := s.opts.Directory.Tokens(r.Context(), scope)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "tokens", ts, toToken)
+	listOrFail(s, w, r, "tokens", ts, err, toToken)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -115,9 +111,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("token"), 10, 64)
+	id, err := pathID(r, "token", "a token id")
 	if err != nil {
-		s.fail(w, r, badField("token", "%q is not a token id", r.PathValue("token")))
+		s.fail(w, r, err)
 		return
 	}
 	t, err := s.opts.Directory.Token(r.Context(), id)
@@ -151,9 +147,9 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) (directory.Tenant,
 	if !ok {
 		return t, directory.User{}, false
 	}
-	id, err := strconv.ParseInt(r.PathValue("user"), 10, 64)
+	id, err := pathID(r, "user", "a user id")
 	if err != nil {
-		s.fail(w, r, badField("user", "%q is not a user id", r.PathValue("user")))
+		s.fail(w, r, err)
 		return t, directory.User{}, false
 	}
 	us, err := s.opts.Directory.Users(r.Context(), t.ID)
@@ -171,16 +167,9 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) (directory.Tenant,
 }
 
 func (s *Server) listAppPasswords(w http.ResponseWriter, r *http.Request) {
-	_, u, ok := s.user(w, r)
-	if !ok {
-		return
-	}
-	aps, err := s.opts.Directory.AppPasswords(r.Context(), u.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "app_passwords", aps, toAppPassword)
+	listOfUser(s, w, r, "app_passwords", func(ctx context.Context, _ directory.Tenant, u directory.User) ([]directory.AppPassword, error) {
+		return s.opts.Directory.AppPasswords(ctx, u.ID)
+	}, toAppPassword)
 }
 
 func (s *Server) createAppPassword(w http.ResponseWriter, r *http.Request) {
@@ -210,9 +199,9 @@ func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("app_password"), 10, 64)
+	id, err := pathID(r, "app_password", "an id")
 	if err != nil {
-		s.fail(w, r, badField("app_password", "%q is not an id", r.PathValue("app_password")))
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.opts.Directory.RevokeAppPassword(r.Context(), s.by(r), u.ID, id); err != nil {
@@ -237,11 +226,7 @@ func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	as, err := s.opts.Directory.Admins(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "admins", as, toAdmin)
+	listOrFail(s, w, r, "admins", as, err, toAdmin)
 }
 
 // createAdmin adds a tenant admin. The new admin enrols TOTP at first
@@ -289,11 +274,7 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 // listOperators lists the operator admins (operators only).
 func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 	as, err := s.opts.Directory.Admins(r.Context(), 0)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "operators", as, toAdmin)
+	listOrFail(s, w, r, "operators", as, err, toAdmin)
 }
 
 // createOperator adds an operator admin (operators only): the bootstrap

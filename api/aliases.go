@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -18,41 +19,23 @@ func toAlias(a directory.Alias) client.Alias {
 
 // setSenderBinding sets the tenant's sender binding ("off" or "login").
 func (s *Server) setSenderBinding(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
+	type binding struct {
 		Mode string `json:"mode"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	mode := directory.SenderBinding(req.Mode)
-	if !mode.Valid() {
-		s.fail(w, r, badField("mode", "%q is not %q or %q", req.Mode, directory.BindingOff, directory.BindingLogin))
-		return
-	}
-	_, after, err := s.opts.Directory.SetSenderBinding(r.Context(), s.by(r), t.ID, mode)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toTenant(after))
+	applyInTenant(s, w, r, http.StatusOK, func(t directory.Tenant, req binding) (directory.Tenant, error) {
+		mode := directory.SenderBinding(req.Mode)
+		if !mode.Valid() {
+			return t, badField("mode", "%q is not %q or %q", req.Mode, directory.BindingOff, directory.BindingLogin)
+		}
+		_, after, err := s.opts.Directory.SetSenderBinding(r.Context(), s.by(r), t.ID, mode)
+		return after, err
+	}, toTenant)
 }
 
 func (s *Server) listAliases(w http.ResponseWriter, r *http.Request) {
-	t, u, ok := s.user(w, r)
-	if !ok {
-		return
-	}
-	as, err := s.opts.Directory.Aliases(r.Context(), t.ID, u.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "aliases", as, toAlias)
+	listOfUser(s, w, r, "aliases", func(ctx context.Context, t directory.Tenant, u directory.User) ([]directory.Alias, error) {
+		return s.opts.Directory.Aliases(ctx, t.ID, u.ID)
+	}, toAlias)
 }
 
 func (s *Server) addAlias(w http.ResponseWriter, r *http.Request) {
@@ -60,19 +43,12 @@ func (s *Server) addAlias(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req struct {
+	type aliasAdd struct {
 		Address string `json:"address"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a, err := s.opts.Directory.AddAlias(r.Context(), s.by(r), t.ID, u.ID, req.Address)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, toAlias(a))
+	apply(s, w, r, http.StatusCreated, func(req aliasAdd) (directory.Alias, error) {
+		return s.opts.Directory.AddAlias(r.Context(), s.by(r), t.ID, u.ID, req.Address)
+	}, toAlias)
 }
 
 func (s *Server) removeAlias(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -62,9 +61,9 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) {
 // lost their authenticator and recovery codes, or whose MFA an attacker
 // may have enrolled.
 func (s *Server) resetAdminMFA(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("admin"), 10, 64)
+	id, err := pathID(r, "admin", "an admin id")
 	if err != nil {
-		s.fail(w, r, badField("admin", "%q is not an admin id", r.PathValue("admin")))
+		s.fail(w, r, err)
 		return
 	}
 	a, err := s.opts.Directory.Admin(r.Context(), id)

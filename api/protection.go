@@ -183,11 +183,7 @@ func (s *Server) listBlocks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bs, err := s.opts.Blocks.Blocks(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "blocks", bs, toBlock)
+	listOrFail(s, w, r, "blocks", bs, err, toBlock)
 }
 
 // blockTenant lets an operator block a tenant by hand (a report from
@@ -255,11 +251,7 @@ func (s *Server) listRestrictions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs, err := s.opts.Blocks.Restrictions(r.Context(), t.ID, r.URL.Query().Get("all") == "true")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "restrictions", rs, toRestriction)
+	listOrFail(s, w, r, "restrictions", rs, err, toRestriction)
 }
 
 // releaseRestriction lets a tenant admin send again through a restricted
@@ -269,9 +261,9 @@ func (s *Server) releaseRestriction(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.protection(w, r) {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("restriction"), 10, 64)
+	id, err := pathID(r, "restriction", "a restriction id")
 	if err != nil {
-		s.fail(w, r, badField("restriction", "%q is not a restriction id", r.PathValue("restriction")))
+		s.fail(w, r, err)
 		return
 	}
 	out, err := s.opts.Blocks.Release(r.Context(), t.ID, id, principalOf(r.Context()).Name)

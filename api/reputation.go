@@ -59,11 +59,7 @@ func (s *Server) listReputationLists(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	es, err := s.opts.Reputation.Lists(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "entries", es, toListEntry)
+	listOrFail(s, w, r, "entries", es, err, toListEntry)
 }
 
 // addReputationList puts a range on the allow or deny list.
@@ -136,11 +132,7 @@ func (s *Server) listExceptions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	es, err := s.opts.Reputation.Exceptions(r.Context(), tenant, time.Now(), r.URL.Query().Get("all") == "true")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "exceptions", es, toException)
+	listOrFail(s, w, r, "exceptions", es, err, toException)
 }
 
 // grantException lets a tenant send from an IP or range despite its
@@ -201,9 +193,9 @@ func (s *Server) revokeException(w http.ResponseWriter, r *http.Request) {
 	if !s.reputationOn(w, r) {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("exception"), 10, 64)
+	id, err := pathID(r, "exception", "an exception id")
 	if err != nil {
-		s.fail(w, r, badField("exception", "%q is not an exception id", r.PathValue("exception")))
+		s.fail(w, r, err)
 		return
 	}
 	e, err := s.opts.Reputation.RevokeException(r.Context(), id, principalOf(r.Context()).Name)

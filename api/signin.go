@@ -68,22 +68,41 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		"otpauth_url": enr.URL, "qr_png": base64.StdEncoding.EncodeToString(enr.PNG)})
 }
 
+// ticketed is the ticket a second sign-in step carries from the first.
+type ticketed struct {
+	Ticket string `json:"ticket"`
+}
+
+func (t ticketed) ticket() string { return t.Ticket }
+
+// ticketAdmin decodes a second step's body into req and answers whose
+// sign-in its ticket continues (and the ticket's id); on false it has
+// answered the failure.
+func (s *Server) ticketAdmin(w http.ResponseWriter, r *http.Request, req interface{ ticket() string }) (directory.Admin, int64, bool) {
+	if err := decode(w, r, req); err != nil {
+		s.fail(w, r, err)
+		return directory.Admin{}, 0, false
+	}
+	a, ticketID, err := s.opts.Directory.SignInTicket(r.Context(), req.ticket())
+	if err != nil {
+		s.fail(w, r, err)
+		return directory.Admin{}, 0, false
+	}
+	return a, ticketID, true
+}
+
 // signInTOTP completes a sign-in with a TOTP code; on the first sign-in it
 // confirms the enrolment and answers with the recovery codes, once.
 func (s *Server) signInTOTP(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Ticket string `json:"ticket"`
-		Code   string `json:"code"`
+		ticketed
+		Code string `json:"code"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
+	a, ticketID, ok := s.ticketAdmin(w, r, &req)
+	if !ok {
 		return
 	}
-	a, ticketID, err := s.opts.Directory.SignInTicket(r.Context(), req.Ticket)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	var err error
 	var recovery []string
 	if a.TOTPEnabled {
 		err = s.opts.Directory.CheckTOTP(r.Context(), a.ID, req.Code, time.Now())
@@ -104,16 +123,11 @@ func (s *Server) signInTOTP(w http.ResponseWriter, r *http.Request) {
 // signInRecovery completes a sign-in with a one-time recovery code.
 func (s *Server) signInRecovery(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Ticket       string `json:"ticket"`
+		ticketed
 		RecoveryCode string `json:"recovery_code"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a, ticketID, err := s.opts.Directory.SignInTicket(r.Context(), req.Ticket)
-	if err != nil {
-		s.fail(w, r, err)
+	a, ticketID, ok := s.ticketAdmin(w, r, &req)
+	if !ok {
 		return
 	}
 	remaining, err := s.opts.Directory.UseRecoveryCode(r.Context(), a.ID, req.RecoveryCode)

@@ -148,20 +148,12 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
-	var req client.TenantCreate
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if req.License == "" {
-		req.License = string(directory.Trial)
-	}
-	t, err := s.opts.Directory.CreateTenant(r.Context(), s.by(r), req.Name, directory.License(req.License), req.Seats)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, toTenant(t))
+	apply(s, w, r, http.StatusCreated, func(req client.TenantCreate) (directory.Tenant, error) {
+		if req.License == "" {
+			req.License = string(directory.Trial)
+		}
+		return s.opts.Directory.CreateTenant(r.Context(), s.by(r), req.Name, directory.License(req.License), req.Seats)
+	}, toTenant)
 }
 
 func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) {
@@ -172,56 +164,24 @@ func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) {
 
 // setLicence changes a tenant's licence state and seats (operators).
 func (s *Server) setLicence(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	var req client.LicenceSet
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var expires time.Time
-	if req.Expires != nil {
-		expires = *req.Expires
-	}
-	_, after, err := s.opts.Directory.SetLicense(r.Context(), s.by(r), t.ID, directory.License(req.License), req.Seats, expires)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toTenant(after))
+	applyInTenant(s, w, r, http.StatusOK, func(t directory.Tenant, req client.LicenceSet) (directory.Tenant, error) {
+		var expires time.Time
+		if req.Expires != nil {
+			expires = *req.Expires
+		}
+		_, after, err := s.opts.Directory.SetLicense(r.Context(), s.by(r), t.ID, directory.License(req.License), req.Seats, expires)
+		return after, err
+	}, toTenant)
 }
 
 func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	ds, err := s.opts.Directory.Domains(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "domains", ds, func(d directory.Domain) client.Domain { return s.withDKIM(r, d) })
+	listOfTenant(s, w, r, "domains", s.opts.Directory.Domains, func(d directory.Domain) client.Domain { return s.withDKIM(r, d) })
 }
 
 func (s *Server) addDomain(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	var req client.DomainAdd
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d, err := s.opts.Directory.AddDomain(r.Context(), s.by(r), t.ID, req.Name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, toDomain(d))
+	applyInTenant(s, w, r, http.StatusCreated, func(t directory.Tenant, req client.DomainAdd) (directory.Domain, error) {
+		return s.opts.Directory.AddDomain(r.Context(), s.by(r), t.ID, req.Name)
+	}, toDomain)
 }
 
 func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
@@ -249,16 +209,7 @@ func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	cs, err := s.opts.Directory.Connectors(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "connectors", cs, toConnector)
+	listOfTenant(s, w, r, "connectors", s.opts.Directory.Connectors, toConnector)
 }
 
 func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
@@ -357,9 +308,9 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("connector"), 10, 64)
+	id, err := pathID(r, "connector", "a connector id")
 	if err != nil {
-		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.opts.Directory.DeleteConnector(r.Context(), s.by(r), t.ID, id); err != nil {
@@ -377,9 +328,9 @@ func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := strconv.ParseInt(r.PathValue("connector"), 10, 64)
+	id, err := pathID(r, "connector", "a connector id")
 	if err != nil {
-		s.fail(w, r, badField("connector", "%q is not a connector id", r.PathValue("connector")))
+		s.fail(w, r, err)
 		return
 	}
 	var req client.ConnectorConfirm
@@ -407,34 +358,13 @@ func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	us, err := s.opts.Directory.Users(r.Context(), t.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "users", us, toUser)
+	listOfTenant(s, w, r, "users", s.opts.Directory.Users, toUser)
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.tenant(w, r)
-	if !ok {
-		return
-	}
-	var req client.UserCreate
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.opts.Directory.CreateUser(r.Context(), s.by(r), t.ID, req.Address, req.Password)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, toUser(u))
+	applyInTenant(s, w, r, http.StatusCreated, func(t directory.Tenant, req client.UserCreate) (directory.User, error) {
+		return s.opts.Directory.CreateUser(r.Context(), s.by(r), t.ID, req.Address, req.Password)
+	}, toUser)
 }
 
 // connectorCreated alerts the tenant's admins and the operators: a new

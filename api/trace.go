@@ -56,11 +56,7 @@ func (s *Server) searchTrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msgs, err := s.opts.Trace.Search(r.Context(), q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "messages", msgs, func(m trace.Summary) trace.Summary { return m })
+	listOrFail(s, w, r, "messages", msgs, err, func(m trace.Summary) trace.Summary { return m })
 }
 
 // getTrace is one message's life, event by event, with each check's

@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/tollgate-mail/tollgate/blocks"
 	"github.com/tollgate-mail/tollgate/client"
@@ -68,11 +67,7 @@ func (s *Server) listTenantUnblockRequests(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	us, err := s.opts.Blocks.UnblockRequests(r.Context(), t.ID, r.URL.Query().Get("status"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
+	listOrFail(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
 }
 
 // listUnblockRequests is the operator's queue: every tenant's requests
@@ -93,11 +88,7 @@ func (s *Server) listUnblockRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	us, err := s.opts.Blocks.UnblockRequests(r.Context(), 0, status)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "unblock_requests", us, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
+	listOrFail(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
 }
 
 // unblockRequest finds a request the caller may see.
@@ -105,9 +96,9 @@ func (s *Server) unblockRequest(w http.ResponseWriter, r *http.Request) (blocks.
 	if !s.protection(w, r) {
 		return blocks.UnblockRequest{}, false
 	}
-	id, err := strconv.ParseInt(r.PathValue("request"), 10, 64)
+	id, err := pathID(r, "request", "a request id")
 	if err != nil {
-		s.fail(w, r, badField("request", "%q is not a request id", r.PathValue("request")))
+		s.fail(w, r, err)
 		return blocks.UnblockRequest{}, false
 	}
 	u, err := s.opts.Blocks.UnblockRequest(r.Context(), id)

@@ -35,23 +35,11 @@ func subjectVerdict(_ context.Context, raw []byte, _ int, _ string) (policy.Verd
 // spams, half the mail) and the subject classifier.
 func startBlockingGateway(t *testing.T) *gateway.Gateway {
 	t.Helper()
-	c := config.Default()
-	c.DataDir = t.TempDir()
-	c.Hostname = "gw.test"
-	c.Listen = config.Listen{Relay: "127.0.0.1:0", Admin: "127.0.0.1:0"}
-	c.Delivery.Resolver = "127.0.0.1:1"
-	c.Reputation.TrustedRanges = []string{"127.0.0.0/8"}
-	c.Policy.TenantSpamCount = 5
-	c.Policy.TenantSpamRatio = 0.5
-	if err := c.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.StartWith(context.Background(), c, testLogger(), gateway.Options{Classifier: subjectVerdict})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	return g
+	return startGatewayWith(t, "127.0.0.1:1", gateway.Options{Classifier: subjectVerdict}, func(c *config.Config) {
+		c.Reputation.TrustedRanges = []string{"127.0.0.0/8"}
+		c.Policy.TenantSpamCount = 5
+		c.Policy.TenantSpamRatio = 0.5
+	})
 }
 
 // apiDo calls the admin API over HTTP with a bearer token.

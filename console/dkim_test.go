@@ -23,24 +23,13 @@ import (
 // and rotate the keys.
 func TestConsoleDKIM(t *testing.T) {
 	dns := dnstest.Start(t)
-	c := config.Default()
-	c.DataDir = t.TempDir()
-	c.Hostname = "gw.test"
-	c.Listen = config.Listen{Relay: "127.0.0.1:0", Admin: "127.0.0.1:0"}
-	c.Delivery.Resolver = dns.Addr
-	kf := filepath.Join(c.DataDir, "dkim-key")
-	if err := os.WriteFile(kf, []byte(hex.EncodeToString(bytes.Repeat([]byte{5}, 32))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c.DKIM.Enabled, c.DKIM.KeyFile = true, kf
-	if err := c.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.Start(context.Background(), c, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
+	g := startGatewayWith(t, dns.Addr, gateway.Options{}, func(c *config.Config) {
+		kf := filepath.Join(c.DataDir, "dkim-key")
+		if err := os.WriteFile(kf, []byte(hex.EncodeToString(bytes.Repeat([]byte{5}, 32))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.DKIM.Enabled, c.DKIM.KeyFile = true, kf
+	})
 	f := newFixture(t, g)
 	ctx := context.Background()
 	if _, err := g.Directory.AddDomain(ctx, directory.By{}, f.beta.ID, "beta.test"); err != nil {

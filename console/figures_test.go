@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,24 +31,7 @@ func sendFrom(src, addr, from, to, subject string) error {
 	}
 	c := smtp.NewClient(conn)
 	defer c.Close()
-	c.CommandTimeout = actionTimeout
-	if err := c.Hello("lab.alpha.test"); err != nil {
-		return err
-	}
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, "From: "+from+"\r\nTo: "+to+"\r\nSubject: "+subject+"\r\n\r\nThe minutes of Tuesday's meeting.\r\n"); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := transact(c, from, to, subject, "The minutes of Tuesday's meeting."); err != nil {
 		return err
 	}
 	return c.Quit()

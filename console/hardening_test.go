@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -18,21 +17,7 @@ import (
 // startGatewayOn is startGateway on PostgreSQL when dsn is set.
 func startGatewayOn(t *testing.T, dsn string) *gateway.Gateway {
 	t.Helper()
-	c := config.Default()
-	c.DataDir = t.TempDir()
-	c.Hostname = "gw.test"
-	c.Listen = config.Listen{Relay: "127.0.0.1:0", Admin: "127.0.0.1:0"}
-	c.Delivery.Resolver = "127.0.0.1:1"
-	c.Store.PostgresDSN = dsn
-	if err := c.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.Start(context.Background(), c, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	return g
+	return startGatewayWith(t, "127.0.0.1:1", gateway.Options{}, func(c *config.Config) { c.Store.PostgresDSN = dsn })
 }
 
 // Issue 10, finding 13: /console/static/ listed its directory, and the

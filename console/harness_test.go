@@ -40,15 +40,25 @@ func testLogger() *slog.Logger {
 // loopback ports the kernel picks, asking resolver for DNS.
 func startGateway(t testing.TB, resolver string) *gateway.Gateway {
 	t.Helper()
+	return startGatewayWith(t, resolver, gateway.Options{}, nil)
+}
+
+// startGatewayWith is startGateway with plug-ins, once tune (if not nil)
+// has changed the configuration.
+func startGatewayWith(t testing.TB, resolver string, opts gateway.Options, tune func(c *config.Config)) *gateway.Gateway {
+	t.Helper()
 	c := config.Default()
 	c.DataDir = t.TempDir()
 	c.Hostname = "gw.test"
 	c.Listen = config.Listen{Relay: "127.0.0.1:0", Admin: "127.0.0.1:0"}
 	c.Delivery.Resolver = resolver
+	if tune != nil {
+		tune(c)
+	}
 	if err := c.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.Start(context.Background(), c, testLogger())
+	g, err := gateway.StartWith(context.Background(), c, testLogger(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,6 +385,12 @@ func sendMail(addr, from, to, subject string) error {
 		return err
 	}
 	defer c.Close()
+	return transact(c, from, to, subject, "Hello.")
+}
+
+// transact sends one message with body on an open client, ending at the
+// answer to its data.
+func transact(c *smtp.Client, from, to, subject, body string) error {
 	c.CommandTimeout = actionTimeout
 	if err := c.Hello("lab.alpha.test"); err != nil {
 		return err
@@ -389,7 +405,7 @@ func sendMail(addr, from, to, subject string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, "From: "+from+"\r\nTo: "+to+"\r\nSubject: "+subject+"\r\n\r\nHello.\r\n"); err != nil {
+	if _, err := io.WriteString(w, "From: "+from+"\r\nTo: "+to+"\r\nSubject: "+subject+"\r\n\r\n"+body+"\r\n"); err != nil {
 		return err
 	}
 	return w.Close()

@@ -7,50 +7,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // The message trace: "what happened to this message?" answered from
 // /api/v1/trace, by sender, recipient, message id, queue id and time; per
 // message every step with its decision, rule and figures.
 
-// traceSummary is one search result (a message, or a refused transaction).
-type traceSummary struct {
-	ID         string    `json:"id"`
-	QueueID    string    `json:"queue_id"`
-	TenantID   int64     `json:"tenant_id"`
-	Sender     string    `json:"sender"`
-	Recipients []string  `json:"recipients"`
-	MessageID  string    `json:"message_id"`
-	Subject    string    `json:"subject"`
-	Verdict    string    `json:"verdict"`
-	Pool       string    `json:"pool"`
-	Status     string    `json:"status"` // open, abandoned, refused, deferred, queued, delivered, bounced
-	Tenant     string    `json:"tenant"`
-	Connector  string    `json:"connector"`
-	ClientIP   string    `json:"client_ip"`
-	Code       string    `json:"code"`
-	Rule       string    `json:"rule"`
-	First      time.Time `json:"first_at"`
-	Last       time.Time `json:"last_at"`
-}
-
-// traceEntry is one step of a message's life.
-type traceEntry struct {
-	At        time.Time         `json:"at"`
-	Stage     string            `json:"stage"`
-	Outcome   string            `json:"outcome"`
-	Rule      string            `json:"rule"`
-	Detail    string            `json:"detail"`
-	Sender    string            `json:"sender"`
-	Rcpt      string            `json:"rcpt"`
-	MessageID string            `json:"message_id"`
-	Attrs     map[string]string `json:"attrs"`
-}
-
 type traceData struct {
 	Sender, Recipient, MessageID, QueueID, Since, Until string
 	Searched                                            bool
-	Messages                                            []traceSummary
+	Messages                                            []trace.Summary
 	Error                                               string
 	// Older pages on: the same search for messages before the last shown.
 	Older string
@@ -91,7 +59,7 @@ func (c *Console) tracePage(q *req) error {
 		}
 		p.Set("until", t.Format(time.RFC3339Nano))
 	}
-	var ans struct{ Messages []traceSummary }
+	var ans struct{ Messages []trace.Summary }
 	if err := q.api("GET", "/api/v1/trace?"+p.Encode(), nil, &ans); err != nil {
 		if isStatus(err, http.StatusBadRequest) {
 			d.Error = messageOf(err)
@@ -122,8 +90,8 @@ func parseLocalTime(v string) (time.Time, error) {
 }
 
 type traceMessageData struct {
-	Message traceSummary
-	Events  []traceEntry
+	Message trace.Summary
+	Events  []trace.Entry
 	// Correctable: the message has a tenant and a content fingerprint, so
 	// an admin can mark it not spam or spam.
 	Correctable bool
@@ -132,8 +100,8 @@ type traceMessageData struct {
 func (c *Console) traceMessage(q *req) error {
 	id := q.r.PathValue("id")
 	var ans struct {
-		Message traceSummary `json:"message"`
-		Events  []traceEntry `json:"events"`
+		Message trace.Summary `json:"message"`
+		Events  []trace.Entry `json:"events"`
 	}
 	if err := q.api("GET", "/api/v1/trace/"+url.PathEscape(id), nil, &ans); err != nil {
 		return err
@@ -161,7 +129,7 @@ func (c *Console) correctMessage(q *req) error {
 	}
 	// An operator reads any message; it corrects one under its own tenant's pages.
 	var ans struct {
-		Message traceSummary `json:"message"`
+		Message trace.Summary `json:"message"`
 	}
 	if err := q.api("GET", "/api/v1/trace/"+url.PathEscape(id), nil, &ans); err != nil {
 		return err

@@ -69,14 +69,8 @@ func AddAll(ctx context.Context, c Counter, ops []Op, now time.Time) (Batch, err
 func checkOps(ops []Op, now time.Time) ([]span, error) {
 	spans := make([]span, len(ops))
 	for i, op := range ops {
-		sp, err := newSpan(op.Key, op.Window, now)
+		sp, err := opSpan(op.Key, op.N, op.Limit, op.Window, now)
 		if err != nil {
-			return nil, err
-		}
-		if err := checkN(op.N); err != nil {
-			return nil, err
-		}
-		if err := checkLimit(op.Limit); err != nil {
 			return nil, err
 		}
 		spans[i] = sp

@@ -78,6 +78,22 @@ func (s span) ttl(window time.Duration) time.Duration {
 	return window + time.Duration(s.width)*time.Millisecond
 }
 
+// opSpan validates an add of n under limit (0 for a plain add) and computes
+// its span: the checks every Add and AddIfBelow make first.
+func opSpan(key string, n, limit int64, window time.Duration, now time.Time) (span, error) {
+	sp, err := newSpan(key, window, now)
+	if err != nil {
+		return span{}, err
+	}
+	if err := checkN(n); err != nil {
+		return span{}, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return span{}, err
+	}
+	return sp, nil
+}
+
 func checkN(n int64) error {
 	if n < 0 {
 		return fmt.Errorf("%w: n %d is negative", ErrInvalid, n)

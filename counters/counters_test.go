@@ -95,26 +95,32 @@ func mustCount(t *testing.T, c Counter, key string, w time.Duration, now time.Ti
 	return got
 }
 
+// wantAdd adds n to key at now and fails unless the window's total is then want.
+func wantAdd(t *testing.T, c Counter, key string, n int64, w time.Duration, now time.Time, want int64) {
+	t.Helper()
+	if got := mustAdd(t, c, key, n, w, now); got != want {
+		t.Fatalf("Add(%q, %d) at t0%+v = %d, want %d", key, n, now.Sub(t0), got, want)
+	}
+}
+
+// wantCount fails unless key's total in the window at now is want.
+func wantCount(t *testing.T, c Counter, key string, w time.Duration, now time.Time, want int64) {
+	t.Helper()
+	if got := mustCount(t, c, key, w, now); got != want {
+		t.Fatalf("Count(%q) at t0%+v = %d, want %d", key, now.Sub(t0), got, want)
+	}
+}
+
 func TestCountsWithinWindow(t *testing.T) {
 	for _, im := range impls(t) {
 		t.Run(im.name, func(t *testing.T) {
 			c := im.new(t)
 			w := time.Minute // 1 s buckets
-			if got := mustCount(t, c, "u1", w, t0); got != 0 {
-				t.Fatalf("empty count = %d, want 0", got)
-			}
-			if got := mustAdd(t, c, "u1", 3, w, t0); got != 3 {
-				t.Fatalf("Add = %d, want 3", got)
-			}
-			if got := mustAdd(t, c, "u1", 2, w, t0.Add(10*time.Second)); got != 5 {
-				t.Fatalf("Add = %d, want 5", got)
-			}
-			if got := mustAdd(t, c, "u1", 0, w, t0.Add(20*time.Second)); got != 5 {
-				t.Fatalf("Add(0) = %d, want 5", got)
-			}
-			if got := mustCount(t, c, "u1", w, t0.Add(59*time.Second)); got != 5 {
-				t.Fatalf("Count at +59s = %d, want 5", got)
-			}
+			wantCount(t, c, "u1", w, t0, 0)
+			wantAdd(t, c, "u1", 3, w, t0, 3)
+			wantAdd(t, c, "u1", 2, w, t0.Add(10*time.Second), 5)
+			wantAdd(t, c, "u1", 0, w, t0.Add(20*time.Second), 5)
+			wantCount(t, c, "u1", w, t0.Add(59*time.Second), 5)
 		})
 	}
 }
@@ -126,26 +132,17 @@ func TestExpiryAfterWindow(t *testing.T) {
 			w := time.Minute
 			mustAdd(t, c, "u1", 3, w, t0)
 			mustAdd(t, c, "u1", 2, w, t0.Add(30*time.Second))
-			if got := mustCount(t, c, "u1", w, t0.Add(60*time.Second)); got != 2 {
-				t.Fatalf("Count at +60s = %d, want 2 (first add expired)", got)
-			}
-			if got := mustCount(t, c, "u1", w, t0.Add(90*time.Second)); got != 0 {
-				t.Fatalf("Count at +90s = %d, want 0", got)
-			}
+			// At +60 s the first add has left the window.
+			wantCount(t, c, "u1", w, t0.Add(60*time.Second), 2)
+			wantCount(t, c, "u1", w, t0.Add(90*time.Second), 0)
 			// A much later add starts from zero, even though the ring slots
 			// still hold old buckets.
-			if got := mustAdd(t, c, "u1", 1, w, t0.Add(24*time.Hour)); got != 1 {
-				t.Fatalf("Add a day later = %d, want 1", got)
-			}
+			wantAdd(t, c, "u1", 1, w, t0.Add(24*time.Hour), 1)
 			// Rolling 24 h: an add 23 h ago still counts, 25 h ago does not.
 			d := 24 * time.Hour
 			mustAdd(t, c, "day", 10, d, t0)
-			if got := mustAdd(t, c, "day", 1, d, t0.Add(23*time.Hour)); got != 11 {
-				t.Fatalf("24h window at +23h = %d, want 11", got)
-			}
-			if got := mustCount(t, c, "day", d, t0.Add(25*time.Hour)); got != 1 {
-				t.Fatalf("24h window at +25h = %d, want 1", got)
-			}
+			wantAdd(t, c, "day", 1, d, t0.Add(23*time.Hour), 11)
+			wantCount(t, c, "day", d, t0.Add(25*time.Hour), 1)
 		})
 	}
 }
@@ -160,14 +157,10 @@ func TestGranularity(t *testing.T) {
 			w := time.Minute // 1 s buckets
 			mustAdd(t, c, "g", 1, w, t0.Add(100*time.Millisecond))
 			// The bucket starting at t0 is in the window until now-window reaches t0.
-			if got := mustCount(t, c, "g", w, t0.Add(59*time.Second+999*time.Millisecond)); got != 1 {
-				t.Fatalf("Count at +59.999s = %d, want 1", got)
-			}
+			wantCount(t, c, "g", w, t0.Add(59*time.Second+999*time.Millisecond), 1)
 			// At +60.05 s the event is only 59.95 s old, but its bucket started
 			// at t0 <= now-window, so it no longer counts.
-			if got := mustCount(t, c, "g", w, t0.Add(60*time.Second+50*time.Millisecond)); got != 0 {
-				t.Fatalf("Count at +60.05s = %d, want 0", got)
-			}
+			wantCount(t, c, "g", w, t0.Add(60*time.Second+50*time.Millisecond), 0)
 		})
 	}
 }
@@ -179,15 +172,9 @@ func TestKeysIndependent(t *testing.T) {
 			w := time.Hour
 			mustAdd(t, c, "tenant:a", 4, w, t0)
 			mustAdd(t, c, "tenant:b", 7, w, t0)
-			if got := mustCount(t, c, "tenant:a", w, t0); got != 4 {
-				t.Fatalf("a = %d, want 4", got)
-			}
-			if got := mustCount(t, c, "tenant:b", w, t0); got != 7 {
-				t.Fatalf("b = %d, want 7", got)
-			}
-			if got := mustCount(t, c, "tenant:c", w, t0); got != 0 {
-				t.Fatalf("c = %d, want 0", got)
-			}
+			wantCount(t, c, "tenant:a", w, t0, 4)
+			wantCount(t, c, "tenant:b", w, t0, 7)
+			wantCount(t, c, "tenant:c", w, t0, 0)
 		})
 	}
 }

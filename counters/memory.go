@@ -136,11 +136,8 @@ func (sh *shard) sweep() {
 }
 
 func (c *memory) Add(_ context.Context, key string, n int64, window time.Duration, now time.Time) (int64, error) {
-	sp, err := newSpan(key, window, now)
+	sp, err := opSpan(key, n, 0, window, now)
 	if err != nil {
-		return 0, err
-	}
-	if err := checkN(n); err != nil {
 		return 0, err
 	}
 	var total int64
@@ -166,14 +163,8 @@ func (c *memory) Count(_ context.Context, key string, window time.Duration, now 
 }
 
 func (c *memory) AddIfBelow(_ context.Context, key string, n, limit int64, window time.Duration, now time.Time) (int64, bool, error) {
-	sp, err := newSpan(key, window, now)
+	sp, err := opSpan(key, n, limit, window, now)
 	if err != nil {
-		return 0, false, err
-	}
-	if err := checkN(n); err != nil {
-		return 0, false, err
-	}
-	if err := checkLimit(limit); err != nil {
 		return 0, false, err
 	}
 	var total int64

@@ -134,11 +134,8 @@ func (c *redisCounter) hashKey(key string, sp span) string {
 }
 
 func (c *redisCounter) Add(ctx context.Context, key string, n int64, window time.Duration, now time.Time) (int64, error) {
-	sp, err := newSpan(key, window, now)
+	sp, err := opSpan(key, n, 0, window, now)
 	if err != nil {
-		return 0, err
-	}
-	if err := checkN(n); err != nil {
 		return 0, err
 	}
 	total, err := addScript.Run(ctx, c.client, []string{c.hashKey(key, sp)},
@@ -162,14 +159,8 @@ func (c *redisCounter) Count(ctx context.Context, key string, window time.Durati
 }
 
 func (c *redisCounter) AddIfBelow(ctx context.Context, key string, n, limit int64, window time.Duration, now time.Time) (int64, bool, error) {
-	sp, err := newSpan(key, window, now)
+	sp, err := opSpan(key, n, limit, window, now)
 	if err != nil {
-		return 0, false, err
-	}
-	if err := checkN(n); err != nil {
-		return 0, false, err
-	}
-	if err := checkLimit(limit); err != nil {
 		return 0, false, err
 	}
 	res, err := addIfBelowScript.Run(ctx, c.client, []string{c.hashKey(key, sp)},

@@ -16,13 +16,9 @@ import (
 // owns — and no other tenant's live certificate connector may claim it.
 func (d *Directory) CreateCertConnector(ctx context.Context, by By, tenantID int64, name, certDomain string) (Connector, error) {
 	what := fmt.Sprintf("create certificate connector %q", name)
-	name, err := checkName(name)
+	c, err := newConnector(what, by, tenantID, name)
 	if err != nil {
-		return Connector{}, invalid(what, err)
-	}
-	createdBy, err := checkName(by.Actor)
-	if err != nil {
-		return Connector{}, invalid(what, fmt.Errorf("created by: %v", err))
+		return Connector{}, err
 	}
 	wild := strings.HasPrefix(certDomain, "*.")
 	base, err := normDomain(strings.TrimPrefix(certDomain, "*."))
@@ -33,16 +29,8 @@ func (d *Directory) CreateCertConnector(ctx context.Context, by By, tenantID int
 	if wild {
 		certDomain = "*." + base
 	}
-	c := Connector{TenantID: tenantID, Name: name, CertDomain: certDomain, CreatedBy: createdBy}
-	var created int64
-	c.CreatedAt, created = now()
-	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
-		if err := d.db.Lock(ctx, tx, rangesLock); err != nil {
-			return err
-		}
-		if _, err := getTenant(ctx, tx, tenantID); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
+	c.CertDomain = certDomain
+	return d.insertConnector(ctx, by, what, c, func(tx *sql.Tx) error {
 		if !withinVerified(ctx, tx, tenantID, base) {
 			return invalid(what, fmt.Errorf("certificate domain %q is not within a verified accepted domain of the tenant", certDomain))
 		}
@@ -54,20 +42,13 @@ func (d *Directory) CreateCertConnector(ctx context.Context, by By, tenantID int
 		if n > 0 {
 			return fmt.Errorf("%s: %w: another tenant's connector claims %s", what, ErrConflict, certDomain)
 		}
-		c.ID, err = insertID(ctx, tx, what, "the tenant has a live connector with that name",
+		return nil
+	}, func(tx *sql.Tx, created int64) (int64, error) {
+		return insertID(ctx, tx, what, "the tenant has a live connector with that name",
 			`INSERT INTO connectors (tenant_id, name, created_by, created_at, cert_domain) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant_id, name) WHERE deleted_at IS NULL DO NOTHING RETURNING id`,
-			tenantID, name, createdBy, created, certDomain)
-		if err != nil {
-			return err
-		}
-		return by.record(ctx, tx, tenantID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, c)
+			tenantID, c.Name, c.CreatedBy, created, certDomain)
 	})
-	if err != nil {
-		return Connector{}, err
-	}
-	d.changed(ctx)
-	return c, nil
 }
 
 // withinVerified reports whether name is a verified domain of the tenant or

@@ -42,28 +42,15 @@ func (d *Directory) ConnectorSpace(ctx context.Context, tenantID int64) (Space, 
 
 func (d *Directory) createConnector(ctx context.Context, by By, tenantID int64, name string, ranges []netip.Prefix, limit *SpaceCap) (Connector, error) {
 	what := fmt.Sprintf("create connector %q", name)
-	name, err := checkName(name)
+	c, err := newConnector(what, by, tenantID, name)
 	if err != nil {
-		return Connector{}, invalid(what, err)
-	}
-	createdBy, err := checkName(by.Actor)
-	if err != nil {
-		return Connector{}, invalid(what, fmt.Errorf("created by: %v", err))
+		return Connector{}, err
 	}
 	if ranges, err = normPrefixes(ranges); err != nil {
 		return Connector{}, invalid(what, err)
 	}
-	c := Connector{TenantID: tenantID, Name: name, IPRanges: ranges, CreatedBy: createdBy}
-	var created int64
-	c.CreatedAt, created = now()
-	err = d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
-		// First statement: see checkOverlap for why this lock.
-		if err := d.db.Lock(ctx, tx, rangesLock); err != nil {
-			return err
-		}
-		if _, err := getTenant(ctx, tx, tenantID); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
+	c.IPRanges = ranges
+	return d.insertConnector(ctx, by, what, c, func(tx *sql.Tx) error {
 		if err := checkOverlap(ctx, tx, tenantID, ranges, what); err != nil {
 			return err
 		}
@@ -78,19 +65,60 @@ func (d *Directory) createConnector(ctx context.Context, by By, tenantID int64, 
 				return fmt.Errorf("%s: %w", what, err)
 			}
 		}
-		c.ID, err = insertID(ctx, tx, what, "the tenant has a live connector with that name",
+		return nil
+	}, func(tx *sql.Tx, created int64) (int64, error) {
+		id, err := insertID(ctx, tx, what, "the tenant has a live connector with that name",
 			`INSERT INTO connectors (tenant_id, name, created_by, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (tenant_id, name) WHERE deleted_at IS NULL DO NOTHING RETURNING id`,
-			tenantID, name, createdBy, created)
+			tenantID, c.Name, c.CreatedBy, created)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		for _, p := range ranges {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO connector_ranges (connector_id, prefix) VALUES ($1, $2)`, c.ID, p.String()); err != nil {
-				return err
+			if _, err := tx.ExecContext(ctx, `INSERT INTO connector_ranges (connector_id, prefix) VALUES ($1, $2)`, id, p.String()); err != nil {
+				return 0, err
 			}
 		}
-		return by.record(ctx, tx, tenantID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, c)
+		return id, nil
+	})
+}
+
+// newConnector checks what every connector creation checks first, its
+// name and its creator's, and starts the connector.
+func newConnector(what string, by By, tenantID int64, name string) (Connector, error) {
+	name, err := checkName(name)
+	if err != nil {
+		return Connector{}, invalid(what, err)
+	}
+	createdBy, err := checkName(by.Actor)
+	if err != nil {
+		return Connector{}, invalid(what, fmt.Errorf("created by: %v", err))
+	}
+	return Connector{TenantID: tenantID, Name: name, CreatedBy: createdBy}, nil
+}
+
+// insertConnector stores c in one transaction under rangesLock: the tenant
+// must exist, check (the kind's own rules) must pass, insert writes the rows
+// and returns the id, and the audit entry commits with them.
+func (d *Directory) insertConnector(ctx context.Context, by By, what string, c Connector,
+	check func(tx *sql.Tx) error, insert func(tx *sql.Tx, created int64) (int64, error)) (Connector, error) {
+	var created int64
+	c.CreatedAt, created = now()
+	err := d.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		// First statement: see checkOverlap for why this lock.
+		if err := d.db.Lock(ctx, tx, rangesLock); err != nil {
+			return err
+		}
+		if _, err := getTenant(ctx, tx, c.TenantID); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := check(tx); err != nil {
+			return err
+		}
+		if c.ID, err = insert(tx, created); err != nil {
+			return err
+		}
+		return by.record(ctx, tx, c.TenantID, "connector.create", fmt.Sprintf("connector:%d", c.ID), nil, c)
 	})
 	if err != nil {
 		return Connector{}, err

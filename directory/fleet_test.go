@@ -58,6 +58,15 @@ func oneWinner(t *testing.T, what string, errs []error) int {
 	return winner
 }
 
+// licensedTenants creates n licensed tenants, t0 to t<n-1>, on d.
+func licensedTenants(t *testing.T, d *Directory, n int) []Tenant {
+	var tenants []Tenant
+	for i := range n {
+		tenants = append(tenants, must[Tenant](t)(d.CreateTenant(t.Context(), By{}, fmt.Sprint("t", i), Licensed, 1)))
+	}
+	return tenants
+}
+
 // Tenants on two nodes verifying one domain at once: one wins, the others
 // get ErrConflict, and one verified row exists.
 func TestConcurrentVerifySameDomain(t *testing.T) {
@@ -65,10 +74,7 @@ func TestConcurrentVerifySameDomain(t *testing.T) {
 		nodes := twoNodes(t, db)
 		ctx := t.Context()
 		const n = 6
-		var tenants []Tenant
-		for i := range n {
-			tenants = append(tenants, must[Tenant](t)(nodes[0].CreateTenant(ctx, By{}, fmt.Sprint("t", i), Licensed, 1)))
-		}
+		tenants := licensedTenants(t, nodes[0], n)
 		for round := range 4 {
 			name := fmt.Sprintf("contested-%d.example", round)
 			for _, tn := range tenants {
@@ -95,10 +101,7 @@ func TestConcurrentConnectorOverlap(t *testing.T) {
 		nodes := twoNodes(t, db)
 		ctx := t.Context()
 		const n = 6
-		var tenants []Tenant
-		for i := range n {
-			tenants = append(tenants, must[Tenant](t)(nodes[0].CreateTenant(ctx, By{}, fmt.Sprint("t", i), Licensed, 1)))
-		}
+		tenants := licensedTenants(t, nodes[0], n)
 		for round := range 4 {
 			errs := race(n, func(i int) error {
 				// All contain 10.<round>.0.1, none is equal to another.

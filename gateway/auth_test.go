@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-sasl"
+	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 )
 
@@ -66,10 +67,9 @@ func TestSubmissionAuth(t *testing.T) {
 // Bad passwords are refused; past the limit the client is disconnected, and
 // the address stays refused on a new connection.
 func TestAuthThrottling(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.AuthMaxFailures = 3
-	g := start(t, cfg, true)
+	g, _ := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.AuthMaxFailures = 3
+	})
 
 	c := dialStartTLS(t, addr(g, "submission"))
 	wantCode(t, c.Auth(sasl.NewPlainClient("", "user@demo.test", "wrong-1")), 535, "5.7.8")
@@ -87,10 +87,9 @@ func TestAuthThrottling(t *testing.T) {
 // An account under attack is refused from every address, the right password
 // included, until the window passes.
 func TestAuthThrottlingPerAccount(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.AuthMaxFailures = 2
-	g := start(t, cfg, true)
+	g, _ := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.AuthMaxFailures = 2
+	})
 	a := dialStartTLS(t, addr(g, "submission"))
 	wantCode(t, a.Auth(sasl.NewPlainClient("", "user@demo.test", "wrong")), 535, "5.7.8")
 	b := dialStartTLSFrom(t, "127.0.0.3", addr(g, "submission"))

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-sasl"
+	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/gateway"
@@ -31,10 +32,9 @@ func TestAuthAfterMailRefused(t *testing.T) {
 // The unregistered-domain count is per transaction: after RSET (or a
 // refused MAIL) the next foreign sender is counted again.
 func TestUnregisteredCountedPerTransaction(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := protectConfig(t, sink.Addr())
-	cfg.Policy.UnregisteredPerDay = 1
-	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	g, _ := startProtected(t, func(cfg *config.Config) {
+		cfg.Policy.UnregisteredPerDay = 1
+	})
 	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	c := dialStartTLSFrom(t, "127.0.0.2", addr(g, "relay"))
 	if err := send(c, "a@foreign-one.test", []string{"x@example.net"}, msgFrom("a@foreign-one.test", "one")); err != nil {
@@ -50,10 +50,9 @@ func TestUnregisteredCountedPerTransaction(t *testing.T) {
 // A second From field (RFC 5322 allows one) cannot hide a foreign sender
 // behind one of the tenant's own.
 func TestSecondFromFieldCounts(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := protectConfig(t, sink.Addr())
-	cfg.Policy.UnregisteredPerDay = 0
-	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	g, _ := startProtected(t, func(cfg *config.Config) {
+		cfg.Policy.UnregisteredPerDay = 0
+	})
 	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	c := dialStartTLSFrom(t, "127.0.0.2", addr(g, "relay"))
 	msg := "From: ok@acme.test\r\nFrom: boss@foreign.test\r\nTo: x@example.net\r\nSubject: hi\r\n\r\nhello\r\n"
@@ -64,10 +63,9 @@ func TestSecondFromFieldCounts(t *testing.T) {
 // limits ("<>") instead of escaping them, and a restricted user cannot
 // send through the connector under <> with their own header From.
 func TestNullSenderIsLimited(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := protectConfig(t, sink.Addr())
-	cfg.Policy.UserMessagesPerMinute = 2
-	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	g, _ := startProtected(t, func(cfg *config.Config) {
+		cfg.Policy.UserMessagesPerMinute = 2
+	})
 	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	for range 2 {
 		if err := relayFrom(t, g, "127.0.0.2", "", "bounce"); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 )
 
@@ -19,10 +20,9 @@ import (
 // the same id: the classifier's capture of the spool writer must not hide it
 // (issue 10 item 11).
 func TestQueueIDWithClassifierOn(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.Classify.Engine = "builtin"
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.Classify.Engine = "builtin"
+	})
 	rc := dialRaw(t, addr(g, "relay"))
 	rc.write("EHLO client.test\r\nMAIL FROM:<a@demo.test>\r\nRCPT TO:<someone@example.net>\r\nDATA\r\n")
 	rc.expect("250 ")
@@ -51,9 +51,7 @@ func TestQueueIDWithClassifierOn(t *testing.T) {
 // session goes on and a clean message after it is accepted (issue 10 item
 // 14).
 func TestNULRefused(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, nil)
 	rc := dialRaw(t, addr(g, "relay"))
 	rc.write("EHLO client.test\r\n")
 	rc.expect("250 ")
@@ -101,7 +99,7 @@ func TestNULRefused(t *testing.T) {
 	// Only the clean message was ever spooled: no body file of a refused
 	// one is left in tmp/ or msg/.
 	for _, sub := range []string{"tmp", "msg"} {
-		files, err := os.ReadDir(filepath.Join(cfg.Queue.Dir, sub))
+		files, err := os.ReadDir(filepath.Join(g.Config.Queue.Dir, sub))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,10 +14,9 @@ import (
 )
 
 func TestMessageSizeLimits(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.MaxMessageBytes = 10_000
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.MaxMessageBytes = 10_000
+	})
 
 	c := dial(t, addr(g, "relay"))
 	_, size := c.Extension("SIZE")
@@ -57,10 +56,9 @@ func TestMessageSizeLimits(t *testing.T) {
 }
 
 func TestRecipientLimit(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.MaxRecipients = 5
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.MaxRecipients = 5
+	})
 	c := dial(t, addr(g, "relay"))
 	if err := c.Mail("a@demo.test", nil); err != nil {
 		t.Fatal(err)
@@ -106,10 +104,9 @@ func TestBadAddressesAndLongLines(t *testing.T) {
 }
 
 func TestConnectionLimitPerIP(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.MaxConnectionsPerIP = 2
-	g := start(t, cfg, true)
+	g, _ := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.MaxConnectionsPerIP = 2
+	})
 	a := dialRaw(t, addr(g, "relay"))
 	b := dialRaw(t, addr(g, "relay"))
 	_ = a
@@ -142,10 +139,9 @@ func TestConnectionLimitPerIP(t *testing.T) {
 // A client that trickles its message slower than smtp.min_data_rate is cut
 // off with 421 4.4.2.
 func TestSlowDataIsCutOff(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.DataTimeout = config.D(300 * time.Millisecond) // longest pause between reads
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.DataTimeout = config.D(300 * time.Millisecond) // longest pause between reads
+	})
 	rc := dialRaw(t, addr(g, "relay"))
 	rc.write("EHLO client.test\r\n")
 	rc.expect("250 ")
@@ -161,10 +157,9 @@ func TestSlowDataIsCutOff(t *testing.T) {
 }
 
 func TestConnectionLimitTotal(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.MaxConnections = 2
-	g := start(t, cfg, true)
+	g, _ := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.MaxConnections = 2
+	})
 	dialRaw(t, addr(g, "relay"))
 	dialRaw(t, addr(g, "submission"))
 	// The cap holds across listeners and client addresses.
@@ -175,10 +170,9 @@ func TestConnectionLimitTotal(t *testing.T) {
 // A client that goes quiet between commands is told so and disconnected,
 // and so is one that stays past max_session_duration however busy it is.
 func TestIdleAndSessionTimeouts(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := testConfig(t, sink.Addr())
-	cfg.SMTP.CommandTimeout = config.D(300 * time.Millisecond)
-	g := start(t, cfg, true)
+	g, sink := startSinkGateway(t, true, func(cfg *config.Config) {
+		cfg.SMTP.CommandTimeout = config.D(300 * time.Millisecond)
+	})
 	rc := dialRaw(t, addr(g, "relay"))
 	rc.write("EHLO client.test\r\n")
 	rc.expect("250 ")

@@ -52,6 +52,18 @@ func protectConfig(t *testing.T, sink string) *config.Config {
 	return c
 }
 
+// startProtected is a gateway without the dev seed on protectConfig,
+// changed by tune (nil: none), with the subject classifier.
+func startProtected(t *testing.T, tune func(cfg *config.Config)) (*gateway.Gateway, *devsink.Sink) {
+	t.Helper()
+	sink := startSink(t, devsink.Hooks{})
+	cfg := protectConfig(t, sink.Addr())
+	if tune != nil {
+		tune(cfg)
+	}
+	return startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier}), sink
+}
+
 func msgFrom(from, subject string) string {
 	return "From: " + from + "\r\nTo: someone@example.net\r\nSubject: " + subject + "\r\n\r\nHello.\r\n"
 }
@@ -298,10 +310,9 @@ func TestExpiredSubscription(t *testing.T) {
 // Scenario 2: a trial tenant on a new IP gets 5.7.708 until an operator
 // grants an exception; a licensed tenant on a new IP is not refused.
 func TestTrialTenantNewIP(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := protectConfig(t, sink.Addr())
-	cfg.Reputation.TrustedRanges = []string{"127.0.0.1/32"}
-	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	g, _ := startProtected(t, func(cfg *config.Config) {
+		cfg.Reputation.TrustedRanges = []string{"127.0.0.1/32"}
+	})
 	trial := seedTenantWithConnector(t, g, "trial", "trial.test", "127.0.0.9/32")
 	paid := seedTenantWithConnector(t, g, "paid", "paid.test", "127.0.0.10/32")
 	ctx := context.Background()
@@ -347,10 +358,9 @@ func TestTrialTenantNewIP(t *testing.T) {
 // Scenario 3: mail from domains that are not the tenant's counts against
 // its daily allowance; beyond it, 5.7.750. Its own domains still flow.
 func TestUnregisteredDomainAllowance(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := protectConfig(t, sink.Addr())
-	cfg.Policy.UnregisteredPerDay = 3
-	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	g, _ := startProtected(t, func(cfg *config.Config) {
+		cfg.Policy.UnregisteredPerDay = 3
+	})
 	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	for i := range 3 {
 		// Envelope sender foreign, or only the header From: each counts once.
@@ -382,11 +392,10 @@ func TestUnregisteredDomainAllowance(t *testing.T) {
 // keep sending; spam through one app password restricts only that app
 // password; an admin's release lifts a restriction at once.
 func TestSpammingUserRestricted(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := protectConfig(t, sink.Addr())
-	cfg.Policy.TenantSpamCount = 1000
-	cfg.Policy.UserSpamPerHour = 3
-	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	g, _ := startProtected(t, func(cfg *config.Config) {
+		cfg.Policy.TenantSpamCount = 1000
+		cfg.Policy.UserSpamPerHour = 3
+	})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "")
 	ctx := context.Background()
 	alice, err := g.Directory.CreateUser(ctx, directory.By{}, acme.ID, "alice@acme.test", "alice password 1")
@@ -455,11 +464,10 @@ func TestSpammingUserRestricted(t *testing.T) {
 // Sending limits: 30 messages a minute per sender by default (4.7.500, a
 // retryable throttle), recipients per message (4.5.3).
 func TestSendingLimits(t *testing.T) {
-	sink := startSink(t, devsink.Hooks{})
-	cfg := protectConfig(t, sink.Addr())
-	cfg.Policy.UserMessagesPerMinute = 3
-	cfg.Policy.RecipientsPerMessage = 2
-	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
+	g, _ := startProtected(t, func(cfg *config.Config) {
+		cfg.Policy.UserMessagesPerMinute = 3
+		cfg.Policy.RecipientsPerMessage = 2
+	})
 	seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	for i := range 3 {
 		if err := relayFrom(t, g, "127.0.0.2", "fast@acme.test", "hi"); err != nil {

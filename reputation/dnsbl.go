@@ -78,21 +78,11 @@ type dnsblAnswer struct {
 }
 
 func newDNSBL(cfg DNSBLConfig) (*dnsbl, error) {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultDNSBLTimeout
-	}
-	if cfg.ListedTTL <= 0 {
-		cfg.ListedTTL = DefaultDNSBLListedTTL
-	}
-	if cfg.NotListedTTL <= 0 {
-		cfg.NotListedTTL = DefaultDNSBLNotListedTTL
-	}
-	if cfg.ErrorTTL <= 0 {
-		cfg.ErrorTTL = DefaultDNSBLErrorTTL
-	}
-	if cfg.MaxCached <= 0 {
-		cfg.MaxCached = DefaultDNSBLMaxCached
-	}
+	positiveOr(&cfg.Timeout, DefaultDNSBLTimeout)
+	positiveOr(&cfg.ListedTTL, DefaultDNSBLListedTTL)
+	positiveOr(&cfg.NotListedTTL, DefaultDNSBLNotListedTTL)
+	positiveOr(&cfg.ErrorTTL, DefaultDNSBLErrorTTL)
+	positiveOr(&cfg.MaxCached, DefaultDNSBLMaxCached)
 	b := &dnsbl{cfg: cfg, server: cfg.Server, cache: map[dnsblKey]dnsblAnswer{},
 		udp: &dns.Client{Net: "udp", Timeout: cfg.Timeout},
 		tcp: &dns.Client{Net: "tcp", Timeout: cfg.Timeout}}

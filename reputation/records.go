@@ -65,19 +65,10 @@ type entry struct {
 func (e *entry) view(ip netip.Addr) Record {
 	r := e.db
 	r.IP = ip
-	for _, c := range [2]*counts{&e.flushing, &e.pend} {
-		if c.n == 0 {
-			continue
-		}
-		if r.Messages == 0 || c.first.Before(r.FirstSeen) {
-			r.FirstSeen = c.first
-		}
-		if c.last.After(r.LastSeen) {
-			r.LastSeen = c.last
-		}
-		r.Messages += c.n
-		r.Spam += c.spam
-	}
+	all := counts{n: r.Messages, spam: r.Spam, first: r.FirstSeen, last: r.LastSeen}
+	all.add(e.flushing)
+	all.add(e.pend)
+	r.Messages, r.Spam, r.FirstSeen, r.LastSeen = all.n, all.spam, all.first, all.last
 	return r
 }
 

@@ -86,25 +86,21 @@ type Config struct {
 	Clock func() time.Time
 }
 
+// positiveOr sets *v to def unless it is positive: an unset (or nonsense)
+// setting takes its documented default.
+func positiveOr[T ~int | ~int64 | ~float64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 func (c *Config) setDefaults() {
-	if c.NewIPAge <= 0 {
-		c.NewIPAge = DefaultNewIPAge
-	}
-	if c.MinMessages <= 0 {
-		c.MinMessages = DefaultMinMessages
-	}
-	if c.PoorRatio <= 0 {
-		c.PoorRatio = DefaultPoorRatio
-	}
-	if c.PoorMinMessages <= 0 {
-		c.PoorMinMessages = DefaultPoorMinMessages
-	}
-	if c.FlushInterval <= 0 {
-		c.FlushInterval = DefaultFlushInterval
-	}
-	if c.IdleTTL <= 0 {
-		c.IdleTTL = DefaultIdleTTL
-	}
+	positiveOr(&c.NewIPAge, DefaultNewIPAge)
+	positiveOr(&c.MinMessages, DefaultMinMessages)
+	positiveOr(&c.PoorRatio, DefaultPoorRatio)
+	positiveOr(&c.PoorMinMessages, DefaultPoorMinMessages)
+	positiveOr(&c.FlushInterval, DefaultFlushInterval)
+	positiveOr(&c.IdleTTL, DefaultIdleTTL)
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}

@@ -209,6 +209,16 @@ func newHarness(t *testing.T, pol *fakePolicy, dir *fakeDirectory, limits func(*
 	return h
 }
 
+// connectorSession starts a server with pol whose clients are a
+// connector's, and opens a relay session past EHLO.
+func connectorSession(t *testing.T, pol *fakePolicy) (*harness, *raw) {
+	t.Helper()
+	h := newHarness(t, pol, &fakeDirectory{connector: true}, nil)
+	c := dialRaw(t, h.addrs[smtpd.Relay])
+	c.cmd("EHLO client.test", "250")
+	return h, c
+}
+
 // raw is a line-level client: for BDAT, which go-smtp's client does not
 // send, and for exact replies.
 type raw struct {
@@ -293,9 +303,7 @@ func TestRelayTransaction(t *testing.T) {
 		seen = env.Attribution
 		return policy.Accepted
 	}}
-	h := newHarness(t, pol, &fakeDirectory{connector: true}, nil)
-	c := dialRaw(t, h.addrs[smtpd.Relay])
-	c.cmd("EHLO client.test", "250")
+	h, c := connectorSession(t, pol)
 	c.cmd("MAIL FROM:<app@acme.test>", "250 ")
 	c.cmd("RCPT TO:<bob@example.net> NOTIFY=FAILURE", "250 ")
 	c.cmd("DATA", "354 ")
@@ -370,9 +378,7 @@ func TestBDAT(t *testing.T) {
 		size = msg.Size
 		return policy.Accepted
 	}}
-	h := newHarness(t, pol, &fakeDirectory{connector: true}, nil)
-	c := dialRaw(t, h.addrs[smtpd.Relay])
-	c.cmd("EHLO client.test", "250")
+	h, c := connectorSession(t, pol)
 	c.cmd("MAIL FROM:<app@acme.test>", "250 ")
 	c.cmd("RCPT TO:<bob@example.net>", "250 ")
 	first, second := "Subject: chunked\r\n\r\nfirst part, ", "second part\r\n"
@@ -429,9 +435,7 @@ func TestRefusals(t *testing.T) {
 	}
 
 	// Attributed, refused at the end of DATA: 5.7.705 with its link.
-	h2 := newHarness(t, pol, &fakeDirectory{connector: true}, nil)
-	c2 := dialRaw(t, h2.addrs[smtpd.Relay])
-	c2.cmd("EHLO client.test", "250")
+	h2, c2 := connectorSession(t, pol)
 	c2.cmd("MAIL FROM:<app@acme.test>", "250 ")
 	c2.cmd("RCPT TO:<bob@example.net>", "250 ")
 	c2.cmd("DATA", "354 ")
@@ -498,9 +502,7 @@ func TestShutdownCancelsSlowPolicy(t *testing.T) {
 		}
 		return policy.Decision{Action: policy.Defer, Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try later"}
 	}}
-	h := newHarness(t, pol, &fakeDirectory{connector: true}, nil)
-	c := dialRaw(t, h.addrs[smtpd.Relay])
-	c.cmd("EHLO client.test", "250")
+	h, c := connectorSession(t, pol)
 	c.send("MAIL FROM:<app@acme.test>\r\n")
 	<-started
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

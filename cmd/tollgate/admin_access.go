@@ -112,14 +112,12 @@ func (c *adminClient) appPasswords(o any, _ []string) error {
 	if err != nil {
 		return err
 	}
-	var r struct {
-		AppPasswords []client.AppPassword `json:"app_passwords"`
-	}
-	if err := c.get(path, &r); err != nil {
+	items, err := getList[client.AppPassword](c, path, "app_passwords")
+	if err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tNAME\tCREATED\tLAST USED\tSTATE")
-	for _, a := range r.AppPasswords {
+	for _, a := range items {
 		last, state := "-", "live"
 		if a.LastUsed != nil {
 			last = when(*a.LastUsed)
@@ -166,18 +164,12 @@ func (c *adminClient) appPasswordRevoke(o any, args []string) error {
 }
 
 func (c *adminClient) admins(o any, _ []string) error {
-	base, err := tenantPath(o.(*int64))
+	items, err := getTenantList[client.Admin](c, o.(*int64), "/admins", "admins")
 	if err != nil {
-		return err
-	}
-	var r struct {
-		Admins []client.Admin `json:"admins"`
-	}
-	if err := c.get(base+"/admins", &r); err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tEMAIL\tROLE\tTOTP\tCREATED")
-	for _, a := range r.Admins {
+	for _, a := range items {
 		totp := "not enrolled"
 		if a.TOTPEnabled {
 			totp = "enrolled"

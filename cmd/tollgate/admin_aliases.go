@@ -54,14 +54,12 @@ func (c *adminClient) aliases(o any, _ []string) error {
 	if err != nil {
 		return err
 	}
-	var r struct {
-		Aliases []client.Alias `json:"aliases"`
-	}
-	if err := c.get(path, &r); err != nil {
+	items, err := getList[client.Alias](c, path, "aliases")
+	if err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tADDRESS\tCREATED BY\tCREATED")
-	for _, a := range r.Aliases {
+	for _, a := range items {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", a.ID, a.Address, a.CreatedBy, when(a.CreatedAt))
 	}
 	return tw.Flush()

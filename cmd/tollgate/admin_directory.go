@@ -119,14 +119,12 @@ func (c *adminClient) table(header string) *tabwriter.Writer {
 type tenantRow = client.Tenant
 
 func (c *adminClient) tenants(_ any, args []string) error {
-	var r struct {
-		Tenants []client.Tenant `json:"tenants"`
-	}
-	if err := c.get("/api/v1/tenants", &r); err != nil {
+	items, err := getList[client.Tenant](c, "/api/v1/tenants", "tenants")
+	if err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tNAME\tLICENCE\tSEATS\tCREATED")
-	for _, t := range r.Tenants {
+	for _, t := range items {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", t.ID, t.Name, t.License, t.Seats, when(t.CreatedAt))
 	}
 	return tw.Flush()
@@ -173,18 +171,12 @@ func (c *adminClient) tenantLicence(o any, _ []string) error {
 }
 
 func (c *adminClient) domains(o any, args []string) error {
-	base, err := tenantPath(o.(*int64))
+	items, err := getTenantList[client.Domain](c, o.(*int64), "/domains", "domains")
 	if err != nil {
-		return err
-	}
-	var r struct {
-		Domains []client.Domain `json:"domains"`
-	}
-	if err := c.get(base+"/domains", &r); err != nil {
 		return printed(err)
 	}
 	tw := c.table("DOMAIN\tSTATUS\tRECORD TO PUBLISH")
-	for _, d := range r.Domains {
+	for _, d := range items {
 		status := "pending"
 		if d.Verified {
 			status = "verified"
@@ -237,18 +229,12 @@ func (c *adminClient) domainVerify(o any, args []string) error {
 }
 
 func (c *adminClient) connectors(o any, args []string) error {
-	base, err := tenantPath(o.(*int64))
+	items, err := getTenantList[client.Connector](c, o.(*int64), "/connectors", "connectors")
 	if err != nil {
-		return err
-	}
-	var r struct {
-		Connectors []client.Connector `json:"connectors"`
-	}
-	if err := c.get(base+"/connectors", &r); err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tNAME\tMATCHES\tCREATED BY\tCREATED\tMESSAGES\tLAST TRAFFIC\tSTATE")
-	for _, k := range r.Connectors {
+	for _, k := range items {
 		state := "live"
 		if k.Probation {
 			state = fmt.Sprintf("probation (%d today)", k.MessagesToday)
@@ -329,18 +315,12 @@ func (c *adminClient) connectorDelete(o any, args []string) error {
 }
 
 func (c *adminClient) users(o any, args []string) error {
-	base, err := tenantPath(o.(*int64))
+	items, err := getTenantList[client.User](c, o.(*int64), "/users", "users")
 	if err != nil {
-		return err
-	}
-	var r struct {
-		Users []client.User `json:"users"`
-	}
-	if err := c.get(base+"/users", &r); err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tADDRESS\tSTATE\tCREATED")
-	for _, u := range r.Users {
+	for _, u := range items {
 		state := "active"
 		if u.Disabled {
 			state = "disabled"

@@ -163,14 +163,12 @@ func (c *adminClient) logout(_ any, args []string) error {
 }
 
 func (c *adminClient) operators(_ any, args []string) error {
-	var r struct {
-		Operators []client.Admin `json:"operators"`
-	}
-	if err := c.get("/api/v1/operators", &r); err != nil {
+	items, err := getList[client.Admin](c, "/api/v1/operators", "operators")
+	if err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tEMAIL\tMFA\tCREATED")
-	for _, a := range r.Operators {
+	for _, a := range items {
 		mfa := "not enrolled"
 		if a.TOTPEnabled {
 			mfa = "TOTP"

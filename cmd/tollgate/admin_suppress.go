@@ -45,6 +45,17 @@ func (o *suppressOpts) path() (string, error) {
 	return base + "/suppressions", nil
 }
 
+// entry is the list's path and the one recipient address args name.
+func (o *suppressOpts) entry(args []string) (path, address string, err error) {
+	if path, err = o.path(); err != nil {
+		return "", "", err
+	}
+	if address, err = oneArg(args, "recipient ADDRESS"); err != nil {
+		return "", "", err
+	}
+	return path, address, nil
+}
+
 type suppressionRow struct {
 	Address   string    `json:"address"`
 	Reason    string    `json:"reason"`
@@ -80,11 +91,7 @@ func (c *adminClient) suppressions(o any, args []string) error {
 
 func (c *adminClient) suppressionAdd(o any, args []string) error {
 	opts := o.(*suppressOpts)
-	path, err := opts.path()
-	if err != nil {
-		return err
-	}
-	a, err := oneArg(args, "recipient ADDRESS")
+	path, a, err := opts.entry(args)
 	if err != nil {
 		return err
 	}
@@ -98,11 +105,7 @@ func (c *adminClient) suppressionAdd(o any, args []string) error {
 
 func (c *adminClient) suppressionRemove(o any, args []string) error {
 	opts := o.(*suppressOpts)
-	path, err := opts.path()
-	if err != nil {
-		return err
-	}
-	a, err := oneArg(args, "recipient ADDRESS")
+	path, a, err := opts.entry(args)
 	if err != nil {
 		return err
 	}

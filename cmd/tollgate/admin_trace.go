@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/tollgate-mail/tollgate/client"
-
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +10,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tollgate-mail/tollgate/client"
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // The message trace: search it (`admin trace --sender ...`) and read one
@@ -39,38 +40,6 @@ type traceOpts struct {
 	sender, recipient, messageID, queueID *string
 	since, until, tenant                  *string
 	limit                                 *int
-}
-
-// traceSummary is trace.Summary as the API sends it.
-type traceSummary struct {
-	ID         string    `json:"id"`
-	QueueID    string    `json:"queue_id"`
-	Session    string    `json:"session"`
-	TenantID   int64     `json:"tenant_id"`
-	Sender     string    `json:"sender"`
-	Recipients []string  `json:"recipients"`
-	MessageID  string    `json:"message_id"`
-	Subject    string    `json:"subject"`
-	Verdict    string    `json:"verdict"`
-	Pool       string    `json:"pool"`
-	Status     string    `json:"status"`
-	Code       string    `json:"code"`
-	Rule       string    `json:"rule"`
-	First      time.Time `json:"first_at"`
-	Last       time.Time `json:"last_at"`
-}
-
-// traceEntry is trace.Entry as the API sends it.
-type traceEntry struct {
-	At      time.Time         `json:"at"`
-	QueueID string            `json:"queue_id"`
-	Stage   string            `json:"stage"`
-	Outcome string            `json:"outcome"`
-	Rule    string            `json:"rule"`
-	Detail  string            `json:"detail"`
-	Sender  string            `json:"sender"`
-	Rcpt    string            `json:"rcpt"`
-	Attrs   map[string]string `json:"attrs"`
 }
 
 // parseWhen reads a --since or --until value: an RFC 3339 time, or a
@@ -163,7 +132,7 @@ func (c *adminClient) trace(o any, args []string) error {
 		q.Set("tenant", strconv.FormatInt(id, 10))
 	}
 
-	var r struct{ Messages []traceSummary }
+	var r struct{ Messages []trace.Summary }
 	if err := c.get("/api/v1/trace?"+q.Encode(), &r); err != nil {
 		return printed(err)
 	}
@@ -187,8 +156,8 @@ func (c *adminClient) trace(o any, args []string) error {
 
 func (c *adminClient) traceMessage(id string) error {
 	var r struct {
-		Message traceSummary
-		Events  []traceEntry
+		Message trace.Summary
+		Events  []trace.Entry
 	}
 	if err := c.get("/api/v1/trace/"+url.PathEscape(id), &r); err != nil {
 		if errors.Is(err, errPrinted) {
@@ -236,7 +205,7 @@ func (c *adminClient) traceMessage(id string) error {
 // eventTable prints the events one a line in aligned columns; an event's
 // attrs (the figures a check saw, the verdict's score, a delivery's MX)
 // follow on their own line under its detail, as key=value.
-func (c *adminClient) eventTable(events []traceEntry) {
+func (c *adminClient) eventTable(events []trace.Entry) {
 	layout := "15:04:05.000"
 	for _, e := range events {
 		if e.At.Local().YearDay() != events[0].At.Local().YearDay() || e.At.Year() != events[0].At.Year() {
