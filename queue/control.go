@@ -132,18 +132,20 @@ func (q *Queue) Hold(ctx context.Context, id string, tenantID int64, reason stri
 	return m, nil
 }
 
-// Release lifts a hold and makes the message due at once.
+// Release lifts a hold and puts the message back on its schedule: the
+// next attempt comes after the usual wait (postsuper -H); RetryNow makes it
+// at once.
 func (q *Queue) Release(ctx context.Context, id string, tenantID int64) (*Message, error) {
 	m, err := q.take(ctx, id, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	defer q.inflight.Delete(id)
-	now := time.Now()
-	if err := q.update(ctx, `UPDATE messages SET held = 0, held_reason = '', next_attempt = ? WHERE id = ?`, now.UnixNano(), id); err != nil {
+	next := time.Now().Add(q.retryDelay(m.Attempts))
+	if err := q.update(ctx, `UPDATE messages SET held = 0, held_reason = '', next_attempt = ? WHERE id = ?`, next.UnixNano(), id); err != nil {
 		return nil, err
 	}
-	m.Held, m.HeldReason, m.NextAttempt = false, "", now
+	m.Held, m.HeldReason, m.NextAttempt = false, "", next
 	return m, nil
 }
 
@@ -164,8 +166,10 @@ func (q *Queue) RetryNow(ctx context.Context, id string, tenantID int64) (*Messa
 		q.inflight.Delete(id)
 		return nil, err
 	}
+	snap := *m // the worker owns m from here on
+	snap.Rcpts = append([]Recipient(nil), m.Rcpts...)
 	q.ready.push(m) // the worker clears the slot when the attempt is over
-	return m, nil
+	return &snap, nil
 }
 
 // ErrHeld is returned by RetryNow for a held message.
@@ -181,6 +185,12 @@ func (q *Queue) Bounce(ctx context.Context, id string, tenantID int64, reason st
 	defer q.inflight.Delete(id)
 	if reason == "" {
 		reason = "returned by the gateway's operator"
+	}
+	// The operator's reason is the cause, whatever the next hop last said.
+	for i := range m.Rcpts {
+		if rc := &m.Rcpts[i]; rc.Status == Pending {
+			rc.Detail, rc.Remote = reason, ""
+		}
 	}
 	q.failAll(m, "5.0.0", reason)
 	log := q.log.With("queue_id", m.ID, "action", "operator bounce")
