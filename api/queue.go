@@ -18,6 +18,9 @@ import (
 // as every tenant object is. Retry now and the move between pools stay
 // with operators: both spend the shared sending addresses' reputation.
 
+// queueActions are the actions of POST .../queue/{id}/{action}.
+var queueActions = map[string]bool{"hold": true, "release": true, "retry": true, "bounce": true, "drop": true, "move": true}
+
 // tenantActions are the actions a tenant admin may take on its messages.
 var tenantActions = map[string]bool{"hold": true, "release": true, "bounce": true, "drop": true}
 
@@ -104,6 +107,10 @@ func (s *Server) queueAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action, id := r.PathValue("action"), r.PathValue("id")
+	if !queueActions[action] {
+		s.fail(w, r, badField("action", "%q is not a queue action (hold, release, retry, bounce, drop, move)", action))
+		return
+	}
 	if scope != 0 && !tenantActions[action] {
 		s.fail(w, r, &apiError{Status: http.StatusForbidden, Code: "forbidden",
 			Message: "only operators may " + action + " a queued message"})
@@ -113,6 +120,15 @@ func (s *Server) queueAction(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		if err := decode(w, r, &req); err != nil {
 			s.fail(w, r, err)
+			return
+		}
+	}
+	if action == "move" {
+		if req.Pool == "" {
+			req.Pool = string(policy.PoolHighRisk)
+		}
+		if p := policy.Pool(req.Pool); p != policy.PoolNormal && p != policy.PoolHighRisk {
+			s.fail(w, r, badField("pool", "%q is not a pool (normal or high-risk)", req.Pool))
 			return
 		}
 	}
@@ -135,13 +151,6 @@ func (s *Server) queueAction(w http.ResponseWriter, r *http.Request) {
 	case "drop":
 		m, err = q.Drop(ctx, id, scope)
 	case "move":
-		if req.Pool == "" {
-			req.Pool = string(policy.PoolHighRisk)
-		}
-		if p := policy.Pool(req.Pool); p != policy.PoolNormal && p != policy.PoolHighRisk {
-			s.fail(w, r, badField("pool", "%q is not a pool (normal or high-risk)", req.Pool))
-			return
-		}
 		m, err = q.Move(ctx, id, scope, policy.Pool(req.Pool))
 	default:
 		s.fail(w, r, badField("action", "%q is not a queue action (hold, release, retry, bounce, drop, move)", action))
