@@ -108,3 +108,39 @@ func TestOperatorControls(t *testing.T) {
 		return len(dsnTo) == 1 && dsnTo[0] == "a@demo.test"
 	})
 }
+
+// A message in the middle of an attempt cannot be dropped or bounced: the
+// action answers ErrBusy and the message is untouched, then goes through
+// once the attempt is over.
+func TestControlWaitsForAttempt(t *testing.T) {
+	ctx := context.Background()
+	rec := newRecorder()
+	rec.block = make(chan struct{})
+	rec.answer = func(d *Delivery, rcpt string) Result {
+		return Result{Code: "4.3.0", Detail: "451 4.3.0 try later", Remote: "127.0.0.1"}
+	}
+	q := openQueue(t, t.TempDir(), rec)
+	defer q.Close()
+	q.Start()
+	m := enqueue(t, q, "Subject: busy\r\n\r\nbody\r\n")
+	for _, act := range []func() (*Message, error){
+		func() (*Message, error) { return q.Drop(ctx, m.ID, 0) },
+		func() (*Message, error) { return q.Bounce(ctx, m.ID, 0, "x") },
+		func() (*Message, error) { return q.Hold(ctx, m.ID, 0, "x") },
+	} {
+		if _, err := act(); !errors.Is(err, ErrBusy) {
+			t.Fatalf("action during an attempt: %v, want ErrBusy", err)
+		}
+	}
+	if _, err := q.Get(ctx, m.ID, 0); err != nil {
+		t.Fatalf("message touched during its attempt: %v", err)
+	}
+	close(rec.block)
+	waitUntil(t, "the drop after the attempt", func() bool {
+		_, err := q.Drop(ctx, m.ID, 0)
+		return err == nil
+	})
+	if rec.count(m.ID) < 1 {
+		t.Fatal("the attempt never happened")
+	}
+}
