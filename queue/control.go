@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/metrics"
 	"github.com/tollgate-mail/tollgate/policy"
+	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // Operator controls on the live queue, after Postfix's postsuper/postqueue
@@ -129,6 +131,7 @@ func (q *Queue) Hold(ctx context.Context, id string, tenantID int64, reason stri
 		return nil, err
 	}
 	m.Held, m.HeldReason = true, reason
+	q.traced(m, "held", "ok", reason)
 	return m, nil
 }
 
@@ -146,6 +149,7 @@ func (q *Queue) Release(ctx context.Context, id string, tenantID int64) (*Messag
 		return nil, err
 	}
 	m.Held, m.HeldReason, m.NextAttempt = false, "", next
+	q.traced(m, "released", "ok", "")
 	return m, nil
 }
 
@@ -193,6 +197,13 @@ func (q *Queue) Bounce(ctx context.Context, id string, tenantID int64, reason st
 		}
 	}
 	q.failAll(m, "5.0.0", reason)
+	for _, rc := range m.Rcpts {
+		if rc.Status == Failed && rc.Code == "5.0.0" {
+			q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: "bounced",
+				Outcome: "fail", Rule: "operator", Detail: "5.0.0 " + reason,
+				Attrs: []slog.Attr{slog.String("rcpt", rc.Addr), slog.String("code", "5.0.0")}})
+		}
+	}
 	log := q.log.With("queue_id", m.ID, "action", "operator bounce")
 	q.finish(m, log)
 	if _, err := q.get(ctx, id, 0); err == nil {
@@ -215,6 +226,7 @@ func (q *Queue) Drop(ctx context.Context, id string, tenantID int64) (*Message, 
 		q.log.Warn("could not remove spool file", "queue_id", id, "err", err)
 	}
 	metrics.SpoolMessages.Dec()
+	q.traced(m, "dropped", "fail", "removed by the operator, no DSN")
 	return m, nil
 }
 
@@ -230,5 +242,14 @@ func (q *Queue) Move(ctx context.Context, id string, tenantID int64, pool policy
 		return nil, err
 	}
 	m.Pool = pool
+	q.traced(m, "moved", "ok", "to the "+string(pool)+" pool")
 	return m, nil
+}
+
+// traced writes an operator's action on m to the message trace, so the
+// trace explains why a message stopped, left or changed pool (the audit
+// log says who did it).
+func (q *Queue) traced(m *Message, stage, outcome, detail string) {
+	q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: stage,
+		Outcome: outcome, Rule: "operator", Detail: detail, Attrs: []slog.Attr{slog.String("pool", string(m.Pool))}})
 }
