@@ -126,29 +126,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.http.Shutdown(ctx)
 }
 
-func (s *Server) listQueue(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Queue == nil {
-		writeError(w, http.StatusNotFound, "not_found", "no queue")
-		return
-	}
-	msgs, err := s.opts.Queue.List(r.Context(), 1000)
-	if err != nil {
-		s.opts.Logger.Error("list queue", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "could not read the queue")
-		return
-	}
-	out := []client.QueuedMessage{}
-	for _, m := range msgs {
-		it := client.QueuedMessage{ID: m.ID, From: m.From, Tenant: m.Tenant, Size: m.Size, ReceivedAt: m.ReceivedAt,
-			Attempts: m.Attempts, NextAttempt: m.NextAttempt, LastError: m.LastError}
-		for _, rc := range m.Rcpts {
-			it.Recipients = append(it.Recipients, client.QueuedRecipient{Addr: rc.Addr, Status: string(rc.Status), Code: rc.Code, Detail: rc.Detail})
-		}
-		out = append(out, it)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
-}
-
 func (s *Server) listCaptured(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Sink == nil {
 		writeError(w, http.StatusNotFound, "not_dev_mode", "the capture sink runs only with serve --dev and no smarthost")

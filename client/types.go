@@ -176,7 +176,18 @@ type QueuedMessage struct {
 	Attempts    int               `json:"attempts"`
 	NextAttempt time.Time         `json:"next_attempt"`
 	LastError   string            `json:"last_error"`
+	TenantID    int64             `json:"tenant_id"`
+	Pool        string            `json:"pool"`
+	Held        bool              `json:"held"`
+	HeldReason  string            `json:"held_reason,omitempty"`
 	Recipients  []QueuedRecipient `json:"recipients"`
+}
+
+// QueueAction is the body of a queue control (POST .../queue/{id}/{action}):
+// the reason of a hold or a bounce, the pool of a move.
+type QueueAction struct {
+	Reason string `json:"reason,omitempty"`
+	Pool   string `json:"pool,omitempty"`
 }
 
 // QueuedRecipient is one recipient of a queued message and where it

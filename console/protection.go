@@ -82,6 +82,7 @@ func operatorNav() []navItem {
 		{"unblock-queue", "Unblock requests", Prefix + "unblock-requests"},
 		{"reputation", "IP reputation", reputationPath},
 		{"simulate", "Policy dry run", simulatePath},
+		{"queue", "Queue", queuePath},
 	}
 }
 
@@ -118,6 +119,8 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	c.mux.HandleFunc("POST /console/reputation/exceptions/{exception}/revoke", c.operatorPage(c.revokeException))
 	c.mux.HandleFunc("POST /console/reputation/lists", c.operatorPage(c.addListEntry))
 	c.mux.HandleFunc("POST /console/reputation/lists/remove", c.operatorPage(c.removeListEntry))
+	c.mux.HandleFunc("GET /console/queue", c.operatorPage(c.queuePage))
+	c.mux.HandleFunc("POST /console/queue/{id}/{action}", c.operatorPage(c.queueAction))
 }
 
 // blockTenant lets an operator stop a tenant by hand, with a reason.

@@ -116,7 +116,7 @@ func (st *statements) makeDue(tx *sql.Tx, ids []string) error {
 
 const messageColumns = `id, sender, envid, ret_full, utf8, kind, pool, tenant_id, tenant, user_name, connector,
 	client_ip, message_id, subject, size, received_at, attempts, next_attempt, last_error,
-	user_id, connector_id, app_password_id, method`
+	user_id, connector_id, app_password_id, method, held, held_reason`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
@@ -124,7 +124,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var ip, method string
 	if err := row.Scan(&m.ID, &m.From, &m.EnvID, &m.RetFull, &m.UTF8, &m.Kind, &m.Pool, &m.TenantID, &m.Tenant,
 		&m.User, &m.Connector, &ip, &m.MessageID, &m.Subject, &m.Size, &received, &m.Attempts, &next,
-		&m.LastError, &m.UserID, &m.ConnectorID, &m.AppPasswordID, &method); err != nil {
+		&m.LastError, &m.UserID, &m.ConnectorID, &m.AppPasswordID, &method, &m.Held, &m.HeldReason); err != nil {
 		return nil, err
 	}
 	// An address that does not parse (none was written for a DSN) is

@@ -70,6 +70,9 @@ type Message struct {
 	Attempts    int
 	NextAttempt time.Time
 	LastError   string
+	// Held is an operator's hold: no attempt is made until it is released.
+	Held       bool
+	HeldReason string
 }
 
 // Pending returns the recipients still to deliver.

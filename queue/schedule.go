@@ -98,7 +98,7 @@ func (q *Queue) scanLoop() {
 
 func (q *Queue) scanDue() error {
 	now := time.Now()
-	msgs, err := q.loadMessages(q.ctx, `WHERE next_attempt <= ? ORDER BY next_attempt LIMIT 500`, now.UnixNano())
+	msgs, err := q.loadMessages(q.ctx, `WHERE held = 0 AND next_attempt <= ? ORDER BY next_attempt LIMIT 500`, now.UnixNano())
 	if err != nil {
 		return err
 	}
