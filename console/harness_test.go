@@ -82,7 +82,7 @@ type account struct{ email, password string }
 
 const testPassword = "correct horse battery staple"
 
-func newFixture(t *testing.T, g *gateway.Gateway) *fixture {
+func newFixture(t testing.TB, g *gateway.Gateway) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{g: g,

@@ -20,13 +20,13 @@ import (
 // client is a plain HTTP client with a cookie jar, for what a browser
 // test cannot see easily: headers, cookie attributes, forged requests.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	site string // Sec-Fetch-Site to send, if any
 	http *http.Client
 }
 
-func newClient(t *testing.T, base string) *client {
+func newClient(t testing.TB, base string) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, base: base, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -66,7 +66,7 @@ func (c *client) post(path string, form url.Values, origin string) (*http.Respon
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil {
