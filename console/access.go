@@ -3,7 +3,8 @@ package console
 import (
 	"fmt"
 	"net/http"
-	"time"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // The tenant's credentials pages: its admins (MFA, last sign-in, a forced
@@ -11,25 +12,12 @@ import (
 // made each, when and from where it was last used, revoke). After a
 // compromise these are where a stolen credential is found and ended.
 
-type admin struct {
-	ID                     int64      `json:"id"`
-	Email                  string     `json:"email"`
-	TOTPEnabled            bool       `json:"totp_enabled"`
-	CreatedAt              time.Time  `json:"created_at"`
-	PasswordChangedAt      time.Time  `json:"password_changed_at"`
-	LastSignIn             *time.Time `json:"last_sign_in"`
-	PasswordChangeRequired bool       `json:"password_change_required"`
-}
+// admin is the API's admin as the pages show it.
+type admin = client.Admin
 
+// apiToken is the API's token with what the console adds.
 type apiToken struct {
-	ID           int64      `json:"id"`
-	Name         string     `json:"name"`
-	CreatedBy    string     `json:"created_by"`
-	CreatedAt    time.Time  `json:"created_at"`
-	LastUsed     *time.Time `json:"last_used"`
-	LastUsedFrom string     `json:"last_used_from"`
-	Revoked      bool       `json:"revoked"`
-	RevokedAt    *time.Time `json:"revoked_at"`
+	client.Token
 
 	// Recent is set by the console: created or used in the last week, the
 	// window the unblock checklist looks at.
