@@ -34,8 +34,9 @@ type featureSink interface {
 
 // FeatureVersion changes whenever the features change meaning, so a model
 // trained on other features is refused instead of scoring nonsense. (4:
-// the words' bounds apply to their net sum, in training and scoring.)
-const FeatureVersion = 4
+// the words' bounds apply to their net sum, in training and scoring; 5:
+// REPLYTO_FREEMAIL, SUBJECT_PADDED, SUBJECT_URL, FROM_LOCAL_RANDOM.)
+const FeatureVersion = 5
 
 // extract sends d's features to s: words of the subject, the body and the
 // sender's name; link domains; the sender's domain and mail program;
@@ -132,6 +133,20 @@ func (d *document) extract(s featureSink, scratch []byte) []byte {
 	if d.replyDomain != "" && d.replyDomain != d.fromDomain {
 		rule("REPLYTO_OTHER_DOMAIN")
 	}
+	if d.replyDomain != "" && isFreemail(registrable(d.replyDomain)) && registrable(d.replyDomain) != sender {
+		// Replies diverted from the sender's domain to a free mailbox:
+		// the sender's address is not where the answers go.
+		rule("REPLYTO_FREEMAIL")
+	}
+	if subjectPadded(d.subject) {
+		rule("SUBJECT_PADDED")
+	}
+	if strings.Contains(strings.ToLower(d.subject), "http://") || strings.Contains(strings.ToLower(d.subject), "www.") {
+		rule("SUBJECT_URL")
+	}
+	if randomLocal(d.fromLocal) {
+		rule("FROM_LOCAL_RANDOM")
+	}
 	if strings.Contains(d.fromName, "@") {
 		rule("FROMNAME_HAS_ADDRESS")
 	}
@@ -151,6 +166,81 @@ var shorteners = map[string]bool{
 	"buff.ly": true, "cutt.ly": true, "rb.gy": true, "shorturl.at": true, "tiny.cc": true, "bl.ink": true, "t.ly": true,
 	"rebrand.ly": true, "s.id": true, "v.gd": true, "adf.ly": true, "shorte.st": true, "tr.im": true, "x.co": true,
 	"soo.gd": true, "clck.ru": true, "u.to": true, "qrco.de": true, "tinyurl.at": true, "short.io": true,
+}
+
+// freemail are free mailbox providers: anyone can have an address there
+// in a minute, so a reply diverted to one from another domain says the
+// sender's own address is not meant to be answered.
+var freemail = map[string]bool{
+	"gmail.com": true, "googlemail.com": true, "yahoo.com": true, "yahoo.co.uk": true, "hotmail.com": true, "outlook.com": true,
+	"live.com": true, "msn.com": true, "aol.com": true, "mail.ru": true, "yandex.ru": true, "gmx.net": true, "gmx.de": true,
+	"web.de": true, "netzero.net": true, "juno.com": true, "excite.com": true, "lycos.com": true, "mail.com": true,
+	"icloud.com": true, "proton.me": true, "protonmail.com": true, "zoho.com": true, "rediffmail.com": true, "qq.com": true,
+	"163.com": true, "126.com": true, "inbox.ru": true, "bk.ru": true, "list.ru": true, "rambler.ru": true,
+}
+
+func isFreemail(registrableDomain string) bool { return freemail[registrableDomain] }
+
+// subjectPadded is a subject with a long run of spaces or dots in it, or
+// after its words a code of letters and digits: the padding and the tag
+// bulk senders add to make each copy unique (a "hash buster") and to push
+// the tag out of the visible subject. Mail programs never write them.
+func subjectPadded(s string) bool {
+	if strings.Contains(s, "     ") || strings.Contains(s, "......") {
+		return true
+	}
+	t := strings.TrimRight(s, " ")
+	if len(t) < len(s)-2 {
+		return true // trailing spaces: the subject was padded to a width
+	}
+	i := strings.LastIndex(t, "   ")
+	if i < 0 {
+		return false
+	}
+	return randomToken(strings.TrimSpace(t[i:]))
+}
+
+// randomToken is a token of 4 or more characters mixing letters and
+// digits with a digit between letters ("4139YAEk3", "x7k2q"): generated,
+// not a word, a year or an order number.
+func randomToken(tok string) bool {
+	if len(tok) < 4 || strings.ContainsAny(tok, " ") {
+		return false
+	}
+	letterDigitLetter, prev := false, byte(0)
+	seenLetterBefore := false
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		isLetter := c|0x20 >= 'a' && c|0x20 <= 'z'
+		isDigit := c >= '0' && c <= '9'
+		if isLetter && prev == 'd' && seenLetterBefore {
+			letterDigitLetter = true
+		}
+		switch {
+		case isLetter:
+			prev, seenLetterBefore = 'l', true
+		case isDigit:
+			prev = 'd'
+		default:
+			prev = 0
+		}
+	}
+	return letterDigitLetter
+}
+
+// randomLocal is a sender local part that looks generated: a digit between
+// letters ("fsnf0r3s", "betsy8827v30") or a run of three or more digits after
+// letters ("newpsychic414"); people's and services' addresses
+// ("ann.lee", "billing", "jsmith84", "no-reply") are not.
+func randomLocal(l string) bool {
+	if randomToken(l) {
+		return true
+	}
+	digits := 0
+	for i := len(l) - 1; i >= 0 && l[i] >= '0' && l[i] <= '9'; i-- {
+		digits++
+	}
+	return digits >= 3 && digits < len(l)
 }
 
 func isShortener(registrableDomain string) bool { return shorteners[registrableDomain] }

@@ -19,6 +19,7 @@ type document struct {
 	subject     string
 	fromName    string
 	fromDomain  string
+	fromLocal   string // the sender address' local part, lowercased
 	replyDomain string
 	mailer      string
 
@@ -118,6 +119,9 @@ func (d *document) readHeader(h mail.Header) {
 	}
 	if from, err := h.AddressList("From"); err == nil && len(from) > 0 {
 		d.fromName, d.fromDomain = from[0].Name, domainOf(from[0].Address)
+		if i := strings.LastIndexByte(from[0].Address, '@'); i > 0 {
+			d.fromLocal = strings.ToLower(from[0].Address[:i])
+		}
 	} else {
 		d.fromName, d.fromDomain = h.Get("From"), domainOf(h.Get("From"))
 	}

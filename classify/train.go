@@ -189,8 +189,15 @@ func trainVectors(vecs *Vectors, opts TrainOptions) (*Model, error) {
 	for i := range oof {
 		oof[i] += shift
 	}
-	a, b := platt(vecs.items, oof)
+	a, b := platt(decisionRegion(vecs.items, oof))
 	m.calibrate(a, b)
+	rules := map[uint32]bool{}
+	for _, v := range vecs.items {
+		for _, r := range v.rules {
+			rules[r] = true
+		}
+	}
+	m.boundWords(func(i uint32) bool { return rules[i] })
 	for i := range oof {
 		oof[i] = a*oof[i] + b - shift
 	}
@@ -328,6 +335,40 @@ func fit(items []vector, opts TrainOptions) *Model {
 	return m
 }
 
+// calibrationQuantile is where the decision region starts: the examples
+// scoring at or above this quantile of the ham's out-of-fold scores.
+const calibrationQuantile = 0.9
+
+// decisionRegion is the out-of-fold examples the calibration is fitted on:
+// those scoring at or above the ham's 90th percentile. A logistic curve
+// fitted to every example is pulled by the bulk of easy ham far below any
+// threshold, and there it is under-confident exactly where the verdicts are
+// decided (spam at even odds under the training mix). Fitted on the region
+// alone it estimates p(spam | score) where the threshold sits; the prior
+// shift still applies, since the region's class mix is part of that
+// estimate under the training prior.
+func decisionRegion(items []vector, scores []float64) ([]vector, []float64) {
+	var ham []float64
+	for i, v := range items {
+		if !v.spam {
+			ham = append(ham, scores[i])
+		}
+	}
+	if len(ham) == 0 {
+		return items, scores
+	}
+	slices.Sort(ham)
+	cut := ham[int(calibrationQuantile*float64(len(ham)-1))]
+	var ri []vector
+	var rs []float64
+	for i, v := range items {
+		if scores[i] >= cut {
+			ri, rs = append(ri, v), append(rs, scores[i])
+		}
+	}
+	return ri, rs
+}
+
 // platt fits p(spam) = sigmoid(a·score + b) to the labels by Newton's
 // method on the log loss (a fixed number of steps: reproducible).
 func platt(items []vector, scores []float64) (a, b float64) {
@@ -368,11 +409,22 @@ func platt(items []vector, scores []float64) (a, b float64) {
 func (m *Model) calibrate(a, b float64) {
 	shift := m.Meta.PriorShift
 	m.Meta.Bias = a*(m.Meta.Bias+shift) + b - shift
-	m.Meta.TokenCap *= a
+	m.Meta.TokenCap = min(a*m.Meta.TokenCap, wordsSpamBound)
 	m.Meta.TokenFloor *= a
 	m.Meta.Scale, m.Meta.Offset = a, b
 	for i, w := range m.Weights {
 		m.Weights[i] = float32(a * float64(w))
+	}
+}
+
+// boundWords keeps each word's calibrated weight within ±wordBound, after
+// calibration as before it: a confident calibration must not turn one
+// business word into strong evidence. Rules are not words and keep theirs.
+func (m *Model) boundWords(isRule func(uint32) bool) {
+	for i, w := range m.Weights {
+		if w != 0 && !isRule(uint32(i)) {
+			m.Weights[i] = float32(min(max(float64(w), -wordBound), wordBound))
+		}
 	}
 }
 
@@ -447,6 +499,16 @@ const (
 	maxTokenW  = 0.6
 	maxRuleW   = 1.5
 )
+
+// wordsSpamBound bounds the words' net pull towards spam after calibration,
+// in log-odds, however confident the calibration: ordinary business
+// vocabulary that 2002 ham lacked must not make today's mail spam on its
+// own.
+const wordsSpamBound = 5.74
+
+// wordBound bounds one word's weight after calibration, in log-odds (the
+// ±0.86 that maxTokenW gave under the former, global calibration).
+const wordBound = 0.86
 
 // minWeight drops weights too small to change a verdict, for a smaller file.
 const minWeight = 1e-4
