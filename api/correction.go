@@ -3,6 +3,9 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
+
+	"github.com/tollgate-mail/tollgate/classify"
 
 	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/trace"
@@ -56,10 +59,10 @@ func (s *Server) correctTrace(w http.ResponseWriter, r *http.Request) {
 			Message: "message " + id + " belongs to no tenant: corrections apply to a tenant's verdicts"})
 		return
 	}
-	fp := fingerprintOf(events)
+	fp, tokens, why := fingerprintOf(events)
 	if fp == "" {
 		s.fail(w, r, &apiError{Status: http.StatusUnprocessableEntity, Code: "no_fingerprint",
-			Message: "message " + id + " has no content fingerprint in the trace (too little text, not classified, or classified by rspamd alone): there is nothing to match later mail against"})
+			Message: "message " + id + " cannot be corrected: " + why + "; later mail is matched by the content fingerprint recorded when the message was classified, and the message itself is not kept (see docs/classifier.md#corrections)"})
 		return
 	}
 	t, err := s.opts.Directory.Tenant(r.Context(), m.TenantID)
@@ -68,7 +71,7 @@ func (s *Server) correctTrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mark, err := s.opts.Corrections.Mark(r.Context(), corrections.Mark{TenantID: t.ID, Tenant: t.Name, Message: id,
-		Fingerprint: fp, Label: req.Label, MarkedBy: corrections.By(p.Operator, p.Name), Actor: p.Name})
+		Fingerprint: fp, Tokens: tokens, Label: req.Label, MarkedBy: corrections.By(p.Operator, p.Name), Actor: p.Name})
 	switch {
 	case errors.Is(err, corrections.ErrInvalid):
 		s.fail(w, r, &apiError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: err.Error()})
@@ -80,15 +83,39 @@ func (s *Server) correctTrace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, mark)
+	writeJSON(w, http.StatusCreated, toCorrection(mark))
 }
 
-// fingerprintOf is the content fingerprint the classify event recorded.
-func fingerprintOf(events []trace.Entry) string {
+// fingerprintOf is the content fingerprint and the strongest words the
+// classify event recorded, or why there is no fingerprint, in words for
+// the admin.
+func fingerprintOf(events []trace.Entry) (fp string, tokens []string, why string) {
+	classified := false
 	for _, e := range events {
-		if e.Stage == "classify" && e.Attrs["fingerprint"] != "" {
-			return e.Attrs["fingerprint"]
+		if e.Stage != "classify" {
+			continue
+		}
+		if e.Outcome == "fail" {
+			why = "the classifier failed on it and it was accepted unclassified"
+			continue
+		}
+		classified = true
+		if e.Attrs["fingerprint"] != "" {
+			// Names that are not words (a trace written by another
+			// version) are left out rather than refusing the mark.
+			for _, t := range strings.Fields(e.Attrs["tokens"]) {
+				if classify.ValidTokens([]string{t}) == nil && len(tokens) < 2*classify.MaxTokens {
+					tokens = append(tokens, t)
+				}
+			}
+			return e.Attrs["fingerprint"], tokens, ""
 		}
 	}
-	return ""
+	switch {
+	case classified:
+		return "", nil, "it has too little text to fingerprint (fewer than about ten words), or it was classified before this version fingerprinted rspamd's verdicts"
+	case why != "":
+		return "", nil, why
+	}
+	return "", nil, "it was not classified (the classifier is off, or the message was refused before its content was read)"
 }

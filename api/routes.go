@@ -114,6 +114,8 @@ var routes = []route{
 	{"GET", "/api/v1/trace", admin, func(s *Server) http.HandlerFunc { return s.searchTrace }},
 	{"GET", "/api/v1/trace/{id}", admin, func(s *Server) http.HandlerFunc { return s.getTrace }},
 	{"POST", "/api/v1/trace/{id}/correction", admin, func(s *Server) http.HandlerFunc { return s.correctTrace }},
+	{"GET", "/api/v1/corrections", admin, func(s *Server) http.HandlerFunc { return s.listCorrections }},
+	{"DELETE", "/api/v1/corrections/{correction}", admin, func(s *Server) http.HandlerFunc { return s.withdrawCorrection }},
 	{"GET", "/api/v1/audit", admin, func(s *Server) http.HandlerFunc { return s.queryAudit }},
 	{"GET", "/api/v1/audit/verify", operator, func(s *Server) http.HandlerFunc { return s.verifyAudit }},
 	{"POST", "/api/v1/feedback/arf", operator, func(s *Server) http.HandlerFunc { return s.postARF }},

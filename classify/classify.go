@@ -72,6 +72,11 @@ type Result struct {
 	// Fingerprint is the fuzzy content fingerprint used for campaign counts
 	// ("" when the message has too little text to fingerprint).
 	Fingerprint string
+	// Tokens names the message's strongest words each way (at most
+	// MaxTokens towards spam, then at most MaxTokens towards ham), as
+	// "body:click": the words a correction of this message adjusts for
+	// its tenant. The built-in engine's only.
+	Tokens []string
 	// Corrected: the verdict is an admin's correction of this content for
 	// this tenant (the first reason says whose), not the model's. Both
 	// lets it win over the other engine's verdict.

@@ -81,6 +81,9 @@ func (b Both) Classify(ctx context.Context, in Input) (Result, error) {
 	if out.Fingerprint == "" {
 		out.Fingerprint = second.Fingerprint
 	}
+	if len(out.Tokens) == 0 {
+		out.Tokens = second.Tokens
+	}
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"log/slog"
 	"errors"
 	"fmt"
 	"strings"
@@ -63,6 +64,33 @@ func (c Correction) apply(res *Result) {
 type MemoryCorrections struct {
 	mu     sync.RWMutex
 	byBand map[string]Correction // tenant + "\x00" + band
+	sums   map[string]AdjustmentSums
+	adj    map[string]TokenAdjustments
+}
+
+var _ TokenAdjuster = (*MemoryCorrections)(nil)
+
+// AdjustTokens moves a tenant's weights of these words (Result.Tokens of
+// the marked message) towards spam or not spam, within the bounds of
+// AdjustmentSums.
+func (m *MemoryCorrections) AdjustTokens(tenant string, tokens []string, spam bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sums == nil {
+		m.sums, m.adj = map[string]AdjustmentSums{}, map[string]TokenAdjustments{}
+	}
+	if m.sums[tenant] == nil {
+		m.sums[tenant] = AdjustmentSums{}
+	}
+	m.sums[tenant].Add(tokens, spam, 1)
+	m.adj[tenant] = m.sums[tenant].Snapshot()
+}
+
+// TokenAdjustments implements TokenAdjuster.
+func (m *MemoryCorrections) TokenAdjustments(tenant string) TokenAdjustments {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.adj[tenant]
 }
 
 // Mark records a correction of the content whose fingerprint (as
@@ -105,4 +133,52 @@ func Bands(fingerprint string) []string {
 		return nil
 	}
 	return strings.Split(fingerprint, "-")
+}
+
+// Fingerprint is the content fingerprint of raw as Result.Fingerprint
+// gives it ("" for too little text), for verdicts of another engine
+// (rspamd gives none): corrections key on it whatever engine judged.
+func (e *Engine) Fingerprint(raw []byte) string {
+	s := e.pool.Get().(*scorer)
+	defer e.pool.Put(s)
+	s.reset()
+	s.doc.parse(raw, e.opts.Caps)
+	s.scratch = s.doc.extract(s, s.scratch)
+	return joinBands(s.doc.fp.bands())
+}
+
+// WithCorrections gives another engine's verdicts (rspamd's) a
+// fingerprint and the tenant's corrections: the built-in engine
+// fingerprints the message (rspamd has no such thing) and a mark on that
+// content sets the verdict, as it does for the built-in engine's own.
+// Token adjustments do not apply: the other engine's score is not in
+// log-odds.
+type WithCorrections struct {
+	Inner       Classifier
+	Fingerprint *Engine
+	Corrections Corrections
+	Logger      *slog.Logger
+}
+
+func (w WithCorrections) Classify(ctx context.Context, in Input) (Result, error) {
+	r, err := w.Inner.Classify(ctx, in)
+	if err != nil || r.Corrected {
+		return r, err
+	}
+	if r.Fingerprint == "" && w.Fingerprint != nil {
+		r.Fingerprint = w.Fingerprint.Fingerprint(in.Raw)
+	}
+	if r.Fingerprint == "" || w.Corrections == nil || in.Tenant == "" {
+		return r, nil
+	}
+	c, ok, err := w.Corrections.Lookup(ctx, in.Tenant, Bands(r.Fingerprint))
+	switch {
+	case err != nil:
+		if w.Fingerprint == nil || w.Fingerprint.warnEvery(time.Minute) {
+			logger(w.Logger).Warn("classify: corrections lookup failed (logged at most once a minute)", "tenant", in.Tenant, "err", err)
+		}
+	case ok:
+		c.apply(&r)
+	}
+	return r, nil
 }

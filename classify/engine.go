@@ -22,6 +22,7 @@ type Engine struct {
 	opts      Options
 	threshold float64
 	pool      sync.Pool // *scorer
+	adjuster  TokenAdjuster
 	lastWarn  atomic.Int64
 }
 
@@ -34,6 +35,7 @@ func New(m *Model, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("classify: model is for features version %d, this build extracts %d: retrain it", m.Meta.FeatureVersion, FeatureVersion)
 	}
 	e := &Engine{model: m, opts: opts.withDefaults(), threshold: m.Meta.Threshold}
+	e.adjuster, _ = opts.Corrections.(TokenAdjuster)
 	if opts.SpamThreshold != 0 {
 		e.threshold = opts.SpamThreshold
 	}
@@ -62,6 +64,9 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	s := e.pool.Get().(*scorer)
 	defer e.pool.Put(s)
 	s.reset()
+	if e.adjuster != nil && in.Tenant != "" {
+		s.adj = e.adjuster.TokenAdjustments(in.Tenant)
+	}
 	d := &s.doc
 	d.parse(in.Raw, e.opts.Caps)
 	s.scratch = d.extract(s, s.scratch)
@@ -71,6 +76,13 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 	fixed, reasons := fixedRules(d)
 	score += fixed
 	reasons = append(reasons, s.reasons()...)
+	if s.adjN > 0 {
+		// Bounded, so a tenant's marks tune its verdicts without
+		// switching the filter off (see AdjustHamMax).
+		adj := min(max(s.adjSum, -AdjustHamMax), AdjustSpamMax)
+		score += adj
+		reasons = append(reasons, Reason{adjustReason(s.adjN), adj})
+	}
 	// The bounds on the words are reasons too, so the reasons still add up
 	// to the score (less the bias) and an admin sees the words were capped.
 	// The bounds are on the words' net sum: bounding each side instead let
@@ -81,7 +93,7 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 		reasons = append(reasons, Reason{"WORDS_CAPPED (ham-side words bounded)", -meta.TokenFloor - net})
 	}
 
-	res := Result{Engine: "builtin"}
+	res := Result{Engine: "builtin", Tokens: s.tokens()}
 	campaign := false
 	bands := d.fp.bands()
 	if bands != nil {
@@ -146,6 +158,14 @@ type scorer struct {
 	// scored), rules the learned rules' sum.
 	pos, neg, rules float64
 	top             []topFeature // at most maxReasons, unordered
+	// spamWords and hamWords are the words with the largest weights each
+	// way (at most MaxTokens each, unordered): Result.Tokens.
+	spamWords, hamWords []topFeature
+	// adj is the tenant's word adjustments (nil for none); adjSum and
+	// adjN their sum and count over this message's words.
+	adj    TokenAdjustments
+	adjSum float64
+	adjN   int
 }
 
 type topFeature struct {
@@ -159,6 +179,8 @@ func (s *scorer) reset() {
 	clear(s.seen)
 	s.pos, s.neg, s.rules = 0, 0, 0
 	s.top = s.top[:0]
+	s.spamWords, s.hamWords = s.spamWords[:0], s.hamWords[:0]
+	s.adj, s.adjSum, s.adjN = nil, 0, 0
 }
 
 // feature adds a feature's weight once per message and keeps it if it is
@@ -169,6 +191,12 @@ func (s *scorer) feature(kind byte, tok []byte) {
 		return
 	}
 	s.seen[i] = struct{}{}
+	if s.adj != nil && kind != kindRule {
+		if a, ok := s.adj[hashFeature(kind, tok)]; ok {
+			s.adjSum += float64(a)
+			s.adjN++
+		}
+	}
 	w := s.weights[i]
 	if w == 0 {
 		return
@@ -178,8 +206,10 @@ func (s *scorer) feature(kind byte, tok []byte) {
 		s.rules += float64(w)
 	case w > 0:
 		s.pos += float64(w)
+		s.spamWords = keepLargest(s.spamWords, kind, tok, w)
 	default:
 		s.neg += float64(w)
+		s.hamWords = keepLargest(s.hamWords, kind, tok, w)
 	}
 	if len(s.top) < maxReasons {
 		s.top = append(s.top, topFeature{kind, append([]byte(nil), tok...), w})
@@ -194,6 +224,45 @@ func (s *scorer) feature(kind byte, tok []byte) {
 	if abs32(w) > abs32(s.top[least].w) {
 		s.top[least] = topFeature{kind, append(s.top[least].tok[:0], tok...), w}
 	}
+}
+
+// keepLargest keeps the MaxTokens words of largest weight in top.
+func keepLargest(top []topFeature, kind byte, tok []byte, w float32) []topFeature {
+	if len(top) < MaxTokens {
+		return append(top, topFeature{kind, append([]byte(nil), tok...), w})
+	}
+	least := 0
+	for j := range top {
+		if abs32(top[j].w) < abs32(top[least].w) {
+			least = j
+		}
+	}
+	if abs32(w) > abs32(top[least].w) {
+		top[least] = topFeature{kind, append(top[least].tok[:0], tok...), w}
+	}
+	return top
+}
+
+// tokens names the message's strongest words, towards spam first, each
+// side by weight: what a correction of the message adjusts.
+func (s *scorer) tokens() []string {
+	if len(s.spamWords)+len(s.hamWords) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(s.spamWords)+len(s.hamWords))
+	for _, side := range [][]topFeature{s.spamWords, s.hamWords} {
+		side = slices.Clone(side)
+		slices.SortStableFunc(side, func(a, b topFeature) int {
+			if c := cmp.Compare(abs32(b.w), abs32(a.w)); c != 0 {
+				return c
+			}
+			return cmp.Compare(string(a.tok), string(b.tok))
+		})
+		for _, t := range side {
+			out = append(out, kindNames[t.kind]+string(t.tok))
+		}
+	}
+	return out
 }
 
 // reasons names the kept contributions.

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,8 +47,10 @@ const (
 
 // Errors callers match.
 var (
-	ErrInvalid = errors.New("invalid correction")
-	ErrTooMany = errors.New("too many corrections")
+	ErrInvalid   = errors.New("invalid correction")
+	ErrTooMany   = errors.New("too many corrections")
+	ErrNotFound  = errors.New("no such correction")
+	ErrWithdrawn = errors.New("correction already withdrawn")
 )
 
 // Mark is one stored correction.
@@ -62,6 +65,14 @@ type Mark struct {
 	Label       string    `json:"label"`     // LabelSpam or LabelNotSpam
 	MarkedBy    string    `json:"marked_by"` // "tenant admin ann@example.com", "operator ops"
 	MarkedAt    time.Time `json:"marked_at"`
+	// Tokens are the marked message's strongest words as the trace kept
+	// them (classify.Result.Tokens): the words the mark adjusts for its
+	// tenant, within classify's bounds. May be empty (older marks).
+	Tokens []string `json:"tokens"`
+	// WithdrawnAt and WithdrawnBy are set once the mark is withdrawn: it
+	// then applies nowhere and stays as history.
+	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+	WithdrawnBy string     `json:"withdrawn_by,omitempty"`
 	// Actor is the audit log's name of who marks ("admin:ann@example.com",
 	// "token:ci"), as every other audit entry names its actor; MarkedBy
 	// if empty. Not stored with the mark.
@@ -83,8 +94,14 @@ type Store struct {
 	opts Options
 
 	mu     sync.RWMutex
-	byBand map[string]Mark // tenant name + "\x00" + band → the latest mark
+	active map[int64]Mark     // the marks in force, by id
+	byBand map[string][]int64 // tenant name + "\x00" + band → the marks in force on it
+	sums   map[string]classify.AdjustmentSums
+	adj    map[string]classify.TokenAdjustments // tenant name → its bounded word adjustments
 	lastID int64
+	// lastReload is when the previous reload started: withdrawals since
+	// then (less commitSlack) are read again.
+	lastReload time.Time
 
 	reloadMu sync.Mutex
 	cancel   context.CancelFunc
@@ -92,7 +109,10 @@ type Store struct {
 	close    sync.Once
 }
 
-var _ classify.Corrections = (*Store)(nil)
+var (
+	_ classify.Corrections   = (*Store)(nil)
+	_ classify.TokenAdjuster = (*Store)(nil)
+)
 
 // Open migrates the table, loads every mark and starts the refresher.
 func Open(ctx context.Context, db *store.DB, opts Options) (*Store, error) {
@@ -112,7 +132,8 @@ func Open(ctx context.Context, db *store.DB, opts Options) (*Store, error) {
 	if err := db.Migrate(ctx, "corrections", sub); err != nil {
 		return nil, fmt.Errorf("corrections: %w", err)
 	}
-	s := &Store{db: db, opts: opts, byBand: map[string]Mark{}, done: make(chan struct{})}
+	s := &Store{db: db, opts: opts, active: map[int64]Mark{}, byBand: map[string][]int64{},
+		sums: map[string]classify.AdjustmentSums{}, adj: map[string]classify.TokenAdjustments{}, done: make(chan struct{})}
 	if err := s.Reload(ctx); err != nil {
 		return nil, fmt.Errorf("corrections: load: %w", err)
 	}
@@ -161,27 +182,33 @@ func (s *Store) Mark(ctx context.Context, m Mark) (Mark, error) {
 	case m.MarkedBy == "":
 		return Mark{}, fmt.Errorf("%w: who marks it is not known", ErrInvalid)
 	}
+	if err := classify.ValidTokens(m.Tokens); err != nil {
+		return Mark{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
 	m.MarkedAt = s.opts.Now().UTC()
+	if m.Tokens == nil {
+		m.Tokens = []string{}
+	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.db.Lock(ctx, tx, fmt.Sprintf("corrections:%d", m.TenantID)); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM classify_corrections WHERE tenant_id = $1`, m.TenantID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM classify_corrections WHERE tenant_id = $1 AND withdrawn_at IS NULL`, m.TenantID).Scan(&n); err != nil {
 			return err
 		}
 		if n >= MaxPerTenant {
 			return fmt.Errorf("%w: tenant %d has %d corrections, the most a tenant may keep", ErrTooMany, m.TenantID, n)
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO classify_corrections (tenant_id, tenant, message, fingerprint, label, marked_by, marked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			m.TenantID, m.Tenant, m.Message, m.Fingerprint, m.Label, m.MarkedBy, m.MarkedAt.UnixNano()).Scan(&m.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO classify_corrections (tenant_id, tenant, message, fingerprint, label, marked_by, marked_at, tokens)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			m.TenantID, m.Tenant, m.Message, m.Fingerprint, m.Label, m.MarkedBy, m.MarkedAt.UnixNano(), strings.Join(m.Tokens, " ")).Scan(&m.ID); err != nil {
 			return err
 		}
 		if s.opts.Audit == nil {
 			return nil
 		}
-		after, _ := json.Marshal(map[string]string{"message": m.Message, "fingerprint": m.Fingerprint, "label": m.Label})
+		after, _ := json.Marshal(map[string]any{"id": m.ID, "message": m.Message, "fingerprint": m.Fingerprint, "label": m.Label, "tokens": m.Tokens})
 		actor := m.Actor
 		if actor == "" {
 			actor = m.MarkedBy
@@ -205,8 +232,10 @@ func (s *Store) Lookup(_ context.Context, tenant string, bands []string) (classi
 	var best Mark
 	found := false
 	for _, b := range bands {
-		if m, ok := s.byBand[tenant+"\x00"+b]; ok && (!found || newer(m, best)) {
-			best, found = m, true
+		for _, id := range s.byBand[tenant+"\x00"+b] {
+			if m := s.active[id]; !found || newer(m, best) {
+				best, found = m, true
+			}
 		}
 	}
 	if !found {
@@ -223,17 +252,41 @@ func newer(a, b Mark) bool {
 	return a.ID > b.ID
 }
 
-// List returns a tenant's marks (every tenant's for tenantID 0), newest
-// first, at most limit.
-func (s *Store) List(ctx context.Context, tenantID int64, limit int) ([]Mark, error) {
+// TokenAdjustments implements classify.TokenAdjuster: the tenant's
+// bounded word adjustments from its marks in force (nil for none).
+func (s *Store) TokenAdjustments(tenant string) classify.TokenAdjustments {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.adj[tenant]
+}
+
+// Filter selects marks for List.
+type Filter struct {
+	TenantID int64  // 0: every tenant's (operators)
+	Message  string // the marked message's trace id; "" for any
+	// Active leaves out withdrawn marks.
+	Active bool
+	Limit  int // at most 1000 (the default)
+}
+
+// List returns marks, newest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Mark, error) {
+	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	q := `SELECT ` + markCols + ` FROM classify_corrections`
+	q := `SELECT ` + markCols + ` FROM classify_corrections WHERE 1 = 1`
 	args := []any{limit}
-	if tenantID > 0 {
-		q += ` WHERE tenant_id = $2`
-		args = append(args, tenantID)
+	if f.TenantID > 0 {
+		args = append(args, f.TenantID)
+		q += fmt.Sprintf(` AND tenant_id = $%d`, len(args))
+	}
+	if f.Message != "" {
+		args = append(args, f.Message)
+		q += fmt.Sprintf(` AND message = $%d`, len(args))
+	}
+	if f.Active {
+		q += ` AND withdrawn_at IS NULL`
 	}
 	rows, err := s.db.Read.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $1`, args...)
 	if err != nil {
@@ -242,7 +295,7 @@ func (s *Store) List(ctx context.Context, tenantID int64, limit int) ([]Mark, er
 	return scanMarks(rows)
 }
 
-const markCols = `id, tenant_id, tenant, message, fingerprint, label, marked_by, marked_at`
+const markCols = `id, tenant_id, tenant, message, fingerprint, label, marked_by, marked_at, tokens, withdrawn_at, withdrawn_by`
 
 func scanMarks(rows *sql.Rows) ([]Mark, error) {
 	defer rows.Close()
@@ -250,10 +303,21 @@ func scanMarks(rows *sql.Rows) ([]Mark, error) {
 	for rows.Next() {
 		var m Mark
 		var at int64
-		if err := rows.Scan(&m.ID, &m.TenantID, &m.Tenant, &m.Message, &m.Fingerprint, &m.Label, &m.MarkedBy, &at); err != nil {
+		var tokens string
+		var withdrawn sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.TenantID, &m.Tenant, &m.Message, &m.Fingerprint, &m.Label, &m.MarkedBy, &at,
+			&tokens, &withdrawn, &m.WithdrawnBy); err != nil {
 			return nil, err
 		}
 		m.MarkedAt = time.Unix(0, at).UTC()
+		m.Tokens = strings.Fields(tokens)
+		if m.Tokens == nil {
+			m.Tokens = []string{}
+		}
+		if withdrawn.Valid {
+			w := time.Unix(0, withdrawn.Int64).UTC()
+			m.WithdrawnAt = &w
+		}
 		out = append(out, m)
 	}
 	return out, rows.Err()
@@ -270,10 +334,15 @@ func (s *Store) Reload(ctx context.Context) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	s.mu.RLock()
-	last := s.lastID
+	last, since := s.lastID, s.lastReload
 	s.mu.RUnlock()
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+markCols+` FROM classify_corrections WHERE id > $1 OR marked_at > $2 ORDER BY id`,
-		last, s.opts.Now().Add(-commitSlack).UnixNano())
+	now := s.opts.Now()
+	// Withdrawals: those since the previous reload (less the slack); on
+	// the first load every row is read anyway.
+	withdrawnSince := since.Add(-commitSlack).UnixNano()
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+markCols+` FROM classify_corrections
+		WHERE id > $1 OR marked_at > $2 OR withdrawn_at > $3 ORDER BY id`,
+		last, now.Add(-commitSlack).UnixNano(), withdrawnSince)
 	if err != nil {
 		return fmt.Errorf("corrections: reload: %w", err)
 	}
@@ -282,22 +351,122 @@ func (s *Store) Reload(ctx context.Context) error {
 		return fmt.Errorf("corrections: reload: %w", err)
 	}
 	s.apply(ms)
+	s.mu.Lock()
+	s.lastReload = now
+	s.mu.Unlock()
 	return nil
 }
 
-// apply puts marks in the in-memory index; a band keeps its newest mark.
+// apply brings the in-memory index up to date with rows read: a mark in
+// force is added once, a withdrawn one taken out (if it was in). Rows are
+// read more than once (the commit slack), so both are idempotent, and
+// every node that has read the same rows holds the same index and the same
+// word adjustments.
 func (s *Store) apply(ms []Mark) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	changed := map[string]bool{}
 	for _, m := range ms {
 		s.lastID = max(s.lastID, m.ID)
-		for _, b := range classify.Bands(m.Fingerprint) {
-			k := m.Tenant + "\x00" + b
-			if old, ok := s.byBand[k]; !ok || newer(m, old) {
-				s.byBand[k] = m
+		_, in := s.active[m.ID]
+		switch {
+		case m.WithdrawnAt == nil && !in:
+			s.active[m.ID] = m
+			for _, b := range classify.Bands(m.Fingerprint) {
+				k := m.Tenant + "\x00" + b
+				s.byBand[k] = append(s.byBand[k], m.ID)
 			}
+			s.adjust(m, 1)
+			changed[m.Tenant] = true
+		case m.WithdrawnAt != nil && in:
+			delete(s.active, m.ID)
+			for _, b := range classify.Bands(m.Fingerprint) {
+				k := m.Tenant + "\x00" + b
+				ids := slices.DeleteFunc(s.byBand[k], func(id int64) bool { return id == m.ID })
+				if len(ids) == 0 {
+					delete(s.byBand, k)
+				} else {
+					s.byBand[k] = ids
+				}
+			}
+			s.adjust(m, -1)
+			changed[m.Tenant] = true
 		}
 	}
+	for t := range changed {
+		// A new map for the tenant: the engine may be reading the old one.
+		if a := s.sums[t].Snapshot(); a != nil {
+			s.adj[t] = a
+		} else {
+			delete(s.adj, t)
+			delete(s.sums, t)
+		}
+	}
+}
+
+// adjust adds (sign 1) or takes off (-1) a mark's word moves.
+func (s *Store) adjust(m Mark, sign float64) {
+	if len(m.Tokens) == 0 {
+		return
+	}
+	if s.sums[m.Tenant] == nil {
+		s.sums[m.Tenant] = classify.AdjustmentSums{}
+	}
+	s.sums[m.Tenant].Add(m.Tokens, m.Label == LabelSpam, sign)
+}
+
+// Withdraw takes a mark out of force, with its audit entry in the same
+// transaction; this node stops applying it at once, the others on their
+// next reload. tenantID scopes it (0 for an operator): another tenant's
+// mark is ErrNotFound, as a missing one is; one withdrawn before is
+// ErrWithdrawn.
+func (s *Store) Withdraw(ctx context.Context, tenantID, id int64, by, actor string) (Mark, error) {
+	if by == "" {
+		return Mark{}, fmt.Errorf("%w: who withdraws it is not known", ErrInvalid)
+	}
+	if actor == "" {
+		actor = by
+	}
+	var m Mark
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+markCols+` FROM classify_corrections WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		ms, err := scanMarks(rows)
+		if err != nil {
+			return err
+		}
+		if len(ms) == 0 || tenantID > 0 && ms[0].TenantID != tenantID {
+			return fmt.Errorf("%w: %d", ErrNotFound, id)
+		}
+		m = ms[0]
+		if m.WithdrawnAt != nil {
+			return fmt.Errorf("%w: correction %d on %s by %s", ErrWithdrawn, id, m.WithdrawnAt.Format(time.RFC3339), m.WithdrawnBy)
+		}
+		at := s.opts.Now().UTC()
+		res, err := tx.ExecContext(ctx, `UPDATE classify_corrections SET withdrawn_at = $1, withdrawn_by = $2 WHERE id = $3 AND withdrawn_at IS NULL`,
+			at.UnixNano(), by, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: correction %d", ErrWithdrawn, id)
+		}
+		m.WithdrawnAt, m.WithdrawnBy = &at, by
+		if s.opts.Audit == nil {
+			return nil
+		}
+		before, _ := json.Marshal(map[string]any{"id": m.ID, "message": m.Message, "fingerprint": m.Fingerprint, "label": m.Label, "tokens": m.Tokens})
+		_, err = s.opts.Audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, TenantID: m.TenantID,
+			Action: "classify.correct.withdraw", Target: m.Message, Before: before})
+		return err
+	})
+	if err != nil {
+		return Mark{}, fmt.Errorf("corrections: withdraw %d: %w", id, err)
+	}
+	s.apply([]Mark{m})
+	return m, nil
 }
 
 // By names who marks, as the trace's reason shows it: an operator or a

@@ -69,7 +69,7 @@ func testMarks(t *testing.T, db *store.DB) {
 	if c, ok, _ := restarted.Lookup(ctx, "acme", []string{"aa"}); !ok || c.Spam {
 		t.Errorf("after a restart, band aa: %+v %v", c, ok)
 	}
-	ms, err := restarted.List(ctx, 1, 0)
+	ms, err := restarted.List(ctx, Filter{TenantID: 1})
 	if err != nil || len(ms) != 2 || ms[0].Message != "Q2" {
 		t.Errorf("list: %+v %v", ms, err)
 	}

@@ -120,7 +120,7 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 func (g *Gateway) openClassifier(cfg *config.Config) (Classifier, error) {
 	cc := cfg.Classify
 	caps := classify.Caps{MaxScanBytes: cc.MaxBytes, MaxDepth: cc.MaxMIMEDepth, MaxParts: cc.MaxMIMEParts, MaxDecodedBytes: cc.MaxDecodedBytes}
-	builtin := func() (classify.Classifier, error) {
+	builtin := func() (*classify.Engine, error) {
 		e, err := classify.Load(cc.Model, classify.Options{Caps: caps, SpamThreshold: cc.SpamThreshold, BulkThreshold: cc.BulkThreshold,
 			Campaigns: g.Counters, CampaignWindow: cc.CampaignWindow.Duration, CampaignRecipients: cc.CampaignRecipients, Logger: g.log,
 			Now: g.clock, Corrections: g.Corrections})
@@ -133,16 +133,20 @@ func (g *Gateway) openClassifier(cfg *config.Config) (Classifier, error) {
 		BulkThreshold: cc.BulkThreshold, Caps: caps}
 	var c classify.Classifier
 	switch cc.Engine {
-	case "rspamd":
-		c = rspamd
-	case "fallback", "both":
+	case "rspamd", "fallback", "both":
 		b, err := builtin()
 		if err != nil {
 			return nil, err
 		}
-		if cc.Engine == "fallback" {
-			c = classify.Fallback{Primary: rspamd, Secondary: b, Logger: g.log}
-		} else {
+		// rspamd's verdicts get the built-in engine's fingerprint and the
+		// tenant's marks too, so every classified message can be corrected.
+		withMarks := classify.WithCorrections{Inner: rspamd, Fingerprint: b, Corrections: g.Corrections, Logger: g.log}
+		switch cc.Engine {
+		case "rspamd":
+			c = withMarks
+		case "fallback":
+			c = classify.Fallback{Primary: withMarks, Secondary: b, Logger: g.log}
+		default:
 			c = classify.Both{A: b, B: rspamd, Logger: g.log}
 		}
 	default:
@@ -162,7 +166,8 @@ func adaptClassifier(c classify.Classifier) Classifier {
 		if err != nil {
 			return policy.Verdict{}, err
 		}
-		v := policy.Verdict{Class: r.Verdict, Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine, Fingerprint: r.Fingerprint}
+		v := policy.Verdict{Class: r.Verdict, Score: r.Score, Bulk: r.Bulk, IsBulk: r.IsBulk, Engine: r.Engine, Fingerprint: r.Fingerprint,
+			Tokens: r.Tokens}
 		for _, reason := range r.Reasons {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("%s (%+.2f)", reason.Name, reason.Weight))
 		}

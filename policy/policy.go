@@ -259,6 +259,9 @@ type Verdict struct {
 	// dash-joined), "" when the engine gives none: the campaign-spread
 	// evidence counts new recipients per fingerprint.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Tokens are the message's strongest words (classify.Result.Tokens):
+	// what an admin's correction adjusts for the tenant.
+	Tokens []string `json:"tokens,omitempty"`
 }
 
 // SpamOrBulk reports whether the verdict counts towards the thresholds.

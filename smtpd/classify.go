@@ -64,7 +64,7 @@ func (s *session) classify(raw []byte) policy.Verdict {
 	// this message is keyed by, so the trace keeps it.
 	s.record("classify", "ok", "classifier", string(v.Class), "verdict", string(v.Class), "score", fmt.Sprintf("%.2f", v.Score),
 		"bulk", fmt.Sprint(v.Bulk), "is_bulk", fmt.Sprint(v.IsBulk), "reasons", strings.Join(v.Reasons, ", "),
-		"fingerprint", truncate(v.Fingerprint, 200))
+		"fingerprint", truncate(v.Fingerprint, 200), "tokens", joinTokens(v.Tokens, 600))
 	return v
 }
 
@@ -77,4 +77,22 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// joinTokens joins the verdict's word names with spaces within max bytes,
+// dropping whole names (the weakest come last on each side) rather than
+// cutting one.
+func joinTokens(tokens []string, max int) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		t = printable(t)
+		if strings.ContainsRune(t, ' ') || b.Len()+len(t)+1 > max {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
 }
