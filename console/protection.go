@@ -103,6 +103,7 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	t("GET /console/t/{tenant}/trace", c.tracePage)
 	t("GET /console/t/{tenant}/trace/{id}", c.traceMessage)
 	t("POST /console/t/{tenant}/trace/{id}/correction", c.correctMessage)
+	t("POST /console/t/{tenant}/trace/{id}/correction/{correction}/withdraw", c.withdrawCorrection)
 	t("GET /console/t/{tenant}/restrictions", c.restrictionsPage)
 	t("POST /console/t/{tenant}/restrictions/{restriction}/release", c.releaseRestriction)
 	t("GET /console/t/{tenant}/unblock", c.unblockPage)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -95,6 +96,12 @@ type traceMessageData struct {
 	// Correctable: the message has a tenant and a content fingerprint, so
 	// an admin can mark it not spam or spam.
 	Correctable bool
+	// Marks are the corrections of this message (in force and withdrawn),
+	// each with a withdraw button while in force.
+	Marks []client.Correction
+	// Uncorrectable says why a tenant's classified message has no
+	// correction buttons (no fingerprint), "" otherwise.
+	Uncorrectable string
 }
 
 func (c *Console) traceMessage(q *req) error {
@@ -111,8 +118,20 @@ func (c *Console) traceMessage(q *req) error {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "message " + id + " is not in this tenant's trace"}
 	}
 	d := traceMessageData{Message: ans.Message, Events: ans.Events}
+	classified := false
 	for _, e := range ans.Events {
+		classified = classified || e.Stage == "classify"
 		d.Correctable = d.Correctable || (e.Stage == "classify" && e.Attrs["fingerprint"] != "" && ans.Message.TenantID != 0)
+	}
+	if classified && !d.Correctable && ans.Message.TenantID != 0 {
+		d.Uncorrectable = "This message cannot be marked: it has too little text to fingerprint, the classifier failed on it, or it was classified before rspamd's verdicts were fingerprinted. Later mail is matched by the fingerprint taken when it is classified."
+	}
+	if ans.Message.TenantID != 0 {
+		var marks client.Corrections
+		// Without the corrections store the page still shows the message.
+		if err := q.api("GET", "/api/v1/corrections?message="+url.QueryEscape(id), nil, &marks); err == nil {
+			d.Marks = marks.Corrections
+		}
 	}
 	return q.render(http.StatusOK, "trace_message.html", "Message "+id, "trace", d)
 }
@@ -142,4 +161,31 @@ func (c *Console) correctMessage(q *req) error {
 	}
 	return q.done(page, flash{Text: fmt.Sprintf("Marked %s %s: later mail with the same content from this tenant gets that verdict, with your correction as the reason.",
 		id, strings.ReplaceAll(label, "_", " "))})
+}
+
+// withdrawCorrection withdraws a correction of a traced message (the
+// button beside it on the message's page). The API checks the correction
+// is the admin's tenant's; the page checks it is this message's.
+func (c *Console) withdrawCorrection(q *req) error {
+	id := q.r.PathValue("id")
+	page := q.tpath("trace") + "/" + url.PathEscape(id)
+	cid, err := strconv.ParseInt(q.r.PathValue("correction"), 10, 64)
+	if err != nil || cid <= 0 {
+		return q.back(page, &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: "no such correction"})
+	}
+	var marks client.Corrections
+	if err := q.api("GET", "/api/v1/corrections?message="+url.QueryEscape(id), nil, &marks); err != nil {
+		return err
+	}
+	mine := false
+	for _, m := range marks.Corrections {
+		mine = mine || m.ID == cid && m.TenantID == q.tenant.ID
+	}
+	if !mine {
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "correction " + strconv.FormatInt(cid, 10) + " is not one of this message's"}
+	}
+	if err := q.api("DELETE", "/api/v1/corrections/"+strconv.FormatInt(cid, 10), nil, nil); err != nil {
+		return q.back(page, err)
+	}
+	return q.done(page, flash{Text: fmt.Sprintf("Withdrew correction %d: that content and its words get the model's verdict again (on every node within seconds).", cid)})
 }

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
+
+	"github.com/tollgate-mail/tollgate/client"
 )
 
 // Corrections: an admin marks a traced message "not spam" or "spam", and
@@ -28,18 +29,6 @@ type traceMarkOpts struct {
 	notSpam, spam *bool
 }
 
-// correctionRow is a stored correction as the API answers it.
-type correctionRow struct {
-	ID          int64     `json:"id"`
-	TenantID    int64     `json:"tenant_id"`
-	Tenant      string    `json:"tenant"`
-	Message     string    `json:"message"`
-	Fingerprint string    `json:"fingerprint"`
-	Label       string    `json:"label"`
-	MarkedBy    string    `json:"marked_by"`
-	MarkedAt    time.Time `json:"marked_at"`
-}
-
 func (c *adminClient) traceMark(o any, args []string) error {
 	opts := o.(*traceMarkOpts)
 	pos, err := (&protOpts{fs: opts.fs}).positional(args, 1, "one message ID (as tollgate admin trace lists it)")
@@ -58,7 +47,7 @@ func (c *adminClient) traceMark(o any, args []string) error {
 		return errors.New("give --not-spam or --spam: what the message is")
 	}
 	id := strings.TrimSpace(pos[0])
-	var r correctionRow
+	var r client.Correction
 	if err := c.do("POST", "/api/v1/trace/"+url.PathEscape(id)+"/correction", map[string]string{"label": label}, &r); err != nil {
 		return printed(err)
 	}
@@ -66,5 +55,9 @@ func (c *adminClient) traceMark(o any, args []string) error {
 		r.Message, strings.ReplaceAll(r.Label, "_", " "), r.TenantID, r.Tenant, r.ID, r.MarkedBy)
 	fmt.Fprintf(c.out, "later mail from %s with the same content (fingerprint %s) gets that verdict; see it with: tollgate admin trace --sender ...\n",
 		r.Tenant, r.Fingerprint)
+	if len(r.Tokens) > 0 {
+		fmt.Fprintf(c.out, "its words move towards %s for %s (bounded): %s\n", strings.ReplaceAll(r.Label, "_", " "), r.Tenant, strings.Join(r.Tokens, " "))
+	}
+	fmt.Fprintf(c.out, "withdraw it with: tollgate admin trace-unmark %d\n", r.ID)
 	return nil
 }
