@@ -64,3 +64,128 @@ func TestClassifyCorrections(t *testing.T) {
 		t.Errorf("with the corrections store down: %+v, logs %q", r, logs.String())
 	}
 }
+
+// A tenant's marks move the weights of the marked message's words for that
+// tenant only: different content with those words scores lower (not spam)
+// or higher (spam), by at most the bounds, shown as one TENANT_WORDS
+// reason, and never through the rules.
+func TestClassifyTokenAdjustments(t *testing.T) {
+	m, err := EmbeddedModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	corr := &MemoryCorrections{}
+	e, err := New(m, Options{Corrections: corr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := classifyOK(t, e, Input{Raw: spamMsg, Tenant: "acme"})
+	if len(first.Tokens) == 0 || len(first.Tokens) > 2*MaxTokens {
+		t.Fatalf("tokens of the sample spam: %v", first.Tokens)
+	}
+	for _, tok := range first.Tokens {
+		if _, ok := TokenKey(tok); !ok {
+			t.Errorf("token %q is not a word", tok)
+		}
+	}
+	base := classifyOK(t, e, Input{Raw: spamMsg, Tenant: "globex"})
+	// Many not-spam marks naming the same words: the net move is bounded.
+	for range 10 {
+		corr.AdjustTokens("acme", first.Tokens, false)
+	}
+	r := classifyOK(t, e, Input{Raw: spamMsg, Tenant: "acme"})
+	if d := r.Score - base.Score; d < -AdjustHamMax-1e-9 || d > -0.5 {
+		t.Errorf("after ten not-spam marks the score moved by %.2f, want between -%.1f and -0.5", d, AdjustHamMax)
+	}
+	found := false
+	for _, re := range r.Reasons {
+		found = found || strings.HasPrefix(re.Name, "TENANT_WORDS (") && re.Weight < 0
+	}
+	if !found {
+		t.Errorf("no TENANT_WORDS reason: %v", r.Reasons)
+	}
+	if g := classifyOK(t, e, Input{Raw: spamMsg, Tenant: "globex"}); g.Score != base.Score {
+		t.Errorf("acme's marks moved globex's score: %.3f → %.3f", base.Score, g.Score)
+	}
+	// Spam marks move the other way, by at most AdjustSpamMax.
+	ham := classifyOK(t, e, Input{Raw: hamMsg, Tenant: "initech"})
+	for range 10 {
+		corr.AdjustTokens("initech", ham.Tokens, true)
+	}
+	if d := classifyOK(t, e, Input{Raw: hamMsg, Tenant: "initech"}).Score - ham.Score; d <= 0.5 || d > AdjustSpamMax+1e-9 {
+		t.Errorf("after ten spam marks the ham's score moved by %.2f, want above 0.5 and at most %.1f", d, AdjustSpamMax)
+	}
+}
+
+// A message the fixed rules alone make spam (an executable attachment)
+// stays spam whatever a tenant's marks do to its words.
+func TestClassifyTokenAdjustmentsKeepRules(t *testing.T) {
+	m, err := EmbeddedModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	corr := &MemoryCorrections{}
+	e, err := New(m, Options{Corrections: corr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta.Bias+weightExecutable < e.Threshold() {
+		t.Fatalf("the model's bias %.2f: an executable attachment alone is not spam, the test proves nothing", m.Meta.Bias)
+	}
+	exe := []byte("From: a@acme.test\r\nSubject: scan\r\nDate: Mon, 02 Nov 2026 12:28:48 +0000\r\nMessage-ID: <x@acme.test>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nyour order\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"scan.pdf.exe\"\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b--\r\n")
+	x := classifyOK(t, e, Input{Raw: exe, Tenant: "acme"})
+	if x.Verdict != Spam || len(x.Tokens) == 0 {
+		t.Fatalf("the executable sample: %s %.2f %v %v", x.Verdict, x.Score, x.Reasons, x.Tokens)
+	}
+	for range 10 {
+		corr.AdjustTokens("acme", x.Tokens, false)
+	}
+	r := classifyOK(t, e, Input{Raw: exe, Tenant: "acme"})
+	if r.Verdict != Spam {
+		t.Errorf("an executable attachment after not-spam marks on its words: %s %.2f %v", r.Verdict, r.Score, r.Reasons)
+	}
+	if x.Score-AdjustHamMax >= e.Threshold() {
+		t.Errorf("the sample scores %.2f: the full adjustment would leave it spam anyway, the test proves nothing", x.Score)
+	}
+	t.Logf("executable sample: %.2f, after the marks %.2f (unclamped it would be %.2f)", x.Score, r.Score, x.Score-AdjustHamMax)
+}
+
+// rspamdLike answers as rspamd does: a verdict without a fingerprint.
+type rspamdLike struct{ verdict Verdict }
+
+func (r rspamdLike) Classify(context.Context, Input) (Result, error) {
+	return Result{Verdict: r.verdict, Score: 9, Engine: "rspamd"}, nil
+}
+
+// Another engine's verdicts get the built-in fingerprint, so they can be
+// marked, and follow the tenant's marks.
+func TestClassifyWithCorrections(t *testing.T) {
+	m, err := EmbeddedModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	corr := &MemoryCorrections{}
+	w := WithCorrections{Inner: rspamdLike{Spam}, Fingerprint: e, Corrections: corr}
+	r, err := w.Classify(context.Background(), Input{Raw: spamMsg, Tenant: "acme"})
+	if err != nil || r.Fingerprint == "" || r.Fingerprint != classifyOK(t, e, Input{Raw: spamMsg}).Fingerprint {
+		t.Fatalf("rspamd's verdict's fingerprint: %q %v", r.Fingerprint, err)
+	}
+	if err := corr.Mark("acme", r.Fingerprint, Correction{By: "ann", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := w.Classify(context.Background(), Input{Raw: spamMsg, Tenant: "acme"}); r.Verdict != Clean || !r.Corrected || r.Engine != "rspamd" {
+		t.Errorf("rspamd's verdict after acme's mark: %+v", r)
+	}
+	if r, _ := w.Classify(context.Background(), Input{Raw: spamMsg, Tenant: "globex"}); r.Verdict != Spam || r.Corrected {
+		t.Errorf("globex's verdict after acme's mark: %+v", r)
+	}
+	if r, _ := w.Classify(context.Background(), Input{Raw: []byte("Subject: hi\r\n\r\nthanks!\r\n"), Tenant: "acme"}); r.Fingerprint != "" {
+		t.Errorf("a two-word message got a fingerprint: %q", r.Fingerprint)
+	}
+}

@@ -80,6 +80,12 @@ func (e *Engine) Classify(ctx context.Context, in Input) (Result, error) {
 		// Bounded, so a tenant's marks tune its verdicts without
 		// switching the filter off (see AdjustHamMax).
 		adj := min(max(s.adjSum, -AdjustHamMax), AdjustSpamMax)
+		if adj < 0 && meta.Bias+fixed >= e.threshold && score >= e.threshold {
+			// The fixed rules alone make it spam (an executable
+			// attachment, a link showing another host and a shortener):
+			// no tenant's words outvote them.
+			adj = max(adj, e.threshold-score)
+		}
 		score += adj
 		reasons = append(reasons, Reason{adjustReason(s.adjN), adj})
 	}
