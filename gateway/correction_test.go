@@ -38,7 +38,7 @@ func correctionMessage(from, id, subject, contentType, body string) string {
 }
 
 type tracedVerdict struct {
-	id, verdict, reasons, fingerprint string
+	id, verdict, reasons, fingerprint, score, tokens string
 }
 
 // traced finds a message by its Message-ID in the trace, as its tenant's
@@ -61,7 +61,8 @@ func traced(t *testing.T, g *gateway.Gateway, token, msgID string) tracedVerdict
 	}
 	for _, e := range one.Events {
 		if e.Stage == "classify" {
-			return tracedVerdict{id: id, verdict: e.Attrs["verdict"], reasons: e.Attrs["reasons"], fingerprint: e.Attrs["fingerprint"]}
+			return tracedVerdict{id: id, verdict: e.Attrs["verdict"], reasons: e.Attrs["reasons"], fingerprint: e.Attrs["fingerprint"],
+				score: e.Attrs["score"], tokens: e.Attrs["tokens"]}
 		}
 	}
 	t.Fatalf("trace of %s has no classify event: %+v", id, one.Events)
@@ -163,7 +164,7 @@ func testCorrectionsOverSMTP(t *testing.T, store func(*config.Config)) {
 			Actor    string
 			TenantID int64 `json:"tenant_id"`
 			Target   string
-			After    map[string]string
+			After    map[string]any
 		}
 	}
 	if code := apiCall(t, g, g.AdminToken, "GET", "/api/v1/audit?action=classify.correct", nil, &audit); code != 200 || len(audit.Entries) != 2 {
