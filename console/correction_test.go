@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/trace"
 )
@@ -121,5 +122,33 @@ func TestConsoleCorrection(t *testing.T) {
 	}
 	if _, body = admin.get("/console/t/" + strconv.FormatInt(f.alpha.ID, 10) + "/trace/" + url.PathEscape(id2)); !strings.Contains(body, "CORRECTED_NOT_SPAM (corrected by tenant admin boss@alpha.test on ") {
 		t.Errorf("the next message's page does not say who corrected it:\n%.4000s", body)
+	}
+
+	// The marked message's page lists the mark with a withdraw button;
+	// beta's admin cannot withdraw it, alpha's can.
+	_, body = admin.get(page)
+	marks, err := g.Corrections.List(ctx, corrections.Filter{Message: id})
+	if err != nil || len(marks) != 1 {
+		t.Fatalf("the stored marks of %s: %+v %v", id, marks, err)
+	}
+	withdraw := page + "/correction/" + strconv.FormatInt(marks[0].ID, 10) + "/withdraw"
+	if !strings.Contains(body, `action="`+withdraw+`"`) {
+		t.Fatalf("the message's page has no withdraw button for correction %d:\n%.4000s", marks[0].ID, body)
+	}
+	if resp, _ := other.post(betaPage+"/correction/"+strconv.FormatInt(marks[0].ID, 10)+"/withdraw", url.Values{"csrf": {csrfOf(t, ob)}}, other.base); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("beta's admin withdrew alpha's correction: %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := admin.post(withdraw, url.Values{"label": {"x"}}, admin.base); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a withdrawal without the CSRF token: %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := admin.post(withdraw, url.Values{"csrf": {csrfOf(t, body)}}, admin.base); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the withdrawal: %d", resp.StatusCode)
+	}
+	if _, body = admin.get(page); !strings.Contains(body, "Withdrew correction") || !strings.Contains(body, "withdrawn ") || strings.Contains(body, `action="`+withdraw+`"`) {
+		t.Errorf("the page after the withdrawal:\n%.4000s", body)
+	}
+	sendWithID(t, "127.0.0.5", relay, "ann@alpha.test", "c3@alpha.test")
+	if _, verdict := traced("c3@alpha.test"); verdict != "spam" {
+		t.Errorf("the same content after the withdrawal: %s, want the model's spam", verdict)
 	}
 }
