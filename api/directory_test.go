@@ -45,6 +45,7 @@ type env struct {
 	dns    *dnstest.Server
 	blocks *blocks.Store
 	trace  *trace.Store
+	corr   *corrections.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -93,7 +94,7 @@ func newEnv(t *testing.T) *env {
 		Corrections: corr})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr}
+	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr, corr: corr}
 }
 
 // call sends a request and decodes the JSON answer into out (if not nil).
@@ -343,9 +344,19 @@ func TestTenantIsolation(t *testing.T) {
 	} {
 		e.trace.Record(ctx, ev)
 	}
-	extra := map[string]string{"{request}": fmt.Sprint(req.ID), "{restriction}": fmt.Sprint(rs.ID), "{id}": "BRAVOQ1"}
+	// And a correction of bravo's.
+	bmark, err := e.corr.Mark(ctx, corrections.Mark{TenantID: b.ID, Tenant: "bravo", Message: "BRAVOQ1", Fingerprint: "aa-bb",
+		Tokens: []string{"body:bravo"}, Label: corrections.LabelNotSpam, MarkedBy: "tenant admin bob@bravo.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string]string{"{request}": fmt.Sprint(req.ID), "{restriction}": fmt.Sprint(rs.ID), "{id}": "BRAVOQ1",
+		"{correction}": fmt.Sprint(bmark.ID)}
 	for _, tokA := range []string{sess.Token, e.tenantToken(a.ID)} {
 		walkAsAlpha(t, e, tokA, a, b, bc, bu, bap, btok, extra)
+	}
+	if ms, err := e.corr.List(ctx, corrections.Filter{TenantID: b.ID, Active: true}); err != nil || len(ms) != 1 {
+		t.Errorf("bravo's correction after alpha's walk: %+v %v", ms, err)
 	}
 	// The operator finds bravo's message; alpha's walk above did not.
 	var found struct{ Messages []trace.Summary }
@@ -436,7 +447,7 @@ func walkAsAlpha(t *testing.T, e *env, tokA string, a, b client.Tenant, bc clien
 		status, resp := e.call(tokA, rt.method, path, body, nil)
 		switch {
 		case rt.path == "/api/v1/tenants" && rt.method == "GET", rt.path == "/api/v1/audit", rt.path == "/api/v1/tokens" && rt.method == "GET",
-			rt.path == "/api/v1/trace":
+			rt.path == "/api/v1/trace", rt.path == "/api/v1/corrections":
 			// Allowed, but scoped: nothing of bravo's may appear.
 			if status != 200 || strings.Contains(resp, "bravo") || strings.Contains(resp, "b-mx") {
 				t.Errorf("%s %s as alpha: %d %s", rt.method, path, status, resp)
