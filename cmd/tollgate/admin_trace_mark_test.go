@@ -55,4 +55,25 @@ func TestAdminTraceMark(t *testing.T) {
 		t.Fatalf("the same content after trace-mark --not-spam: %q", verdict)
 	}
 	wantOut(t, "trace of the corrected message", mustAdmin(t, dir, url, "trace", id2), "CORRECTED_NOT_SPAM (corrected by operator ")
+
+	// trace-marks lists the mark; trace-unmark withdraws it, once.
+	list := mustAdmin(t, dir, url, "trace-marks", "--message", id)
+	wantOut(t, "trace-marks", list, "in force")
+	cid := strings.Fields(strings.Split(list, "\n")[1])[0]
+	for _, bad := range [][]string{{"trace-unmark"}, {"trace-unmark", "seven"}, {"trace-unmark", "99999"}} {
+		if out, err := admin(t, dir, url, bad...); err == nil {
+			t.Errorf("%q: %s", bad, out)
+		}
+	}
+	wantOut(t, "trace-unmark", mustAdmin(t, dir, url, "trace-unmark", cid), "withdrew correction "+cid)
+	if out, err := admin(t, dir, url, "trace-unmark", cid); err == nil || !strings.Contains(out+err.Error(), "withdrawn") {
+		t.Errorf("withdrawn twice: %v %s", err, out)
+	}
+	wantOut(t, "trace-marks after", mustAdmin(t, dir, url, "trace-marks", "--message", id), "withdrawn ")
+	if err := plainSend(relay, "ok@demo.test", []string{"bob@example.net"}, spam("s3@demo.test")); err != nil {
+		t.Fatal(err)
+	}
+	if _, verdict := verdictOf("s3@demo.test"); verdict != "spam" {
+		t.Errorf("the same content after trace-unmark: %q, want the model's spam", verdict)
+	}
 }
