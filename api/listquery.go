@@ -23,7 +23,7 @@ const (
 
 // listSpec says how one list is searched and sorted, on its wire form.
 type listSpec[J any] struct {
-	text  func(J) []string           // the strings ?q= looks in
+	text  func(J) []string            // the strings ?q= looks in
 	sorts map[string]func(a, b J) int // ?sort= keys, ascending
 }
 
