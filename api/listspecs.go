@@ -25,6 +25,7 @@ var connectorList = listSpec[client.Connector]{
 	},
 	sorts: map[string]func(a, b client.Connector) int{
 		"name":           func(a, b client.Connector) int { return byFold(a.Name, b.Name) },
+		"live":           func(a, b client.Connector) int { return byBool(!a.Live, !b.Live) }, // live ones first
 		"created":        func(a, b client.Connector) int { return a.CreatedAt.Compare(b.CreatedAt) },
 		"created_by":     func(a, b client.Connector) int { return byFold(a.CreatedBy, b.CreatedBy) },
 		"last_traffic":   func(a, b client.Connector) int { return byTime(a.LastTraffic, b.LastTraffic) },
