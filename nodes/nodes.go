@@ -105,11 +105,14 @@ func (s *Store) List(ctx context.Context, now time.Time) ([]Report, error) {
 	return out, rows.Err()
 }
 
-// Run reports depth for node at once and then every ReportEvery until ctx
-// ends. The first report's error is returned, so a node that cannot reach
+// Run reports depth for node at once and then every interval (0:
+// ReportEvery) until stop is called. The first report's error is returned, so a node that cannot reach
 // the store says so at start; later ones are logged and retried at the
 // next tick.
-func (s *Store) Run(ctx context.Context, node string, depth func(context.Context) (int, error), log *slog.Logger) (stop func(), err error) {
+func (s *Store) Run(ctx context.Context, node string, every time.Duration, depth func(context.Context) (int, error), log *slog.Logger) (stop func(), err error) {
+	if every <= 0 {
+		every = ReportEvery
+	}
 	report := func(ctx context.Context) error {
 		n, err := depth(ctx)
 		if err != nil {
@@ -124,7 +127,7 @@ func (s *Store) Run(ctx context.Context, node string, depth func(context.Context
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(ReportEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {

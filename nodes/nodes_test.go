@@ -63,7 +63,7 @@ func TestReports(t *testing.T) {
 			}
 		}
 		// Run reports at once and says when it cannot count its queue.
-		stop, err := s.Run(ctx, "run.example", func(ctx context.Context) (int, error) { return 4, nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		stop, err := s.Run(ctx, "run.example", 0, func(ctx context.Context) (int, error) { return 4, nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		must(err)
 		stop()
 		got, _ = s.List(ctx, time.Now())
@@ -74,7 +74,7 @@ func TestReports(t *testing.T) {
 		if !found {
 			t.Fatalf("Run's first report is missing: %v", got)
 		}
-		if _, err := s.Run(ctx, "bad.example", func(ctx context.Context) (int, error) { return 0, errors.New("spool unreadable") }, nil); err == nil {
+		if _, err := s.Run(ctx, "bad.example", 0, func(ctx context.Context) (int, error) { return 0, errors.New("spool unreadable") }, nil); err == nil {
 			t.Fatal("Run hid its first report's failure")
 		}
 	})
