@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate-mail/tollgate/directory"
 )
@@ -104,5 +105,31 @@ func TestConsoleTenantPicker(t *testing.T) {
 	beta.signInHTTP(f.betaAdmin)
 	if resp, page := beta.get("/console/audit?tenant=alp"); resp.StatusCode != http.StatusNotFound || strings.Contains(page, "alpha-labs") {
 		t.Fatalf("a tenant admin's GET /console/audit?tenant=alp: %d", resp.StatusCode)
+	}
+}
+
+// The operator's dashboard lists each node's queue with its last report:
+// this node as current, a node that stopped reporting as stale and left
+// out of the total.
+func TestConsoleDashboardNodes(t *testing.T) {
+	g := startGateway(t, "127.0.0.1:1")
+	f := newFixture(t, g)
+	if err := g.Nodes.Report(context.Background(), "old.gw.test", 40, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ops := newClient(t, baseURL(g))
+	ops.signInHTTP(f.operator)
+	resp, page := ops.get("/console/tenants")
+	page = html.UnescapeString(page)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /console/tenants: %d", resp.StatusCode)
+	}
+	host := g.Config.Hostname
+	for _, want := range []string{"Queue by node", `<p class="big" id="n-queue">0</p>`, "messages in the spools of 1 reporting node",
+		`<tr id="node-` + host + `"><th scope="row">` + host + `</th><td>0</td>`, "✓ current",
+		`<tr id="node-old.gw.test" class="gone"><th scope="row">old.gw.test</th><td>40</td>`, "⚠ stale: not reporting, not counted"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
 	}
 }
