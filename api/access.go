@@ -226,7 +226,7 @@ func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	as, err := s.opts.Directory.Admins(r.Context(), t.ID)
-	listOrFail(s, w, r, "admins", as, err, toAdmin)
+	pageList(s, w, r, "admins", as, err, toAdmin, adminList)
 }
 
 // createAdmin adds a tenant admin. The new admin enrols TOTP at first

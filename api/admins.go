@@ -32,7 +32,7 @@ func (s *Server) listTenantTokens(w http.ResponseWriter, r *http.Request) {
 			api = append(api, tok)
 		}
 	}
-	writeList(w, "tokens", api, toToken)
+	pageList(s, w, r, "tokens", api, nil, toToken, tokenList)
 }
 
 // requirePasswordChange makes one of the tenant's admins set a new

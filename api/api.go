@@ -30,6 +30,7 @@ import (
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/feedback"
+	"github.com/tollgate-mail/tollgate/nodes"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/suppress"
 )
@@ -61,6 +62,9 @@ type Options struct {
 	DKIMResolver dkim.TXTLooker
 	// Suppress keeps the suppression lists, or nil.
 	Suppress *suppress.Store
+	// Nodes holds every node's queue-depth reports, for the dashboard's
+	// fleet-wide figure; nil shows this node's spool only.
+	Nodes *nodes.Store
 	// SpoolLow reports that the spool is short of disk space, and why:
 	// /healthz then answers 503 with the reason. Nil is always healthy.
 	SpoolLow func() (reason string, low bool)

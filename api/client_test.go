@@ -102,6 +102,17 @@ func TestTypedClient(t *testing.T) {
 	if _, err := mine.CreateTenant(ctx, client.TenantCreate{Name: "mine"}); !client.IsStatus(err, 404) {
 		t.Fatalf("a tenant admin creating a tenant = %v, want 404", err)
 	}
+	// The tenant picker's search, by domain, for operators only.
+	if res, err := op.SearchTenants(ctx, "ACME.T", 0, 0); err != nil || len(res.Tenants) != 1 || res.Tenants[0].ID != acme.ID ||
+		len(res.Tenants[0].Domains) != 1 || res.Tenants[0].Domains[0] != "acme.test" || res.More {
+		t.Fatalf("search acme.t = %+v, %v", res, err)
+	}
+	if res, err := op.SearchTenants(ctx, "", 1, 1); err != nil || len(res.Tenants) != 1 || res.Tenants[0].ID != other.ID || res.More {
+		t.Fatalf("second page of one = %+v, %v", res, err)
+	}
+	if _, err := mine.SearchTenants(ctx, "o", 0, 0); !client.IsStatus(err, 404) {
+		t.Fatalf("a tenant admin's tenant search = %v, want 404", err)
+	}
 	if _, err := e.client("").Tenants(ctx); !client.IsCode(err, "unauthorized") {
 		t.Fatalf("no token = %v, want unauthorized", err)
 	}

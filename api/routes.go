@@ -43,6 +43,7 @@ var routes = []route{
 	{"GET", "/api/v1/dev/messages", operator, func(s *Server) http.HandlerFunc { return s.listCaptured }},
 	{"GET", "/api/v1/dev/messages/{id}", operator, func(s *Server) http.HandlerFunc { return s.getCaptured }},
 	{"GET", "/api/v1/tenants", admin, func(s *Server) http.HandlerFunc { return s.listTenants }},
+	{"GET", "/api/v1/tenant-search", operator, func(s *Server) http.HandlerFunc { return s.searchTenants }},
 	{"POST", "/api/v1/tenants", operator, func(s *Server) http.HandlerFunc { return s.createTenant }},
 	{"GET", "/api/v1/tenants/{tenant}", admin, func(s *Server) http.HandlerFunc { return s.getTenant }},
 	{"PUT", "/api/v1/tenants/{tenant}/licence", operator, func(s *Server) http.HandlerFunc { return s.setLicence }},

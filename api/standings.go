@@ -90,9 +90,19 @@ func (s *Server) listStandings(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// nodeJSON is one node's last report on the dashboard.
+type nodeJSON struct {
+	Node       string    `json:"node"`
+	QueueDepth int       `json:"queue_depth"`
+	ReportedAt time.Time `json:"reported_at"`
+	Stale      bool      `json:"stale"`
+}
+
 // dashboard is the operator's service-wide figures beside the standings:
-// the spool's depth and the refusals by reply code, hour by hour, over the
-// last ?hours= (24 by default, at most 168).
+// the queue depth (summed over the nodes reporting, each listed with its
+// last report; a stale one is listed but not counted) and the refusals by
+// reply code, hour by hour, over the last ?hours= (24 by default, at most
+// 168).
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	hours := 24
 	if v := r.URL.Query().Get("hours"); v != "" {
@@ -105,10 +115,26 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		QueueDepth *int              `json:"queue_depth,omitempty"`
+		Nodes      []nodeJSON        `json:"nodes,omitempty"`
 		Since      time.Time         `json:"since"`
 		Refusals   []trace.CodeCount `json:"refusals"`
 	}{Since: time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(hours-1) * time.Hour), Refusals: []trace.CodeCount{}}
-	if s.opts.Queue != nil {
+	if s.opts.Nodes != nil {
+		rs, err := s.opts.Nodes.List(r.Context(), time.Now())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		total := 0
+		out.Nodes = []nodeJSON{}
+		for _, n := range rs {
+			out.Nodes = append(out.Nodes, nodeJSON{Node: n.Node, QueueDepth: n.QueueDepth, ReportedAt: n.ReportedAt, Stale: n.Stale})
+			if !n.Stale {
+				total += n.QueueDepth
+			}
+		}
+		out.QueueDepth = &total
+	} else if s.opts.Queue != nil {
 		n, err := s.opts.Queue.Depth(r.Context())
 		if err != nil {
 			s.fail(w, r, err)

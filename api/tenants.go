@@ -209,7 +209,10 @@ func (s *Server) verifyDomain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
-	listOfTenant(s, w, r, "connectors", s.opts.Directory.Connectors, toConnector)
+	if t, ok := s.tenant(w, r); ok {
+		cs, err := s.opts.Directory.Connectors(r.Context(), t.ID)
+		pageList(s, w, r, "connectors", cs, err, toConnector, connectorList)
+	}
 }
 
 func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) {
@@ -358,7 +361,10 @@ func (s *Server) confirmConnector(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
-	listOfTenant(s, w, r, "users", s.opts.Directory.Users, toUser)
+	if t, ok := s.tenant(w, r); ok {
+		us, err := s.opts.Directory.Users(r.Context(), t.ID)
+		pageList(s, w, r, "users", us, err, toUser, userList)
+	}
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {

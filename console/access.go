@@ -25,11 +25,11 @@ type apiToken struct {
 }
 
 func (c *Console) adminsPage(q *req) error {
-	var as struct{ Admins []admin }
-	if err := q.api("GET", q.apiT("/admins"), nil, &as); err != nil {
+	as, lv, err := listPage[admin](q, q.apiT("/admins"), "admins", "admins", adminSorts, "")
+	if err != nil {
 		return err
 	}
-	return q.render(http.StatusOK, "admins.html", "Admins", "admins", as.Admins)
+	return q.render(http.StatusOK, "admins.html", "Admins", "admins", adminsData{as, lv})
 }
 
 // requirePasswordChange makes an admin of the tenant set a new password
@@ -90,10 +90,8 @@ func (q *req) tokens() ([]apiToken, error) {
 	if err := q.api("GET", q.apiT("/tokens"), nil, &ts); err != nil {
 		return nil, err
 	}
-	now := q.c.opts.Now()
 	var live, gone []apiToken
-	for _, t := range ts.Tokens {
-		t.Recent = !t.Revoked && (now.Sub(t.CreatedAt) < newFor || (t.LastUsed != nil && now.Sub(*t.LastUsed) < newFor))
+	for _, t := range q.markRecent(ts.Tokens) {
 		if t.Revoked {
 			gone = append(gone, t)
 		} else {
@@ -103,12 +101,39 @@ func (q *req) tokens() ([]apiToken, error) {
 	return append(live, gone...), nil
 }
 
+// markRecent marks the live tokens created or used in the last week.
+func (q *req) markRecent(ts []apiToken) []apiToken {
+	now := q.c.opts.Now()
+	for i, t := range ts {
+		ts[i].Recent = !t.Revoked && (now.Sub(t.CreatedAt) < newFor || (t.LastUsed != nil && now.Sub(*t.LastUsed) < newFor))
+	}
+	return ts
+}
+
+// tokensData and adminsData are one page of their lists.
+type tokensData struct {
+	Rows []apiToken
+	List listView
+}
+
+type adminsData struct {
+	Rows []admin
+	List listView
+}
+
+var (
+	tokenSorts = []listSort{{"revoked", "State (live first)"}, {"name", "Name"}, {"created", "Created"},
+		{"created_by", "Creator"}, {"last_used", "Last used"}}
+	adminSorts = []listSort{{"email", "Email"}, {"mfa", "MFA (off first)"}, {"last_sign_in", "Last sign-in"},
+		{"password_changed", "Password changed"}, {"created", "Created"}}
+)
+
 func (c *Console) tokensPage(q *req) error {
-	ts, err := q.tokens()
+	ts, lv, err := listPage[apiToken](q, q.apiT("/tokens"), "tokens", "API tokens", tokenSorts, "revoked")
 	if err != nil {
 		return err
 	}
-	return q.render(http.StatusOK, "tokens.html", "API tokens", "tokens", ts)
+	return q.render(http.StatusOK, "tokens.html", "API tokens", "tokens", tokensData{q.markRecent(ts), lv})
 }
 
 // revokeToken ends one of the tenant's API tokens at once. The token is

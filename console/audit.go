@@ -24,6 +24,7 @@ type auditData struct {
 	Older                                         string // link to the next page, if any
 	All                                           bool   // the operator's service-wide log
 	Error                                         string
+	TenantPick                                    tenantField // the operator's tenant filter
 }
 
 type auditRow struct {
@@ -56,18 +57,30 @@ func (c *Console) auditPage(q *req, all bool) error {
 	set("action", d.Action)
 	set("action_prefix", d.Category)
 	set("after_id", in.Get("after_id"))
+	section, title := "audit", "Audit log"
 	if all {
-		set("tenant", d.Tenant)
+		section, title = "all-audit", "Audit log (all tenants)"
+		d.TenantPick = tenantField{Name: "tenant", ID: "f-tenant", Label: "Tenant", Value: d.Tenant}
+		tid, err := q.pickTenant(&d.TenantPick)
+		if err != nil {
+			return err
+		}
+		if d.TenantPick.Unresolved() {
+			status := http.StatusOK // a choice to make
+			if d.TenantPick.Error != "" {
+				d.Error, status = d.TenantPick.Error, http.StatusBadRequest
+			}
+			return q.render(status, "audit.html", title, section, d)
+		}
+		if tid != 0 {
+			p.Set("tenant", strconv.FormatInt(tid, 10))
+		}
 	} else {
 		p.Set("tenant", strconv.FormatInt(q.tenant.ID, 10))
 	}
 	var err error
 	if err = dateParam(p, "since", d.Since, 0); err == nil {
 		err = dateParam(p, "until", d.Until, 24*time.Hour) // the whole "until" day is included
-	}
-	section, title := "audit", "Audit log"
-	if all {
-		section, title = "all-audit", "Audit log (all tenants)"
 	}
 	if err != nil {
 		d.Error = err.Error()

@@ -18,10 +18,8 @@ func (q *req) connectors() ([]connector, error) {
 	if err := q.api("GET", q.apiT("/connectors"), nil, &cs); err != nil {
 		return nil, err
 	}
-	now := q.c.opts.Now()
 	var live, gone []connector
-	for _, c := range cs.Connectors {
-		c.New = c.Live && now.Sub(c.CreatedAt) < newFor
+	for _, c := range q.markNew(cs.Connectors) {
 		if c.Live {
 			live = append(live, c)
 		} else {
@@ -31,12 +29,30 @@ func (q *req) connectors() ([]connector, error) {
 	return append(live, gone...), nil
 }
 
+// markNew marks the connectors created in the last week.
+func (q *req) markNew(cs []connector) []connector {
+	now := q.c.opts.Now()
+	for i, c := range cs {
+		cs[i].New = c.Live && now.Sub(c.CreatedAt) < newFor
+	}
+	return cs
+}
+
+// connectorsData is one page of the connectors list.
+type connectorsData struct {
+	Rows []connector
+	List listView
+}
+
+var connectorSorts = []listSort{{"live", "State (live first)"}, {"name", "Name"}, {"created", "Created"},
+	{"created_by", "Creator"}, {"last_traffic", "Last traffic"}, {"messages_today", "Today"}}
+
 func (c *Console) connectorsPage(q *req) error {
-	cs, err := q.connectors()
+	cs, lv, err := listPage[connector](q, q.apiT("/connectors"), "connectors", "connectors", connectorSorts, "live")
 	if err != nil {
 		return err
 	}
-	return q.render(http.StatusOK, "connectors.html", "Connectors", "connectors", cs)
+	return q.render(http.StatusOK, "connectors.html", "Connectors", "connectors", connectorsData{q.markNew(cs), lv})
 }
 
 // findConnector resolves {connector} among the tenant's connectors.

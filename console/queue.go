@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/tollgate-mail/tollgate/client"
 )
@@ -22,6 +23,7 @@ type queuePageData struct {
 	Messages []client.QueuedMessage
 	Filter   map[string]string
 	Query    string // the filters, to come back to after an action
+	Tenant   tenantField
 }
 
 func (c *Console) queuePage(q *req) error {
@@ -33,11 +35,27 @@ func (c *Console) queuePage(q *req) error {
 			f[k] = s
 		}
 	}
+	d := queuePageData{Filter: f, Tenant: tenantField{Name: "tenant", ID: "f-tenant", Label: "Tenant", Value: f["tenant"]}}
+	tid, err := q.pickTenant(&d.Tenant)
+	if err != nil {
+		return err
+	}
+	if d.Tenant.Unresolved() {
+		status := http.StatusOK
+		if d.Tenant.Error != "" {
+			status = http.StatusBadRequest
+		}
+		return q.render(status, "queue.html", "Queue", "queue", d)
+	}
+	if tid != 0 {
+		v.Set("tenant", strconv.FormatInt(tid, 10))
+	}
 	var r struct{ Messages []client.QueuedMessage }
 	if err := q.api("GET", "/api/v1/queue?"+v.Encode(), nil, &r); err != nil {
 		return err
 	}
-	return q.render(http.StatusOK, "queue.html", "Queue", "queue", queuePageData{r.Messages, f, v.Encode()})
+	d.Messages, d.Query = r.Messages, v.Encode()
+	return q.render(http.StatusOK, "queue.html", "Queue", "queue", d)
 }
 
 func (c *Console) queueAction(q *req) error {

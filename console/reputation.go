@@ -26,13 +26,26 @@ type (
 )
 
 type reputationData struct {
-	LookupIP, LookupTenant string
-	Assessment             *assessment
-	LookupError            string
-	Exceptions             []exception
-	All                    bool
-	Lists                  []listEntry
-	TTLs                   [][2]string
+	LookupIP     string
+	LookupTenant tenantField
+	Assessment   *assessment
+	LookupError  string
+	Exceptions   []exception
+	All          bool
+	Lists        []listEntry
+	TTLs         [][2]string
+	Grant        grantForm
+}
+
+// grantForm is the exception form as sent, shown again while its tenant
+// is still to be chosen.
+type grantForm struct {
+	Tenant              tenantField
+	Prefix, TTL, Reason string
+}
+
+func newGrantForm() grantForm {
+	return grantForm{Tenant: tenantField{Name: "tenant_id", ID: "x-tenant", Label: "Tenant", Required: true}}
 }
 
 // exceptionTTLs are the expiries the grant form offers: an exception is
@@ -41,12 +54,18 @@ var exceptionTTLs = [][2]string{{"24h", "1 day"}, {"72h", "3 days"}, {"168h", "1
 
 func (c *Console) reputationPage(q *req) error {
 	in := q.r.URL.Query()
-	d := reputationData{LookupIP: strings.TrimSpace(in.Get("ip")), LookupTenant: strings.TrimSpace(in.Get("tenant")),
-		All: in.Get("all") == "true", TTLs: exceptionTTLs}
-	if d.LookupIP != "" {
+	d := reputationData{LookupIP: strings.TrimSpace(in.Get("ip")), All: in.Get("all") == "true",
+		LookupTenant: tenantField{Name: "tenant", ID: "r-tenant", Label: "For tenant (optional: its exceptions apply)", Value: in.Get("tenant")},
+		Grant:        newGrantForm()}
+	tid, err := q.pickTenant(&d.LookupTenant)
+	if err != nil {
+		return err
+	}
+	d.LookupError = d.LookupTenant.Error
+	if d.LookupIP != "" && !d.LookupTenant.Unresolved() {
 		path := "/api/v1/reputation/ips/" + url.PathEscape(d.LookupIP)
-		if d.LookupTenant != "" {
-			path += "?tenant=" + url.QueryEscape(d.LookupTenant)
+		if tid != 0 {
+			path += "?tenant=" + strconv.FormatInt(tid, 10)
 		}
 		var a assessment
 		if err := q.api("GET", path, nil, &a); err != nil {
@@ -58,6 +77,17 @@ func (c *Console) reputationPage(q *req) error {
 			d.Assessment = &a
 		}
 	}
+	status := http.StatusOK
+	if d.LookupError != "" {
+		status = http.StatusBadRequest
+	}
+	return c.renderReputation(q, status, d)
+}
+
+// renderReputation shows the page with d's forms, and the exceptions and
+// lists as they are.
+func (c *Console) renderReputation(q *req, status int, d reputationData) error {
+	d.TTLs = exceptionTTLs
 	var ex struct{ Exceptions []exception }
 	if err := q.api("GET", fmt.Sprintf("/api/v1/reputation/exceptions?all=%t", d.All), nil, &ex); err != nil {
 		return err
@@ -72,10 +102,6 @@ func (c *Console) reputationPage(q *req) error {
 		return err
 	}
 	d.Lists = ls.Entries
-	status := http.StatusOK
-	if d.LookupError != "" {
-		status = http.StatusBadRequest
-	}
 	return q.render(status, "reputation.html", "IP reputation", "reputation", d)
 }
 
@@ -85,17 +111,29 @@ const reputationPath = Prefix + "reputation"
 // reputation, until the chosen expiry.
 func (c *Console) grantException(q *req) error {
 	f := q.r.PostForm
-	tid, err := strconv.ParseInt(strings.TrimSpace(f.Get("tenant_id")), 10, 64)
-	if err != nil || tid <= 0 {
-		return q.done(reputationPath, flash{Error: true, Text: fmt.Sprintf("Tenant id: %q is not a tenant id.", f.Get("tenant_id"))})
+	g := newGrantForm()
+	g.Tenant.Value, g.Prefix, g.TTL, g.Reason = f.Get("tenant_id"), strings.TrimSpace(f.Get("prefix")), f.Get("ttl"), strings.TrimSpace(f.Get("reason"))
+	tid, err := q.pickTenant(&g.Tenant)
+	if err != nil {
+		return err
+	}
+	if g.Tenant.Unresolved() {
+		// The form comes back filled in, its tenant field an error or a
+		// choice among the matches; nothing is granted yet.
+		status := http.StatusOK
+		if g.Tenant.Error != "" {
+			status = http.StatusBadRequest
+		}
+		return c.renderReputation(q, status, reputationData{LookupTenant: tenantField{Name: "tenant", ID: "r-tenant",
+			Label: "For tenant (optional: its exceptions apply)"}, Grant: g})
 	}
 	var e exception
-	body := map[string]any{"tenant_id": tid, "prefix": strings.TrimSpace(f.Get("prefix")), "ttl": f.Get("ttl"), "reason": strings.TrimSpace(f.Get("reason"))}
+	body := map[string]any{"tenant_id": tid, "prefix": g.Prefix, "ttl": g.TTL, "reason": g.Reason}
 	if err := q.api("POST", "/api/v1/reputation/exceptions", body, &e); err != nil {
 		return q.back(reputationPath, err)
 	}
 	return q.done(reputationPath, flash{ID: e.ID,
-		Text: fmt.Sprintf("Tenant %d may send from %s until %s.", e.TenantID, e.Prefix, e.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))})
+		Text: fmt.Sprintf("Tenant %s (id %d) may send from %s until %s.", g.Tenant.Tenant.Name, e.TenantID, e.Prefix, e.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))})
 }
 
 func (c *Console) revokeException(q *req) error {

@@ -87,7 +87,17 @@ type tenantsData struct {
 	Prev, Next       string
 	Counts           stateCounts
 	QueueDepth       *int
+	Nodes            []nodeReport // empty when the API keeps no node reports
+	LiveNodes        int
 	Refusals         []refusalRow
+}
+
+// nodeReport is one node's last queue-depth report on the dashboard.
+type nodeReport struct {
+	Node       string    `json:"node"`
+	QueueDepth int       `json:"queue_depth"`
+	ReportedAt time.Time `json:"reported_at"`
+	Stale      bool      `json:"stale"`
 }
 
 // refusalRow is one reply code's refusals over the dashboard's hours.
@@ -213,8 +223,9 @@ func (c *Console) tenants(q *req) error {
 		return err
 	}
 	var dash struct {
-		QueueDepth *int      `json:"queue_depth"`
-		Since      time.Time `json:"since"`
+		QueueDepth *int         `json:"queue_depth"`
+		Nodes      []nodeReport `json:"nodes"`
+		Since      time.Time    `json:"since"`
 		Refusals   []struct {
 			Hour  time.Time `json:"hour"`
 			Code  string    `json:"code"`
@@ -226,7 +237,12 @@ func (c *Console) tenants(q *req) error {
 	}
 	in := q.r.URL.Query()
 	d := tenantsData{Sort: in.Get("sort"), Query: strings.TrimSpace(in.Get("q")), QueueDepth: dash.QueueDepth,
-		Refusals: refusalRows(dash.Since, dash.Refusals)}
+		Nodes: dash.Nodes, Refusals: refusalRows(dash.Since, dash.Refusals)}
+	for _, n := range d.Nodes {
+		if !n.Stale {
+			d.LiveNodes++
+		}
+	}
 	if d.Sort == "" {
 		d.Sort = "status"
 	}

@@ -17,15 +17,15 @@ type secretData struct {
 }
 
 func (c *Console) users(q *req) error {
-	var us struct{ Users []user }
-	if err := q.api("GET", q.apiT("/users"), nil, &us); err != nil {
+	us, lv, err := listPage[user](q, q.apiT("/users"), "users", "users", userSorts, "")
+	if err != nil {
 		return err
 	}
 	rs, err := q.restrictions()
 	if err != nil {
 		return err
 	}
-	return q.render(http.StatusOK, "users.html", "Users", "users", usersData{Users: us.Users, Restrictions: rs})
+	return q.render(http.StatusOK, "users.html", "Users", "users", usersData{Users: us, Restrictions: rs, List: lv})
 }
 
 // usersData is the users page: the users, and the live restrictions
@@ -33,7 +33,10 @@ func (c *Console) users(q *req) error {
 type usersData struct {
 	Users        []user
 	Restrictions []client.Restriction
+	List         listView
 }
+
+var userSorts = []listSort{{"address", "Address"}, {"created", "Created"}, {"disabled", "Sign-in"}}
 
 // createUser adds a user. With the password left empty the console
 // generates one and shows it once.

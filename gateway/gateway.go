@@ -34,6 +34,7 @@ import (
 	"github.com/tollgate-mail/tollgate/events"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nexthop"
+	"github.com/tollgate-mail/tollgate/nodes"
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/postfix"
@@ -95,9 +96,12 @@ type Gateway struct {
 	// DKIM keeps the verified domains' signing keys; nil when signing is off.
 	DKIM     *dkim.Store
 	stopDKIM func()
+	// Nodes holds every node's queue-depth reports (the dashboard's fleet).
+	Nodes *nodes.Store
 
 	transport  *deliver.Transport
 	stopAnchor func()
+	stopNodes  func() // this node's queue-depth reports
 	api        *api.Server
 	adminHTTP  *http.Server // the admin port: API and web console
 	log        *slog.Logger
@@ -245,6 +249,14 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	g.Queue.Start()
+	// The dashboard's fleet-wide queue depth: each node reports its own
+	// spool to the shared store (PostgreSQL in a fleet, SQLite alone).
+	if g.Nodes, err = nodes.Open(ctx, g.DB); err != nil {
+		return nil, err
+	}
+	if g.stopNodes, err = g.Nodes.Run(context.Background(), cfg.Hostname, opts.NodeReportEvery, g.Queue.Depth, log); err != nil {
+		return nil, err
+	}
 	if err := g.openAlerts(cfg); err != nil {
 		return nil, err
 	}
@@ -286,7 +298,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
 			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg), Corrections: g.Corrections,
-			DKIM: g.DKIM, Suppress: g.Suppress, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
+			DKIM: g.DKIM, Suppress: g.Suppress, Nodes: g.Nodes, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})
@@ -421,6 +433,10 @@ func (g *Gateway) Close() error {
 	if g.stopDKIM != nil {
 		g.stopDKIM()
 		g.stopDKIM = nil
+	}
+	if g.stopNodes != nil {
+		g.stopNodes() // before the queue and the store it reads and writes close
+		g.stopNodes = nil
 	}
 	if g.Queue != nil {
 		g.Queue.Close()

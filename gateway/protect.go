@@ -43,6 +43,9 @@ type Options struct {
 	// TraceWindow shortens the summary interval of unattributed trace
 	// events from a minute (tests).
 	TraceWindow time.Duration
+	// NodeReportEvery shortens how often this node reports its queue
+	// depth to the shared store (tests); zero is nodes.ReportEvery.
+	NodeReportEvery time.Duration
 	// Now is the clock of every protection decision (the checks, the
 	// block store, campaign counts, IP reputation, the queue's hold); nil is
 	// time.Now. tollgate simulate drives a gateway on a virtual clock with it,
