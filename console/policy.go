@@ -13,7 +13,7 @@ import (
 // file), what it means, and how its value is typed.
 type policyKey struct {
 	Key, Label string
-	Kind       string // int, ratio, action
+	Kind       string // int, ratio, action, bool, suppression
 }
 
 // policyKeys are the settings a tenant's overrides can change, in the
@@ -32,6 +32,7 @@ var policyKeys = []policyKey{
 	{"user_daily_recipients", "Per user: outbound spam policy, recipients a day", "int"},
 	{"user_spam_per_hour", "Per user: spam messages an hour before restriction", "int"},
 	{"restrict_action", "When a user crosses a limit", "action"},
+	{"suppression_action", "When a recipient is on the suppression list", "suppression"},
 	{"connector_ipv4_addresses", "Connectors: IPv4 addresses a tenant admin may add, all connectors together", "int"},
 	{"connector_ipv6_64s", "Connectors: IPv6 /64 networks a tenant admin may add, all connectors together", "int"},
 	{"bulk_counts", "Bulk and list mail count like spam (the hosted service's terms)", "bool"},
@@ -42,6 +43,13 @@ var policyKeys = []policyKey{
 
 // boolChoices are the values of a yes/no override.
 var boolChoices = [][2]string{{"true", "yes"}, {"false", "no"}}
+
+// suppressionActions are the values suppression_action takes, with their
+// meaning: the sender hears of a refusal, not of a drop.
+var suppressionActions = [][2]string{
+	{policy.SuppressRefuse, "refuse at RCPT (the sender hears)"},
+	{policy.SuppressDrop, "drop silently"},
+}
 
 // restrictActions are the values restrict_action takes, with their meaning.
 var restrictActions = [][2]string{
@@ -56,10 +64,11 @@ type policyRow struct {
 }
 
 type policyData struct {
-	Rows    []policyRow
-	Actions [][2]string
-	Bools   [][2]string
-	Others  map[string]any // effective settings without an override (window, probation)
+	Rows     []policyRow
+	Actions  [][2]string
+	Suppress [][2]string
+	Bools    [][2]string
+	Others   map[string]any // effective settings without an override (window, probation)
 }
 
 // policyPage shows the tenant's effective limits; operators can change the
@@ -72,7 +81,7 @@ func (c *Console) policyPage(q *req) error {
 	if err := q.api("GET", q.apiT("/policy"), nil, &ans); err != nil {
 		return err
 	}
-	d := policyData{Actions: restrictActions, Bools: boolChoices, Others: map[string]any{}}
+	d := policyData{Actions: restrictActions, Suppress: suppressionActions, Bools: boolChoices, Others: map[string]any{}}
 	for k, v := range ans.Effective {
 		d.Others[k] = v
 	}
