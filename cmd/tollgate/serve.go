@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -88,14 +87,10 @@ Flags:
 	log := newLogger(cfg.Log, logOut)
 	slog.SetDefault(log)
 
-	if path := os.Getenv("TOLLGATE_CPUPROFILE"); path != "" {
-		// For benchmarking (docs/benchmarks.md): a CPU profile of the whole run.
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("TOLLGATE_CPUPROFILE: %w", err)
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+	stopProfiles, err := startProfiles()
+	defer stopProfiles()
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
