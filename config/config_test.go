@@ -1,11 +1,14 @@
 package config
 
 import (
+	"encoding"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -55,7 +58,7 @@ source_addresses = ["127.0.0.2"]
 	if c.SMTP.MaxMessageBytes != 35<<20 {
 		t.Fatalf("default lost: max_message_bytes = %d", c.SMTP.MaxMessageBytes)
 	}
-	if len(c.Queue.RetrySchedule) != 2 || c.Delivery.Pools["high-risk"].SourceAddresses[0] != "127.0.0.2" {
+	if len(c.Queue.RetrySchedule) != 2 || c.Delivery.Pools["high-risk"].SourceAddresses[0] != netip.MustParseAddr("127.0.0.2") {
 		t.Fatalf("lists not applied: %+v %+v", c.Queue.RetrySchedule, c.Delivery.Pools)
 	}
 }
@@ -80,7 +83,7 @@ milter_listen = "unix:milter.sock"`, `postfix.milter_listen: "unix:milter.sock" 
 		{`[delivery]
 smarthost = "mx.example.net"`, "delivery.smarthost"},
 		{`[delivery.pools.high-risk]
-source_addresses = ["not-an-ip"]`, "delivery.pools.high-risk.source_addresses[0]"},
+source_addresses = ["not-an-ip"]`, `delivery.pools.high-risk.source_addresses: entry 0: "not-an-ip" is not an IP address`},
 		{`[delivery.pools.fast]
 source_addresses = []`, "delivery.pools.fast: unknown pool"},
 		{`[delivery]
@@ -103,6 +106,18 @@ secret = "short"`, "events.webhook[0].secret: must be at least 16 characters"},
 queue_size = 0`, "events.queue_size: must be at least 1"},
 		{`[policy]
 suppression_action = "bounce"`, `policy.suppression_action: must be "refuse" or "drop"`},
+		{`[policy]
+tenant_window = "soon"`, `policy.tenant_window: invalid duration: "soon"`},
+		{`[policy]
+tenant_window = "30s"`, `policy.tenant_window: must be at least 1m`},
+		{`[smtp]
+command_timeout = "soon"`, `line 2: smtp.command_timeout: not a duration`},
+		{`[reputation]
+trusted_ranges = ["10.0.0.0/8", "10.1.2.3/8"]`, `reputation.trusted_ranges: entry 1: 10.1.2.3/8 has host bits set; did you mean 10.0.0.0/8?`},
+		{`[reputation]
+trusted_ranges = "10.0.0.0/8"`, `reputation.trusted_ranges: must be a list of strings`},
+		{`[events]
+allowed_internal_webhooks = [10]`, `events.allowed_internal_webhooks: entry 0: must be a string`},
 	}
 	for _, tc := range cases {
 		c, err := Load(writeFile(t, tc.body))
@@ -127,12 +142,16 @@ func TestEveryKeyDocumented(t *testing.T) {
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
 			tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if f.Anonymous && tag == "" {
+				walk(prefix, f.Type) // policy.Settings: its keys are the section's
+				continue
+			}
 			if tag == "" || tag == "-" {
 				continue
 			}
 			key := prefix + tag
 			switch {
-			case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration{}):
+			case f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()):
 				walk(key+".", f.Type)
 			case f.Type.Kind() == reflect.Map:
 				for _, pool := range []string{"normal", "high-risk"} {
@@ -146,4 +165,48 @@ func TestEveryKeyDocumented(t *testing.T) {
 		}
 	}
 	walk("", reflect.TypeOf(Config{}))
+}
+
+// TestTypedValuesParsedOnce checks that the file's addresses, ranges and
+// durations arrive typed, as the gateway takes them.
+func TestTypedValuesParsedOnce(t *testing.T) {
+	c, err := Load(writeFile(t, `
+[policy]
+tenant_window = "2h"
+user_messages_per_minute = 7
+[reputation]
+trusted_ranges = ["192.0.2.7", "10.0.0.0/8", "::ffff:198.51.100.0/120"]
+[delivery]
+allowed_internal_next_hops = ["127.0.0.1"]
+[events]
+allowed_internal_webhooks = ["fd00::/8"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.TenantWindow != 2*time.Hour || c.Policy.Settings.UserMessagesPerMinute != 7 {
+		t.Fatalf("policy: %+v", c.Policy.Settings)
+	}
+	if def := Default().Policy.Settings; c.Policy.ProbationQuota != def.ProbationQuota || c.Policy.RestrictAction != def.RestrictAction {
+		t.Fatalf("policy defaults lost: %+v", c.Policy.Settings)
+	}
+	want := Prefixes{netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("198.51.100.0/24")}
+	if !reflect.DeepEqual(c.Reputation.TrustedRanges, want) {
+		t.Fatalf("trusted_ranges = %v, want %v", c.Reputation.TrustedRanges, want)
+	}
+	if got := c.Delivery.AllowedInternalNextHops; len(got) != 1 || got[0] != netip.MustParsePrefix("127.0.0.1/32") {
+		t.Fatalf("allowed_internal_next_hops = %v", got)
+	}
+	if got := c.Events.AllowedInternalWebhooks; len(got) != 1 || got[0] != netip.MustParsePrefix("fd00::/8") {
+		t.Fatalf("allowed_internal_webhooks = %v", got)
+	}
+	// A file's list replaces the dev default rather than adding to it.
+	d := Default()
+	d.ApplyDev()
+	if err := d.LoadFile(writeFile(t, "[reputation]\ntrusted_ranges = [\"192.0.2.0/24\"]\n")); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reputation.TrustedRanges) != 1 {
+		t.Fatalf("dev trusted_ranges not replaced: %v", d.Reputation.TrustedRanges)
+	}
 }

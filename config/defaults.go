@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/policy"
@@ -93,25 +94,11 @@ func (c *Config) ApplyDev() {
 	c.Queue.MaxAge = D(time.Hour)
 	// The demo tenant is a trial tenant relaying from loopback: trust it,
 	// or its first message would get 5.7.708 (a new IP).
-	c.Reputation.TrustedRanges = []string{"127.0.0.0/8", "::1/128"}
+	c.Reputation.TrustedRanges = Prefixes{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 }
 
-// defaultPolicy is policy.DefaultSettings in the config's shape.
+// defaultPolicy is policy.DefaultSettings with the connector probation
+// quota, which is not a per-tenant setting.
 func defaultPolicy() Policy {
-	d := policy.DefaultSettings()
-	return Policy{
-		ConnectorProbationQuota: 100,
-		TenantWindow:            D(d.TenantWindow), TenantSpamCount: d.TenantSpamCount, TenantSpamRatio: d.TenantSpamRatio,
-		UnregisteredPerDay: d.UnregisteredPerDay, DSNPerDay: d.DSNPerDay, UserMessagesPerMinute: d.UserMessagesPerMinute,
-		UserRecipientsPerDay: d.UserRecipientsPerDay, RecipientsPerMessage: d.RecipientsPerMessage,
-		TenantExternalPerDay: d.TenantExternalPerDay, UserExternalPerHour: d.UserExternalPerHour,
-		UserInternalPerHour: d.UserInternalPerHour, UserDailyRecipients: d.UserDailyRecipients,
-		UserSpamPerHour: d.UserSpamPerHour, RestrictAction: d.RestrictAction, SuppressionAction: d.SuppressionAction,
-		ProbationQuota: d.ProbationQuota, ProbationDays: d.ProbationDays,
-		ConnectorIPv4Addresses: d.ConnectorIPv4Addresses, ConnectorIPv6Nets64: d.ConnectorIPv6Nets64,
-		BulkCounts: d.BulkCounts, BaselineMinMessages: d.BaselineMinMessages, BaselineDeparture: d.BaselineDeparture,
-		NoveltyRatio: d.NoveltyRatio, CampaignNewRecipients: d.CampaignNewRecipients, FeedbackMinVolume: d.FeedbackMinVolume,
-		BounceReviewRate: d.BounceReviewRate, BouncePauseRate: d.BouncePauseRate,
-		ComplaintReviewRate: d.ComplaintReviewRate, ComplaintPauseRate: d.ComplaintPauseRate,
-	}
+	return Policy{ConnectorProbationQuota: 100, Settings: policy.DefaultSettings()}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -36,7 +37,7 @@ func subjectVerdict(_ context.Context, raw []byte, _ int, _ string) (policy.Verd
 func startBlockingGateway(t *testing.T) *gateway.Gateway {
 	t.Helper()
 	return startGatewayWith(t, "127.0.0.1:1", gateway.Options{Classifier: subjectVerdict}, func(c *config.Config) {
-		c.Reputation.TrustedRanges = []string{"127.0.0.0/8"}
+		c.Reputation.TrustedRanges = config.Prefixes{netip.MustParsePrefix("127.0.0.0/8")}
 		c.Policy.TenantSpamCount = 5
 		c.Policy.TenantSpamRatio = 0.5
 	})

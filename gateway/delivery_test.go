@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -58,7 +59,7 @@ func TestPermanentFailureBounces(t *testing.T) {
 		return nil
 	}})
 	cfg := testConfig(t, sink.Addr())
-	cfg.Delivery.Pools = map[string]config.Pool{"high-risk": {SourceAddresses: []string{"127.0.0.2"}}}
+	cfg.Delivery.Pools = map[string]config.Pool{"high-risk": {SourceAddresses: config.Addrs{netip.MustParseAddr("127.0.0.2")}}}
 	g := start(t, cfg, true)
 	c := dial(t, addr(g, "relay"))
 	if err := send(c, "a@demo.test", []string{"nobody@example.net", "ok@example.net"},

@@ -21,11 +21,7 @@ var registerEventMetrics sync.Once
 // with its own secret by the alert webhook's code.
 func (g *Gateway) openEvents(cfg *config.Config) error {
 	registerEventMetrics.Do(func() { metrics.Registry.MustRegister(events.Collectors()...) })
-	allowed, err := nexthop.ParsePrefixes(cfg.Events.AllowedInternalWebhooks)
-	if err != nil {
-		return fmt.Errorf("config: events.allowed_internal_webhooks: %w", err)
-	}
-	guard := nexthop.Guard{Allowed: allowed}
+	guard := nexthop.Guard{Allowed: cfg.Events.AllowedInternalWebhooks}
 	client := events.GuardedClient(guard)
 	hooks := map[string]*alert.Webhook{}
 	for i, h := range cfg.Events.Webhooks {

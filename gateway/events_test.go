@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -101,7 +102,7 @@ func TestDeliveryEventsOverSMTP(t *testing.T) {
 	cfg := testConfig(t, sink.Addr())
 	cfg.Queue.RetrySchedule = []config.Duration{config.D(time.Hour)} // one attempt each
 	cfg.Feedback.Address = "fbl@gw.test"
-	cfg.Events.AllowedInternalWebhooks = []string{"127.0.0.0/8"}
+	cfg.Events.AllowedInternalWebhooks = config.Prefixes{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg.Events.Webhooks = []config.EventWebhook{
 		{Tenant: "shop", URL: recvA.srv.URL + "/hook", Secret: recvA.secret},
 		{Tenant: "other", URL: recvB.srv.URL + "/hook", Secret: recvB.secret},
@@ -212,7 +213,7 @@ func TestSuppressedRecipientDropped(t *testing.T) {
 	sink := startSink(t, devsink.Hooks{})
 	recv := newEventReceiver(t, "shop's secret, long enough")
 	cfg := testConfig(t, sink.Addr())
-	cfg.Events.AllowedInternalWebhooks = []string{"127.0.0.0/8"}
+	cfg.Events.AllowedInternalWebhooks = config.Prefixes{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg.Events.Webhooks = []config.EventWebhook{{Tenant: "shop", URL: recv.srv.URL, Secret: recv.secret}}
 	g := start(t, cfg, false)
 	ctx := context.Background()

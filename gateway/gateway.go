@@ -33,7 +33,6 @@ import (
 	"github.com/tollgate-mail/tollgate/dnsverify"
 	"github.com/tollgate-mail/tollgate/events"
 	"github.com/tollgate-mail/tollgate/feedback"
-	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/nodes"
 	"github.com/tollgate-mail/tollgate/password"
 	"github.com/tollgate-mail/tollgate/policy"
@@ -83,7 +82,6 @@ type Gateway struct {
 	// when [postfix] turns neither on.
 	Postfix *postfix.Server
 
-	trusted    []netip.Prefix
 	classifier Classifier
 	clock      func() time.Time // Options.Now; nil is time.Now
 	Addrs      map[string]net.Addr
@@ -223,19 +221,16 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	}
 	pools := map[policy.Pool][]netip.Addr{}
 	for name, p := range cfg.Delivery.Pools {
-		for _, a := range p.SourceAddresses {
-			pools[policy.Pool(name)] = append(pools[policy.Pool(name)], netip.MustParseAddr(a)) // validated by config
-		}
+		pools[policy.Pool(name)] = p.SourceAddresses
 	}
 	d := cfg.Delivery
-	allowedHops, _ := nexthop.ParsePrefixes(d.AllowedInternalNextHops) // validated by config
 	g.transport = deliver.New(deliver.Options{
 		Hostname: cfg.Hostname, Smarthost: smarthost, Resolver: d.Resolver, Port: d.Port,
 		ConnectTimeout: d.ConnectTimeout.Duration, CommandTimeout: d.CommandTimeout.Duration,
 		DataTimeout: d.DataTimeout.Duration, IdleTimeout: d.IdleTimeout.Duration,
 		MaxPerDestination: d.MaxPerDestination, MaxMessagesPerConn: d.MaxMessagesPerConn,
 		RequireTLS: d.RequireTLS, VerifyTLS: d.VerifyTLS, Pools: pools, Logger: log,
-		AllowedInternal: allowedHops, OnConnect: opts.OnConnect,
+		AllowedInternal: d.AllowedInternalNextHops, OnConnect: opts.OnConnect,
 	})
 	retry := make([]time.Duration, len(cfg.Queue.RetrySchedule))
 	for i, r := range cfg.Queue.RetrySchedule {
@@ -296,7 +291,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if ln := adminLn; ln != nil {
 		g.api = api.New(api.Options{Token: g.AdminToken, Directory: g.Directory, Audit: g.Audit,
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
-			Blocks: g.Blocks, Policy: cfg.Policy.Settings(), Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
+			Blocks: g.Blocks, Policy: cfg.Policy.Settings, Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
 			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg), Corrections: g.Corrections,
 			DKIM: g.DKIM, Suppress: g.Suppress, Nodes: g.Nodes, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {

@@ -49,7 +49,7 @@ func testConfig(t testing.TB, smarthost string) *config.Config {
 	c.Delivery.IdleTimeout = config.D(5 * time.Second)
 	// Tests relay from loopback as trial tenants: trust it, as dev mode
 	// does (the 5.7.708 tests narrow it).
-	c.Reputation.TrustedRanges = []string{"127.0.0.0/8", "::1/128"}
+	c.Reputation.TrustedRanges = config.Prefixes{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	// Verdicts come from the test's classifier (startWith), not the model.
 	c.Classify.Engine = "off"
 	return c

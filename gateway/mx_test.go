@@ -2,10 +2,12 @@ package gateway_test
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/dnstest"
 )
@@ -29,7 +31,7 @@ func TestMXDelivery(t *testing.T) {
 	cfg.Delivery.Resolver = resolver
 	cfg.Delivery.Port, _ = strconv.Atoi(port)
 	// The MX records point at the sink on loopback: allow it.
-	cfg.Delivery.AllowedInternalNextHops = []string{"127.0.0.1"}
+	cfg.Delivery.AllowedInternalNextHops = config.Prefixes{netip.MustParsePrefix("127.0.0.1/32")}
 	g := start(t, cfg, false) // no dev seed: it would deliver to the capture sink
 	seedTenantWithConnector(t, g, "demo", "demo.test", "127.0.0.0/8")
 	c := dial(t, addr(g, "relay"))

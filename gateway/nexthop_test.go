@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate-mail/tollgate/config"
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/dnstest"
 	"github.com/tollgate-mail/tollgate/gateway"
@@ -77,7 +78,7 @@ func TestInternalNextHopsRefused(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Delivery.Resolver = dns.Addr
 	cfg.Delivery.Port, _ = strconv.Atoi(port)
-	cfg.Delivery.AllowedInternalNextHops = []string{internalHost + "/32"}
+	cfg.Delivery.AllowedInternalNextHops = config.Prefixes{netip.MustParsePrefix(internalHost + "/32")}
 	g := startWith(t, cfg, false, gateway.Options{OnConnect: func(a netip.AddrPort) {
 		mu.Lock()
 		dialled = append(dialled, a)

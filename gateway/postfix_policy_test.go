@@ -172,7 +172,7 @@ func TestPostfixPolicyChecks(t *testing.T) {
 	cfg.Policy.RecipientsPerMessage = 2
 	cfg.Policy.UnregisteredPerDay = 0
 	cfg.Policy.UserMessagesPerMinute = 3
-	cfg.Reputation.TrustedRanges = []string{"127.0.0.1/32"}
+	cfg.Reputation.TrustedRanges = config.Prefixes{netip.MustParsePrefix("127.0.0.1/32")}
 	g := startWith(t, cfg, false, gateway.Options{Classifier: subjectClassifier})
 	acme := seedTenantWithConnector(t, g, "acme", "acme.test", "127.0.0.2/32")
 	if _, _, err := g.Directory.SetLicense(context.Background(), directory.By{}, acme.ID, "licensed", 5, time.Time{}); err != nil {
@@ -255,7 +255,7 @@ func BenchmarkPostfixPolicy(b *testing.B) {
 	cfg.Postfix.PolicyListen = "127.0.0.1:0"
 	cfg.Delivery.Smarthost = sink.Addr()
 	cfg.Classify.Engine = "off"
-	cfg.Reputation.TrustedRanges = []string{"127.0.0.0/8"}
+	cfg.Reputation.TrustedRanges = config.Prefixes{netip.MustParsePrefix("127.0.0.0/8")}
 	cfg.Policy.UserMessagesPerMinute = 1 << 40
 	cfg.Policy.UserRecipientsPerDay = 1 << 40
 	cfg.Policy.UserExternalPerHour = 0

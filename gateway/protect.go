@@ -11,7 +11,6 @@ import (
 	"github.com/tollgate-mail/tollgate/classify"
 	"github.com/tollgate-mail/tollgate/corrections"
 	"github.com/tollgate-mail/tollgate/feedback"
-	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/queue"
 	"github.com/tollgate-mail/tollgate/reputation"
 	"github.com/tollgate-mail/tollgate/suppress"
@@ -90,13 +89,6 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 		DNSBL: reputation.DNSBLConfig{Zones: rc.DNSBLZones, Server: rc.DNSBLServer, Timeout: rc.DNSBLTimeout.Duration}}); err != nil {
 		return err
 	}
-	for _, r := range rc.TrustedRanges {
-		p, err := reputation.ParsePrefix(r)
-		if err != nil {
-			return fmt.Errorf("config: reputation.trusted_ranges: %w", err)
-		}
-		g.trusted = append(g.trusted, p)
-	}
 	// The tenant decisions read the node's own delivery feedback counts
 	// (shared through the counters) unless a caller plugs in others.
 	g.Feedback = feedback.NewSource(g.Counters, cfg.Feedback.Window.Duration, g.log)
@@ -105,7 +97,7 @@ func (g *Gateway) openProtection(ctx context.Context, cfg *config.Config, opts O
 		fb = opts.Feedback
 	}
 	g.Protect = &protect.Engine{
-		Defaults: cfg.Policy.Settings(), Counters: g.Counters, Blocks: g.Blocks, Tenants: g.Directory,
+		Defaults: cfg.Policy.Settings, Counters: g.Counters, Blocks: g.Blocks, Tenants: g.Directory,
 		Logger: g.log, Alert: g.alert(opts.Alert), Observe: g.Reputation.Observe,
 		Feedback: fb, Now: opts.Now, Audit: g.Audit,
 	}
@@ -191,11 +183,8 @@ func (g *Gateway) alert(extra func(protect.Alert)) func(protect.Alert) {
 
 // policyChain is the full chain of checks, built by protect in its order.
 func (g *Gateway) policyChain(cfg *config.Config) (policy.Chain, error) {
-	hops, err := nexthop.ParsePrefixes(cfg.Delivery.AllowedInternalNextHops)
-	if err != nil {
-		return policy.Chain{}, fmt.Errorf("config: delivery.allowed_internal_next_hops: %w", err)
-	}
-	ch, err := g.Protect.Chain(protect.ChainOptions{InternalNextHops: hops, Reputation: g.Reputation, TrustedRanges: g.trusted,
+	ch, err := g.Protect.Chain(protect.ChainOptions{InternalNextHops: cfg.Delivery.AllowedInternalNextHops,
+		Reputation: g.Reputation, TrustedRanges: cfg.Reputation.TrustedRanges,
 		Probation: g.Directory, ProbationQuota: cfg.Policy.ConnectorProbationQuota,
 		Suppression: suppress.Check{Store: g.Suppress, Log: g.log, OnSuppressed: g.onSuppressed,
 			Action: func(tenantID int64) string { return g.Protect.Settings(tenantID).SuppressionAction }}})

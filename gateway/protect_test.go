@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -311,7 +312,7 @@ func TestExpiredSubscription(t *testing.T) {
 // grants an exception; a licensed tenant on a new IP is not refused.
 func TestTrialTenantNewIP(t *testing.T) {
 	g, _ := startProtected(t, func(cfg *config.Config) {
-		cfg.Reputation.TrustedRanges = []string{"127.0.0.1/32"}
+		cfg.Reputation.TrustedRanges = config.Prefixes{netip.MustParsePrefix("127.0.0.1/32")}
 	})
 	trial := seedTenantWithConnector(t, g, "trial", "trial.test", "127.0.0.9/32")
 	paid := seedTenantWithConnector(t, g, "paid", "paid.test", "127.0.0.10/32")

@@ -31,68 +31,69 @@ const (
 )
 
 // Settings are the protection thresholds. The config file's [policy]
-// section gives the defaults for every tenant; a tenant's Overrides replace
-// single fields of them.
+// section gives the defaults for every tenant (config.Policy embeds this
+// struct, so the toml tags are the file's keys and the only list of them);
+// a tenant's Overrides replace single fields of them.
 type Settings struct {
 	// Tenant threshold (5.7.705): a tenant is blocked when, within
 	// TenantWindow, its spam+bulk verdicts reach TenantSpamCount AND they
 	// are at least TenantSpamRatio of its verdicts. Both must hold, so a
 	// false positive never blocks a large tenant and a small tenant that
 	// sprays spam is stopped after TenantSpamCount messages.
-	TenantWindow    time.Duration
-	TenantSpamCount int64
-	TenantSpamRatio float64
+	TenantWindow    time.Duration `toml:"tenant_window"`
+	TenantSpamCount int64         `toml:"tenant_spam_count"`
+	TenantSpamRatio float64       `toml:"tenant_spam_ratio"`
 
 	// UnregisteredPerDay is how many messages a day a tenant may send from
 	// domains that are not its verified accepted domains (5.7.750).
-	UnregisteredPerDay int64
+	UnregisteredPerDay int64 `toml:"unregistered_per_day"`
 
 	// DSNPerDay caps the delivery status notifications (bounces) sent for
 	// a tenant's mail per rolling 24 h. Beyond it DSNs are dropped (with a
 	// trace event): a tenant whose mail bounces by the thousand is either
 	// compromised or mailing a bad list, and its bounces to forged senders
 	// are backscatter. Zero sends none.
-	DSNPerDay int64
+	DSNPerDay int64 `toml:"dsn_per_day"`
 
 	// Sending limits per sender (a user, or the envelope sender of
 	// connector mail).
-	UserMessagesPerMinute int64 // deferred with 4.7.500 beyond it
-	UserRecipientsPerDay  int64 // rolling 24 h; 5.1.90 beyond it
-	RecipientsPerMessage  int64 // 5.5.3 beyond it
+	UserMessagesPerMinute int64 `toml:"user_messages_per_minute"` // deferred with 4.7.500 beyond it
+	UserRecipientsPerDay  int64 `toml:"user_recipients_per_day"`  // rolling 24 h; 5.1.90 beyond it
+	RecipientsPerMessage  int64 `toml:"recipients_per_message"`   // 5.5.3 beyond it
 	// TenantExternalPerDay caps a tenant's external recipients per rolling
 	// 24 h (5.7.233). Zero means the hosted service's formula,
 	// 500 × licences^0.7 + 9500.
-	TenantExternalPerDay int64
+	TenantExternalPerDay int64 `toml:"tenant_external_per_day"`
 
 	// Per-user outbound spam policy (5.1.8). Zero turns a limit off.
-	UserExternalPerHour int64
-	UserInternalPerHour int64
-	UserDailyRecipients int64
+	UserExternalPerHour int64 `toml:"user_external_per_hour"`
+	UserInternalPerHour int64 `toml:"user_internal_per_hour"`
+	UserDailyRecipients int64 `toml:"user_daily_recipients"`
 	// UserSpamPerHour restricts the credential (user password, app
 	// password or connector) that sent this many spam verdicts in an hour.
-	UserSpamPerHour int64
-	RestrictAction  string
+	UserSpamPerHour int64  `toml:"user_spam_per_hour"`
+	RestrictAction  string `toml:"restrict_action"`
 	// SuppressionAction is SuppressRefuse or SuppressDrop.
-	SuppressionAction string
+	SuppressionAction string `toml:"suppression_action"`
 
 	// ProbationQuota is a released tenant's first-day quota (messages per
 	// rolling 24 h); it doubles with every clean day until ProbationDays.
-	ProbationQuota int64
-	ProbationDays  int
+	ProbationQuota int64 `toml:"probation_quota"`
+	ProbationDays  int   `toml:"probation_days"`
 
 	// ConnectorIPv4Addresses and ConnectorIPv6Nets64 cap the address
 	// space a tenant admin may give the tenant's connectors, all of them
 	// together: IPv4 addresses, and IPv6 /64 networks. Beyond it only an
 	// operator can create a connector. Zero lets tenant admins add no
 	// ranges of that family.
-	ConnectorIPv4Addresses int64
-	ConnectorIPv6Nets64    int64
+	ConnectorIPv4Addresses int64 `toml:"connector_ipv4_addresses"`
+	ConnectorIPv6Nets64    int64 `toml:"connector_ipv6_64s"`
 	// BulkCounts makes bulk and list mail (a bulk verdict, List-Id or
 	// List-Unsubscribe) count towards the tenant threshold and the
 	// per-credential spam limit like spam: the hosted service's terms,
 	// which forbid bulk. Off by default: bulk is not abuse, and list mail
 	// counts only when the tenant's delivery feedback says it is unwanted.
-	BulkCounts bool
+	BulkCounts bool `toml:"bulk_counts"`
 
 	// Evidence beyond the verdicts (see docs/protection.md). A tenant whose
 	// baseline (its counted share over the past 7 days) rests on at least
@@ -103,20 +104,20 @@ type Settings struct {
 	// NoveltyRatio of the counted mail's recipients new to the tenant, the
 	// same content to CampaignNewRecipients new recipients in the window,
 	// or delivery feedback at the review rate.
-	BaselineMinMessages   int64
-	BaselineDeparture     float64
-	NoveltyRatio          float64
-	CampaignNewRecipients int64
+	BaselineMinMessages   int64   `toml:"baseline_min_messages"`
+	BaselineDeparture     float64 `toml:"baseline_departure"`
+	NoveltyRatio          float64 `toml:"novelty_ratio"`
+	CampaignNewRecipients int64   `toml:"campaign_new_recipients"`
 
 	// Delivery feedback (bounces, spam refusals, complaints): at the review
 	// rates the admins are alerted and bulk counts; at the pause rates the
 	// tenant is blocked. Rates count once FeedbackMinVolume messages were
 	// delivered or bounced.
-	FeedbackMinVolume   int64
-	BounceReviewRate    float64
-	BouncePauseRate     float64
-	ComplaintReviewRate float64
-	ComplaintPauseRate  float64
+	FeedbackMinVolume   int64   `toml:"feedback_min_volume"`
+	BounceReviewRate    float64 `toml:"bounce_review_rate"`
+	BouncePauseRate     float64 `toml:"bounce_pause_rate"`
+	ComplaintReviewRate float64 `toml:"complaint_review_rate"`
+	ComplaintPauseRate  float64 `toml:"complaint_pause_rate"`
 }
 
 // DefaultSettings are the built-in defaults, the hosted service's where it

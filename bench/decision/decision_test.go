@@ -293,7 +293,7 @@ func (e *env) chain(b testing.TB, c counters.Counter) policy.Chain {
 	// delivery feedback read from the same counters (one batch per tenant
 	// per feedback TTL), and a fingerprint on the spam verdict for the
 	// campaign spread.
-	eng := &protect.Engine{Defaults: cfg.Policy.Settings(), Counters: c, Blocks: e.blocks, Tenants: e.dirx,
+	eng := &protect.Engine{Defaults: cfg.Policy.Settings, Counters: c, Blocks: e.blocks, Tenants: e.dirx,
 		Logger: quiet, Alert: func(protect.Alert) {}, Feedback: feedbackOf(c)}
 	ch, err := eng.Chain(protect.ChainOptions{Probation: e.dirx, ProbationQuota: cfg.Policy.ConnectorProbationQuota})
 	if err != nil {

@@ -301,7 +301,7 @@ func startDemo(ctx context.Context, dir, adminListen string) (*demo, error) {
 	cfg.Policy.UserSpamPerHour = demoUserSpamPerHour
 	// Dev mode trusts all of loopback; the demo trusts only 127.0.0.1, so
 	// the trial tenant's 127.0.0.21 is a new IP with no reputation.
-	cfg.Reputation.TrustedRanges = []string{"127.0.0.1/32", "::1/128"}
+	cfg.Reputation.TrustedRanges = config.Prefixes{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
 	cfg.Log.Level = "debug"
 	if err := cfg.Finish(); err != nil {
 		return nil, err
