@@ -59,6 +59,8 @@ type env struct {
 	blocks  *blocks.Store
 	senders []sender
 	loadDur time.Duration
+	// rtt counts Redis round trips in the Redis variant (nil otherwise).
+	rtt *roundTrips
 }
 
 // sender is one user resolved as SMTP AUTH leaves it, with the addresses of
@@ -345,7 +347,7 @@ var verdicts = []struct {
 func BenchmarkDecision(b *testing.B) {
 	e := setup(b)
 	b.Run("counters=memory", func(b *testing.B) {
-		e.run(b, func() (counters.Counter, func()) { return counters.NewMemory(), func() {} })
+		e.run(b, func() (counters.Counter, func()) { e.rtt = nil; return counters.NewMemory(), func() {} })
 	})
 	b.Run("counters=redis", func(b *testing.B) {
 		prefix := fmt.Sprintf("tollgate-bench-decision:%d:%d:", os.Getpid(), time.Now().UnixNano())
@@ -358,7 +360,8 @@ func BenchmarkDecision(b *testing.B) {
 		defer client.Close()
 		defer deletePrefix(client, prefix)
 		e.run(b, func() (counters.Counter, func()) {
-			c, err := counters.NewRedis(&redis.Options{Addr: redisAddr, PoolSize: 32}, prefix)
+			e.rtt = &roundTrips{}
+			c, err := counters.NewRedis(&redis.Options{Addr: redisAddr, PoolSize: 32, Dialer: e.rtt.dialer}, prefix)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -397,6 +400,7 @@ func (e *env) measure(b *testing.B, ch policy.Chain, verdict policy.Verdict) {
 	var refused refusals
 	allocs := decisionAllocs(ctx, ch, e.senders, verdict)
 	b.ReportAllocs()
+	rtt0 := e.rtt.load()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		snd := &e.senders[r.IntN(len(e.senders))]
@@ -408,6 +412,7 @@ func (e *env) measure(b *testing.B, ch policy.Chain, verdict policy.Verdict) {
 		}
 	}
 	b.StopTimer()
+	e.rtt.report(b, rtt0, len(lat))
 	report(b, lat, &refused)
 	b.ReportMetric(allocs, "decision-allocs/op")
 }
@@ -422,6 +427,7 @@ func (e *env) measureParallel(b *testing.B, ch policy.Chain, verdict policy.Verd
 	var refused refusals
 	allocs := decisionAllocs(ctx, ch, e.senders, verdict)
 	b.ReportAllocs()
+	rtt0 := e.rtt.load()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(seed.Add(1), uint64(b.N)))
@@ -438,6 +444,7 @@ func (e *env) measureParallel(b *testing.B, ch policy.Chain, verdict policy.Verd
 		}
 	})
 	b.StopTimer()
+	e.rtt.report(b, rtt0, int(next.Load()))
 	report(b, lat[:next.Load()], &refused)
 	b.ReportMetric(allocs, "decision-allocs/op")
 }
