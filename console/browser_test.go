@@ -304,7 +304,7 @@ func TestConsoleBrowser(t *testing.T) {
 		b.fill(map[string]string{"x-tenant": fmt.Sprint(f.beta.ID), "x-prefix": "203.0.113.0/28", "x-reason": "new office line, ticket 4711"})
 		b.do("ttl", chromedp.SetValue(chromedp.ID("x-ttl"), "72h"))
 		b.submit("grant-exception")
-		b.wantText("#flash", fmt.Sprintf("Tenant %d may send from 203.0.113.0/28 until", f.beta.ID))
+		b.wantText("#flash", fmt.Sprintf("Tenant %s (id %d) may send from 203.0.113.0/28 until", f.beta.Name, f.beta.ID))
 		b.wantText("#exceptions", "203.0.113.0/28", "ticket 4711", "admin:ops@provider.test")
 		b.fill(map[string]string{"r-ip": "203.0.113.5", "r-tenant": fmt.Sprint(f.beta.ID)})
 		b.submit("lookup")

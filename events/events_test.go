@@ -100,6 +100,9 @@ func TestRetriedWithSameID(t *testing.T) {
 	if len(ids) != 2 || ids[0] != ids[1] || ids[0] == "" {
 		t.Fatalf("attempts' ids %q: want two attempts with the same id", ids)
 	}
+	// The receiver answers before the dispatcher counts the send: wait for
+	// the count rather than reading it at once.
+	waitFor(t, "the send counted", func() bool { return d.Stats().Sent == 1 })
 	if s := d.Stats(); s.Sent != 1 || s.Failed != 0 {
 		t.Fatalf("stats %+v", s)
 	}
