@@ -171,7 +171,7 @@ func (s *Server) queueAction(w http.ResponseWriter, r *http.Request) {
 func (s *Server) queueFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
-		s.fail(w, r, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such message in the queue"})
+		s.fail(w, r, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "message " + r.PathValue("id") + " is not in the queue"})
 	case errors.Is(err, queue.ErrBusy), errors.Is(err, queue.ErrHeld):
 		s.fail(w, r, &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()})
 	default:
