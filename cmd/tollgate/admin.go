@@ -138,6 +138,7 @@ func runAdminCommand(cmd *adminCommand, args []string) error {
 		opts = cmd.flags(fs)
 	}
 	tenant := tenantFlagOf(fs, cmd)
+	user := userFlagOf(fs)
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		commandUsage(os.Stdout, cmd)
@@ -160,6 +161,9 @@ func runAdminCommand(cmd *adminCommand, args []string) error {
 		return err
 	}
 	if pos, err = tenant.resolve(c, pos); err != nil {
+		return err
+	}
+	if err := user.resolve(c, fs); err != nil {
 		return err
 	}
 	return cmd.run(c, opts, pos)

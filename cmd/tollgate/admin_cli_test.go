@@ -79,6 +79,32 @@ func TestAdminCLINounVerb(t *testing.T) {
 	if out := run("status", "--tenant", "acme"); !strings.Contains(out, "acme") {
 		t.Fatalf("status --tenant acme: %s", out)
 	}
+	// A user by address as well as by id, in the tenant --tenant names
+	// (demo.test is the dev tenant's verified domain).
+	var ann struct{ ID int64 }
+	if err := json.Unmarshal([]byte(run("user", "create", "--json", "--tenant", "demo", "ann@demo.test")), &ann); err != nil || ann.ID == 0 {
+		t.Fatalf("user create --json: %v %+v", err, ann)
+	}
+	run("app-password", "create", "--tenant", "demo", "--user", "Ann@Demo.test", "phone")
+	if out := run("app-password", "list", "--tenant", "demo", "--user", fmt.Sprint(ann.ID)); !strings.Contains(out, "phone") {
+		t.Fatalf("app-password list by id after create by address: %s", out)
+	}
+	for _, c := range []struct{ args, want []string }{
+		{[]string{"app-password", "list", "--tenant", "demo", "--user", "bob@demo.test"}, []string{`"bob@demo.test"`, "user list --tenant"}},
+		{[]string{"app-password", "list", "--tenant", "acme", "--user", "ann@demo.test"}, []string{`"ann@demo.test"`}}, // another tenant's user
+		{[]string{"app-password", "list", "--tenant", "demo", "--user", "ann"}, []string{`"ann"`, "id or address"}},
+		{[]string{"app-password", "list", "--user", "ann@demo.test"}, []string{"--tenant"}},
+	} {
+		_, errOut, err := adminSplit(t, dir, url, "", c.args...)
+		if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Fatalf("%v: %v %q, want one error line", c.args, err, errOut)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(errOut, w) {
+				t.Fatalf("%v: %q does not name %s", c.args, errOut, w)
+			}
+		}
+	}
 	// One error line: what, the value, the status; no repetition.
 	out, errOut, err := adminSplit(t, dir, url, "", "connector", "create", "--tenant", "demo", "--name", "x", "192.0.2.0/24")
 	lines := strings.Split(strings.TrimSpace(errOut), "\n")
