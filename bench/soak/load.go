@@ -41,10 +41,15 @@ type ledger struct {
 	// replies[second][kind|class] counts the senders' outcomes: "250", an SMTP
 	// code with its enhanced code ("451 4.3.0"), or a connection failure.
 	replies map[int]map[string]int
+	// longest[second] is the longest an ordinary sender waited for a
+	// transaction's last reply (250 or not), by the second it ended.
+	longest map[int]time.Duration
 	seq     atomic.Int64
 }
 
-func newLedger() *ledger { return &ledger{start: time.Now(), replies: map[int]map[string]int{}} }
+func newLedger() *ledger {
+	return &ledger{start: time.Now(), replies: map[int]map[string]int{}, longest: map[int]time.Duration{}}
+}
 
 func (l *ledger) reply(kind, class string) {
 	s := int(time.Since(l.start) / time.Second)
@@ -55,6 +60,16 @@ func (l *ledger) reply(kind, class string) {
 		l.replies[s] = m
 	}
 	m[kind+"|"+class]++
+	l.mu.Unlock()
+}
+
+func (l *ledger) waited(kind string, d time.Duration) {
+	if kind != kindConnector && kind != kindAuth {
+		return
+	}
+	s := int(time.Since(l.start) / time.Second)
+	l.mu.Lock()
+	l.longest[s] = max(l.longest[s], d)
 	l.mu.Unlock()
 }
 
@@ -251,6 +266,7 @@ func (ld *loader) sender(ctx context.Context, t *tenant, user string, pace time.
 			sent = 0
 		}
 		ok, mailAt, lat, err := ld.send(c, m)
+		ld.led.waited(t.kind, time.Since(mailAt))
 		switch {
 		case err == nil:
 			ld.led.accept(accepted{token: m.token, tenant: t, rcpts: ok, mailAt: mailAt, at: time.Now(), lat: lat, node: node})

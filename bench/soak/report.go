@@ -34,6 +34,7 @@ type report struct {
 	faults               []*fault
 	faultReplies         []map[string]int
 	faultLasted          []time.Duration
+	faultLongest         []time.Duration
 	memory               map[string][]sample
 	memoryFindings       []string
 	drained              bool
@@ -179,11 +180,12 @@ func check(led *ledger, sk *sink, fl *fleet, faults []*fault, mem map[string][]s
 	// the start the last of them came.
 	for _, f := range faults {
 		m := map[string]int{}
-		var lasted time.Duration
+		var lasted, longest time.Duration
 		if !f.start.IsZero() {
 			s0 := int(f.start.Sub(led.start) / time.Second)
 			s1 := int(f.end.Add(15*time.Second).Sub(led.start) / time.Second)
 			for s := s0; s <= s1; s++ {
+				longest = max(longest, led.longest[s])
 				for k, v := range led.replies[s] {
 					kind, class, _ := strings.Cut(k, "|")
 					if class == "250" || kind == kindLimited || kind == kindSpam {
@@ -196,6 +198,7 @@ func check(led *ledger, sk *sink, fl *fleet, faults []*fault, mem map[string][]s
 		}
 		r.faultReplies = append(r.faultReplies, m)
 		r.faultLasted = append(r.faultLasted, lasted)
+		r.faultLongest = append(r.faultLongest, longest)
 	}
 	for _, byS := range led.replies {
 		for k, v := range byS {
@@ -246,7 +249,7 @@ func (r *report) print(w io.Writer, o options, privatePG bool) {
 	for i := range r.p99 {
 		fmt.Fprintf(w, "  minute %d: %d / %s\n", i+1, r.perMinute[i], r.p99[i].Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "faults (replies to ordinary senders other than 250, from the fault to 15 s after it; how long they lasted):\n")
+	fmt.Fprintf(w, "faults (replies to ordinary senders other than 250, from the fault to 15 s after it; when the last came; the longest wait for a reply):\n")
 	for i, f := range r.faults {
 		switch {
 		case f.start.IsZero():
@@ -258,8 +261,8 @@ func (r *report) print(w io.Writer, o options, privatePG bool) {
 			if f.err != nil {
 				errs = " ERROR: " + f.err.Error()
 			}
-			fmt.Fprintf(w, "  %-20s %-6s at %4.0fs, out %5.1fs: %s; last after %s%s\n", f.kind, f.target, f.at.Seconds(),
-				f.end.Sub(f.start).Seconds(), classes(r.faultReplies[i]), r.faultLasted[i], errs)
+			fmt.Fprintf(w, "  %-20s %-6s at %4.0fs, out %5.1fs: %s; last after %s; longest wait %s%s\n", f.kind, f.target, f.at.Seconds(),
+				f.end.Sub(f.start).Seconds(), classes(r.faultReplies[i]), r.faultLasted[i].Round(time.Second), r.faultLongest[i].Round(100*time.Millisecond), errs)
 		}
 	}
 	fmt.Fprintf(w, "memory (sampled every 10 s): node: samples, max RSS, max heap in use, max goroutines, last goroutines\n")
