@@ -82,6 +82,10 @@ func (fl *fleet) inject(ctx context.Context, f *fault) {
 	switch f.kind {
 	case faultKill:
 		n := fl.node(f.target)
+		if !n.running() {
+			f.err = fmt.Errorf("%s was not running (it exited on its own)", n.name)
+			return
+		}
 		n.kill()
 		fl.logf("%s killed (-9); restarting in %s", n.name, f.hold)
 		sleep(ctx, f.hold)
@@ -160,4 +164,9 @@ func mountSpool(dir string, size int64) (why string) {
 	return ""
 }
 
-func unmount(dir string) { exec.Command("umount", dir).Run() }
+func unmount(dir string) error {
+	if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("umount %s: %v: %s", dir, err, out)
+	}
+	return nil
+}

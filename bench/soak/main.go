@@ -68,6 +68,7 @@ Flags:
 	fs.IntVar(&o.tenants, "tenants", 24, "ordinary tenants (a third send with AUTH, the rest through connectors)")
 	fs.IntVar(&o.senders, "senders", 12, "concurrent ordinary senders")
 	fs.DurationVar(&o.pace, "pace", 400*time.Millisecond, "mean pause between one sender's messages")
+	hold := fs.Duration("hold", 0, "how long each outage lasts (default 30s, 10s with -short)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -88,6 +89,9 @@ Flags:
 			o.senders = 8
 		}
 		o.rounds, o.faultHold, o.drainLimit = 1, 10*time.Second, 90*time.Second
+	}
+	if *hold > 0 {
+		o.faultHold = *hold
 	}
 	switch {
 	case o.duration < 30*time.Second:

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -12,19 +13,24 @@ import (
 // node is one `tollgate serve` of the fleet, with its own data directory,
 // spool and source address (so the sink can tell which node delivered).
 type node struct {
-	name      string
-	bin       string
-	dir       string
-	config    string
-	source    string // the delivery source address, 127.0.2.N
-	relay     string
-	submit    string
-	admin     string
-	spool     string
-	starts    int
-	p         *proc
-	logPath   string
-	killedAt  []time.Time
+	name     string
+	bin      string
+	dir      string
+	config   string
+	source   string // the delivery source address, 127.0.2.N
+	relay    string
+	submit   string
+	admin    string
+	spool    string
+	starts   int
+	p        *proc
+	logPath  string
+	killedAt []time.Time
+	// exits lists the times the node exited without the soak stopping it:
+	// a crash, which fails the soak.
+	mu        sync.Mutex
+	stopping  bool
+	exits     []time.Time
 	startedAt time.Time
 }
 
@@ -125,6 +131,17 @@ func (n *node) start() error {
 		return err
 	}
 	n.p = p
+	n.mu.Lock()
+	n.stopping = false
+	n.mu.Unlock()
+	go func() {
+		<-p.exited
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if !n.stopping {
+			n.exits = append(n.exits, time.Now())
+		}
+	}()
 	for _, a := range []string{n.admin, n.relay, n.submit} {
 		if err := waitListening(a, 90*time.Second, p.exited); err != nil {
 			return fmt.Errorf("%s: %w (log: %s)", n.name, err, n.logPath)
@@ -148,6 +165,7 @@ func (n *node) running() bool {
 
 // kill is kill -9: no drain, no shutdown; the spool is left as it was.
 func (n *node) kill() {
+	n.expectExit()
 	n.killedAt = append(n.killedAt, time.Now())
 	n.p.signal(syscall.SIGKILL)
 	<-n.p.exited
@@ -156,6 +174,20 @@ func (n *node) kill() {
 // stop drains the node (SIGTERM) as an operator would.
 func (n *node) stop() {
 	if n.running() {
+		n.expectExit()
 		n.p.stop(syscall.SIGTERM, 30*time.Second)
 	}
+}
+
+func (n *node) expectExit() {
+	n.mu.Lock()
+	n.stopping = true
+	n.mu.Unlock()
+}
+
+// crashes returns the times the node exited on its own.
+func (n *node) crashes() []time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]time.Time(nil), n.exits...)
 }

@@ -122,6 +122,11 @@ func check(led *ledger, sk *sink, fl *fleet, faults []*fault, mem map[string][]s
 	if len(r.unexpectedDSN) > 0 {
 		r.fail("%d bounce(s) that should not exist (e.g. %s)", len(r.unexpectedDSN), first(r.unexpectedDSN))
 	}
+	for _, n := range fl.nodes {
+		for _, at := range n.crashes() {
+			r.fail("%s exited on its own at %s after the load started (see its log)", n.name, at.Sub(led.start).Round(time.Second))
+		}
+	}
 	if !drained {
 		r.fail("the queues did not drain in time")
 	}
@@ -178,12 +183,16 @@ func check(led *ledger, sk *sink, fl *fleet, faults []*fault, mem map[string][]s
 	// What each fault did to the ordinary senders: their replies other than
 	// 250 from the fault's start to 15 s after its end, and how long after
 	// the start the last of them came.
-	for _, f := range faults {
+	for i, f := range faults {
 		m := map[string]int{}
 		var lasted, longest time.Duration
 		if !f.start.IsZero() {
 			s0 := int(f.start.Sub(led.start) / time.Second)
-			s1 := int(f.end.Add(15*time.Second).Sub(led.start) / time.Second)
+			until := f.end.Add(15 * time.Second)
+			if i+1 < len(faults) && !faults[i+1].start.IsZero() && faults[i+1].start.Before(until) {
+				until = faults[i+1].start // the next fault's replies are its own
+			}
+			s1 := int(until.Sub(led.start)/time.Second) - 1
 			for s := s0; s <= s1; s++ {
 				longest = max(longest, led.longest[s])
 				for k, v := range led.replies[s] {
@@ -249,7 +258,7 @@ func (r *report) print(w io.Writer, o options, privatePG bool) {
 	for i := range r.p99 {
 		fmt.Fprintf(w, "  minute %d: %d / %s\n", i+1, r.perMinute[i], r.p99[i].Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "faults (replies to ordinary senders other than 250, from the fault to 15 s after it; when the last came; the longest wait for a reply):\n")
+	fmt.Fprintf(w, "faults (replies to ordinary senders other than 250, from the fault to 15 s after it or the next fault; when the last came; the longest wait for a reply):\n")
 	for i, f := range r.faults {
 		switch {
 		case f.start.IsZero():

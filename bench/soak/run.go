@@ -95,12 +95,17 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 	for i := 0; i < fleetSize; i++ {
 		spool, minFree := "", int64(64<<20)
 		if i == fleetSize-1 {
-			spool = filepath.Join(root, "spool3")
-			if fl.tmpfsWhy = mountSpool(spool, 96<<20); fl.tmpfsWhy == "" {
-				fl.tmpfs = spool
+			mnt := filepath.Join(root, "spool3")
+			spool = mnt
+			if fl.tmpfsWhy = mountSpool(mnt, 96<<20); fl.tmpfsWhy == "" {
+				fl.tmpfs = mnt
 				minFree = 16 << 20
-				cleanup = append(cleanup, func() { unmount(spool) })
-				spool = filepath.Join(spool, "spool")
+				cleanup = append(cleanup, func() {
+					if err := unmount(mnt); err != nil {
+						logf("%v", err)
+					}
+				})
+				spool = filepath.Join(mnt, "spool")
 			} else {
 				logf("the spool disk full fault is skipped: %s", fl.tmpfsWhy)
 			}
