@@ -16,6 +16,10 @@ import (
 // bug.
 const dupWindow = 5 * time.Second
 
+// blockRefresh is how soon every node applies a block or restriction made
+// on one (docs/scaling.md, the block snapshot refresh).
+const blockRefresh = 2 * time.Second
+
 // report is what one soak found.
 type report struct {
 	accepted, recipients int
@@ -28,6 +32,7 @@ type report struct {
 	limitedAccepted      int
 	spamAccepted         int // external recipients of the compromised tenant that got 250
 	spamDelivered        int
+	spamRestrictedAt     time.Duration
 	spamReplies          map[string]int
 	p99                  []time.Duration // per minute
 	perMinute            []int
@@ -48,7 +53,7 @@ func (r *report) fail(format string, args ...any) {
 
 // check compares what the senders were told with what the sink saw.
 func check(led *ledger, sk *sink, fl *fleet, faults []*fault, mem map[string][]sample, drained bool) *report {
-	r := &report{byKind: map[string]int{}, faults: faults, memory: mem, drained: drained, spamReplies: map[string]int{}}
+	r := &report{byKind: map[string]int{}, faults: faults, memory: mem, drained: drained, spamReplies: map[string]int{}, spamRestrictedAt: -1}
 	arr, dsns := sk.snapshot()
 	for _, v := range arr {
 		r.deliveries += len(v)
@@ -155,6 +160,25 @@ func check(led *ledger, sk *sink, fl *fleet, faults []*fault, mem map[string][]s
 	if n := r.byKind[kindSpam]; int64(n) > soakLimits.spamPerHour {
 		r.fail("the compromised tenant got %d messages accepted; its stop (user_spam_per_hour) allows %d", n, soakLimits.spamPerHour)
 	}
+	// The restriction made on the node that saw the crossing verdict holds
+	// on every node within the block refresh (2 s): no message of the
+	// compromised tenant gets 250 later than that after the first refusal.
+	firstRefusal := -1
+	for sec, byS := range led.replies {
+		if byS[kindSpam+"|550 5.7.711"] > 0 && (firstRefusal < 0 || sec < firstRefusal) {
+			firstRefusal = sec
+		}
+	}
+	if firstRefusal >= 0 {
+		r.spamRestrictedAt = time.Duration(firstRefusal) * time.Second
+		limit := led.start.Add(r.spamRestrictedAt + time.Second + blockRefresh)
+		for _, a := range led.acc {
+			if a.tenant.kind == kindSpam && a.mailAt.After(limit) {
+				r.fail("a message of the compromised tenant got 250 on %s at %s, over %s after its credential was first refused (at %s)",
+					fl.nodes[a.node].name, a.mailAt.Sub(led.start).Round(time.Second), blockRefresh, r.spamRestrictedAt)
+			}
+		}
+	}
 	bucket := int(math.Ceil(float64(soakLimits.spamExternal) / 60))
 	if r.spamAccepted > int(soakLimits.spamExternal)+bucket {
 		r.fail("the compromised tenant got %d external recipients accepted; its stop allows %d (+%d, one bucket)",
@@ -254,6 +278,9 @@ func (r *report) print(w io.Writer, o options, privatePG bool) {
 		r.limitedAccepted, r.limitedMax, time.Minute-time.Minute/60-500*time.Millisecond, soakLimits.limitedPerMinute)
 	fmt.Fprintf(w, "compromised tenant: %d messages, %d external recipients accepted (stops: %d spam verdicts an hour, %d external recipients a day), %d delivered; its replies: %s\n",
 		r.byKind[kindSpam], r.spamAccepted, soakLimits.spamPerHour, soakLimits.spamExternal, r.spamDelivered, classes(r.spamReplies))
+	if r.spamRestrictedAt >= 0 {
+		fmt.Fprintf(w, "compromised tenant first refused (5.7.711) %s into the load; a 250 on any node later than %s after that fails\n", r.spamRestrictedAt, blockRefresh)
+	}
 	fmt.Fprintf(w, "per minute: messages / p99 of the 250 after DATA:\n")
 	for i := range r.p99 {
 		fmt.Fprintf(w, "  minute %d: %d / %s\n", i+1, r.perMinute[i], r.p99[i].Round(time.Millisecond))
