@@ -18,7 +18,9 @@ func init() {
 		return fs.Int64("tenant", 0, "the tenant, by `name or id` (see tollgate admin tenant list)")
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"tenant list", "", "list tenants (a tenant admin sees its own)", nil, (*adminClient).tenants},
+		adminCommand{"tenant list", "", "list tenants (a tenant admin sees its own); --q searches names and ids", func(fs *flag.FlagSet) any {
+			return addListSearch(fs, "name", "id", "created", "license")
+		}, (*adminClient).tenants},
 		adminCommand{"tenant create", "NAME", "create a tenant (operators)", func(fs *flag.FlagSet) any {
 			return &tenantOpts{license: fs.String("license", "trial", "licence: trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
 		}, (*adminClient).tenantCreate},
@@ -118,16 +120,24 @@ func (c *adminClient) table(header string) *tabwriter.Writer {
 // tenantRow is the tenant as the tables read it.
 type tenantRow = client.Tenant
 
-func (c *adminClient) tenants(_ any, args []string) error {
-	items, err := getList[client.Tenant](c, "/api/v1/tenants", "tenants")
-	if err != nil {
+func (c *adminClient) tenants(o any, args []string) error {
+	ls, _ := o.(*listSearch)
+	var r struct {
+		Tenants []client.Tenant `json:"tenants"`
+		Total   int             `json:"total"`
+	}
+	if err := c.get("/api/v1/tenants"+ls.query(nil), &r); err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tNAME\tLICENCE\tSEATS\tCREATED")
-	for _, t := range items {
+	for _, t := range r.Tenants {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", t.ID, t.Name, t.License, t.Seats, when(t.CreatedAt))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	ls.footer(c, len(r.Tenants), r.Total, "tenants")
+	return nil
 }
 
 func (c *adminClient) tenantCreate(o any, args []string) error {
