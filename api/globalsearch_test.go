@@ -63,6 +63,18 @@ func TestGlobalListSearchSortPage(t *testing.T) {
 	if ops.Total != 0 || len(ops.Operators) != 0 {
 		t.Fatalf("operators matching nothing: %+v", ops)
 	}
+	// The audit log's q: a part of the actor, action, target or address.
+	var au struct{ Entries []client.AuditEntry }
+	e.want(200, "op", "GET", "/api/v1/audit?q=TENANT.CREATE", nil, &au)
+	if len(au.Entries) != 4 {
+		t.Fatalf("audit q=TENANT.CREATE: %d entries, want the 4 tenants created", len(au.Entries))
+	}
+	for _, x := range au.Entries {
+		if x.Action != "tenant.create" {
+			t.Errorf("audit q=TENANT.CREATE gave %s", x.Action)
+		}
+	}
+	e.wantInvalid("op", "/api/v1/audit?q="+strings.Repeat("x", 201), "q")
 	var reqs struct {
 		UnblockRequests []client.UnblockRequest `json:"unblock_requests"`
 		Total           int

@@ -137,6 +137,18 @@ func TestConsoleBrowserLists(t *testing.T) {
 		b.wantText("#exceptions", "203.0.113.0/28", "ticket 4712")
 	})
 
+	step(t, "search the audit log for the grant", func(t *testing.T) {
+		b.t = t
+		b.open("/console/audit")
+		b.fill(map[string]string{"f-q": "EXCEPTION.grant"})
+		b.submit("filter")
+		b.wantText("#audit tbody", "reputation.exception.grant", "admin:ops@provider.test")
+		if n := run(b, "count other rows", chromedp.Evaluate[int](`[...document.querySelectorAll('#audit tbody tr')].filter(r => !r.textContent.includes('reputation.exception.grant')).length`)); n != 0 {
+			t.Errorf("the search shows %d other entries", n)
+		}
+		b.shot("audit-search")
+	})
+
 	step(t, "set a tenant's suppression_action", func(t *testing.T) {
 		b.t = t
 		path := fmt.Sprintf("/console/t/%d/policy", f.beta.ID)

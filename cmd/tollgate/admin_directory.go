@@ -46,7 +46,7 @@ func init() {
 		}, (*adminClient).userCreate},
 		adminCommand{"audit", "[verify]", "search the audit log, newest first; \"audit verify\" checks its hash chain", func(fs *flag.FlagSet) any {
 			return &auditOpts{tenant: fs.Int64("tenant", 0, "only this tenant's entries (`name or id`)"), action: fs.String("action", "", "exact action, e.g. connector.create"),
-				actor: fs.String("actor", "", "exact actor"), days: fs.Int("days", 0, "only the last `N` days"), limit: fs.Int("limit", 100, "at most `N` entries")}
+				actor: fs.String("actor", "", "exact actor"), q: fs.String("q", "", "entries whose actor, action, target or source address contains `TEXT` (any case)"), days: fs.Int("days", 0, "only the last `N` days"), limit: fs.Int("limit", 100, "at most `N` entries")}
 		}, (*adminClient).audit},
 	)
 }
@@ -80,6 +80,7 @@ type userOpts struct {
 type auditOpts struct {
 	tenant        *int64
 	action, actor *string
+	q             *string
 	days, limit   *int
 }
 
@@ -372,7 +373,7 @@ func (c *adminClient) audit(o any, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected %q (the only sub-command is verify)", args[0])
 	}
-	f := client.AuditFilter{Tenant: *opts.tenant, Action: *opts.action, Actor: *opts.actor, Days: *opts.days, Limit: *opts.limit}
+	f := client.AuditFilter{Tenant: *opts.tenant, Action: *opts.action, Actor: *opts.actor, Text: *opts.q, Days: *opts.days, Limit: *opts.limit}
 	if !c.json {
 		entries, err := c.api.Audit(c.ctx, f)
 		if err != nil {

@@ -36,6 +36,9 @@ func TestAdminListSearch(t *testing.T) {
 	if out := mustAdmin(t, dir, url, "unblock-request", "list", "--status", "all", "--q", "phished"); !strings.Contains(out, "0 of 0 requests matching") {
 		t.Fatalf("unblock-request list --q:\n%s", out)
 	}
+	if out := mustAdmin(t, dir, url, "audit", "--q", "TENANT.create"); strings.Count(out, "tenant.create") != 3 {
+		t.Fatalf("audit --q TENANT.create, want the 3 tenants created:\n%s", out)
+	}
 	// Without search flags the output is as before: no count line.
 	if out := mustAdmin(t, dir, url, "tenant", "list"); strings.Contains(out, " of ") {
 		t.Fatalf("plain tenant list has a count line:\n%s", out)
