@@ -75,6 +75,9 @@ func TestGlobalListSearchSortPage(t *testing.T) {
 		}
 	}
 	e.wantInvalid("op", "/api/v1/audit?q="+strings.Repeat("x", 201), "q")
+	// The global suppression list: q, as the other lists (search still works).
+	e.want(200, "op", "GET", "/api/v1/suppressions?q=nobody", nil, nil)
+	e.wantInvalid("op", "/api/v1/suppressions?q="+strings.Repeat("x", 201), "q")
 	var reqs struct {
 		UnblockRequests []client.UnblockRequest `json:"unblock_requests"`
 		Total           int
