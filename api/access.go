@@ -75,7 +75,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ts, err := s.opts.Directory.Tokens(r.Context(), scope)
-	listOrFail(s, w, r, "tokens", ts, err, toToken)
+	pageList(s, w, r, "tokens", ts, err, toToken, tokenList)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -274,7 +274,7 @@ func (s *Server) createAdmin(w http.ResponseWriter, r *http.Request) {
 // listOperators lists the operator admins (operators only).
 func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 	as, err := s.opts.Directory.Admins(r.Context(), 0)
-	listOrFail(s, w, r, "operators", as, err, toAdmin)
+	pageList(s, w, r, "operators", as, err, toAdmin, adminList)
 }
 
 // createOperator adds an operator admin (operators only): the bootstrap

@@ -11,7 +11,8 @@ import (
 
 // queryAudit searches the audit log. Tenant admins see their tenant's
 // entries only. Parameters: tenant, actor, action, action_prefix, since,
-// until (RFC 3339), days (since = now - days), limit, after_id.
+// until (RFC 3339), days (since = now - days), q (a part of the actor,
+// action, target or source address), limit, after_id.
 // "Connectors created in the last 7 days" is ?action=connector.create&days=7.
 func (s *Server) queryAudit(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Audit == nil {
@@ -19,7 +20,11 @@ func (s *Server) queryAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), ActionPrefix: q.Get("action_prefix")}
+	f := audit.Filter{Actor: q.Get("actor"), Action: q.Get("action"), ActionPrefix: q.Get("action_prefix"), Text: q.Get("q")}
+	if len(f.Text) > maxListQuery {
+		s.fail(w, r, badField("q", "is %d bytes; at most %d", len(f.Text), maxListQuery))
+		return
+	}
 	intParam := func(name string) (int64, bool) {
 		v := q.Get(name)
 		if v == "" {

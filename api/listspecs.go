@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"strconv"
 	"strings"
 
 	"github.com/tollgate-mail/tollgate/client"
@@ -54,5 +55,29 @@ var adminList = listSpec[client.Admin]{
 			return byTime(a.LastSignIn, b.LastSignIn)
 		},
 		"password_changed": func(a, b client.Admin) int { return a.PasswordChangedAt.Compare(b.PasswordChangedAt) },
+	},
+}
+
+// The operator's global lists take the same ?q=, ?sort=, ?order=, ?limit=
+// and ?offset= as a tenant's, and answer the same "total".
+
+var tenantList = listSpec[client.Tenant]{
+	text: func(t client.Tenant) []string { return []string{t.Name, strconv.FormatInt(t.ID, 10)} },
+	sorts: map[string]func(a, b client.Tenant) int{
+		"name":    func(a, b client.Tenant) int { return byFold(a.Name, b.Name) },
+		"id":      func(a, b client.Tenant) int { return cmp.Compare(a.ID, b.ID) },
+		"created": func(a, b client.Tenant) int { return a.CreatedAt.Compare(b.CreatedAt) },
+		"license": func(a, b client.Tenant) int { return cmp.Compare(a.Effective, b.Effective) },
+	},
+}
+
+var unblockRequestList = listSpec[client.UnblockRequest]{
+	text: func(u client.UnblockRequest) []string {
+		return []string{u.Tenant, strconv.FormatInt(u.TenantID, 10), u.Cause, u.Fix, u.SubmittedBy, u.DecidedBy, u.Note}
+	},
+	sorts: map[string]func(a, b client.UnblockRequest) int{
+		"submitted": func(a, b client.UnblockRequest) int { return a.SubmittedAt.Compare(b.SubmittedAt) },
+		"tenant":    func(a, b client.UnblockRequest) int { return byFold(a.Tenant, b.Tenant) },
+		"status":    func(a, b client.UnblockRequest) int { return cmp.Compare(a.Status, b.Status) },
 	},
 }

@@ -92,7 +92,9 @@ func (s *Server) listStandings(w http.ResponseWriter, r *http.Request) {
 
 // nodeJSON is one node's last report on the dashboard.
 type nodeJSON struct {
-	Node       string    `json:"node"`
+	ID   string `json:"node_id"`
+	Node string `json:"node"` // the hostname, not unique
+
 	QueueDepth int       `json:"queue_depth"`
 	ReportedAt time.Time `json:"reported_at"`
 	Stale      bool      `json:"stale"`
@@ -128,7 +130,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		total := 0
 		out.Nodes = []nodeJSON{}
 		for _, n := range rs {
-			out.Nodes = append(out.Nodes, nodeJSON{Node: n.Node, QueueDepth: n.QueueDepth, ReportedAt: n.ReportedAt, Stale: n.Stale})
+			out.Nodes = append(out.Nodes, nodeJSON{ID: n.ID, Node: n.Hostname, QueueDepth: n.QueueDepth, ReportedAt: n.ReportedAt, Stale: n.Stale})
 			if !n.Stale {
 				total += n.QueueDepth
 			}

@@ -17,7 +17,16 @@ func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	l, err := s.opts.Suppress.List(r.Context(), id, r.URL.Query().Get("search"), limit)
+	// q, as on the other lists; search is its older name, still taken.
+	text := r.URL.Query().Get("q")
+	if text == "" {
+		text = r.URL.Query().Get("search")
+	}
+	if len(text) > maxListQuery {
+		s.fail(w, r, badField("q", "is %d bytes; at most %d", len(text), maxListQuery))
+		return
+	}
+	l, err := s.opts.Suppress.List(r.Context(), id, text, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -29,6 +29,11 @@ func TestSuppressionsOverAPI(t *testing.T) {
 	}
 	var l struct{ Suppressions []suppress.Entry }
 	e.want(200, tok, "GET", base+"?search=example.net", nil, &l)
+	var viaQ struct{ Suppressions []suppress.Entry }
+	e.want(200, tok, "GET", base+"?q=EXAMPLE.NET", nil, &viaQ)
+	if len(viaQ.Suppressions) != len(l.Suppressions) {
+		t.Fatalf("q=EXAMPLE.NET found %d, search=example.net %d", len(viaQ.Suppressions), len(l.Suppressions))
+	}
 	if len(l.Suppressions) != 1 || l.Suppressions[0].Address != "gone@example.net" {
 		t.Fatalf("search: %+v", l)
 	}

@@ -140,11 +140,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 		t, err = s.opts.Directory.Tenant(r.Context(), p.TenantID)
 		ts = []directory.Tenant{t}
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeList(w, "tenants", ts, toTenant)
+	pageList(s, w, r, "tenants", ts, err, toTenant, tenantList)
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {

@@ -67,7 +67,7 @@ func (s *Server) listTenantUnblockRequests(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	us, err := s.opts.Blocks.UnblockRequests(r.Context(), t.ID, r.URL.Query().Get("status"))
-	listOrFail(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
+	pageList(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) }, unblockRequestList)
 }
 
 // listUnblockRequests is the operator's queue: every tenant's requests
@@ -88,7 +88,7 @@ func (s *Server) listUnblockRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	us, err := s.opts.Blocks.UnblockRequests(r.Context(), 0, status)
-	listOrFail(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) })
+	pageList(s, w, r, "unblock_requests", us, err, func(u blocks.UnblockRequest) client.UnblockRequest { return s.withReview(r, u) }, unblockRequestList)
 }
 
 // unblockRequest finds a request the caller may see.

@@ -26,8 +26,12 @@ type Filter struct {
 	// hierarchy: "connector" (or "connector.") matches "connector.create"
 	// and "connector.delete" but not "connectors.x".
 	ActionPrefix string
-	Since        time.Time // entries at or after Since
-	Until        time.Time // entries strictly before Until
+	// Text selects entries whose actor, action, target or source address
+	// holds it, case-insensitively (an operator's "anything about
+	// deploy-bot"); '%' and '_' match themselves.
+	Text  string
+	Since time.Time // entries at or after Since
+	Until time.Time // entries strictly before Until
 	// AfterID pages through results: pass the ID of the last entry of the
 	// previous page to get the entries after it in newest-first order,
 	// that is those with an ID below AfterID.
@@ -63,6 +67,11 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 	if p := strings.TrimSuffix(f.ActionPrefix, "."); p != "" {
 		// substr, not LIKE: '_' is a LIKE wildcard and may appear in actions.
 		add("(action = ? OR substr(action, 1, ?) = ?)", p, utf8.RuneCountInString(p)+1, p+".")
+	}
+	if t := strings.TrimSpace(f.Text); t != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(t)) + "%"
+		add(`(LOWER(actor) LIKE ? ESCAPE '\' OR LOWER(action) LIKE ? ESCAPE '\' OR LOWER(target) LIKE ? ESCAPE '\' OR LOWER(source_ip) LIKE ? ESCAPE '\')`,
+			like, like, like, like)
 	}
 	if !f.Since.IsZero() {
 		add("created_at >= ?", f.Since.UnixNano())

@@ -63,6 +63,12 @@ func TestQueryFilters(t *testing.T) {
 		{"limit", Filter{Limit: 2}, []int64{7, 6}},
 		{"after id", Filter{AfterID: 6, Limit: 2}, []int64{5, 4}},
 		{"nothing", Filter{Actor: "nobody"}, []int64{}},
+		{"text in the actor, any case", Filter{Text: "BOB"}, []int64{7, 3}},
+		{"text in the target", Filter{Text: "connector:1"}, []int64{4, 2}},
+		{"text in the action", Filter{Text: "export"}, []int64{5}},
+		{"text in the source address", Filter{Text: "192.0.2."}, []int64{7}},
+		{"text with LIKE's wildcards matches them literally", Filter{Text: "a%b_"}, []int64{}},
+		{"text and tenant", Filter{Text: "connector", TenantID: &one}, []int64{5, 4, 2}},
 	} {
 		if got := query(t, l, tc.f); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)

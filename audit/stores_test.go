@@ -61,3 +61,26 @@ func testChainOnBothStores(t *testing.T, db *store.DB) {
 		t.Fatalf("edited entry 5: %+v %v", rep, err)
 	}
 }
+
+// The text search (LOWER … LIKE … ESCAPE) reads the same on both stores.
+func TestTextOnBothStores(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		l := openLog(t, db)
+		for _, e := range []Entry{
+			{Actor: "token:Deploy-Bot", TenantID: 1, Action: "connector.create", Target: "connector:7"},
+			{Actor: "admin:boss@alpha.test", TenantID: 1, Action: "token.revoke", Target: "token:deploy-bot"},
+			{Actor: "admin:ops", Action: "tenant.create", Target: "tenant:100%_x"},
+		} {
+			if _, err := l.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for text, want := range map[string]int{"deploy-bot": 2, "DEPLOY": 2, "100%_": 1, "0%x": 0, "_": 1, `\`: 0} {
+			got, err := l.Query(ctx, Filter{Text: text})
+			if err != nil || len(got) != want {
+				t.Errorf("text %q: %d entries, %v; want %d", text, len(got), err, want)
+			}
+		}
+	})
+}

@@ -254,6 +254,7 @@ func (c *Client) CreateOperator(ctx context.Context, req AdminCreate) (Admin, er
 type AuditFilter struct {
 	Tenant        int64
 	Action, Actor string
+	Text          string // ?q=: a part of the actor, action, target or source address
 	Days, Limit   int
 }
 
@@ -270,6 +271,9 @@ func (f AuditFilter) query() string {
 	}
 	if f.Actor != "" {
 		q.Set("actor", f.Actor)
+	}
+	if f.Text != "" {
+		q.Set("q", f.Text)
 	}
 	if f.Days > 0 {
 		q.Set("days", strconv.Itoa(f.Days))

@@ -25,7 +25,7 @@ type apiToken struct {
 }
 
 func (c *Console) adminsPage(q *req) error {
-	as, lv, err := listPage[admin](q, q.apiT("/admins"), "admins", "admins", adminSorts, "")
+	as, lv, err := listPage[admin](q, q.apiT("/admins"), "admins", "admins", adminSorts, "", nil)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ var (
 )
 
 func (c *Console) tokensPage(q *req) error {
-	ts, lv, err := listPage[apiToken](q, q.apiT("/tokens"), "tokens", "API tokens", tokenSorts, "revoked")
+	ts, lv, err := listPage[apiToken](q, q.apiT("/tokens"), "tokens", "API tokens", tokenSorts, "revoked", nil)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ var auditCategories = []string{"connector", "domain", "user", "app_password", "a
 // entries, newest first.
 type auditData struct {
 	Actor, Action, Category, Since, Until, Tenant string
+	Q                                             string // a part of the actor, action, target or address
 	Categories                                    []string
 	Entries                                       []auditRow
 	Older                                         string // link to the next page, if any
@@ -45,7 +46,7 @@ func (c *Console) auditPage(q *req, all bool) error {
 	in := q.r.URL.Query()
 	d := auditData{Actor: strings.TrimSpace(in.Get("actor")), Action: strings.TrimSpace(in.Get("action")),
 		Category: in.Get("category"), Since: in.Get("since"), Until: in.Get("until"), Tenant: strings.TrimSpace(in.Get("tenant")),
-		Categories: auditCategories, All: all}
+		Q: strings.TrimSpace(in.Get("q")), Categories: auditCategories, All: all}
 	p := url.Values{}
 	p.Set("limit", strconv.Itoa(auditPage))
 	set := func(k, v string) {
@@ -53,6 +54,7 @@ func (c *Console) auditPage(q *req, all bool) error {
 			p.Set(k, v)
 		}
 	}
+	set("q", d.Q)
 	set("actor", d.Actor)
 	set("action", d.Action)
 	set("action_prefix", d.Category)

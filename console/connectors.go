@@ -48,7 +48,7 @@ var connectorSorts = []listSort{{"live", "State (live first)"}, {"name", "Name"}
 	{"created_by", "Creator"}, {"last_traffic", "Last traffic"}, {"messages_today", "Today"}}
 
 func (c *Console) connectorsPage(q *req) error {
-	cs, lv, err := listPage[connector](q, q.apiT("/connectors"), "connectors", "connectors", connectorSorts, "live")
+	cs, lv, err := listPage[connector](q, q.apiT("/connectors"), "connectors", "connectors", connectorSorts, "live", nil)
 	if err != nil {
 		return err
 	}

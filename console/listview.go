@@ -25,7 +25,8 @@ type listView struct {
 	Page, Pages          int
 	Total, First, Last   int
 	Prev, Next, ClearURL string
-	Noun                 string // "users"
+	Noun                 string     // "users"
+	Keep                 url.Values // the page's other filters (status=), kept in every link
 }
 
 // listSort is a sort the page offers: the API's key and a label.
@@ -33,9 +34,9 @@ type listSort struct{ Key, Label string }
 
 // listPage fetches one page of the list key at the API path (under the
 // current tenant) as the request's query asks, into rows.
-func listPage[T any](q *req, apiPath, key, noun string, sorts []listSort, defaultSort string) ([]T, listView, error) {
+func listPage[T any](q *req, apiPath, key, noun string, sorts []listSort, defaultSort string, keep url.Values) ([]T, listView, error) {
 	in := q.r.URL.Query()
-	v := listView{Path: q.r.URL.Path, Q: strings.TrimSpace(in.Get("q")), Sort: in.Get("sort"), Order: in.Get("order"), Noun: noun}
+	v := listView{Path: q.r.URL.Path, Q: strings.TrimSpace(in.Get("q")), Sort: in.Get("sort"), Order: in.Get("order"), Noun: noun, Keep: keep}
 	if v.Sort == "" {
 		v.Sort = defaultSort
 	}
@@ -51,8 +52,12 @@ func listPage[T any](q *req, apiPath, key, noun string, sorts []listSort, defaul
 	if v.Order != "" {
 		p.Set("order", v.Order)
 	}
+	sep := "?"
+	if strings.Contains(apiPath, "?") {
+		sep = "&"
+	}
 	var raw map[string]json.RawMessage
-	if err := q.api("GET", apiPath+"?"+p.Encode(), nil, &raw); err != nil {
+	if err := q.api("GET", apiPath+sep+p.Encode(), nil, &raw); err != nil {
 		return nil, v, err
 	}
 	var rows []T
@@ -80,13 +85,18 @@ func listPage[T any](q *req, apiPath, key, noun string, sorts []listSort, defaul
 		}
 		v.Sorts = append(v.Sorts, navItem{Section: s.Key, Label: s.Label, Href: v.link(s.Key, order, 1)})
 	}
-	v.ClearURL = v.Path
+	cleared := v
+	cleared.Q = ""
+	v.ClearURL = cleared.link("", "", 1) // the other filters stay
 	return rows, v, nil
 }
 
 // link is this list's page with the search kept and sort, order, page set.
 func (v listView) link(sort, order string, page int) string {
 	u := url.Values{}
+	for k, vs := range v.Keep {
+		u[k] = vs
+	}
 	if v.Q != "" {
 		u.Set("q", v.Q)
 	}

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/blocks"
@@ -233,7 +234,11 @@ type queueData struct {
 	Requests []unblockRequest
 	Status   string
 	Statuses []string
+	List     listView
 }
+
+// unblockSorts are the queue's sorts (the API's keys).
+var unblockSorts = []listSort{{"submitted", "Sent"}, {"tenant", "Tenant"}, {"status", "Status"}}
 
 // unblockQueue is the operator's review queue: each request beside the
 // block's evidence and the checklist Tollgate computed.
@@ -244,21 +249,17 @@ func (c *Console) unblockQueue(q *req) error {
 	default:
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: fmt.Sprintf("status: %q is not pending, approved, denied or all", st)}
 	}
-	path := "/api/v1/unblock-requests"
-	if st != "" {
-		path += "?status=" + st
-	}
-	var rs struct {
-		Requests []unblockRequest `json:"unblock_requests"`
-	}
-	if err := q.api("GET", path, nil, &rs); err != nil {
-		return err
-	}
 	if st == "" {
 		st = blocks.StatusPending
 	}
+	// Searched (tenant, cause, fix, who), sorted and paged by the API.
+	rs, lv, err := listPage[unblockRequest](q, "/api/v1/unblock-requests?status="+st, "unblock_requests", "unblock requests",
+		unblockSorts, "submitted", url.Values{"status": {st}})
+	if err != nil {
+		return err
+	}
 	return q.render(http.StatusOK, "unblock_queue.html", "Unblock requests", "unblock-queue",
-		queueData{rs.Requests, st, []string{blocks.StatusPending, blocks.StatusApproved, blocks.StatusDenied, "all"}})
+		queueData{rs, st, []string{blocks.StatusPending, blocks.StatusApproved, blocks.StatusDenied, "all"}, lv})
 }
 
 func (c *Console) decideUnblock(q *req) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/directory"
+	"github.com/tollgate-mail/tollgate/nodes"
 )
 
 // The operator's tenant fields take a name, a domain or an id: one match
@@ -110,11 +111,20 @@ func TestConsoleTenantPicker(t *testing.T) {
 
 // The operator's dashboard lists each node's queue with its last report:
 // this node as current, a node that stopped reporting as stale and left
-// out of the total.
+// out of the total, and two nodes of one hostname apart, by id, flagged.
 func TestConsoleDashboardNodes(t *testing.T) {
 	g := startGateway(t, "127.0.0.1:1")
 	f := newFixture(t, g)
-	if err := g.Nodes.Report(context.Background(), "old.gw.test", 40, time.Now().Add(-time.Minute)); err != nil {
+	host := g.Config.Hostname
+	id, err := nodes.NodeID(g.Config.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Nodes.Report(context.Background(), nodes.Node{ID: "oldnode", Hostname: "old.gw.test"}, 40, time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// A copy of this node's configuration on another machine: same hostname.
+	if err := g.Nodes.Report(context.Background(), nodes.Node{ID: "twin", Hostname: host}, 7, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ops := newClient(t, baseURL(g))
@@ -124,10 +134,11 @@ func TestConsoleDashboardNodes(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /console/tenants: %d", resp.StatusCode)
 	}
-	host := g.Config.Hostname
-	for _, want := range []string{"Queue by node", `<p class="big" id="n-queue">0</p>`, "messages in the spools of 1 reporting node",
-		`<tr id="node-` + host + `"><th scope="row">` + host + `</th><td>0</td>`, "✓ current",
-		`<tr id="node-old.gw.test" class="gone"><th scope="row">old.gw.test</th><td>40</td>`, "⚠ stale: not reporting, not counted"} {
+	shared := `</code> <span class="badge warn">⚠ hostname shared with another node</span></td>`
+	for _, want := range []string{"Queue by node", `<p class="big" id="n-queue">7</p>`, "messages in the spools of 2 reporting nodes",
+		`<tr id="node-` + id + `"><th scope="row">` + host + `</th><td><code>` + id + shared + `<td>0</td>`, "✓ current",
+		`<tr id="node-twin"><th scope="row">` + host + `</th><td><code>twin` + shared + `<td>7</td>`,
+		`<tr id="node-oldnode" class="gone"><th scope="row">old.gw.test</th><td><code>oldnode</code></td><td>40</td>`, "⚠ stale: not reporting, not counted"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("dashboard lacks %q", want)
 		}

@@ -94,7 +94,9 @@ type tenantsData struct {
 
 // nodeReport is one node's last queue-depth report on the dashboard.
 type nodeReport struct {
+	ID         string    `json:"node_id"`
 	Node       string    `json:"node"`
+	Shared     bool      `json:"-"` // another node has the same hostname
 	QueueDepth int       `json:"queue_depth"`
 	ReportedAt time.Time `json:"reported_at"`
 	Stale      bool      `json:"stale"`
@@ -238,10 +240,15 @@ func (c *Console) tenants(q *req) error {
 	in := q.r.URL.Query()
 	d := tenantsData{Sort: in.Get("sort"), Query: strings.TrimSpace(in.Get("q")), QueueDepth: dash.QueueDepth,
 		Nodes: dash.Nodes, Refusals: refusalRows(dash.Since, dash.Refusals)}
+	hosts := map[string]int{}
 	for _, n := range d.Nodes {
+		hosts[n.Node]++
 		if !n.Stale {
 			d.LiveNodes++
 		}
+	}
+	for i := range d.Nodes {
+		d.Nodes[i].Shared = hosts[d.Nodes[i].Node] > 1
 	}
 	if d.Sort == "" {
 		d.Sort = "status"

@@ -17,7 +17,7 @@ type secretData struct {
 }
 
 func (c *Console) users(q *req) error {
-	us, lv, err := listPage[user](q, q.apiT("/users"), "users", "users", userSorts, "")
+	us, lv, err := listPage[user](q, q.apiT("/users"), "users", "users", userSorts, "", nil)
 	if err != nil {
 		return err
 	}

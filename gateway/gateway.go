@@ -249,7 +249,13 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 	if g.Nodes, err = nodes.Open(ctx, g.DB); err != nil {
 		return nil, err
 	}
-	if g.stopNodes, err = g.Nodes.Run(context.Background(), cfg.Hostname, opts.NodeReportEvery, g.Queue.Depth, log); err != nil {
+	// Known by the id in its data directory, not its hostname, which two
+	// nodes may share.
+	nodeID, err := nodes.NodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if g.stopNodes, err = g.Nodes.Run(context.Background(), nodes.Node{ID: nodeID, Hostname: cfg.Hostname}, opts.NodeReportEvery, g.Queue.Depth, log); err != nil {
 		return nil, err
 	}
 	if err := g.openAlerts(cfg); err != nil {

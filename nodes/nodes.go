@@ -7,6 +7,12 @@
 // shown as stale and not counted as current, so a node that stopped (or
 // lost the store) shows as such instead of freezing its last figure into
 // the fleet's total.
+//
+// A node is known by its id, kept in its data directory (NodeID), not by
+// its hostname: two nodes configured with the same hostname (a copied
+// configuration, a container image) are listed apart instead of taking
+// turns overwriting one row, and a node restarted on the same data
+// directory keeps its row.
 package nodes
 
 import (
@@ -39,9 +45,16 @@ const (
 // ErrInvalid is a report the store refuses (no node name, negative depth).
 var ErrInvalid = errors.New("invalid node report")
 
+// Node is who reports: the id from its data directory and the hostname it
+// is configured with (what the dashboard shows; not unique).
+type Node struct {
+	ID       string
+	Hostname string
+}
+
 // Report is one node's last report.
 type Report struct {
-	Node       string
+	Node
 	QueueDepth int
 	ReportedAt time.Time
 	Stale      bool // older than StaleAfter when listed
@@ -62,20 +75,24 @@ func Open(ctx context.Context, db *store.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Report records node's queue depth as of at, replacing its last report,
-// and forgets nodes silent for a day.
-func (s *Store) Report(ctx context.Context, node string, depth int, at time.Time) error {
-	node = strings.TrimSpace(node)
-	if node == "" || len(node) > 255 {
-		return fmt.Errorf("nodes: report: %w: node name %q", ErrInvalid, node)
+// Report records node's queue depth as of at, replacing its last report
+// (and its hostname, should it have changed), and forgets nodes silent for
+// a day.
+func (s *Store) Report(ctx context.Context, node Node, depth int, at time.Time) error {
+	node.Hostname = strings.TrimSpace(node.Hostname)
+	if !validID(node.ID) {
+		return fmt.Errorf("nodes: report: %w: node id %q", ErrInvalid, node.ID)
+	}
+	if node.Hostname == "" || len(node.Hostname) > 255 {
+		return fmt.Errorf("nodes: report %s: %w: hostname %q", node.ID, ErrInvalid, node.Hostname)
 	}
 	if depth < 0 {
-		return fmt.Errorf("nodes: report %s: %w: queue depth %d", node, ErrInvalid, depth)
+		return fmt.Errorf("nodes: report %s: %w: queue depth %d", node.ID, ErrInvalid, depth)
 	}
-	if _, err := s.db.Write.ExecContext(ctx, `INSERT INTO node_reports (node, queue_depth, reported_at) VALUES ($1, $2, $3)
-		ON CONFLICT (node) DO UPDATE SET queue_depth = excluded.queue_depth, reported_at = excluded.reported_at`,
-		node, depth, at.UnixNano()); err != nil {
-		return fmt.Errorf("nodes: report %s: %w", node, err)
+	if _, err := s.db.Write.ExecContext(ctx, `INSERT INTO node_reports (node_id, hostname, queue_depth, reported_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (node_id) DO UPDATE SET hostname = excluded.hostname, queue_depth = excluded.queue_depth, reported_at = excluded.reported_at`,
+		node.ID, node.Hostname, depth, at.UnixNano()); err != nil {
+		return fmt.Errorf("nodes: report %s (%s): %w", node.ID, node.Hostname, err)
 	}
 	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM node_reports WHERE reported_at < $1`, at.Add(-forgetAfter).UnixNano()); err != nil {
 		return fmt.Errorf("nodes: forget silent nodes: %w", err)
@@ -83,10 +100,12 @@ func (s *Store) Report(ctx context.Context, node string, depth int, at time.Time
 	return nil
 }
 
-// List is every node's last report by name, each marked stale when older
-// than StaleAfter at now.
+// List is every node's last report by hostname, then id, each marked
+// stale when older than StaleAfter at now. A node silent for a day is not
+// listed even before the next report deletes it.
 func (s *Store) List(ctx context.Context, now time.Time) ([]Report, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT node, queue_depth, reported_at FROM node_reports ORDER BY node`)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT node_id, hostname, queue_depth, reported_at FROM node_reports
+		WHERE reported_at >= $1 ORDER BY hostname, node_id`, now.Add(-forgetAfter).UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("nodes: list: %w", err)
 	}
@@ -95,7 +114,7 @@ func (s *Store) List(ctx context.Context, now time.Time) ([]Report, error) {
 	for rows.Next() {
 		var r Report
 		var at int64
-		if err := rows.Scan(&r.Node, &r.QueueDepth, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Hostname, &r.QueueDepth, &at); err != nil {
 			return nil, fmt.Errorf("nodes: list: %w", err)
 		}
 		r.ReportedAt = time.Unix(0, at).UTC()
@@ -109,14 +128,14 @@ func (s *Store) List(ctx context.Context, now time.Time) ([]Report, error) {
 // ReportEvery) until stop is called. The first report's error is returned, so a node that cannot reach
 // the store says so at start; later ones are logged and retried at the
 // next tick.
-func (s *Store) Run(ctx context.Context, node string, every time.Duration, depth func(context.Context) (int, error), log *slog.Logger) (stop func(), err error) {
+func (s *Store) Run(ctx context.Context, node Node, every time.Duration, depth func(context.Context) (int, error), log *slog.Logger) (stop func(), err error) {
 	if every <= 0 {
 		every = ReportEvery
 	}
 	report := func(ctx context.Context) error {
 		n, err := depth(ctx)
 		if err != nil {
-			return fmt.Errorf("nodes: report %s: %w", node, err)
+			return fmt.Errorf("nodes: report %s (%s): %w", node.ID, node.Hostname, err)
 		}
 		return s.Report(ctx, node, n, time.Now())
 	}
@@ -135,7 +154,7 @@ func (s *Store) Run(ctx context.Context, node string, every time.Duration, depth
 				return
 			case <-t.C:
 				if err := report(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("node report failed; the dashboard shows this node as stale until one succeeds", "node", node, "err", err)
+					log.Warn("node report failed; the dashboard shows this node as stale until one succeeds", "node", node.ID, "hostname", node.Hostname, "err", err)
 				}
 			}
 		}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/tollgate-mail/tollgate/client"
@@ -16,8 +18,9 @@ func init() {
 		return &userRef{tenant: fs.Int64("tenant", 0, "tenant `id`"), user: fs.Int64("user", 0, "user `id` (see tollgate admin user list)")}
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"token list", "", "list API tokens (operators: operator tokens, or a tenant's with --tenant)", func(fs *flag.FlagSet) any {
-			return fs.Int64("tenant", 0, "list this tenant's tokens")
+		adminCommand{"token list", "", "list API tokens (operators: operator tokens, or a tenant's with --tenant); --q searches names, creators, source addresses", func(fs *flag.FlagSet) any {
+			return &tokenListOpts{tenant: fs.Int64("tenant", 0, "list this tenant's tokens"),
+				search: addListSearch(fs, "name", "created", "created_by", "last_used", "revoked")}
 		}, (*adminClient).tokens},
 		adminCommand{"token create", "NAME", "create an API token; the secret is printed once", func(fs *flag.FlagSet) any {
 			return fs.Int64("tenant", 0, "scope it to this tenant (default for operators: the operator role)")
@@ -59,15 +62,26 @@ func scopeName(operator bool, tenant int64) string {
 	return fmt.Sprintf("tenant %d", tenant)
 }
 
+// tokenListOpts is token list's flags.
+type tokenListOpts struct {
+	tenant *int64
+	search *listSearch
+}
+
 func (c *adminClient) tokens(o any, _ []string) error {
-	path := "/api/v1/tokens"
-	if t := *o.(*int64); t > 0 {
-		path += fmt.Sprintf("?tenant=%d", t)
+	opts := o.(*tokenListOpts)
+	v := url.Values{}
+	if t := *opts.tenant; t > 0 {
+		v.Set("tenant", strconv.FormatInt(t, 10))
 	}
-	var r struct{ Tokens []tokenRow }
-	if err := c.get(path, &r); err != nil {
+	var r struct {
+		Tokens []tokenRow
+		Total  int
+	}
+	if err := c.get("/api/v1/tokens"+opts.search.query(v), &r); err != nil {
 		return printed(err)
 	}
+	defer opts.search.footer(c, len(r.Tokens), r.Total, "tokens")
 	tw := c.table("ID\tNAME\tSCOPE\tCREATED BY\tCREATED\tLAST USED\tSTATE")
 	for _, t := range r.Tokens {
 		last, state := "-", "live"

@@ -18,7 +18,9 @@ func init() {
 		return fs.Int64("tenant", 0, "the tenant, by `name or id` (see tollgate admin tenant list)")
 	}
 	adminCommands = append(adminCommands,
-		adminCommand{"tenant list", "", "list tenants (a tenant admin sees its own)", nil, (*adminClient).tenants},
+		adminCommand{"tenant list", "", "list tenants (a tenant admin sees its own); --q searches names and ids", func(fs *flag.FlagSet) any {
+			return addListSearch(fs, "name", "id", "created", "license")
+		}, (*adminClient).tenants},
 		adminCommand{"tenant create", "NAME", "create a tenant (operators)", func(fs *flag.FlagSet) any {
 			return &tenantOpts{license: fs.String("license", "trial", "licence: trial, licensed or expired"), seats: fs.Int("seats", 0, "purchased seats")}
 		}, (*adminClient).tenantCreate},
@@ -44,7 +46,7 @@ func init() {
 		}, (*adminClient).userCreate},
 		adminCommand{"audit", "[verify]", "search the audit log, newest first; \"audit verify\" checks its hash chain", func(fs *flag.FlagSet) any {
 			return &auditOpts{tenant: fs.Int64("tenant", 0, "only this tenant's entries (`name or id`)"), action: fs.String("action", "", "exact action, e.g. connector.create"),
-				actor: fs.String("actor", "", "exact actor"), days: fs.Int("days", 0, "only the last `N` days"), limit: fs.Int("limit", 100, "at most `N` entries")}
+				actor: fs.String("actor", "", "exact actor"), q: fs.String("q", "", "entries whose actor, action, target or source address contains `TEXT` (any case)"), days: fs.Int("days", 0, "only the last `N` days"), limit: fs.Int("limit", 100, "at most `N` entries")}
 		}, (*adminClient).audit},
 	)
 }
@@ -78,6 +80,7 @@ type userOpts struct {
 type auditOpts struct {
 	tenant        *int64
 	action, actor *string
+	q             *string
 	days, limit   *int
 }
 
@@ -118,16 +121,24 @@ func (c *adminClient) table(header string) *tabwriter.Writer {
 // tenantRow is the tenant as the tables read it.
 type tenantRow = client.Tenant
 
-func (c *adminClient) tenants(_ any, args []string) error {
-	items, err := getList[client.Tenant](c, "/api/v1/tenants", "tenants")
-	if err != nil {
+func (c *adminClient) tenants(o any, args []string) error {
+	ls, _ := o.(*listSearch)
+	var r struct {
+		Tenants []client.Tenant `json:"tenants"`
+		Total   int             `json:"total"`
+	}
+	if err := c.get("/api/v1/tenants"+ls.query(nil), &r); err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tNAME\tLICENCE\tSEATS\tCREATED")
-	for _, t := range items {
+	for _, t := range r.Tenants {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", t.ID, t.Name, t.License, t.Seats, when(t.CreatedAt))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	ls.footer(c, len(r.Tenants), r.Total, "tenants")
+	return nil
 }
 
 func (c *adminClient) tenantCreate(o any, args []string) error {
@@ -362,7 +373,7 @@ func (c *adminClient) audit(o any, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected %q (the only sub-command is verify)", args[0])
 	}
-	f := client.AuditFilter{Tenant: *opts.tenant, Action: *opts.action, Actor: *opts.actor, Days: *opts.days, Limit: *opts.limit}
+	f := client.AuditFilter{Tenant: *opts.tenant, Action: *opts.action, Actor: *opts.actor, Text: *opts.q, Days: *opts.days, Limit: *opts.limit}
 	if !c.json {
 		entries, err := c.api.Audit(c.ctx, f)
 		if err != nil {

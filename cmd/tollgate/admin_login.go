@@ -23,7 +23,9 @@ func init() {
 			return &loginOpts{code: fs.String("code", "", "the TOTP `code` (else asked for)"), print: fs.Bool("print", false, "print the session token instead of storing it")}
 		}, (*adminClient).login},
 		adminCommand{"logout", "", "forget the session tollgate admin login kept for this server", nil, (*adminClient).logout},
-		adminCommand{"operator list", "", "list the operators (operators)", nil, (*adminClient).operators},
+		adminCommand{"operator list", "", "list the operators (operators); --q searches emails", func(fs *flag.FlagSet) any {
+			return addListSearch(fs, "email", "created", "mfa", "last_sign_in", "password_changed")
+		}, (*adminClient).operators},
 		adminCommand{"operator create", "EMAIL", "add an operator; the password is read from standard input or generated and printed (operators)", func(fs *flag.FlagSet) any {
 			return fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 		}, (*adminClient).operatorCreate},
@@ -162,11 +164,17 @@ func (c *adminClient) logout(_ any, args []string) error {
 	return nil
 }
 
-func (c *adminClient) operators(_ any, args []string) error {
-	items, err := getList[client.Admin](c, "/api/v1/operators", "operators")
-	if err != nil {
+func (c *adminClient) operators(o any, args []string) error {
+	ls, _ := o.(*listSearch)
+	var r struct {
+		Operators []client.Admin `json:"operators"`
+		Total     int            `json:"total"`
+	}
+	if err := c.get("/api/v1/operators"+ls.query(nil), &r); err != nil {
 		return printed(err)
 	}
+	items := r.Operators
+	defer ls.footer(c, len(items), r.Total, "operators")
 	tw := c.table("ID\tEMAIL\tMFA\tCREATED")
 	for _, a := range items {
 		mfa := "not enrolled"

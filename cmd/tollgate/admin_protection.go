@@ -46,7 +46,8 @@ func init() {
 				fix: fs.String("fix", "", "what you changed, e.g. \"password reset, MFA on, rogue connector deleted\" (required)")}
 		}, (*adminClient).unblockRequest},
 		adminCommand{"unblock-request list", "", "the operators' review queue: requests with block evidence and checklist (operators)", func(fs *flag.FlagSet) any {
-			return &protOpts{fs: fs, status: fs.String("status", "pending", "pending, approved, denied or all")}
+			return &protOpts{fs: fs, status: fs.String("status", "pending", "pending, approved, denied or all"),
+				search: addListSearch(fs, "submitted", "tenant", "status")}
 		}, (*adminClient).unblockRequests},
 		adminCommand{"unblock-request approve", "ID", "approve an unblock request: the tenant sends again on a probation quota (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, note: fs.String("note", "", "a note for the tenant admin and the audit log")}
@@ -66,6 +67,7 @@ type protOpts struct {
 	all                        *bool
 	reason, cause, fix, status *string
 	note                       *string
+	search                     *listSearch // list commands only
 }
 
 // positional parses flags wherever they stand among args and returns the

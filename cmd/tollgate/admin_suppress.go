@@ -14,7 +14,7 @@ import (
 func init() {
 	listFlags := func(fs *flag.FlagSet) any {
 		return &suppressOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), global: fs.Bool("global", false, "the operators' global list instead of a tenant's"),
-			search: fs.String("search", "", "only addresses containing `TEXT`"), limit: fs.Int("limit", 100, "at most `N` entries"),
+			search: fs.String("search", "", "only addresses containing `TEXT`"), q: fs.String("q", "", "the same as --search, as on the other lists"), limit: fs.Int("limit", 100, "at most `N` entries"),
 			detail: fs.String("detail", "", "a `note` kept with a hand-made entry")}
 	}
 	adminCommands = append(adminCommands,
@@ -28,6 +28,7 @@ type suppressOpts struct {
 	tenant         *int64
 	global         *bool
 	search, detail *string
+	q              *string
 	limit          *int
 }
 
@@ -73,7 +74,11 @@ func (c *adminClient) suppressions(o any, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected argument %q (use --search)", args[0])
 	}
-	q := url.Values{"search": {*opts.search}, "limit": {strconv.Itoa(*opts.limit)}}
+	text := *opts.search
+	if *opts.q != "" {
+		text = *opts.q
+	}
+	q := url.Values{"q": {text}, "limit": {strconv.Itoa(*opts.limit)}}
 	var r struct{ Suppressions []suppressionRow }
 	if err := c.get(path+"?"+q.Encode(), &r); err != nil {
 		return printed(err)

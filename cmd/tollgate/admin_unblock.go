@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -70,10 +71,12 @@ func (c *adminClient) unblockRequests(o any, args []string) error {
 	}
 	var r struct {
 		Requests []requestRow `json:"unblock_requests"`
+		Total    int          `json:"total"`
 	}
-	if err := c.get("/api/v1/unblock-requests?status="+*opts.status, &r); err != nil {
+	if err := c.get("/api/v1/unblock-requests"+opts.search.query(url.Values{"status": {*opts.status}}), &r); err != nil {
 		return operatorOnly(err)
 	}
+	defer opts.search.footer(c, len(r.Requests), r.Total, "requests")
 	for i, u := range r.Requests {
 		if i > 0 {
 			fmt.Fprintln(c.out)
