@@ -499,9 +499,13 @@ func auditFilter(tenantID int64) audit.Filter {
 // delivered: the sender gets an RFC 3464 DSN with both explanations and
 // the rule and figures in machine-readable fields.
 func TestQueuedThenBlockedBounces(t *testing.T) {
+	// The first attempt is deferred; the test waits for it, so the
+	// message is surely queued (not in flight) when the block lands.
 	var accept atomic.Bool
+	var deferred atomic.Int32
 	sink := startSink(t, devsink.Hooks{Rcpt: func(rcpt string) error {
 		if !accept.Load() && strings.HasPrefix(rcpt, "someone") {
+			deferred.Add(1)
 			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
 		}
 		return nil
@@ -511,6 +515,7 @@ func TestQueuedThenBlockedBounces(t *testing.T) {
 	if err := relayFrom(t, g, "127.0.0.2", "victim@acme.test", "queued before the block"); err != nil {
 		t.Fatal(err)
 	}
+	waitUntil(t, "the first delivery attempt deferred", func() bool { return deferred.Load() > 0 })
 	if _, _, err := g.Blocks.BlockTenant(context.Background(), blocks.Block{TenantID: acme.ID, Reason: blocks.ReasonThreshold,
 		Rule: "tenant-threshold", Figures: []policy.Figure{{Name: "spam_bulk", Value: "20"}}}, "system"); err != nil {
 		t.Fatal(err)
@@ -568,9 +573,13 @@ func TestClassifierFallback(t *testing.T) {
 // Mail queued through a connector that is restricted before delivery is
 // bounced with 5.7.711, not delivered.
 func TestQueuedThenConnectorRestrictedBounces(t *testing.T) {
+	// The first attempt is deferred; the test waits for it, so the
+	// message is surely queued (not in flight) when the block lands.
 	var accept atomic.Bool
+	var deferred atomic.Int32
 	sink := startSink(t, devsink.Hooks{Rcpt: func(rcpt string) error {
 		if !accept.Load() && strings.HasPrefix(rcpt, "someone") {
+			deferred.Add(1)
 			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
 		}
 		return nil
@@ -580,6 +589,7 @@ func TestQueuedThenConnectorRestrictedBounces(t *testing.T) {
 	if err := relayFrom(t, g, "127.0.0.2", "app@acme.test", "queued before the restriction"); err != nil {
 		t.Fatal(err)
 	}
+	waitUntil(t, "the first delivery attempt deferred", func() bool { return deferred.Load() > 0 })
 	cs, err := g.Directory.Connectors(context.Background(), acme.ID)
 	if err != nil || len(cs) != 1 {
 		t.Fatal(cs, err)

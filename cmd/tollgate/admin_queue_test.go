@@ -17,7 +17,7 @@ func TestAdminQueueCommands(t *testing.T) {
 	}
 	for _, action := range []string{"hold", "release", "retry", "bounce", "drop", "move"} {
 		out, errOut, err := adminSplit(t, dir, url, "", "queue", action, "0NOSUCHMESSAGE0000000")
-		if err == nil || !strings.Contains(errOut, "no such message") {
+		if err == nil || !strings.Contains(errOut, "0NOSUCHMESSAGE0000000 is not in the queue (404)") {
 			t.Fatalf("queue %s of an unknown id: %v\n%s%s", action, err, out, errOut)
 		}
 		if out, _, err := adminSplit(t, dir, url, "", "queue", action, "--help"); err != nil || !strings.Contains(out, "queue "+action) {

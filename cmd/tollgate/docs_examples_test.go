@@ -192,6 +192,7 @@ func parseAdminLine(args []string) error {
 		cmd.flags(fs)
 	}
 	tenantFlagOf(fs, cmd)
+	userFlagOf(fs)
 	_, err := parseInterspersed(fs, append(append([]string{}, args[:len(args)-len(rest)]...), rest[words:]...))
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
