@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/trace"
 )
 
@@ -56,7 +57,7 @@ func (s *Server) searchTrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msgs, err := s.opts.Trace.Search(r.Context(), q)
-	listOrFail(s, w, r, "messages", msgs, err, func(m trace.Summary) trace.Summary { return m })
+	listOrFail(s, w, r, "messages", msgs, err, toTraceSummary)
 }
 
 // getTrace is one message's life, event by event, with each check's
@@ -84,5 +85,23 @@ func (s *Server) getTrace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": m, "events": events})
+	out := client.TraceMessage{Message: toTraceSummary(m), Events: make([]client.TraceEvent, len(events))}
+	for i, e := range events {
+		out.Events[i] = toTraceEvent(e)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// toTraceSummary is a message's search row in its wire form.
+func toTraceSummary(m trace.Summary) client.TraceSummary {
+	return client.TraceSummary{ID: m.ID, QueueID: m.QueueID, Session: m.Session, TenantID: m.TenantID, Sender: m.Sender,
+		Recipients: m.Recipients, MessageID: m.MessageID, Subject: m.Subject, Verdict: m.Verdict, Pool: m.Pool,
+		Status: m.Status, Tenant: m.Tenant, Connector: m.Connector, ClientIP: m.ClientIP, Code: m.Code, Rule: m.Rule,
+		First: m.First, Last: m.Last}
+}
+
+// toTraceEvent is one trace event in its wire form.
+func toTraceEvent(e trace.Entry) client.TraceEvent {
+	return client.TraceEvent{At: e.At, Session: e.Session, QueueID: e.QueueID, TenantID: e.TenantID, Stage: e.Stage,
+		Outcome: e.Outcome, Rule: e.Rule, Detail: e.Detail, Sender: e.Sender, Rcpt: e.Rcpt, MessageID: e.MessageID, Attrs: e.Attrs}
 }

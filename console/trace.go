@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tollgate-mail/tollgate/client"
-	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // The message trace: "what happened to this message?" answered from
@@ -19,7 +18,7 @@ import (
 type traceData struct {
 	Sender, Recipient, MessageID, QueueID, Since, Until string
 	Searched                                            bool
-	Messages                                            []trace.Summary
+	Messages                                            []client.TraceSummary
 	Error                                               string
 	// Older pages on: the same search for messages before the last shown.
 	Older string
@@ -60,7 +59,7 @@ func (c *Console) tracePage(q *req) error {
 		}
 		p.Set("until", t.Format(time.RFC3339Nano))
 	}
-	var ans struct{ Messages []trace.Summary }
+	var ans client.TraceSearch
 	if err := q.api("GET", "/api/v1/trace?"+p.Encode(), nil, &ans); err != nil {
 		if isStatus(err, http.StatusBadRequest) {
 			d.Error = messageOf(err)
@@ -91,8 +90,8 @@ func parseLocalTime(v string) (time.Time, error) {
 }
 
 type traceMessageData struct {
-	Message trace.Summary
-	Events  []trace.Entry
+	Message client.TraceSummary
+	Events  []client.TraceEvent
 	// Correctable: the message has a tenant and a content fingerprint, so
 	// an admin can mark it not spam or spam.
 	Correctable bool
@@ -106,10 +105,7 @@ type traceMessageData struct {
 
 func (c *Console) traceMessage(q *req) error {
 	id := q.r.PathValue("id")
-	var ans struct {
-		Message trace.Summary `json:"message"`
-		Events  []trace.Entry `json:"events"`
-	}
+	var ans client.TraceMessage
 	if err := q.api("GET", "/api/v1/trace/"+url.PathEscape(id), nil, &ans); err != nil {
 		return err
 	}
@@ -147,9 +143,7 @@ func (c *Console) correctMessage(q *req) error {
 		return q.back(page, &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: "choose not spam or spam"})
 	}
 	// An operator reads any message; it corrects one under its own tenant's pages.
-	var ans struct {
-		Message trace.Summary `json:"message"`
-	}
+	var ans client.TraceMessage
 	if err := q.api("GET", "/api/v1/trace/"+url.PathEscape(id), nil, &ans); err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/tollgate-mail/tollgate/client"
-	"github.com/tollgate-mail/tollgate/trace"
 )
 
 // The message trace: search it (`admin trace --sender ...`) and read one
@@ -132,7 +131,7 @@ func (c *adminClient) trace(o any, args []string) error {
 		q.Set("tenant", strconv.FormatInt(id, 10))
 	}
 
-	var r struct{ Messages []trace.Summary }
+	var r client.TraceSearch
 	if err := c.get("/api/v1/trace?"+q.Encode(), &r); err != nil {
 		return printed(err)
 	}
@@ -155,10 +154,7 @@ func (c *adminClient) trace(o any, args []string) error {
 }
 
 func (c *adminClient) traceMessage(id string) error {
-	var r struct {
-		Message trace.Summary
-		Events  []trace.Entry
-	}
+	var r client.TraceMessage
 	if err := c.get("/api/v1/trace/"+url.PathEscape(id), &r); err != nil {
 		if errors.Is(err, errPrinted) {
 			return nil
@@ -205,7 +201,7 @@ func (c *adminClient) traceMessage(id string) error {
 // eventTable prints the events one a line in aligned columns; an event's
 // attrs (the figures a check saw, the verdict's score, a delivery's MX)
 // follow on their own line under its detail, as key=value.
-func (c *adminClient) eventTable(events []trace.Entry) {
+func (c *adminClient) eventTable(events []client.TraceEvent) {
 	layout := "15:04:05.000"
 	for _, e := range events {
 		if e.At.Local().YearDay() != events[0].At.Local().YearDay() || e.At.Year() != events[0].At.Year() {
