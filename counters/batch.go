@@ -17,6 +17,10 @@ type Op struct {
 	// PlusNew, in a Record only: when i > 0, the new members of the
 	// record's sets[i-1] are added to N.
 	PlusNew int
+	// At, when set, is the time this op counts at instead of the call's
+	// now: a reader with its own clock (the delivery feedback) can ride
+	// in another caller's batch and read exactly what it would alone.
+	At time.Time
 }
 
 // Batch is the result of AddAll.
@@ -46,14 +50,14 @@ func AddAll(ctx context.Context, c Counter, ops []Op, now time.Time) (Batch, err
 	res := Batch{Totals: make([]int64, len(ops)), Failed: -1}
 	for i, op := range ops {
 		if op.Limit <= 0 {
-			t, err := c.Add(ctx, op.Key, op.N, op.Window, now)
+			t, err := c.Add(ctx, op.Key, op.N, op.Window, op.at(now))
 			if err != nil {
 				return Batch{}, err
 			}
 			res.Totals[i] = t
 			continue
 		}
-		t, ok, err := c.AddIfBelow(ctx, op.Key, op.N, op.Limit, op.Window, now)
+		t, ok, err := c.AddIfBelow(ctx, op.Key, op.N, op.Limit, op.Window, op.at(now))
 		if err != nil {
 			return Batch{}, err
 		}
@@ -66,10 +70,18 @@ func AddAll(ctx context.Context, c Counter, ops []Op, now time.Time) (Batch, err
 	return res, nil
 }
 
+// at is when op counts: its own At, else the call's now.
+func (op Op) at(now time.Time) time.Time {
+	if op.At.IsZero() {
+		return now
+	}
+	return op.At
+}
+
 func checkOps(ops []Op, now time.Time) ([]span, error) {
 	spans := make([]span, len(ops))
 	for i, op := range ops {
-		sp, err := opSpan(op.Key, op.N, op.Limit, op.Window, now)
+		sp, err := opSpan(op.Key, op.N, op.Limit, op.Window, op.at(now))
 		if err != nil {
 			return nil, err
 		}

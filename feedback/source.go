@@ -121,15 +121,39 @@ func (s *Source) AddComplaint(ctx context.Context, tenantID int64) error {
 // TenantFeedback implements policy.FeedbackSource: the tenant's counts over
 // the window, read in one batch.
 func (s *Source) TenantFeedback(ctx context.Context, tenantID int64) (policy.Feedback, error) {
-	ops := make([]counters.Op, len(fields))
-	for i, f := range fields {
-		ops[i] = counters.Op{Key: key(tenantID, f), Window: s.window} // N 0: read only
-	}
-	b, err := counters.AddAll(ctx, s.counter, ops, s.now())
+	b, err := counters.AddAll(ctx, s.counter, s.Reads(tenantID), s.now())
 	if err != nil {
 		return policy.Feedback{}, fmt.Errorf("feedback: read tenant %d: %w", tenantID, err)
 	}
-	t := b.Totals
-	return policy.Feedback{Window: s.window, Delivered: t[0], HardBounces: t[1], SpamRefusals: t[2],
-		Deferrals: t[3], Complaints: t[4]}, nil
+	return s.FromTotals(b.Totals), nil
+}
+
+// Counter is the store the counts are kept in. A decision on the same
+// store reads the feedback (Reads) in its own counter step instead of
+// calling TenantFeedback, which saves a Redis round trip per message.
+func (s *Source) Counter() counters.Counter { return s.counter }
+
+// Reads are the read-only ops (N 0) whose totals, in this order,
+// FromTotals turns into tenantID's feedback. They carry the source's own
+// clock (Op.At), so they read the same in another caller's batch.
+func (s *Source) Reads(tenantID int64) []counters.Op {
+	ops := make([]counters.Op, len(fields))
+	now := s.now()
+	for i, f := range fields {
+		ops[i] = counters.Op{Key: key(tenantID, f), Window: s.window, At: now}
+	}
+	return ops
+}
+
+// FromTotals is the feedback behind the totals of Reads; missing totals
+// read as zero.
+func (s *Source) FromTotals(t []int64) policy.Feedback {
+	at := func(i int) int64 {
+		if i < len(t) {
+			return t[i]
+		}
+		return 0
+	}
+	return policy.Feedback{Window: s.window, Delivered: at(0), HardBounces: at(1), SpamRefusals: at(2),
+		Deferrals: at(3), Complaints: at(4)}
 }

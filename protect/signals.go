@@ -88,9 +88,11 @@ func (x evidence) suspicious(set policy.Settings, cred bool) bool {
 }
 
 // gather records this message's recipients and counts in one step (one
-// Redis round trip) and returns what the decision reads.
+// Redis round trip) and returns what the decision reads. The read-only
+// ops in reads (the tenant's delivery feedback) run in the same step;
+// their totals are returned in order.
 func (e *Engine) gather(ctx context.Context, env *policy.Envelope, msg *policy.Message, set policy.Settings, counted bool,
-	kind, subject string, fb feedbackState, now time.Time) (evidence, error) {
+	kind, subject string, fb feedbackState, reads []counters.Op, now time.Time) (evidence, []int64, error) {
 	id := env.TenantID
 	epoch := e.tenantEpoch(id)
 	rcpts, doms := hashedRecipients(env.Rcpts)
@@ -133,9 +135,11 @@ func (e *Engine) gather(ctx context.Context, env *policy.Envelope, msg *policy.M
 			counters.Op{Key: ck + "rcpts1h" + ce, N: n, Window: hour},
 			counters.Op{Key: ck + "new1h" + ce, PlusNew: 1, Window: hour})
 	}
+	from := len(ops)
+	ops = append(ops, reads...)
 	r, err := counters.Record(ctx, e.Counters, sets, ops, now)
 	if err != nil {
-		return evidence{}, err
+		return evidence{}, nil, err
 	}
 	t := r.Totals
 	x := evidence{total: t[0], counted: t[1], rcpts: t[2], newRcpts: t[3], domains: t[4], newDoms: t[5],
@@ -150,7 +154,7 @@ func (e *Engine) gather(ctx context.Context, env *policy.Envelope, msg *policy.M
 	if cred >= 0 {
 		x.credSpam, x.credCR, x.credCNew = t[cred], t[cred+1], t[cred+2]
 	}
-	return x, nil
+	return x, t[from:], nil
 }
 
 // hashedRecipients are the message's distinct recipients and recipient
@@ -263,42 +267,86 @@ type feedbackEntry struct {
 	level string
 }
 
-// feedback is the tenant's delivery feedback judged against its settings;
-// unknown without a source or when the source fails (logged). Reaching the
-// review rate alerts the admins (once per dedupe window).
-func (e *Engine) feedback(ctx context.Context, env *policy.Envelope, set policy.Settings) feedbackState {
-	if e.Feedback == nil {
-		return feedbackState{}
+// CountedFeedback is a feedback source kept in counters (feedback.Source
+// is one). When its counters are the engine's own, a decision whose count
+// does not hang on the feedback reads it in the same step as it records
+// its evidence: one Redis round trip for both instead of two.
+type CountedFeedback interface {
+	policy.FeedbackSource
+	// Counter is the store the feedback is kept in.
+	Counter() counters.Counter
+	// Reads are the read-only ops whose totals FromTotals turns into the
+	// tenant's feedback.
+	Reads(tenantID int64) []counters.Op
+	FromTotals(totals []int64) policy.Feedback
+}
+
+// counted is the engine's feedback source when it can be read with the
+// decision's own counter step; nil otherwise.
+func (e *Engine) countedFeedback() CountedFeedback {
+	cf, ok := e.Feedback.(CountedFeedback)
+	if !ok || cf.Counter() != e.Counters {
+		return nil
 	}
-	now := e.now()
+	if _, ok := e.Counters.(counters.Recorder); !ok {
+		return nil
+	}
+	return cf
+}
+
+// cachedFeedback is the tenant's feedback as this node last read it, and
+// whether it must be read again (never read, or older than feedbackTTL).
+func (e *Engine) cachedFeedback(tenantID int64, now time.Time) (feedbackState, bool) {
+	if e.Feedback == nil {
+		return feedbackState{}, false
+	}
 	e.fbCache.mu.Lock()
-	ent, hit := e.fbCache.m[env.TenantID]
+	ent, hit := e.fbCache.m[tenantID]
 	e.fbCache.mu.Unlock()
 	if !hit || now.Sub(ent.at) >= feedbackTTL || now.Before(ent.at) {
-		cctx, cancel := context.WithTimeout(ctx, feedbackWait)
-		f, err := e.Feedback.TenantFeedback(cctx, env.TenantID)
-		cancel()
-		ent = feedbackEntry{at: now, f: f, ok: err == nil}
-		if err != nil {
-			e.log().Warn("protect: delivery feedback unavailable; deciding without it", "tenant", env.TenantID, "err", err)
-		} else {
-			ent.level = set.FeedbackLevel(f)
-		}
-		e.fbCache.mu.Lock()
-		if e.fbCache.m == nil {
-			e.fbCache.m = map[int64]feedbackEntry{}
-		}
-		e.fbCache.m[env.TenantID] = ent
-		e.fbCache.mu.Unlock()
-		if ent.level == policy.FeedbackReview {
-			st := feedbackState{known: true, f: f, level: ent.level}
-			e.alert(Alert{Kind: AlertLimitExceeded, TenantID: env.TenantID, Tenant: env.Tenant, Subject: "delivery feedback", Ref: "feedback-review",
-				Text:    "The tenant's bounce or complaint rate reached the review rate: its bulk mail now counts towards the tenant threshold, and at the pause rate the tenant is blocked.",
-				Figures: st.figures()})
-		}
+		return feedbackState{}, true
 	}
+	return ent.state(), false
+}
+
+func (ent feedbackEntry) state() feedbackState {
 	if !ent.ok {
 		return feedbackState{}
 	}
 	return feedbackState{known: true, f: ent.f, level: ent.level}
+}
+
+// feedback reads the tenant's delivery feedback from the source on its
+// own (within feedbackWait) and notes it; unknown when the source fails.
+func (e *Engine) feedback(ctx context.Context, env *policy.Envelope, set policy.Settings, now time.Time) feedbackState {
+	cctx, cancel := context.WithTimeout(ctx, feedbackWait)
+	f, err := e.Feedback.TenantFeedback(cctx, env.TenantID)
+	cancel()
+	return e.noteFeedback(env, set, f, err, now)
+}
+
+// noteFeedback judges a fresh read of the tenant's feedback against its
+// settings and caches it for feedbackTTL; a failed read (err) is logged
+// and decides without feedback. Reaching the review rate alerts the
+// admins (once per dedupe window).
+func (e *Engine) noteFeedback(env *policy.Envelope, set policy.Settings, f policy.Feedback, err error, now time.Time) feedbackState {
+	ent := feedbackEntry{at: now, f: f, ok: err == nil}
+	if err != nil {
+		e.log().Warn("protect: delivery feedback unavailable; deciding without it", "tenant", env.TenantID, "err", err)
+	} else {
+		ent.level = set.FeedbackLevel(f)
+	}
+	e.fbCache.mu.Lock()
+	if e.fbCache.m == nil {
+		e.fbCache.m = map[int64]feedbackEntry{}
+	}
+	e.fbCache.m[env.TenantID] = ent
+	e.fbCache.mu.Unlock()
+	st := ent.state()
+	if ent.level == policy.FeedbackReview {
+		e.alert(Alert{Kind: AlertLimitExceeded, TenantID: env.TenantID, Tenant: env.Tenant, Subject: "delivery feedback", Ref: "feedback-review",
+			Text:    "The tenant's bounce or complaint rate reached the review rate: its bulk mail now counts towards the tenant threshold, and at the pause rate the tenant is blocked.",
+			Figures: st.figures()})
+	}
+	return st
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-mail/tollgate/blocks"
+	"github.com/tollgate-mail/tollgate/counters"
 	"github.com/tollgate-mail/tollgate/policy"
 )
 
@@ -45,12 +46,32 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 	}
 	set := e.Settings(env.TenantID)
 	now := e.now()
-	fb := e.feedback(ctx, env, set)
+	// The delivery feedback: this node's cached read, else read with the
+	// evidence in one counter step when whether the message counts does
+	// not hang on it (everything but bulk that counts only if unwanted),
+	// else read on its own first.
+	fb, stale := e.cachedFeedback(env.TenantID, now)
+	var merged CountedFeedback
+	if stale {
+		if cf := e.countedFeedback(); cf != nil && counts(v, msg, set, true) == counts(v, msg, set, false) {
+			merged = cf
+		} else {
+			fb = e.feedback(ctx, env, set, now)
+		}
+	}
 	counted := counts(v, msg, set, fb.unwanted())
 	kind, subject := credentialOf(env)
-	ev, err := e.gather(ctx, env, msg, set, counted, kind, subject, fb, now)
+	var reads []counters.Op
+	if merged != nil {
+		reads = merged.Reads(env.TenantID)
+	}
+	ev, fbTotals, err := e.gather(ctx, env, msg, set, counted, kind, subject, fb, reads, now)
 	if err != nil {
 		return e.counterFailed("tenant-threshold", err)
+	}
+	if merged != nil {
+		fb = e.noteFeedback(env, set, merged.FromTotals(fbTotals), nil, now)
+		ev.fb = fb
 	}
 	msg.Evidence = ev.figures(set)
 	if fb.level == policy.FeedbackPause {
