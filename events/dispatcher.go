@@ -31,6 +31,22 @@ type Config struct {
 	Log         *slog.Logger
 	// Clock stamps events (tests set it); default time.Now.
 	Clock func() time.Time
+	// Outbox, when set, keeps each queued event until its webhook took it
+	// (or it failed for good, or was dropped), so events pending when the
+	// process stops are sent by the next one (Resume). nil keeps them in
+	// memory only.
+	Outbox Outbox
+	// Node names this process in the Outbox: each node resumes its own
+	// events, so two nodes of a fleet never send the same one.
+	Node string
+}
+
+// Outbox is where queued events wait until sent (Store implements it).
+type Outbox interface {
+	Save(ctx context.Context, node string, e Event) error
+	Delete(ctx context.Context, id string) error
+	// Pending is node's events, oldest first.
+	Pending(ctx context.Context, node string) ([]Event, error)
 }
 
 // Dispatcher queues events per tenant and posts them, one worker a tenant.
@@ -97,6 +113,56 @@ func (d *Dispatcher) Emit(ctx context.Context, e Event) bool {
 	if e.Time.IsZero() {
 		e.Time = d.cfg.Clock().UTC()
 	}
+	if d.isClosed() {
+		return false
+	}
+	if d.cfg.Outbox != nil {
+		// A failure to persist still sends from memory: only a restart
+		// before the send would lose the event.
+		if err := d.cfg.Outbox.Save(context.WithoutCancel(ctx), d.cfg.Node, e); err != nil {
+			d.cfg.Log.Warn("delivery event: not persisted; it is lost if the process stops before it is sent", "tenant_id", e.TenantID, "id", e.ID, "err", err)
+		}
+	}
+	return d.enqueue(e)
+}
+
+func (d *Dispatcher) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// Resume queues the events the Outbox holds for this node (those a
+// previous run did not send), oldest first, and reports how many. Call it
+// once, after NewDispatcher and before the first Emit.
+func (d *Dispatcher) Resume(ctx context.Context) (int, error) {
+	if d.cfg.Outbox == nil {
+		return 0, nil
+	}
+	pending, err := d.cfg.Outbox.Pending(ctx, d.cfg.Node)
+	if err != nil {
+		return 0, fmt.Errorf("delivery events: resume: %w", err)
+	}
+	n := 0
+	for _, e := range pending {
+		if d.enqueue(e) {
+			n++
+		}
+	}
+	if n > 0 {
+		d.cfg.Log.Info("delivery events: resumed the events a previous run did not send", "events", n, "node", d.cfg.Node)
+	}
+	return n, nil
+}
+
+// enqueue puts e on its tenant's queue, starting the tenant's worker.
+func (d *Dispatcher) enqueue(e Event) bool {
+	var dropped string
+	defer func() {
+		if dropped != "" {
+			d.forget(dropped)
+		}
+	}()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -112,6 +178,7 @@ func (d *Dispatcher) Emit(ctx context.Context, e Event) bool {
 	if len(q.pending) >= d.cfg.QueueSize {
 		old := q.pending[0]
 		q.pending = q.pending[1:]
+		dropped = old.ID
 		d.dropped.Add(1)
 		metricEvents.WithLabelValues("dropped").Inc()
 		d.cfg.Log.Warn("delivery events: tenant's queue full, oldest event dropped (see tollgate_delivery_events_total{outcome=\"dropped\"})",
@@ -166,12 +233,20 @@ func (d *Dispatcher) send(tenant int64, e Event) {
 	// Asked again: a webhook changed or removed since Emit is honoured.
 	hook := d.cfg.Hook(ctx, tenant)
 	if hook == nil {
+		if d.ctx.Err() == nil { // not a lookup cut short by Close
+			d.forget(e.ID)
+		}
 		return
 	}
 	body, err := json.Marshal(e)
 	if err == nil {
 		err = hook.Post(ctx, string(e.Kind), e.ID, body)
 	}
+	if err != nil && d.ctx.Err() != nil {
+		// Stopped by Close: the event stays in the outbox for the next run.
+		return
+	}
+	d.forget(e.ID)
 	if err != nil {
 		d.failed.Add(1)
 		metricEvents.WithLabelValues("failed").Inc()
@@ -180,6 +255,18 @@ func (d *Dispatcher) send(tenant int64, e Event) {
 	}
 	d.sent.Add(1)
 	metricEvents.WithLabelValues("sent").Inc()
+}
+
+// forget removes a sent, failed or dropped event from the outbox.
+func (d *Dispatcher) forget(id string) {
+	if d.cfg.Outbox == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.cfg.Outbox.Delete(ctx, id); err != nil {
+		d.cfg.Log.Warn("delivery event: sent but not removed from the outbox; the next run sends it again (same id)", "id", id, "err", err)
+	}
 }
 
 // Stats returns the counts so far.
@@ -194,7 +281,8 @@ func (d *Dispatcher) Stats() Stats {
 }
 
 // Close stops taking events and sends the queued ones until ctx ends; then
-// sends in progress are cancelled and the rest abandoned.
+// sends in progress are cancelled and the rest abandoned (left in the
+// Outbox, if there is one, for the next run's Resume).
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Lock()
 	d.closed = true
