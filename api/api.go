@@ -29,6 +29,7 @@ import (
 	"github.com/tollgate-mail/tollgate/devsink"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dkim"
+	"github.com/tollgate-mail/tollgate/events"
 	"github.com/tollgate-mail/tollgate/feedback"
 	"github.com/tollgate-mail/tollgate/nodes"
 	"github.com/tollgate-mail/tollgate/queue"
@@ -62,6 +63,8 @@ type Options struct {
 	DKIMResolver dkim.TXTLooker
 	// Suppress keeps the suppression lists, or nil.
 	Suppress *suppress.Store
+	// Events keeps the tenants' delivery-event webhooks, or nil.
+	Events *events.Store
 	// Nodes holds every node's queue-depth reports, for the dashboard's
 	// fleet-wide figure; nil shows this node's spool only.
 	Nodes *nodes.Store

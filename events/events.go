@@ -4,11 +4,15 @@
 // list). Each event is POSTed as signed JSON to the tenant's webhook, with
 // the alert webhook's signature scheme and retries (package alert).
 //
-// Events never slow delivery: Emit only queues. Each tenant has its own
+// Events never slow delivery: Emit only writes the event to the outbox
+// (when the dispatcher has one) and queues it. Each tenant has its own
 // bounded queue and worker, so one tenant's dead receiver neither delays
 // nor crowds out another's events; when a queue is full the oldest event is
 // dropped (counted, in Stats and tollgate_delivery_events_total), since a
-// receiver that comes back wants the recent news first.
+// receiver that comes back wants the recent news first. An event stays in
+// the outbox until its webhook took it, so the events a stopped process
+// had not sent are sent by the next (Dispatcher.Resume), each with its id:
+// a receiver that deduplicates on Tollgate-Event-Id sees each once.
 package events
 
 import (
@@ -50,8 +54,15 @@ type Event struct {
 	// Class and Reason are the bounce classifier's verdict on a deferral or
 	// bounce (feedback: "hard-bounce"/"mailbox-unknown", …); for suppressed,
 	// Reason is why the address is on the list.
+	//
+	// A recipient the queue gave up on itself is bounced with Cause set
+	// (queue.Cause*: "expired", "held", "returned", "dropped",
+	// "spool-unreadable") and Class "held", "operator" or "local", or for
+	// an expiry the class of the last reply.
 	Class  string `json:"class,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Cause is set on a bounce the queue decided, not a next hop (above).
+	Cause string `json:"cause,omitempty"`
 	// Detail is the remote reply or the local reason, as the trace has it.
 	Detail string `json:"detail,omitempty"`
 	// Remote is the host that answered.

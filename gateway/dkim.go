@@ -68,10 +68,7 @@ func (g *Gateway) outbound() queue.Transport {
 		t = &dkim.Transport{Next: t, Keys: g.DKIM, Owns: g.Directory.IsVerifiedDomain, Log: g.log.With("component", "dkim")}
 	}
 	t = &suppress.Recorder{Next: t, Store: g.Suppress, Classify: g.Feedback.Classify, Log: g.log.With("component", "suppress")}
-	if g.Events != nil {
-		t = &events.Transport{Next: t, Events: g.Events, Classify: g.Feedback.Classify}
-	}
-	return t
+	return &events.Transport{Next: t, Events: g.Events, Classify: g.Feedback.Classify}
 }
 
 // sweepDKIM gives every verified domain without keys its first ones, and

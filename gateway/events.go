@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,14 +18,22 @@ import (
 
 var registerEventMetrics sync.Once
 
-// openEvents builds the delivery-event dispatcher from [[events.webhook]]:
-// each tenant's URL, checked against the internal-address guard, signed
-// with its own secret by the alert webhook's code.
-func (g *Gateway) openEvents(cfg *config.Config) error {
+// openEvents builds the delivery-event dispatcher: its outbox and the
+// webhooks tenants set are in the shared store; those of [[events.webhook]]
+// are pinned by the operator and win. Every webhook is checked against
+// the internal-address guard and signed with its own secret by the alert
+// webhook's code. The events a previous run left unsent are resumed.
+func (g *Gateway) openEvents(ctx context.Context, cfg *config.Config) error {
 	registerEventMetrics.Do(func() { metrics.Registry.MustRegister(events.Collectors()...) })
 	guard := nexthop.Guard{Allowed: cfg.Events.AllowedInternalWebhooks}
+	if cfg.Dev {
+		// Dev mode's receivers run on the developer's machine: the URL
+		// rules allow http:// to loopback there, so the guard must too.
+		guard.Allowed = append(slices.Clone(guard.Allowed), netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
+	}
 	client := events.GuardedClient(guard)
 	hooks := map[string]*alert.Webhook{}
+	pinned := map[string]*events.WebhookConfig{}
 	for i, h := range cfg.Events.Webhooks {
 		if err := events.CheckURL(h.URL, guard); err != nil {
 			return fmt.Errorf("config: events.webhook[%d].url: %w", i, err)
@@ -32,19 +42,35 @@ func (g *Gateway) openEvents(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("config: events.webhook[%d]: %w", i, err)
 		}
-		wh.Client, wh.UserAgent, wh.IDHeader = client, "Tollgate-Events/1", "Tollgate-Event-Id"
+		wh.Client, wh.UserAgent, wh.IDHeader = client, events.UserAgent, events.IDHeader
 		hooks[h.Tenant] = wh
+		pinned[h.Tenant] = &events.WebhookConfig{URL: h.URL, Secret: h.Secret}
 	}
-	if len(hooks) == 0 {
-		return nil // Emit on a nil dispatcher does nothing
+	var err error
+	if g.EventStore, err = events.Open(ctx, g.DB, g.Audit, events.StoreOptions{
+		Rules: events.URLRules{Guard: guard, Dev: cfg.Dev}, Client: client, Pinned: pinned,
+	}); err != nil {
+		return err
 	}
 	names := &tenantNames{g: g, byID: map[int64]cachedName{}}
+	st := g.EventStore
 	d, err := events.NewDispatcher(events.Config{QueueSize: cfg.Events.QueueSize, Log: g.log.With("component", "events"),
-		Hook: func(ctx context.Context, id int64) *alert.Webhook { return hooks[names.name(ctx, id)] }})
+		Outbox: st, Node: cfg.Hostname,
+		Hook: func(ctx context.Context, id int64) *alert.Webhook {
+			if len(hooks) > 0 {
+				if h := hooks[names.name(ctx, id)]; h != nil {
+					return h
+				}
+			}
+			return st.Hook(ctx, id)
+		}})
 	if err != nil {
 		return err
 	}
 	g.Events = d
+	if _, err := d.Resume(ctx); err != nil {
+		return err
+	}
 	return nil
 }
 

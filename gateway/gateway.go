@@ -63,9 +63,11 @@ type Gateway struct {
 	Protect     *protect.Engine
 	// Alerts delivers alerts by email and webhook; nil when none is set up.
 	Alerts *alert.Notifier
-	// Events sends the tenants' delivery events to their webhooks; nil
-	// when no tenant has one.
+	// Events sends the tenants' delivery events to their webhooks.
 	Events *events.Dispatcher
+	// EventStore keeps the events not yet sent and the webhooks tenants
+	// set through the API.
+	EventStore *events.Store
 	// Trace is the searchable message trace.
 	Trace   *trace.Store
 	traceDB *store.DB // its own SQLite file on a single node
@@ -213,7 +215,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	rec := g.Trace
-	if err := g.openEvents(cfg); err != nil {
+	if err := g.openEvents(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := g.openFeedback(ctx, cfg); err != nil {
@@ -240,6 +242,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		Dir: cfg.Queue.Dir, RetrySchedule: retry, MaxAge: cfg.Queue.MaxAge.Duration, Workers: cfg.Queue.Workers,
 		Hostname: cfg.Hostname, HelpURL: cfg.Admin.PublicURL, Transport: g.outbound(), Trace: rec, Logger: log,
 		Hold: g.hold, Bounce: g.bounce, Feedback: g.Feedback,
+		Undelivered: (&events.Transport{Events: g.Events, Classify: g.Feedback.Classify}).Undelivered,
 	}); err != nil {
 		return nil, err
 	}
@@ -299,7 +302,7 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 			Tokens: api.DirectoryTokens(g.Directory), Verifier: dnsverify.New(cfg.Delivery.Resolver), Queue: g.Queue, Sink: g.Sink, Logger: log,
 			Blocks: g.Blocks, Policy: cfg.Policy.Settings, Trace: g.Trace, Reputation: g.Reputation, SpoolLow: g.Space.Low,
 			Feedback: g.FeedbackReceiver, Ready: g.readiness(cfg), Corrections: g.Corrections,
-			DKIM: g.DKIM, Suppress: g.Suppress, Nodes: g.Nodes, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
+			DKIM: g.DKIM, Suppress: g.Suppress, Nodes: g.Nodes, Events: g.EventStore, DKIMResolver: dnsverify.New(cfg.Delivery.Resolver),
 			Notify: func(kind string, tenantID int64, tenant, subject, text string) {
 				g.notify(protect.Alert{Kind: kind, TenantID: tenantID, Tenant: tenant, Subject: subject, Text: text})
 			}})

@@ -190,6 +190,7 @@ func (q *Queue) Bounce(ctx context.Context, id string, tenantID int64, reason st
 	if reason == "" {
 		reason = "returned by the gateway's operator"
 	}
+	was := pendingRcpts(m)
 	// The operator's reason is the cause, whatever the next hop last said.
 	for i := range m.Rcpts {
 		if rc := &m.Rcpts[i]; rc.Status == Pending {
@@ -209,6 +210,7 @@ func (q *Queue) Bounce(ctx context.Context, id string, tenantID int64, reason st
 	if _, err := q.get(ctx, id, 0); err == nil {
 		return nil, fmt.Errorf("queue: bounce %s: the DSN could not be composed; the message is kept (see the log)", id)
 	}
+	q.undelivered(m, was, nil, CauseReturned)
 	return m, nil
 }
 
@@ -227,6 +229,11 @@ func (q *Queue) Drop(ctx context.Context, id string, tenantID int64) (*Message, 
 	}
 	metrics.SpoolMessages.Dec()
 	q.traced(m, "dropped", "fail", "removed by the operator, no DSN")
+	was := pendingRcpts(m)
+	for i := range was {
+		was[i].Status, was[i].Code, was[i].Detail, was[i].Remote = Failed, "5.0.0", "removed by the operator, no DSN", ""
+	}
+	q.undelivered(m, was, nil, CauseDropped)
 	return m, nil
 }
 

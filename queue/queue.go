@@ -50,7 +50,14 @@ type Options struct {
 	// error keeps m for another try, as a failure to compose does. nil
 	// sends every DSN as RET= asks.
 	Bounce func(ctx context.Context, m *Message) (BounceDecision, error)
-	Trace  trace.Recorder
+	// Undelivered is told of each recipient the queue itself gives up on,
+	// so the tenant hears of every message that will not be delivered
+	// (delivery events): cause is one of the Cause constants; rc is the
+	// recipient as failed (its code and detail); last is its result in the
+	// attempt that just ended, zero when there was none. Not for DSNs. nil
+	// tells nobody.
+	Undelivered func(ctx context.Context, m *Message, rc Recipient, last Result, cause string)
+	Trace       trace.Recorder
 	// Feedback classifies and counts each attempt's results for the
 	// message's tenant; nil counts nothing. DSNs are not counted.
 	Feedback     FeedbackRecorder

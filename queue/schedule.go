@@ -135,7 +135,9 @@ func (q *Queue) attempt(m *Message) {
 	f, err := os.Open(q.spool.path(m.ID))
 	if err != nil {
 		log.Error("message body unreadable", "err", err)
+		was := pendingRcpts(m)
 		q.failAll(m, "4.3.0", fmt.Sprintf("spool file unreadable: %v", err))
+		q.undelivered(m, was, nil, CauseUnreadable)
 		q.finish(m, log)
 		return
 	}
@@ -143,7 +145,9 @@ func (q *Queue) attempt(m *Message) {
 		if h := q.opts.Hold(m); h != nil {
 			f.Close()
 			m.hold = h
+			was := pendingRcpts(m)
 			q.failAll(m, h.Code, h.Reason)
+			q.undelivered(m, was, nil, CauseHeld)
 			for _, rc := range m.Rcpts {
 				q.opts.Trace.Record(q.ctx, trace.Event{Time: time.Now(), QueueID: m.ID, TenantID: m.TenantID, Stage: "bounced",
 					Outcome: "fail", Rule: h.Rule, Detail: h.Code + " " + h.Reason,
@@ -164,7 +168,9 @@ func (q *Queue) attempt(m *Message) {
 	metrics.AttemptLatency.Observe(took.Seconds())
 	q.apply(m, results, log)
 	if len(m.Pending()) > 0 && time.Since(m.ReceivedAt) >= q.opts.MaxAge && q.ctx.Err() == nil {
+		was := pendingRcpts(m)
 		q.failAll(m, "4.4.7", fmt.Sprintf("not delivered within %s; last error: %s", q.opts.MaxAge, m.LastError))
+		q.undelivered(m, was, results, CauseExpired)
 	}
 	logAttempt(log, m, results, took)
 	if len(m.Pending()) > 0 {
