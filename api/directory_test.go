@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -30,6 +31,8 @@ import (
 	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/dnstest"
 	"github.com/tollgate-mail/tollgate/dnsverify"
+	"github.com/tollgate-mail/tollgate/events"
+	"github.com/tollgate-mail/tollgate/nexthop"
 	"github.com/tollgate-mail/tollgate/store"
 	"github.com/tollgate-mail/tollgate/suppress"
 )
@@ -89,7 +92,15 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
+	// Tenants' delivery-event webhooks, with the URL rules of a gateway
+	// that allows its loopback receivers (as events.allowed_internal_webhooks
+	// can), over https only.
+	evs, err := events.Open(ctx, db, lg, events.StoreOptions{Rules: events.URLRules{
+		Guard: nexthop.Guard{Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Events: evs, Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
 		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, DKIM: keys, DKIMResolver: dnsverify.New(dns.Addr), Suppress: sup,
 		Corrections: corr})
 	srv := httptest.NewServer(s.Handler())
