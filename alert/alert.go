@@ -12,6 +12,7 @@ package alert
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/policy"
@@ -81,6 +82,11 @@ type dedupeKey struct {
 	kind     Kind
 	tenantID int64
 	subject  string
+}
+
+// String is the key as the fleet's claim store names it.
+func (k dedupeKey) String() string {
+	return fmt.Sprintf("%s:%d:%s", k.kind, k.tenantID, k.subject)
 }
 
 func (a *Alert) key() dedupeKey {

@@ -39,7 +39,18 @@ type Config struct {
 	SendTimeout time.Duration
 	// Clock gives the time (tests set it); default time.Now.
 	Clock func() time.Time
+	// Claim, when set, makes the de-duplication fleet-wide: before an
+	// alert goes out, the notifier claims its key for DedupeWindow in a
+	// store the fleet shares (counters' Redis: SET NX with a TTL), and an
+	// alert another node already claimed is counted as a repeat instead of
+	// sent. A claim that fails (the store is down) sends the alert: a
+	// duplicate alert is better than none. Claims run off the caller's
+	// path, so Notify still never waits on the network.
+	Claim func(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
+
+// claimTimeout bounds one Claim; past it the alert is sent.
+const claimTimeout = 2 * time.Second
 
 // Notifier queues alerts to its sinks without ever blocking the caller.
 type Notifier struct {
@@ -120,8 +131,10 @@ func NewNotifier(cfg Config, sinks ...Sink) (*Notifier, error) {
 
 // Notify queues a for every sink and returns at once. It returns false when
 // nothing was queued: a repeat within the dedupe window, a full queue (the
-// alert is dropped, counted and logged) or a closed notifier. ID and, if
-// zero, Time are set here.
+// alert is dropped, counted and logged) or a closed notifier. With
+// Config.Claim, true means the alert was taken for the fleet's claim: it
+// is sent unless another node claimed it first. ID and, if zero, Time are
+// set here.
 func (n *Notifier) Notify(a Alert) bool {
 	now := n.cfg.Clock()
 	a.ID = newID()
@@ -146,6 +159,42 @@ func (n *Notifier) Notify(a Alert) bool {
 	if r != nil {
 		a.Repeats = r.suppressed
 	}
+	if n.cfg.Claim != nil {
+		// The window starts now on this node; the fleet's claim decides
+		// whether this node is the one that sends.
+		n.recent[k] = &recent{sent: now}
+		n.wg.Go(func() { n.claimThenQueue(a, k, now) })
+		return true
+	}
+	return n.queueLocked(a, k, now)
+}
+
+// claimThenQueue claims a's key in the fleet's store and queues a if this
+// node got it (or the store did not answer).
+func (n *Notifier) claimThenQueue(a Alert, k dedupeKey, now time.Time) {
+	ctx, cancel := context.WithTimeout(n.ctx, claimTimeout)
+	ok, err := n.cfg.Claim(ctx, k.String(), n.cfg.DedupeWindow)
+	cancel()
+	if err != nil {
+		slog.Warn("alert: fleet de-duplication unavailable; sending", "kind", a.Kind, "tenant", a.Tenant, "err", err)
+	} else if !ok {
+		n.deduplicated.Add(1)
+		metricDeduplicated.Inc()
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		slog.Warn("alert: notifier closed; alert dropped", "kind", a.Kind, "tenant", a.Tenant, "subject", a.Subject)
+		return
+	}
+	if !n.queueLocked(a, k, now) {
+		delete(n.recent, k) // every queue full: the next one gets its chance
+	}
+}
+
+// queueLocked puts a on every sink's queue; n.mu is held.
+func (n *Notifier) queueLocked(a Alert, k dedupeKey, now time.Time) bool {
 	queued := false
 	for _, q := range n.sinks {
 		select {

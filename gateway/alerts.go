@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate-mail/tollgate/alert"
 	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/counters"
 	"github.com/tollgate-mail/tollgate/metrics"
 	"github.com/tollgate-mail/tollgate/policy"
 	"github.com/tollgate-mail/tollgate/protect"
@@ -46,7 +47,11 @@ func (g *Gateway) openAlerts(cfg *config.Config) error {
 	if len(sinks) == 0 {
 		return nil // alerts are logged only
 	}
-	n, err := alert.NewNotifier(alert.Config{DedupeWindow: ac.DedupeWindow.Duration}, sinks...)
+	acfg := alert.Config{DedupeWindow: ac.DedupeWindow.Duration}
+	if c, ok := g.Counters.(counters.Claimer); ok {
+		acfg.Claim = c.Claim // a fleet on Redis sends each alert once
+	}
+	n, err := alert.NewNotifier(acfg, sinks...)
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
