@@ -70,6 +70,13 @@ func (r *Rspamd) Classify(ctx context.Context, in Input) (Result, error) {
 	if r.Password != "" {
 		req.Header.Set("Password", r.Password)
 	}
+	// Every message Tollgate relays comes from an authenticated tenant
+	// (SMTP AUTH or a connector): say so, as an outbound MTA does, so
+	// rspamd applies its rules for authenticated senders. Without it
+	// rspamd judges the mail as inbound from an unknown host, and its
+	// hostname filter (HFILTER_HOSTNAME_UNKNOWN, +2.5) fires on every
+	// message, ordinary mail included.
+	req.Header.Set("User", cmp.Or(in.Tenant, "tollgate"))
 	// No Rcpt headers: the envelope addresses are not in Input, and
 	// stand-ins would trip rspamd's FORGED_RECIPIENTS; it reads To and Cc.
 	// The recipient count feeds the bulk level, computed here.

@@ -43,6 +43,13 @@ func TestClassifyRspamdReal(t *testing.T) {
 			t.Fatalf("rspamd result %+v", res)
 		}
 		ham := classifyOK(t, r, Input{Raw: hamMsg, Recipients: 1})
+		// Sent as an authenticated sender's mail (User), so rspamd's
+		// inbound hostname filter does not add its points to everything.
+		for _, r := range []Result{res, ham} {
+			if hasReason(r, "HFILTER_HOSTNAME_UNKNOWN") {
+				t.Errorf("rspamd judged relayed mail as inbound from an unknown host: %v", r.Reasons)
+			}
+		}
 		if ham.Score >= res.Score {
 			t.Errorf("rspamd scores the ham sample %v, not below the spam sample's %v", ham.Score, res.Score)
 		}
