@@ -211,6 +211,13 @@ func (g *Gateway) closeProtection() {
 		g.Corrections.Close()
 	}
 	if g.Counters != nil {
+		if g.Protect != nil {
+			// The block evidence pushed in the background goes out
+			// before the counters close (each push is bounded anyway).
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			_ = g.Protect.FlushEvidence(ctx)
+			cancel()
+		}
 		g.Counters.Close()
 	}
 }

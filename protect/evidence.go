@@ -28,6 +28,7 @@ type ring struct {
 }
 
 type seen struct {
+	id        string // unique in the fleet: the engine's random prefix and a sequence
 	at        time.Time
 	sender    string
 	connector string
@@ -73,7 +74,8 @@ type ConnectorLister interface {
 }
 
 // evidence gathers what a block records: the window's figures, the top
-// senders and connectors and samples of the spam this node saw, and the
+// senders and connectors and samples of the spam the fleet saw (this
+// node's only when the shared list cannot be read, see recentEvidence), the
 // last week's connector and credential changes from the audit log (or,
 // without one, the connectors created or deleted in the last week).
 func (e *Engine) evidence(ctx context.Context, tenantID int64, window time.Duration, total, spamBulk int64, conns ConnectorLister) blocks.Evidence {
@@ -82,7 +84,10 @@ func (e *Engine) evidence(ctx context.Context, tenantID int64, window time.Durat
 	if total > 0 {
 		ev.Ratio = float64(spamBulk) / float64(total)
 	}
-	recent := e.recent.since(tenantID, now.Add(-window))
+	recent, note := e.recentEvidence(ctx, tenantID, now.Add(-window))
+	if note != "" {
+		ev.Extra = map[string]string{LocalEvidenceNote: note}
+	}
 	senders, connectors := map[string]int64{}, map[string]int64{}
 	for i, s := range recent {
 		senders[s.sender]++

@@ -89,6 +89,7 @@ type Engine struct {
 	Logger *slog.Logger
 
 	recent  evidenceRing
+	fleet   fleetEvidence
 	fbCache feedbackCache
 }
 

@@ -78,7 +78,7 @@ func (c VerdictCheck) Data(ctx context.Context, env *policy.Envelope, msg *polic
 		return c.block(ctx, env, set, ev, blocks.ReasonFeedback, "tenant-feedback")
 	}
 	if counted {
-		e.recent.add(env.TenantID, seen{at: now, sender: env.Sender(), connector: env.Connector,
+		e.remember(env.TenantID, set.TenantWindow, seen{at: now, sender: env.Sender(), connector: env.Connector,
 			sample: blocks.Sample{QueueID: msg.QueueID, MessageID: msg.MessageID, Subject: msg.Subject, Sender: env.Sender(), Verdict: v.Kind()}})
 		if ev.counted >= set.TenantSpamCount && ev.ratio() >= set.TenantSpamRatio && ev.suspicious(set, false) {
 			return c.block(ctx, env, set, ev, blocks.ReasonThreshold, "tenant-threshold")
