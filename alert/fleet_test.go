@@ -84,3 +84,48 @@ func TestFleetDedupe(t *testing.T) {
 		}
 	}
 }
+
+// Close sends an alert whose fleet claim was still in flight when Close
+// began (a block decided just before a graceful stop): the claim is
+// waited for before the queues close.
+func TestCloseWaitsForClaims(t *testing.T) {
+	release := make(chan struct{})
+	slow := func(ctx context.Context, _ string, _ time.Duration) (bool, error) {
+		select {
+		case <-release:
+			return true, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	sink := newChanSink("a")
+	n, err := NewNotifier(Config{Claim: slow}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Notify(Alert{Kind: TenantBlocked, TenantID: 7, Tenant: "acme", Ref: "block:9"}) {
+		t.Fatal("the alert was not taken")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- n.Close(context.Background()) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n.mu.Lock()
+		c := n.closed
+		n.mu.Unlock()
+		if c {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not begin")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release) // the claim answers only once Close has begun
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if a := sink.next(t); a.Ref != "block:9" {
+		t.Fatalf("sent %+v", a)
+	}
+}

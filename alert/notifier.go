@@ -60,7 +60,11 @@ type Notifier struct {
 	mu        sync.Mutex
 	recent    map[dedupeKey]*recent
 	lastSweep time.Time
-	closed    bool
+	closed    bool // no new alerts are taken
+	// queuesClosed: the sinks' queues are closed; claims in flight (see
+	// claims) end before it is set, so Close does not drop them.
+	queuesClosed bool
+	claims       sync.WaitGroup
 
 	deduplicated atomic.Uint64
 
@@ -163,7 +167,7 @@ func (n *Notifier) Notify(a Alert) bool {
 		// The window starts now on this node; the fleet's claim decides
 		// whether this node is the one that sends.
 		n.recent[k] = &recent{sent: now}
-		n.wg.Go(func() { n.claimThenQueue(a, k, now) })
+		n.claims.Go(func() { n.claimThenQueue(a, k, now) })
 		return true
 	}
 	return n.queueLocked(a, k, now)
@@ -184,7 +188,7 @@ func (n *Notifier) claimThenQueue(a Alert, k dedupeKey, now time.Time) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
+	if n.queuesClosed {
 		slog.Warn("alert: notifier closed; alert dropped", "kind", a.Kind, "tenant", a.Tenant, "subject", a.Subject)
 		return
 	}
@@ -268,8 +272,22 @@ func (n *Notifier) Stats() Stats {
 // once), and Close returns how many were abandoned.
 func (n *Notifier) Close(ctx context.Context) error {
 	n.mu.Lock()
-	if !n.closed {
-		n.closed = true
+	n.closed = true
+	n.mu.Unlock()
+	// Alerts still being claimed in the fleet's store are queued (or
+	// found to be another node's) before the queues close: a graceful
+	// stop must not drop the alert of a block decided just before it.
+	claimed := make(chan struct{})
+	go func() { n.claims.Wait(); close(claimed) }()
+	select {
+	case <-claimed:
+	case <-ctx.Done():
+		n.cancel() // the claims give up at once and send
+		<-claimed
+	}
+	n.mu.Lock()
+	if !n.queuesClosed {
+		n.queuesClosed = true
 		for _, q := range n.sinks {
 			close(q.ch)
 		}
