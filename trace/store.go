@@ -23,7 +23,9 @@ var migrations embed.FS
 // message trace API and `tollgate admin trace`). Record never blocks the
 // SMTP path: events go through a bounded buffer to a writer that inserts
 // them in batches; when the buffer is full an event is dropped and counted
-// (Dropped), never waited for.
+// (Dropped), never waited for. A batch the database cannot take (a
+// PostgreSQL restart, a failover) is kept and retried with backoff, for up
+// to retryFor and maxPending events, before it is dropped and counted.
 type Store struct {
 	db        *store.DB
 	retention time.Duration
@@ -35,7 +37,20 @@ type Store struct {
 	flushed chan chan struct{}
 	done    chan struct{}
 	close   sync.Once
+	retry   retryPolicy
 }
+
+// retryPolicy bounds how long and how much the writer keeps events the
+// database refused because it was unreachable.
+type retryPolicy struct {
+	For        time.Duration // since the first failure of the oldest kept event
+	MaxPending int           // events kept; past it the oldest are dropped
+	First, Max time.Duration // the backoff between attempts
+}
+
+// defaultRetry rides out a PostgreSQL restart or a failover (seconds to a
+// minute) and holds about one buffer's worth of events at most.
+var defaultRetry = retryPolicy{For: 2 * time.Minute, MaxPending: bufferSize, First: 200 * time.Millisecond, Max: 5 * time.Second}
 
 // DefaultRetention is how long events are kept.
 const DefaultRetention = 30 * 24 * time.Hour
@@ -46,6 +61,10 @@ const bufferSize = 1 << 16
 // OpenStore migrates the trace table and starts the writer. next, if not
 // nil, also receives every event (the log).
 func OpenStore(ctx context.Context, db *store.DB, retention time.Duration, next Recorder, log *slog.Logger) (*Store, error) {
+	return openStore(ctx, db, retention, next, log, defaultRetry)
+}
+
+func openStore(ctx context.Context, db *store.DB, retention time.Duration, next Recorder, log *slog.Logger, retry retryPolicy) (*Store, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+db.Dialect)
 	if err != nil {
 		return nil, err
@@ -60,7 +79,7 @@ func OpenStore(ctx context.Context, db *store.DB, retention time.Duration, next 
 		log = slog.Default()
 	}
 	s := &Store{db: db, retention: retention, log: log, next: next, ch: make(chan Event, bufferSize),
-		flushed: make(chan chan struct{}), done: make(chan struct{})}
+		flushed: make(chan chan struct{}), done: make(chan struct{}), retry: retry}
 	go s.run()
 	return s, nil
 }
@@ -128,25 +147,23 @@ func (s *Store) run() {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	batch := make([]Event, 0, 512)
-	write := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if err := s.insert(batch); err != nil {
-			s.log.Error("trace: write events", "events", len(batch), "err", err)
-		}
+	var w pendingWrites
+	write := func(force bool) {
+		w.add(batch, s)
 		batch = batch[:0]
+		w.attempt(s, time.Now(), force)
 	}
 	for {
 		select {
 		case e, ok := <-s.ch:
 			if !ok {
-				write()
+				write(true)
+				w.giveUp(s, "the store is closing")
 				return
 			}
 			batch = append(batch, e)
 			if len(batch) == cap(batch) {
-				write()
+				write(false)
 			}
 		case ack := <-s.flushed:
 			// Take everything already buffered, then acknowledge.
@@ -155,16 +172,79 @@ func (s *Store) run() {
 					batch = append(batch, e)
 				}
 			}
-			write()
+			write(true)
 			close(ack)
 		case <-tick.C:
-			write()
+			write(false)
 		case <-purge.C:
 			if err := s.Purge(context.Background(), time.Now().Add(-s.retention)); err != nil {
 				s.log.Warn("trace: purge", "err", err)
 			}
 		}
 	}
+}
+
+// pendingWrites are the events the writer holds because the database
+// could not take them, and when it tries again. Only the writer goroutine
+// touches it.
+type pendingWrites struct {
+	events    []Event
+	since     time.Time // when the oldest kept events first failed
+	next      time.Time // the next attempt
+	backoff   time.Duration
+	lastError error
+}
+
+func (w *pendingWrites) add(batch []Event, s *Store) {
+	w.events = append(w.events, batch...)
+	if over := len(w.events) - s.retry.MaxPending; over > 0 {
+		s.dropped.Add(int64(over))
+		s.log.Error("trace: database unreachable and too many events kept; dropped the oldest",
+			"dropped", over, "kept", s.retry.MaxPending, "dropped_total", s.dropped.Load(), "err", w.lastError)
+		w.events = append(w.events[:0], w.events[over:]...)
+	}
+}
+
+// attempt writes the kept events if an attempt is due (force: now, as a
+// Flush asks), and on an unreachable database keeps what failed and backs
+// off; past retry.For it gives up on them.
+func (w *pendingWrites) attempt(s *Store, now time.Time, force bool) {
+	if len(w.events) == 0 || (!force && now.Before(w.next)) {
+		return
+	}
+	retry, err := s.insert(w.events)
+	if len(retry) == 0 {
+		if w.lastError != nil {
+			s.log.Info("trace: database reachable again; kept events written", "events", len(w.events))
+		}
+		if err != nil {
+			s.log.Error("trace: write events", "events", len(w.events), "err", err)
+		}
+		*w = pendingWrites{events: w.events[:0]}
+		return
+	}
+	if w.lastError == nil {
+		w.since, w.backoff = now, s.retry.First
+		s.log.Warn("trace: database unreachable; keeping events and retrying", "events", len(retry), "for", s.retry.For, "err", err)
+	} else {
+		w.backoff = min(2*w.backoff, s.retry.Max)
+	}
+	w.lastError = err
+	w.events = append(w.events[:0], retry...)
+	w.next = now.Add(w.backoff)
+	if now.Sub(w.since) >= s.retry.For {
+		w.giveUp(s, "the database was unreachable for "+s.retry.For.String())
+	}
+}
+
+// giveUp drops the kept events, counting them.
+func (w *pendingWrites) giveUp(s *Store, why string) {
+	if len(w.events) == 0 {
+		return
+	}
+	s.dropped.Add(int64(len(w.events)))
+	s.log.Error("trace: events dropped: "+why, "events", len(w.events), "dropped_total", s.dropped.Load(), "err", w.lastError)
+	*w = pendingWrites{events: w.events[:0]}
 }
 
 // Purge deletes events older than before.
@@ -189,29 +269,51 @@ func clip(s string) string {
 	return s
 }
 
-// insert writes a batch in one transaction. If the batch fails it is
-// written event by event, so one bad event cannot take the others with it.
-func (s *Store) insert(batch []Event) error {
-	err := s.insertTx(batch)
-	if err == nil || len(batch) == 1 {
-		return err
+// insert writes a batch in one transaction. If the batch fails while the
+// database answers a ping, it is written event by event, so one bad event
+// cannot take the others with it (those that fail are dropped and
+// counted). If the database does not answer, the events not written are
+// returned to be retried.
+func (s *Store) insert(batch []Event) (retry []Event, err error) {
+	err = s.insertTx(batch)
+	if err == nil {
+		return nil, nil
+	}
+	if !s.reachable() {
+		return batch, err
 	}
 	var failed int
 	var last error
 	for i := range batch {
 		if err := s.insertTx(batch[i : i+1]); err != nil {
+			if !s.reachable() {
+				return batch[i:], err
+			}
 			failed, last = failed+1, err
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d events not written, the last because: %w", failed, len(batch), last)
+		s.dropped.Add(int64(failed))
+		return nil, fmt.Errorf("%d of %d events not written, the last because: %w", failed, len(batch), last)
 	}
-	return nil
+	return nil, nil
+}
+
+// reachable pings the database: whether a failed write was the
+// database's absence or the events' fault.
+func (s *Store) reachable() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.db.Write.PingContext(ctx) == nil
 }
 
 func (s *Store) insertTx(batch []Event) error {
-	return s.db.Tx(context.Background(), func(tx *sql.Tx) error {
-		stmt, err := tx.Prepare(`INSERT INTO trace_events (at, session, queue_id, tenant_id, stage, outcome, rule, detail, sender, rcpt, message_id, attrs)
+	// Bounded, so a hung server holds the writer (and the buffer behind
+	// it) for at most this long per attempt.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO trace_events (at, session, queue_id, tenant_id, stage, outcome, rule, detail, sender, rcpt, message_id, attrs)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`)
 		if err != nil {
 			return err
@@ -235,7 +337,7 @@ func (s *Store) insertTx(batch []Event) error {
 				}
 			}
 			raw, _ := json.Marshal(attrs)
-			if _, err := stmt.Exec(e.Time.UnixNano(), clip(e.Session), clip(e.QueueID), e.TenantID, e.Stage, e.Outcome, e.Rule, e.Detail,
+			if _, err := stmt.ExecContext(ctx, e.Time.UnixNano(), clip(e.Session), clip(e.QueueID), e.TenantID, e.Stage, e.Outcome, e.Rule, e.Detail,
 				clip(sender), clip(rcpt), clip(msgID), string(raw)); err != nil {
 				return err
 			}
