@@ -92,3 +92,32 @@ func TestRecentsShared(t *testing.T) {
 		t.Error("the embedded counters claim a shared list: the engine's own ring is the one-node store")
 	}
 }
+
+// BenchmarkPushRecent is one evidence push (LPUSH+LTRIM+PEXPIRE in one
+// MULTI) of a typical item, and a block's read of the full list.
+func BenchmarkPushRecent(b *testing.B) {
+	prefix := uniquePrefix(b)
+	b.Cleanup(func() { cleanupPrefix(b, prefix) })
+	c, err := NewRedis(&redis.Options{Addr: redisAddr}, prefix)
+	if err != nil {
+		b.Skipf("redis not reachable at %s: %v", redisAddr, err)
+	}
+	defer c.Close()
+	r := c.(Recents)
+	ctx := context.Background()
+	item := []byte(`{"id":"0123456789ab-1","at":1764800000000,"sender":"mallory@acme.test","connector":"relay-x","sample":{"queue_id":"Q0123456789","message_id":"<a1b2c3d4@acme.test>","subject":"You have won a prize, claim it now","sender":"mallory@acme.test","verdict":"spam"}}`)
+	b.Run("push", func(b *testing.B) {
+		for b.Loop() {
+			if err := r.PushRecent(ctx, "t:1", item, 100, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read100", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.Recent(ctx, "t:1", 100); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package protect
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -118,10 +119,13 @@ func (e *Engine) remember(tenant int64, window time.Duration, s seen) {
 	if !ok {
 		return
 	}
-	item, err := json.Marshal(sharedItem{ID: s.id, At: s.at.UnixMilli(), Sender: s.sender, Connector: s.connector, Sample: s.sample})
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // Message-IDs are all '<' and '>': kept as one byte each
+	if err := enc.Encode(sharedItem{ID: s.id, At: s.at.UnixMilli(), Sender: s.sender, Connector: s.connector, Sample: s.sample}); err != nil {
 		return // plain strings and numbers: cannot fail
 	}
+	item := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	select {
 	case f.slots <- struct{}{}:
 	default:

@@ -108,14 +108,33 @@ func sampleSenders(ss []blocks.Sample) map[string]int {
 func TestBlockEvidenceIsFleetWide(t *testing.T) {
 	prefix := fleetPrefix(t)
 	set := func(s *policy.Settings) { s.TenantSpamCount, s.TenantSpamRatio, s.UserSpamPerHour = 6, 0.5, 0 }
-	f := newFixture(t, storetest.SQLite(t), sharedRedis(t, prefix, nil), set)
+	w := &writes{}
+	f := newFixture(t, storetest.SQLite(t), sharedRedis(t, prefix, &redis.Options{Dialer: w.dial}), set)
 	a, chainA := f.e, f.chain
 	b, chainB := f.node(t, sharedRedis(t, prefix, nil))
 
+	// Clean mail pushes nothing; a spam costs its one push, off its DATA.
+	for _, v := range []string{"clean", "clean"} {
+		before := w.n.Load()
+		d, _ := f.sendVia(t, chainA, "carol@acme.test", "hello", v)
+		mustOK(t, d)
+		flush(t, a)
+		if got := w.n.Load() - before; got != 3 { // MAIL, RCPT, DATA: one each
+			t.Fatalf("a clean message took %d Redis round trips, want 3", got)
+		}
+	}
+
 	long := strings.Repeat("é", 300) // 600 bytes
 	for i := range 3 {
+		before := w.n.Load()
 		d, _ := f.sendVia(t, chainA, "alice@acme.test", fmt.Sprintf("a%d", i), "spam")
 		mustOK(t, d)
+		flush(t, a)
+		// The first push may open the pool's second connection (its
+		// handshake is a few writes more); after it, one push a spam.
+		if got := w.n.Load() - before; i > 0 && got != 4 {
+			t.Fatalf("a spam took %d Redis round trips, want 4 (3 and its evidence push)", got)
+		}
 	}
 	for range 2 {
 		d, _ := f.sendVia(t, chainB, "bob@acme.test", long, "spam")
