@@ -60,7 +60,7 @@ type fleetEvidence struct {
 	node     string // this engine's random prefix of item IDs
 	seq      atomic.Uint64
 	slots    chan struct{}
-	pending  sync.WaitGroup
+	inflight atomic.Int64 // pushes running (a counter, not a WaitGroup: pushes start while a flush waits)
 	lastWarn atomic.Int64 // Unix ns of the last push warning
 	dropped  atomic.Int64
 }
@@ -134,9 +134,9 @@ func (e *Engine) remember(tenant int64, window time.Duration, s seen) {
 		}
 		return
 	}
-	f.pending.Add(1)
+	f.inflight.Add(1)
 	go func() {
-		defer func() { <-f.slots; f.pending.Done() }()
+		defer func() { <-f.slots; f.inflight.Add(-1) }()
 		ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
 		defer cancel()
 		// The list expires a window after the last push (plus a minute
@@ -154,17 +154,19 @@ func (e *Engine) warnPush() bool {
 	return now-last >= int64(warnEvery) && e.fleet.lastWarn.CompareAndSwap(last, now)
 }
 
-// FlushEvidence waits until the pushes in flight have finished, or ctx
-// ends: before the counters close, and in tests that read the list.
+// FlushEvidence waits until no push is in flight, or ctx ends: before the
+// counters close, and in tests that read the list.
 func (e *Engine) FlushEvidence(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { e.fleet.pending.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for e.fleet.inflight.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return nil
 }
 
 // recentEvidence is the tenant's remembered messages newer than since,
