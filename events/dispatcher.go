@@ -251,9 +251,9 @@ func (d *Dispatcher) send(tenant int64, e Event) {
 		return
 	}
 	if err != nil {
+		kept := d.keepFailed(e, err) // before the count: a failure counted is listed
 		d.failed.Add(1)
 		metricEvents.WithLabelValues("failed").Inc()
-		kept := d.keepFailed(e, err)
 		d.cfg.Log.Error("delivery event: send failed", "tenant_id", tenant, "kind", e.Kind, "id", e.ID, "queue_id", e.QueueID,
 			"kept_for_redelivery", kept, "err", err)
 		return
