@@ -18,6 +18,20 @@ import (
 	"github.com/tollgate-mail/tollgate/gateway"
 )
 
+// withEventWebhooks gives a test gateway the installation key that seals
+// the webhooks' secrets ([dkim] key_file) and lets webhooks point at
+// loopback.
+func withEventWebhooks(t testing.TB) func(c *config.Config) {
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("5a", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return func(c *config.Config) {
+		c.DKIM.KeyFile = keyFile
+		c.Events.AllowedInternalWebhooks = config.Prefixes{netip.MustParsePrefix("127.0.0.0/8")}
+	}
+}
+
 var newSecretRE = regexp.MustCompile(`id="new-secret">([0-9a-f]+)<`)
 
 // The delivery-events page: a tenant admin sets the webhook (the secret
@@ -26,14 +40,7 @@ var newSecretRE = regexp.MustCompile(`id="new-secret">([0-9a-f]+)<`)
 // events and not another tenant's, redelivers one, and clears the webhook;
 // another tenant's admin gets 404 for the page and its actions.
 func TestConsoleEventWebhook(t *testing.T) {
-	keyFile := filepath.Join(t.TempDir(), "key")
-	if err := os.WriteFile(keyFile, []byte(strings.Repeat("5a", 32)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	g := startGatewayWith(t, "127.0.0.1:1", gateway.Options{}, func(c *config.Config) {
-		c.DKIM.KeyFile = keyFile
-		c.Events.AllowedInternalWebhooks = config.Prefixes{netip.MustParsePrefix("127.0.0.0/8")}
-	})
+	g := startGatewayWith(t, "127.0.0.1:1", gateway.Options{}, withEventWebhooks(t))
 	f := newFixture(t, g)
 	ctx := context.Background()
 	admin := newClient(t, baseURL(g))
