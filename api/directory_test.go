@@ -48,12 +48,12 @@ type env struct {
 	events *events.Dispatcher
 	// hookClient, when set, posts the delivery events (a test's TLS receiver).
 	hookClient *atomic.Pointer[http.Client]
-	dir    *directory.Directory
-	log    *audit.Log
-	dns    *dnstest.Server
-	blocks *blocks.Store
-	trace  *trace.Store
-	corr   *corrections.Store
+	dir        *directory.Directory
+	log        *audit.Log
+	dns        *dnstest.Server
+	blocks     *blocks.Store
+	trace      *trace.Store
+	corr       *corrections.Store
 }
 
 func newEnv(t *testing.T) *env {
