@@ -21,10 +21,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/tollgate-mail/tollgate/alert"
 	"github.com/tollgate-mail/tollgate/audit"
 	"github.com/tollgate-mail/tollgate/client"
 	"github.com/tollgate-mail/tollgate/directory"
@@ -43,12 +45,15 @@ import (
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
-	dir    *directory.Directory
-	log    *audit.Log
-	dns    *dnstest.Server
-	blocks *blocks.Store
-	trace  *trace.Store
-	corr   *corrections.Store
+	events *events.Dispatcher
+	// hookClient, when set, posts the delivery events (a test's TLS receiver).
+	hookClient *atomic.Pointer[http.Client]
+	dir        *directory.Directory
+	log        *audit.Log
+	dns        *dnstest.Server
+	blocks     *blocks.Store
+	trace      *trace.Store
+	corr       *corrections.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -95,17 +100,38 @@ func newEnv(t *testing.T) *env {
 	// Tenants' delivery-event webhooks, with the URL rules of a gateway
 	// that allows its loopback receivers (as events.allowed_internal_webhooks
 	// can), over https only.
-	evs, err := events.Open(ctx, db, lg, events.StoreOptions{Rules: events.URLRules{
-		Guard: nexthop.Guard{Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}})
+	loop := nexthop.Guard{Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	evs, err := events.Open(ctx, db, lg, events.StoreOptions{Rules: events.URLRules{Guard: loop},
+		Client: events.GuardedClient(loop), Key: bytes.Repeat([]byte{5}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var hookClient atomic.Pointer[http.Client]
+	// A dispatcher sending with few, quick retries, so a failing receiver
+	// marks an event failed within a test.
+	disp, err := events.NewDispatcher(events.Config{Outbox: evs, Node: "api-test", Hook: func(ctx context.Context, id int64) *alert.Webhook {
+		h := evs.Hook(ctx, id)
+		if h == nil {
+			return nil
+		}
+		c := *h
+		c.Attempts, c.Backoff = 2, 5*time.Millisecond
+		if hc := hookClient.Load(); hc != nil {
+			c.Client = hc // trusts a test's TLS receiver
+		}
+		return &c
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs.Attach(disp)
+	t.Cleanup(func() { disp.Close(context.Background()) })
 	s := New(Options{Events: evs, Token: "op", Tokens: DirectoryTokens(dir), Directory: dir, Audit: lg, Verifier: dnsverify.New(dns.Addr),
 		Blocks: bl, Policy: policy.DefaultSettings(), Trace: tr, DKIM: keys, DKIMResolver: dnsverify.New(dns.Addr), Suppress: sup,
 		Corrections: corr})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr, corr: corr}
+	return &env{t: t, srv: srv, events: disp, hookClient: &hookClient, dir: dir, log: lg, dns: dns, blocks: bl, trace: tr, corr: corr}
 }
 
 // call sends a request and decodes the JSON answer into out (if not nil).

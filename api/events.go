@@ -84,6 +84,10 @@ func (s *Server) eventsFail(w http.ResponseWriter, r *http.Request, err error) {
 		s.fail(w, r, &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()})
 	case errors.Is(err, events.ErrNotFound):
 		s.fail(w, r, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()})
+	case errors.Is(err, events.ErrNoEvent):
+		s.fail(w, r, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()})
+	case errors.Is(err, events.ErrNoKey), errors.Is(err, events.ErrNotAttached):
+		s.fail(w, r, &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()})
 	case errors.Is(err, events.ErrPinned):
 		s.fail(w, r, &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()})
 	default:

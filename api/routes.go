@@ -62,6 +62,8 @@ var routes = []route{
 	{"PUT", "/api/v1/tenants/{tenant}/event-webhook", admin, func(s *Server) http.HandlerFunc { return s.setEventWebhook }},
 	{"DELETE", "/api/v1/tenants/{tenant}/event-webhook", admin, func(s *Server) http.HandlerFunc { return s.clearEventWebhook }},
 	{"POST", "/api/v1/tenants/{tenant}/event-webhook/rotate-secret", admin, func(s *Server) http.HandlerFunc { return s.rotateEventSecret }},
+	{"GET", "/api/v1/tenants/{tenant}/event-webhook/failed", admin, func(s *Server) http.HandlerFunc { return s.listFailedEvents }},
+	{"POST", "/api/v1/tenants/{tenant}/event-webhook/failed/redeliver", admin, func(s *Server) http.HandlerFunc { return s.redeliverEvents }},
 	{"GET", "/api/v1/suppressions", operator, func(s *Server) http.HandlerFunc { return s.listSuppressions }},
 	{"POST", "/api/v1/suppressions", operator, func(s *Server) http.HandlerFunc { return s.addSuppression }},
 	{"DELETE", "/api/v1/suppressions/{address}", operator, func(s *Server) http.HandlerFunc { return s.removeSuppression }},

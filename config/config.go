@@ -131,6 +131,12 @@ type Events struct {
 	// QueueSize bounds each tenant's queue of unsent events; when its
 	// receiver is down for long the oldest are dropped.
 	QueueSize int `toml:"queue_size"`
+	// FailedRetention is how long an event whose sends all failed is kept
+	// for a tenant admin to redeliver.
+	FailedRetention Duration `toml:"failed_retention"`
+	// FailedPerTenant bounds the failed events kept per tenant; beyond it
+	// the oldest go.
+	FailedPerTenant int `toml:"failed_per_tenant"`
 	// AllowedInternalWebhooks are the reserved ranges (CIDRs) a webhook may
 	// connect to; every other internal address is refused, so a tenant's
 	// URL cannot probe the operator's network.

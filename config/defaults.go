@@ -72,7 +72,7 @@ func Default() *Config {
 		Feedback: Feedback{MaxReportBytes: 4 << 20, ReportsPerHour: 1000, Window: D(24 * time.Hour)},
 		DKIM:     DKIM{CheckInterval: D(10 * time.Minute), Refresh: D(30 * time.Second)},
 		Alerts:   Alerts{Email: true, DedupeWindow: D(time.Hour)},
-		Events:   Events{QueueSize: 10000},
+		Events:   Events{QueueSize: 10000, FailedRetention: D(7 * 24 * time.Hour), FailedPerTenant: 1000},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }

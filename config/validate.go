@@ -182,6 +182,10 @@ func (s Events) validate(p *problems) {
 	if s.QueueSize < 1 {
 		p.bad("events.queue_size", "must be at least 1, got %d", s.QueueSize)
 	}
+	p.duration("events.failed_retention", s.FailedRetention)
+	if s.FailedPerTenant < 1 {
+		p.bad("events.failed_per_tenant", "must be at least 1, got %d", s.FailedPerTenant)
+	}
 	seen := map[string]bool{}
 	for i, h := range s.Webhooks {
 		switch {

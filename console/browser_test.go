@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/tollgate-mail/tollgate/directory"
 	"github.com/tollgate-mail/tollgate/dnstest"
+	"github.com/tollgate-mail/tollgate/gateway"
 )
 
 // TestConsoleBrowser drives the admin center in headless Chromium against
@@ -20,7 +21,7 @@ import (
 // another tenant's pages; then an operator sees every tenant.
 func TestConsoleBrowser(t *testing.T) {
 	dns := dnstest.Start(t)
-	g := startGateway(t, dns.Addr)
+	g := startGatewayWith(t, dns.Addr, gateway.Options{}, withEventWebhooks(t))
 	f := newFixture(t, g)
 	ctx := context.Background()
 	var err error
@@ -210,9 +211,41 @@ func TestConsoleBrowser(t *testing.T) {
 		b.shot("trace-message")
 	})
 
+	step(t, "the delivery-events webhook is set and its secret rotated, each secret shown once", func(t *testing.T) {
+		b.t = t
+		page := fmt.Sprintf("/console/t/%d/event-webhook", f.alpha.ID)
+		if st := b.open(page); st != 200 {
+			t.Fatalf("%s: status %d", page, st)
+		}
+		b.wantText("#webhook-none", "No webhook")
+		b.wantText("#failed-events", "No failed events")
+		b.shot("event-webhook-empty")
+		b.fill(map[string]string{"webhook-url-input": "https://127.0.0.1:9/hook"})
+		if st := b.submit("set-webhook"); st != 200 {
+			t.Fatalf("set webhook: status %d", st)
+		}
+		first := b.text("#new-secret")
+		if len(first) != 64 {
+			t.Fatalf("set webhook: secret %q, want 64 hex digits", first)
+		}
+		b.open(page)
+		b.wantText("#webhook-url", "https://127.0.0.1:9/hook")
+		if strings.Contains(b.text("#webhook-h + dl"), first) {
+			t.Fatal("the page shows the secret again")
+		}
+		if st := b.submit("rotate-secret"); st != 200 {
+			t.Fatalf("rotate: status %d", st)
+		}
+		b.wantText("#secret-note", "old secret no longer verifies")
+		if got := b.text("#new-secret"); got == first || len(got) != 64 {
+			t.Fatalf("rotated secret %q (first %q)", got, first)
+		}
+		b.shot("event-webhook-rotated")
+	})
+
 	step(t, "another tenant's pages are out of reach", func(t *testing.T) {
 		b.t = t
-		for _, p := range []string{"", "domains", "connectors", "users", "audit", "restrictions", "unblock", "policy", "trace"} {
+		for _, p := range []string{"", "domains", "connectors", "users", "audit", "restrictions", "unblock", "policy", "trace", "event-webhook"} {
 			path := fmt.Sprintf("/console/t/%d/%s", f.beta.ID, p)
 			if st := b.open(path); st != 404 {
 				t.Errorf("%s as alpha's admin: want 404, got %d", path, st)

@@ -94,6 +94,7 @@ func tenantNav(id int64) []navItem {
 		{"unblock", "Unblock requests", tenantPath(id, "unblock")},
 		{"policy", "Sending limits", tenantPath(id, "policy")},
 		{"suppressions", "Suppressed recipients", tenantPath(id, "suppressions")},
+		{"event-webhook", "Delivery events", tenantPath(id, "event-webhook")},
 	}
 }
 

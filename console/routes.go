@@ -59,6 +59,7 @@ func (c *Console) routes() {
 	t("GET /console/t/{tenant}/tokens", c.tokensPage)
 	t("POST /console/t/{tenant}/tokens/{token}/revoke", c.revokeToken)
 	c.protectionRoutes(t)
+	c.eventWebhookRoutes(t)
 
 	c.mux.HandleFunc("/console/", c.notFound)
 }

@@ -14,6 +14,9 @@ import (
 // in a cookie or a URL, and the page is not cached.
 type secretData struct {
 	What, Secret, Back, BackLabel string
+	// Note replaces the "kept only as a hash" line for a secret Tollgate
+	// keeps (sealed), such as a webhook's signing secret.
+	Note string
 }
 
 func (c *Console) users(q *req) error {

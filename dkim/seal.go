@@ -2,8 +2,6 @@ package dkim
 
 import (
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
@@ -13,27 +11,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tollgate-mail/tollgate/store"
 )
 
 // EnvKey is the environment variable that may hold the DKIM key.
 const EnvKey = "TOLLGATE_DKIM_KEY"
 
-// sealer encrypts private keys at rest with AES-256-GCM.
-type sealer struct{ aead cipher.AEAD }
+// sealer encrypts private keys at rest with the store's AES-256-GCM
+// Sealer (the webhooks' signing secrets are sealed the same way, under the
+// same key).
+type sealer struct{ z *store.Sealer }
 
 func newSealer(key []byte) (*sealer, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("dkim: the key must be 32 bytes, got %d", len(key))
 	}
-	b, err := aes.NewCipher(key)
+	z, err := store.NewSealer(key)
 	if err != nil {
 		return nil, err
 	}
-	g, err := cipher.NewGCM(b)
-	if err != nil {
-		return nil, err
-	}
-	return &sealer{g}, nil
+	return &sealer{z}, nil
 }
 
 // seal encrypts s's PKCS#8 form; aad binds it to its row.
@@ -42,22 +40,16 @@ func (z *sealer) seal(s crypto.Signer, aad string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	nonce := make([]byte, z.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(z.aead.Seal(nonce, nonce, der, []byte(aad))), nil
+	return z.z.Seal(der, aad)
 }
 
 func (z *sealer) open(sealed, aad string) (crypto.Signer, error) {
-	b, err := base64.StdEncoding.DecodeString(sealed)
-	if err != nil || len(b) < z.aead.NonceSize() {
-		return nil, errors.New("sealed key is not base64 of nonce and ciphertext")
-	}
-	n := z.aead.NonceSize()
-	der, err := z.aead.Open(nil, b[:n], b[n:], []byte(aad))
-	if err != nil {
+	der, err := z.z.Open(sealed, aad)
+	if errors.Is(err, store.ErrUnseal) {
 		return nil, errors.New("sealed key does not open with this installation's DKIM key (was [dkim] key_file or TOLLGATE_DKIM_KEY changed?)")
+	}
+	if err != nil {
+		return nil, errors.New("sealed key is not base64 of nonce and ciphertext")
 	}
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

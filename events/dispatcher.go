@@ -32,7 +32,8 @@ type Config struct {
 	// Clock stamps events (tests set it); default time.Now.
 	Clock func() time.Time
 	// Outbox, when set, keeps each queued event until its webhook took it
-	// (or it failed for good, or was dropped), so events pending when the
+	// (or was dropped), and keeps the events whose sends all failed for a
+	// redelivery, so events pending when the
 	// process stops are sent by the next one (Resume). nil keeps them in
 	// memory only.
 	Outbox Outbox
@@ -45,6 +46,9 @@ type Config struct {
 type Outbox interface {
 	Save(ctx context.Context, node string, e Event) error
 	Delete(ctx context.Context, id string) error
+	// Fail keeps an event whose sends all failed, out of Pending, for a
+	// tenant admin to redeliver (Store.Redeliver); reason is the last error.
+	Fail(ctx context.Context, node string, e Event, reason string) error
 	// Pending is node's events, oldest first.
 	Pending(ctx context.Context, node string) ([]Event, error)
 }
@@ -246,18 +250,35 @@ func (d *Dispatcher) send(tenant int64, e Event) {
 		// Stopped by Close: the event stays in the outbox for the next run.
 		return
 	}
-	d.forget(e.ID)
 	if err != nil {
+		kept := d.keepFailed(e, err) // before the count: a failure counted is listed
 		d.failed.Add(1)
 		metricEvents.WithLabelValues("failed").Inc()
-		d.cfg.Log.Error("delivery event: send failed", "tenant_id", tenant, "kind", e.Kind, "id", e.ID, "queue_id", e.QueueID, "err", err)
+		d.cfg.Log.Error("delivery event: send failed", "tenant_id", tenant, "kind", e.Kind, "id", e.ID, "queue_id", e.QueueID,
+			"kept_for_redelivery", kept, "err", err)
 		return
 	}
+	d.forget(e.ID)
 	d.sent.Add(1)
 	metricEvents.WithLabelValues("sent").Inc()
 }
 
-// forget removes a sent, failed or dropped event from the outbox.
+// keepFailed marks e failed in the outbox, where a tenant admin can list
+// and redeliver it; false without an outbox or when the mark failed.
+func (d *Dispatcher) keepFailed(e Event, sendErr error) bool {
+	if d.cfg.Outbox == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.cfg.Outbox.Fail(ctx, d.cfg.Node, e, sendErr.Error()); err != nil {
+		d.cfg.Log.Warn("delivery event: failed and not kept for redelivery", "id", e.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// forget removes a sent or dropped event from the outbox.
 func (d *Dispatcher) forget(id string) {
 	if d.cfg.Outbox == nil {
 		return

@@ -38,6 +38,18 @@ type StoreOptions struct {
 	// Pinned are the webhooks of the config file by tenant name: they win
 	// over a stored one, and the API refuses to change them.
 	Pinned map[string]*WebhookConfig
+	// Key is the installation's 32-byte key (dkim.LoadKey: [dkim] key_file
+	// or TOLLGATE_DKIM_KEY) that seals the stored webhooks' signing
+	// secrets, as it seals the DKIM private keys. Without it no webhook can
+	// be set through the API (ErrNoKey), and Open refuses a database that
+	// holds stored webhooks.
+	Key []byte
+	// FailedRetention is how long an event whose sends all failed is kept
+	// for a redelivery; default 7 days.
+	FailedRetention time.Duration
+	// FailedPerTenant bounds the failed events kept per tenant (the newest
+	// stay); default 1000.
+	FailedPerTenant int
 	// Refresh is how old the cached webhooks may get before they are read
 	// again, so a change made on another node of a fleet is seen; default
 	// 10 s. A change made through this Store is seen at once.
@@ -55,6 +67,12 @@ type Store struct {
 	db    *store.DB
 	audit *audit.Log
 	opts  StoreOptions
+	seal  *store.Sealer // nil without a key
+	now   func() time.Time
+
+	// requeue hands a redelivered event to the dispatcher (Attach).
+	requeue func(Event) bool
+	node    string
 
 	mu     sync.Mutex
 	hooks  map[int64]cachedHook
@@ -78,7 +96,22 @@ func Open(ctx context.Context, db *store.DB, log *audit.Log, opts StoreOptions) 
 	if opts.Refresh <= 0 {
 		opts.Refresh = 10 * time.Second
 	}
-	return &Store{db: db, audit: log, opts: opts}, nil
+	if opts.FailedRetention <= 0 {
+		opts.FailedRetention = DefaultFailedRetention
+	}
+	if opts.FailedPerTenant <= 0 {
+		opts.FailedPerTenant = DefaultFailedPerTenant
+	}
+	s := &Store{db: db, audit: log, opts: opts, now: time.Now}
+	if opts.Key != nil {
+		if s.seal, err = store.NewSealer(opts.Key); err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+	}
+	if err := s.sealPlain(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Save implements Outbox.
@@ -103,9 +136,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Pending implements Outbox: node's unsent events, oldest first.
+// Pending implements Outbox: node's unsent events, oldest first (not
+// those that failed: they wait for a redelivery).
 func (s *Store) Pending(ctx context.Context, node string) ([]Event, error) {
-	rows, err := s.db.Write.QueryContext(ctx, `SELECT id, body FROM event_outbox WHERE node = $1 ORDER BY created_at, id`, node)
+	rows, err := s.db.Write.QueryContext(ctx, `SELECT id, body FROM event_outbox WHERE node = $1 AND failed_at = 0 ORDER BY created_at, id`, node)
 	if err != nil {
 		return nil, fmt.Errorf("events: pending: %w", err)
 	}

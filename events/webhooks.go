@@ -117,13 +117,17 @@ type queryer interface {
 func (s *Store) stored(ctx context.Context, q queryer, tenantID int64) (Webhook, error) {
 	w := Webhook{TenantID: tenantID}
 	var at int64
-	err := q.QueryRowContext(ctx, `SELECT url, secret, updated_by, updated_at FROM event_webhooks WHERE tenant_id = $1`, tenantID).
-		Scan(&w.URL, &w.Secret, &w.UpdatedBy, &at)
+	var plain, sealed string
+	err := q.QueryRowContext(ctx, `SELECT url, secret, secret_sealed, updated_by, updated_at FROM event_webhooks WHERE tenant_id = $1`, tenantID).
+		Scan(&w.URL, &plain, &sealed, &w.UpdatedBy, &at)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Webhook{}, err
 		}
 		return Webhook{}, fmt.Errorf("events: webhook of tenant %d: %w", tenantID, err)
+	}
+	if w.Secret, err = s.openSecret(tenantID, plain, sealed); err != nil {
+		return Webhook{}, err
 	}
 	w.UpdatedAt = time.Unix(0, at).UTC()
 	return w, nil
@@ -206,9 +210,13 @@ func (s *Store) change(ctx context.Context, tenantID int64, tenantName, actor, s
 			}
 		} else {
 			next.UpdatedBy, next.UpdatedAt = actor, time.Now().UTC()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO event_webhooks (tenant_id, url, secret, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (tenant_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-				tenantID, next.URL, next.Secret, next.UpdatedBy, next.UpdatedAt.UnixNano()); err != nil {
+			sealed, err := s.sealSecret(tenantID, next.Secret)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO event_webhooks (tenant_id, url, secret, secret_sealed, updated_by, updated_at) VALUES ($1, $2, '', $3, $4, $5)
+				ON CONFLICT (tenant_id) DO UPDATE SET url = excluded.url, secret = '', secret_sealed = excluded.secret_sealed, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+				tenantID, next.URL, sealed, next.UpdatedBy, next.UpdatedAt.UnixNano()); err != nil {
 				return err
 			}
 			entry.After = auditForm(*next)
@@ -220,7 +228,7 @@ func (s *Store) change(ctx context.Context, tenantID int64, tenantName, actor, s
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoKey) {
 			return Webhook{}, err
 		}
 		return Webhook{}, fmt.Errorf("events: %s for tenant %d: %w", action, tenantID, err)
@@ -255,7 +263,7 @@ func (s *Store) Hook(ctx context.Context, tenantID int64) *alert.Webhook {
 // loadHooks reads every stored webhook, keeping the built Webhook of
 // those that did not change (its client and settings).
 func (s *Store) loadHooks(ctx context.Context) (map[int64]cachedHook, error) {
-	rows, err := s.db.Write.QueryContext(ctx, `SELECT tenant_id, url, secret FROM event_webhooks`)
+	rows, err := s.db.Write.QueryContext(ctx, `SELECT tenant_id, url, secret, secret_sealed FROM event_webhooks`)
 	if err != nil {
 		return nil, err
 	}
@@ -264,9 +272,15 @@ func (s *Store) loadHooks(ctx context.Context) (map[int64]cachedHook, error) {
 	for rows.Next() {
 		var id int64
 		var c cachedHook
-		if err := rows.Scan(&id, &c.url, &c.secret); err != nil {
+		var plain, sealed string
+		if err := rows.Scan(&id, &c.url, &plain, &sealed); err != nil {
 			return nil, err
 		}
+		secret, err := s.openSecret(id, plain, sealed)
+		if err != nil {
+			continue // a key that does not open it: Open said so at start
+		}
+		c.secret = secret
 		if old, ok := s.hooks[id]; ok && old.url == c.url && old.secret == c.secret {
 			out[id] = old
 			continue

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tollgate-mail/tollgate/alert"
 	"github.com/tollgate-mail/tollgate/config"
+	"github.com/tollgate-mail/tollgate/dkim"
 	"github.com/tollgate-mail/tollgate/events"
 	"github.com/tollgate-mail/tollgate/metrics"
 	"github.com/tollgate-mail/tollgate/nexthop"
@@ -46,9 +49,13 @@ func (g *Gateway) openEvents(ctx context.Context, cfg *config.Config) error {
 		hooks[h.Tenant] = wh
 		pinned[h.Tenant] = &events.WebhookConfig{URL: h.URL, Secret: h.Secret}
 	}
-	var err error
+	key, err := webhookSealKey(cfg)
+	if err != nil {
+		return err
+	}
 	if g.EventStore, err = events.Open(ctx, g.DB, g.Audit, events.StoreOptions{
-		Rules: events.URLRules{Guard: guard, Dev: cfg.Dev}, Client: client, Pinned: pinned,
+		Rules: events.URLRules{Guard: guard, Dev: cfg.Dev}, Client: client, Pinned: pinned, Key: key,
+		FailedRetention: cfg.Events.FailedRetention.Duration, FailedPerTenant: cfg.Events.FailedPerTenant,
 	}); err != nil {
 		return err
 	}
@@ -68,10 +75,31 @@ func (g *Gateway) openEvents(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	g.Events = d
+	st.Attach(d)
 	if _, err := d.Resume(ctx); err != nil {
 		return err
 	}
 	return nil
+}
+
+// webhookSealKey is the key the stored webhooks' signing secrets are
+// sealed with: the installation's DKIM key ([dkim] key_file or
+// TOLLGATE_DKIM_KEY; in dev mode data_dir/dkim-key), read whenever one is
+// set even with signing off. nil when none is: webhooks can then only be
+// pinned in the config file.
+func webhookSealKey(cfg *config.Config) ([]byte, error) {
+	if !cfg.DKIM.Enabled && cfg.DKIM.KeyFile == "" && !cfg.Dev && strings.TrimSpace(os.Getenv(dkim.EnvKey)) == "" {
+		return nil, nil
+	}
+	devDir := ""
+	if cfg.Dev {
+		devDir = cfg.DataDir
+	}
+	key, _, err := dkim.LoadKey(cfg.DKIM.KeyFile, devDir)
+	if err != nil {
+		return nil, fmt.Errorf("events: the key that seals webhook secrets: %w", err)
+	}
+	return key, nil
 }
 
 // tenantNames caches tenant id → name for a minute, so the webhook lookup

@@ -57,6 +57,17 @@ func TestAdminEventWebhook(t *testing.T) {
 		wantFail(t, dir, url, []string{"404"}, append([]string{"--token", tok}, args...)...)
 	}
 
+	// Failed events: none yet; a redelivery names what it needs; an
+	// unknown id is a 404 naming it; another tenant's token gets 404.
+	wantOut(t, "failed", mustAdmin(t, dir, url, "event-webhook", "failed", "--tenant", "demo"), "ID", "0 failed event(s)")
+	wantFail(t, dir, url, []string{"give the ids"}, "event-webhook", "redeliver", "--tenant", "demo")
+	wantFail(t, dir, url, []string{"not both"}, "event-webhook", "redeliver", "--tenant", "demo", "--all", "abc")
+	wantFail(t, dir, url, []string{"--limit 0"}, "event-webhook", "failed", "--tenant", "demo", "--limit", "0")
+	wantFail(t, dir, url, []string{"404", "nosuchid"}, "event-webhook", "redeliver", "--tenant", "demo", "nosuchid")
+	wantOut(t, "redeliver --all", mustAdmin(t, dir, url, "event-webhook", "redeliver", "--tenant", "demo", "--all"), "0 event(s) queued")
+	wantFail(t, dir, url, []string{"404"}, "--token", tok, "event-webhook", "failed", "--tenant", "1")
+	wantFail(t, dir, url, []string{"404"}, "--token", tok, "event-webhook", "redeliver", "--tenant", "1", "--all")
+
 	wantOut(t, "clear", mustAdmin(t, dir, url, "event-webhook", "clear", "--tenant", "demo"), "event webhook cleared")
 	wantFail(t, dir, url, []string{"404"}, "event-webhook", "show", "--tenant", "demo")
 }
