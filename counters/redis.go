@@ -68,7 +68,9 @@ return {total + n, 1}
 // KEYS: one hash per op; ARGV: cur, lo, n, ttl ms, limit per op. Sums
 // every key first (an op on a key named twice sees the earlier op's n),
 // refuses the whole batch if one limit would be exceeded, else adds all.
-// Returns the totals and the failed op's 0-based index, or -1.
+// Returns the totals and the failed op's 0-based index, or -1; in a
+// refused batch the ops after the failed one report their totals as they
+// stand (a read riding in the batch still gets its answer).
 var addAllScript = redis.NewScript(luaSum + `
 local totals, pending = {}, {}
 for i = 1, #KEYS do
@@ -80,7 +82,10 @@ for i = 1, #KEYS do
   local n, limit = tonumber(ARGV[b + 3]), tonumber(ARGV[b + 5])
   if limit > 0 and pending[key] + n > limit then
     totals[i] = pending[key]
-    for j = i + 1, #KEYS do totals[j] = 0 end
+    for j = i + 1, #KEYS do
+      local bj = (j - 1) * 5
+      totals[j] = pending[KEYS[j]] or sum(KEYS[j], tonumber(ARGV[bj + 2]), tonumber(ARGV[bj + 1]), false)
+    end
     totals[#KEYS + 1] = i - 1
     return totals
   end

@@ -308,6 +308,10 @@ func (e *env) chain(b testing.TB, c counters.Counter) policy.Chain {
 type session struct {
 	env policy.Envelope
 	msg policy.Message
+	// rtt and stages, in the serial Redis rows, attribute the round trips
+	// to the SMTP step that made them (nil otherwise).
+	rtt    *roundTrips
+	stages *stageTrips
 }
 
 // decide runs one message through the chain as smtpd does: MAIL FROM, two
@@ -318,18 +322,23 @@ func (s *session) decide(ctx context.Context, ch policy.Chain, snd *sender, verd
 	a.ClientIP = snd.ip
 	s.env = policy.Envelope{Attribution: a, Listener: "submission", Helo: "client.example",
 		TLS: true, From: snd.from, Rcpts: s.env.Rcpts[:0]}
+	mark := s.rtt.load()
 	if d := ch.Mail(ctx, &s.env); d.Action != policy.Accept {
 		return d
 	}
+	mark = s.stages.note(stageMail, s.rtt, mark)
 	for _, rcpt := range [2]string{snd.internal, snd.external} {
 		if d := ch.Rcpt(ctx, &s.env, rcpt); d.Action != policy.Accept {
 			return d
 		}
 		s.env.Rcpts = append(s.env.Rcpts, rcpt)
+		mark = s.stages.note(stageRcpt, s.rtt, mark)
 	}
 	s.msg = policy.Message{QueueID: "bench", Size: 4096, MessageID: "<bench@client.example>",
 		Subject: "Quarterly report", HeaderFrom: snd.headerFrom, Verdict: verdict}
-	return ch.Data(ctx, &s.env, &s.msg)
+	d := ch.Data(ctx, &s.env, &s.msg)
+	s.stages.note(stageData, s.rtt, mark)
+	return d
 }
 
 var verdicts = []struct {
@@ -397,6 +406,9 @@ func (e *env) measure(b *testing.B, ch policy.Chain, verdict policy.Verdict) {
 	lat := make([]time.Duration, b.N)
 	var s session
 	s.env.Rcpts = make([]string, 0, 4)
+	if e.rtt != nil {
+		s.rtt, s.stages = e.rtt, &stageTrips{}
+	}
 	var refused refusals
 	allocs := decisionAllocs(ctx, ch, e.senders, verdict)
 	b.ReportAllocs()
@@ -413,6 +425,7 @@ func (e *env) measure(b *testing.B, ch policy.Chain, verdict policy.Verdict) {
 	}
 	b.StopTimer()
 	e.rtt.report(b, rtt0, len(lat))
+	s.stages.report(b, len(lat))
 	report(b, lat, &refused)
 	b.ReportMetric(allocs, "decision-allocs/op")
 }

@@ -47,3 +47,38 @@ func (r *roundTrips) report(b *testing.B, from int64, decisions int) {
 	}
 	b.ReportMetric(float64(r.n.Load()-from)/float64(decisions), "redis-rtt/op")
 }
+
+// The SMTP steps of a decision, for stageTrips.
+const (
+	stageMail = iota
+	stageRcpt
+	stageData
+	numStages
+)
+
+var stageNames = [numStages]string{"mail", "rcpt", "data"}
+
+// stageTrips attributes round trips to the step that made them (serial
+// runs only: with two goroutines the socket counts mix). Which steps make
+// the round trips is what says whether two of them could share one.
+type stageTrips [numStages]int64
+
+// note adds the round trips since mark to stage and returns the new mark.
+func (st *stageTrips) note(stage int, r *roundTrips, mark int64) int64 {
+	if st == nil {
+		return mark
+	}
+	now := r.load()
+	st[stage] += now - mark
+	return now
+}
+
+// report adds redis-rtt-<stage>/op for each step (a decision has two RCPT).
+func (st *stageTrips) report(b *testing.B, decisions int) {
+	if st == nil || decisions == 0 {
+		return
+	}
+	for i, n := range st {
+		b.ReportMetric(float64(n)/float64(decisions), "redis-rtt-"+stageNames[i]+"/op")
+	}
+}

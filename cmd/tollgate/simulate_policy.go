@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -46,7 +47,8 @@ func runSimulatePolicy(args []string) error {
 	fs.Var(set, "set", "a setting to try, `KEY=VALUE` with policy-set's keys (repeat for more)")
 	server := fs.String("server", envOr("TOLLGATE_SERVER", "http://127.0.0.1:8025"), "admin API base `URL`")
 	token := fs.String("token", os.Getenv("TOLLGATE_TOKEN"), "operator API `token` (default: read from the data directory)")
-	dataDir := fs.String("data-dir", "tollgate-data", "data `directory` to find the dev token in")
+	dataDir := fs.String("data-dir", "", "run on this node's embedded store `directory` itself, read-only, without the API or a token (the node may be running or stopped)")
+	configFile := fs.String("config", "", "with --data-dir: the node's config `file`, for the policy defaults in force (default: the built-in defaults)")
 	since := fs.String("since", "24h", "start of the span: a `duration` back from --until (168h) or an RFC 3339 time")
 	until := fs.String("until", "", "end of the span, an RFC 3339 `time` (default: now)")
 	tenant := fs.String("tenant", "", "only this tenant (`name` or id)")
@@ -62,6 +64,10 @@ classifier gave then — and says per tenant whether it would have been blocked
 or restricted, at which message, with which code and on which evidence,
 beside what actually happened. Nothing live is changed.
 
+On the node itself, without an API token, read its data directory (a
+consistent read-only copy is taken, so the node may keep running):
+  tollgate simulate policy --data-dir /var/lib/tollgate --config /etc/tollgate/tollgate.toml --set tenant_spam_ratio=0.2
+
 Example:
   tollgate simulate policy --set tenant_spam_ratio=0.2 --since 168h
 
@@ -75,6 +81,14 @@ Flags:
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see tollgate simulate policy --help)", fs.Arg(0))
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["config"] && !given["data-dir"] {
+		return errors.New("--config is read only with --data-dir (over the API the node's own settings are used)")
+	}
+	if given["data-dir"] && (given["server"] || given["token"]) {
+		return errors.New("--data-dir reads the store directly: give it or --server/--token, not both")
+	}
 	body := map[string]any{"settings": map[string]any(set)}
 	if *until != "" {
 		body["until"] = *until
@@ -82,6 +96,7 @@ Flags:
 	if *tenant != "" {
 		body["tenant"] = *tenant
 	}
+	var err error
 	if _, err := time.Parse(time.RFC3339, *since); err == nil {
 		body["since"] = *since
 	} else if d, err := time.ParseDuration(*since); err == nil && d > 0 {
@@ -89,15 +104,38 @@ Flags:
 	} else {
 		return fmt.Errorf("--since %q: give a duration (168h) or an RFC 3339 time", *since)
 	}
+	var answer []byte
+	if *dataDir != "" {
+		l := localDryRun{dataDir: *dataDir, configFile: *configFile, tenant: *tenant}
+		if l.change, err = json.Marshal(map[string]any(set)); err != nil {
+			return err
+		}
+		if l.since, l.until, err = localSpan(*since, *until); err != nil {
+			return err
+		}
+		rep, err := l.run(context.Background())
+		if err != nil {
+			return err
+		}
+		if !*asJSON {
+			rep.Print(os.Stdout)
+			return nil
+		}
+		if answer, err = json.MarshalIndent(rep, "", "  "); err != nil {
+			return err
+		}
+		_, err = os.Stdout.Write(append(answer, '\n'))
+		return err
+	}
 	tok := *token
 	if tok == "" {
-		b, err := os.ReadFile(filepath.Join(*dataDir, "admin-token"))
+		b, err := os.ReadFile(filepath.Join("tollgate-data", "admin-token"))
 		if err != nil {
 			return fmt.Errorf("no API token: give --token, set TOLLGATE_TOKEN, or run in the directory that holds tollgate-data (%v)", err)
 		}
 		tok = strings.TrimSpace(string(b))
 	}
-	answer, err := postDryRun(strings.TrimSuffix(*server, "/"), tok, body)
+	answer, err = postDryRun(strings.TrimSuffix(*server, "/"), tok, body)
 	if err != nil {
 		return err
 	}
@@ -145,4 +183,23 @@ func postDryRun(server, token string, body any) ([]byte, error) {
 		return nil, errors.New(resp.Status + ": " + strings.TrimSpace(string(answer)))
 	}
 	return answer, nil
+}
+
+// localSpan is the span --since and --until name, as the API reads them:
+// since is an RFC 3339 time or a duration back from until (default now).
+func localSpan(since, until string) (from, to time.Time, err error) {
+	to = time.Now()
+	if until != "" {
+		if to, err = time.Parse(time.RFC3339, until); err != nil {
+			return from, to, fmt.Errorf("--until %q: give an RFC 3339 time (2026-12-01T00:00:00Z)", until)
+		}
+	}
+	if from, err = time.Parse(time.RFC3339, since); err == nil {
+		return from, to, nil
+	}
+	d, err := time.ParseDuration(since)
+	if err != nil || d <= 0 {
+		return from, to, fmt.Errorf("--since %q: give a duration (168h) or an RFC 3339 time", since)
+	}
+	return to.Add(-d), to, nil
 }
