@@ -19,7 +19,13 @@ type Op struct {
 	PlusNew int
 	// At, when set, is the time this op counts at instead of the call's
 	// now: a reader with its own clock (the delivery feedback) can ride
-	// in another caller's batch and read exactly what it would alone.
+	// in another caller's batch and read exactly what it would alone
+	// (TestOpAtReadsAtItsOwnTime). Like any op it is exact while its key's
+	// clock moves forward by less than a window: the embedded store
+	// expires a shard's idle keys by the latest now (or At) its shard has
+	// seen, and on Redis a read prunes the buckets its own window has
+	// left, so the callers sharing a key must share a clock — as the
+	// feedback's writers and readers do (both time.Now).
 	At time.Time
 }
 
