@@ -81,3 +81,20 @@ var unblockRequestList = listSpec[client.UnblockRequest]{
 		"status":    func(a, b client.UnblockRequest) int { return cmp.Compare(a.Status, b.Status) },
 	},
 }
+
+// blockList is a tenant's blocks and the operators' blocks of every tenant.
+var blockList = listSpec[client.Block]{
+	text: func(b client.Block) []string {
+		out := []string{b.Tenant, strconv.FormatInt(b.TenantID, 10), b.Reason, b.Rule, b.ReleasedBy}
+		for _, f := range b.Figures {
+			out = append(out, f.Value)
+		}
+		return out
+	},
+	sorts: map[string]func(a, b client.Block) int{
+		"created":  func(a, b client.Block) int { return a.CreatedAt.Compare(b.CreatedAt) },
+		"tenant":   func(a, b client.Block) int { return byFold(a.Tenant, b.Tenant) },
+		"reason":   func(a, b client.Block) int { return cmp.Compare(a.Reason, b.Reason) },
+		"released": func(a, b client.Block) int { return a.ReleasedAt.Compare(b.ReleasedAt) }, // live (never) first
+	},
+}

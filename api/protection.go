@@ -183,7 +183,11 @@ func (s *Server) listBlocks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bs, err := s.opts.Blocks.Blocks(r.Context(), t.ID)
-	listOrFail(s, w, r, "blocks", bs, err, toBlock)
+	pageList(s, w, r, "blocks", bs, err, func(b blocks.Block) client.Block {
+		j := toBlock(b)
+		j.Tenant = t.Name
+		return j
+	}, blockList)
 }
 
 // blockTenant lets an operator block a tenant by hand (a report from

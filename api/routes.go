@@ -98,6 +98,7 @@ var routes = []route{
 	{"GET", "/api/v1/standings", operator, func(s *Server) http.HandlerFunc { return s.listStandings }},
 	{"GET", "/api/v1/tenants/{tenant}/status", admin, func(s *Server) http.HandlerFunc { return s.tenantStatus }},
 	{"GET", "/api/v1/tenants/{tenant}/stats", admin, func(s *Server) http.HandlerFunc { return s.tenantStats }},
+	{"GET", "/api/v1/blocks", operator, func(s *Server) http.HandlerFunc { return s.listAllBlocks }},
 	{"GET", "/api/v1/tenants/{tenant}/blocks", admin, func(s *Server) http.HandlerFunc { return s.listBlocks }},
 	{"POST", "/api/v1/tenants/{tenant}/blocks", operator, func(s *Server) http.HandlerFunc { return s.blockTenant }},
 	{"POST", "/api/v1/tenants/{tenant}/unblock", operator, func(s *Server) http.HandlerFunc { return s.unblockTenant }},

@@ -2,8 +2,12 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"net/http"
-	"strconv"
+	"slices"
+	"strings"
+
+	"github.com/tollgate-mail/tollgate/client"
 
 	"github.com/tollgate-mail/tollgate/suppress"
 )
@@ -16,22 +20,41 @@ func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	// q, as on the other lists; search is its older name, still taken.
-	text := r.URL.Query().Get("q")
-	if text == "" {
-		text = r.URL.Query().Get("search")
-	}
-	if len(text) > maxListQuery {
-		s.fail(w, r, badField("q", "is %d bytes; at most %d", len(text), maxListQuery))
-		return
-	}
-	l, err := s.opts.Suppress.List(r.Context(), id, text, limit)
+	keys := slices.Sorted(maps.Keys(suppress.SortKeys))
+	p, err := listParamsOf(r, keys)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"suppressions": l})
+	// q, as on the other lists; search is its older name, still taken.
+	if p.q == "" {
+		p.q = strings.ToLower(strings.TrimSpace(r.URL.Query().Get("search")))
+		if len(p.q) > maxListQuery {
+			s.fail(w, r, badField("search", "is %d bytes; at most %d", len(p.q), maxListQuery))
+			return
+		}
+	}
+	if p.limit == 0 {
+		p.limit = defaultSuppressionPage // the list can hold every address that ever bounced
+	}
+	l, total, err := s.opts.Suppress.Page(r.Context(), id, suppress.Query{Q: p.q, Sort: p.sort, Desc: p.desc, Limit: p.limit, Offset: p.offset})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := client.SuppressionList{Suppressions: make([]client.Suppression, 0, len(l)), Total: total}
+	for _, e := range l {
+		out.Suppressions = append(out.Suppressions, toSuppression(e))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// defaultSuppressionPage is a suppression list's page without ?limit=.
+const defaultSuppressionPage = 100
+
+func toSuppression(e suppress.Entry) client.Suppression {
+	return client.Suppression{ID: e.ID, TenantID: e.TenantID, Address: e.Address, Reason: e.Reason, Detail: e.Detail,
+		CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt}
 }
 
 func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +79,7 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) {
 	if added {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, e)
+	writeJSON(w, status, toSuppression(e))
 }
 
 func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ type Figure struct {
 type Block struct {
 	ID         int64     `json:"id"`
 	TenantID   int64     `json:"tenant_id"`
+	Tenant     string    `json:"tenant,omitempty"` // the tenant's name, in lists
 	Reason     string    `json:"reason"`
 	Rule       string    `json:"rule"`
 	Figures    []Figure  `json:"figures"`

@@ -28,7 +28,9 @@ func init() {
 		adminCommand{"stats", "TENANT", "show a tenant's daily messages, spam, bulk and refusals", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, days: fs.Int("days", 14, "the last `N` days (1..366)")}
 		}, (*adminClient).stats},
-		adminCommand{"block list", "TENANT", "list a tenant's blocks, live and released, with who released them", plain, (*adminClient).blockList},
+		adminCommand{"block list", "TENANT", "list a tenant's blocks, live and released, with who released them (every tenant's: blocks list)", func(fs *flag.FlagSet) any {
+			return &protOpts{fs: fs, search: addListSearch(fs, blockSorts...)}
+		}, (*adminClient).blockList},
 		adminCommand{"block add", "TENANT", "block a tenant by hand: all its outbound mail gets 5.7.705 (operators)", func(fs *flag.FlagSet) any {
 			return &protOpts{fs: fs, reason: fs.String("reason", "", "why the tenant is blocked (required; the tenant admin sees it)")}
 		}, (*adminClient).block},
@@ -271,19 +273,23 @@ func (c *adminClient) blockList(o any, args []string) error {
 	if err != nil {
 		return err
 	}
-	var r struct{ Blocks []blockRow }
-	if err := c.get(base+"/blocks", &r); err != nil {
+	var r struct {
+		Blocks []blockRow
+		Total  int
+	}
+	ls := o.(*protOpts).search
+	if err := c.get(base+"/blocks"+ls.query(nil), &r); err != nil {
 		return printed(err)
 	}
 	tw := c.table("ID\tSINCE\tREASON\tRULE\tSTATE\tFIGURES")
 	for _, b := range r.Blocks {
-		state := "live"
-		if !b.ReleasedAt.IsZero() {
-			state = fmt.Sprintf("released %s by %s (probation %d/day, %d days)", when(b.ReleasedAt), b.ReleasedBy, b.ProbationQuota, b.ProbationDays)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", b.ID, when(b.CreatedAt), b.Reason, b.Rule, state, figures(b.Figures))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", b.ID, when(b.CreatedAt), b.Reason, b.Rule, blockState(b), figures(b.Figures))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	ls.footer(c, len(r.Blocks), r.Total, "blocks")
+	return nil
 }
 
 func (c *adminClient) block(o any, args []string) error {

@@ -14,7 +14,9 @@ import (
 func init() {
 	listFlags := func(fs *flag.FlagSet) any {
 		return &suppressOpts{tenant: fs.Int64("tenant", 0, "tenant `id`"), global: fs.Bool("global", false, "the operators' global list instead of a tenant's"),
-			search: fs.String("search", "", "only addresses containing `TEXT`"), q: fs.String("q", "", "the same as --search, as on the other lists"), limit: fs.Int("limit", 100, "at most `N` entries"),
+			search: fs.String("search", "", "only addresses containing `TEXT`"), q: fs.String("q", "", "the same as --search, as on the other lists"), limit: fs.Int("limit", 100, "at most `N` entries (1..1000)"),
+			sort: fs.String("sort", "", "sort by `KEY`: address, created, created_by, reason (default: newest first)"), order: fs.String("order", "", "asc (default) or desc"),
+			offset: fs.Int("offset", 0, "skip the first `N` matching entries"),
 			detail: fs.String("detail", "", "a `note` kept with a hand-made entry")}
 	}
 	adminCommands = append(adminCommands,
@@ -28,8 +30,8 @@ type suppressOpts struct {
 	tenant         *int64
 	global         *bool
 	search, detail *string
-	q              *string
-	limit          *int
+	q, sort, order *string
+	limit, offset  *int
 }
 
 func (o *suppressOpts) path() (string, error) {
@@ -79,7 +81,19 @@ func (c *adminClient) suppressions(o any, args []string) error {
 		text = *opts.q
 	}
 	q := url.Values{"q": {text}, "limit": {strconv.Itoa(*opts.limit)}}
-	var r struct{ Suppressions []suppressionRow }
+	if *opts.sort != "" {
+		q.Set("sort", *opts.sort)
+	}
+	if *opts.order != "" {
+		q.Set("order", *opts.order)
+	}
+	if *opts.offset != 0 {
+		q.Set("offset", strconv.Itoa(*opts.offset))
+	}
+	var r struct {
+		Suppressions []suppressionRow
+		Total        int
+	}
 	if err := c.get(path+"?"+q.Encode(), &r); err != nil {
 		return printed(err)
 	}
@@ -90,7 +104,8 @@ func (c *adminClient) suppressions(o any, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "%d suppressed recipient(s)\n", len(r.Suppressions))
+	// The total is every match: a page is never mistaken for the list.
+	fmt.Fprintf(c.out, "%d of %d suppressed recipient(s)\n", len(r.Suppressions), r.Total)
 	return nil
 }
 
