@@ -54,9 +54,18 @@ type Entry struct {
 
 // Store is the suppression lists in the shared database.
 type Store struct {
-	db    *store.DB
-	audit *audit.Log
+	db     *store.DB
+	audit  *audit.Log
+	filter *filter
+	// fresh is how old the in-memory filter may be (filter.go); 0 brings
+	// it up to date at every lookup.
+	fresh time.Duration
 }
+
+// SetFresh sets how long an entry added on another node may go unseen by
+// this one's RCPT check (DefaultFresh); 0 reads the rows added since at
+// every lookup. Call it before the store is used.
+func (s *Store) SetFresh(d time.Duration) { s.fresh = max(d, 0) }
 
 // Open applies the migrations.
 func Open(ctx context.Context, db *store.DB, log *audit.Log) (*Store, error) {
@@ -67,7 +76,7 @@ func Open(ctx context.Context, db *store.DB, log *audit.Log) (*Store, error) {
 	if err := db.Migrate(ctx, "suppress", sub); err != nil {
 		return nil, fmt.Errorf("suppress: %w", err)
 	}
-	return &Store{db: db, audit: log}, nil
+	return &Store{db: db, audit: log, filter: newFilter(), fresh: DefaultFresh}, nil
 }
 
 // Normalize is the form addresses are kept and matched in: lowercase, as
@@ -103,6 +112,7 @@ func (s *Store) Add(ctx context.Context, tenantID int64, addr, reason, detail, a
 		}
 		n, _ := res.RowsAffected()
 		added = n == 1
+		defer s.filter.add(tenantID, a) // on commit or not: a key too many costs only a query
 		if e, err = get(ctx, tx, tenantID, a); err != nil {
 			return err
 		}
@@ -154,6 +164,11 @@ func (s *Store) Find(ctx context.Context, tenantID int64, addr string) (Entry, b
 	if err != nil {
 		return Entry{}, false, nil // not an address we keep: nothing suppresses it
 	}
+	if err := s.refresh(ctx, s.fresh); err == nil && !s.filter.mayHold(tenantID, a) {
+		return Entry{}, false, nil
+	}
+	// The filter may hold it, or could not be brought up to date: the
+	// table answers.
 	row := s.db.Read.QueryRowContext(ctx, `SELECT `+cols+` FROM suppressions WHERE address = $1 AND tenant_id IN ($2, 0)
 		ORDER BY tenant_id DESC LIMIT 1`, a, tenantID)
 	e, err := scan(row)
