@@ -181,3 +181,41 @@ func TestUnconfiguredPoolFallsBackToNormal(t *testing.T) {
 		t.Fatal("Deliver changed the caller's delivery")
 	}
 }
+
+// The assignment is asked at delivery time: a tenant's or connector's
+// dedicated pool applies to normal mail, while flagged (high-risk) mail
+// and DSNs stay on the high-risk pool whatever the assignment.
+func TestAssignedPoolAtDeliveryTime(t *testing.T) {
+	sink := startPoolSink(t)
+	close(sink.hold)
+	assigned := map[[2]int64]policy.Pool{{7, 0}: "acme", {8, 3}: "acme"}
+	tr := transport(t, sink.ln.Addr().String(), func(o *Options) {
+		o.Pools = map[policy.Pool][]netip.Addr{
+			policy.PoolNormal:   {netip.MustParseAddr("127.0.0.1")},
+			policy.PoolHighRisk: {netip.MustParseAddr("127.0.0.9")},
+			"acme":              {netip.MustParseAddr("127.0.0.2")},
+		}
+		o.Assigned = func(tenant, connector int64) policy.Pool { return assigned[[2]int64{tenant, connector}] }
+	})
+	for _, c := range []struct {
+		tenant, connector int64
+		pool              policy.Pool
+		kind, want        string
+	}{
+		{7, 0, policy.PoolNormal, "message", "127.0.0.2"},   // tenant's pool
+		{8, 3, policy.PoolNormal, "message", "127.0.0.2"},   // connector's pool
+		{9, 0, policy.PoolNormal, "message", "127.0.0.1"},   // no assignment
+		{7, 0, policy.PoolHighRisk, "message", "127.0.0.9"}, // flagged stays high-risk
+		{7, 0, policy.PoolHighRisk, "dsn", "127.0.0.9"},     // DSN stays high-risk
+	} {
+		_, _, before := sink.snapshot()
+		d := delivery("a@x.test", "b@y.test")
+		d.TenantID, d.ConnectorID, d.Pool, d.Kind = c.tenant, c.connector, c.pool, c.kind
+		if res := tr.Deliver(context.Background(), d); len(res) != 1 || !res[0].OK {
+			t.Fatalf("%+v: %+v", c, res)
+		}
+		if _, _, after := sink.snapshot(); after[c.want] != before[c.want]+1 {
+			t.Fatalf("%+v: not sent from %s (before %v, after %v)", c, c.want, before, after)
+		}
+	}
+}

@@ -38,6 +38,11 @@ type Options struct {
 	// PoolLimits caps concurrent transactions per destination for a pool;
 	// a pool absent here (or 0) takes MaxPerDestination.
 	PoolLimits map[policy.Pool]int
+	// Assigned, when set, names the dedicated pool an operator gave the
+	// message's tenant or connector ("" for none). It is asked at each
+	// attempt for mail bound for the normal pool; high-risk mail (flagged
+	// spam, DSNs) stays high-risk whatever the assignment.
+	Assigned func(tenantID, connectorID int64) policy.Pool
 	// AllowedInternal are the internal or reserved ranges (see package
 	// nexthop) that MX and A results may still point at: an operator's own
 	// next hops. Every other such address is refused before any
@@ -97,7 +102,7 @@ func (t *Transport) Close() { t.cache.close() }
 // of an older version) fails permanently rather than be written raw, where
 // a quoted local part could end the path and add parameters.
 func (t *Transport) Deliver(ctx context.Context, d *queue.Delivery) []queue.Result {
-	if p := t.pool(d.Pool); p != d.Pool {
+	if p := t.pool(t.wanted(d)); p != d.Pool {
 		dd := *d
 		dd.Pool = p
 		d = &dd
@@ -165,6 +170,18 @@ func (t *Transport) deliverGroup(ctx context.Context, d *queue.Delivery, dest st
 		return refused
 	}
 	return last
+}
+
+// wanted is the pool the delivery asks for: high-risk and DSNs as they
+// are, otherwise the operator's assignment if any.
+func (t *Transport) wanted(d *queue.Delivery) policy.Pool {
+	if d.Pool == policy.PoolHighRisk || d.Kind == "dsn" || t.opts.Assigned == nil {
+		return d.Pool
+	}
+	if p := t.opts.Assigned(d.TenantID, d.ConnectorID); p != "" {
+		return p
+	}
+	return d.Pool
 }
 
 // pool is the pool a delivery leaves through: its own when configured,

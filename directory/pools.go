@@ -85,3 +85,16 @@ func (d *Directory) SetConnectorPool(ctx context.Context, by By, tenantID, conne
 	d.changed(ctx)
 	return before, after, nil
 }
+
+// AssignedPool is the dedicated pool for a message of tenantID accepted
+// through connectorID (0: none), from the snapshot: the connector's pool
+// if set, else the tenant's, else "". Delivery asks at each attempt, so a
+// reassignment applies to mail already queued.
+func (d *Directory) AssignedPool(tenantID, connectorID int64) string {
+	s := d.snap.Load()
+	if c := s.byID[connectorID]; c != nil && c.TenantID == tenantID && c.Pool != "" {
+		return c.Pool
+	}
+	t, _ := d.SnapshotTenant(tenantID)
+	return t.Pool
+}

@@ -236,6 +236,9 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		DataTimeout: d.DataTimeout.Duration, IdleTimeout: d.IdleTimeout.Duration,
 		MaxPerDestination: d.MaxPerDestination, MaxMessagesPerConn: d.MaxMessagesPerConn,
 		RequireTLS: d.RequireTLS, VerifyTLS: d.VerifyTLS, Pools: pools, PoolLimits: limits, Logger: log,
+		Assigned: func(tenantID, connectorID int64) policy.Pool {
+			return policy.Pool(g.Directory.AssignedPool(tenantID, connectorID))
+		},
 		AllowedInternal: d.AllowedInternalNextHops, OnConnect: opts.OnConnect,
 	})
 	retry := make([]time.Duration, len(cfg.Queue.RetrySchedule))
