@@ -321,8 +321,13 @@ type Delivery struct {
 // Pool is a set of source addresses that outbound connections bind to. The
 // "normal" pool carries clean mail; "high-risk" carries DSNs and mail the
 // classifier flags, so that its reputation never touches the normal pool's.
+// Other names are dedicated pools an operator gives a tenant or connector.
 type Pool struct {
 	SourceAddresses Addrs `toml:"source_addresses"`
+	// MaxPerDestination caps this pool's concurrent transactions per
+	// destination; 0 takes delivery.max_per_destination. A new address
+	// being warmed up wants a lower cap than the shared pools.
+	MaxPerDestination int `toml:"max_per_destination"`
 }
 
 // Admin configures the admin HTTP port.

@@ -85,7 +85,12 @@ smarthost = "mx.example.net"`, "delivery.smarthost"},
 		{`[delivery.pools.high-risk]
 source_addresses = ["not-an-ip"]`, `delivery.pools.high-risk.source_addresses: entry 0: "not-an-ip" is not an IP address`},
 		{`[delivery.pools.fast]
-source_addresses = []`, "delivery.pools.fast: unknown pool"},
+source_addresses = []`, "delivery.pools.fast.source_addresses: a dedicated pool needs at least one source address"},
+		{`[delivery.pools.Acme_Pool]
+source_addresses = ["127.0.0.2"]`, "delivery.pools.Acme_Pool: pool name must be 1 to 32 lowercase letters"},
+		{`[delivery.pools.acme]
+source_addresses = ["127.0.0.2"]
+max_per_destination = -1`, "delivery.pools.acme.max_per_destination: must not be negative"},
 		{`[delivery]
 allowed_internal_next_hops = ["10.0.0.0/8", "internal"]`, `delivery.allowed_internal_next_hops: entry 1: "internal" is not an IP address or CIDR`},
 		{`[log]

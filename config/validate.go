@@ -292,8 +292,16 @@ func (s Delivery) validate(p *problems) {
 	p.hostPort("delivery.smarthost", s.Smarthost)
 	p.hostPort("delivery.resolver", s.Resolver)
 	for name, pool := range s.Pools {
-		if name := policy.Pool(name); name != policy.PoolNormal && name != policy.PoolHighRisk {
-			p.bad("delivery.pools."+string(name), "unknown pool (known: normal, high-risk)")
+		key := "delivery.pools." + name
+		shared := policy.Pool(name) == policy.PoolNormal || policy.Pool(name) == policy.PoolHighRisk
+		switch {
+		case !policy.ValidPoolName(name):
+			p.bad(key, "pool name must be 1 to 32 lowercase letters, digits or '-'")
+		case !shared && len(pool.SourceAddresses) == 0:
+			p.bad(key+".source_addresses", "a dedicated pool needs at least one source address")
+		}
+		if pool.MaxPerDestination < 0 {
+			p.bad(key+".max_per_destination", "must not be negative (0 takes delivery.max_per_destination)")
 		}
 		for i, a := range pool.SourceAddresses {
 			if !a.IsValid() {

@@ -81,6 +81,7 @@ func oldestFirst(ds []client.DayStats) []client.DayStats {
 func operatorNav() []navItem {
 	return []navItem{
 		{"unblock-queue", "Unblock requests", Prefix + "unblock-requests"},
+		{"blocks", "Blocks", blocksPath},
 		{"reputation", "IP reputation", reputationPath},
 		{"simulate", "Policy dry run", simulatePath},
 		{"queue", "Queue", queuePath},
@@ -115,6 +116,7 @@ func (c *Console) protectionRoutes(t func(pattern string, h handler)) {
 	t("GET /console/t/{tenant}/suppressions", c.suppressionsPage)
 	t("POST /console/t/{tenant}/suppressions/remove", c.removeSuppression)
 	c.mux.HandleFunc("GET /console/unblock-requests", c.operatorPage(c.unblockQueue))
+	c.mux.HandleFunc("GET "+blocksPath, c.operatorPage(c.blocksPage))
 	c.mux.HandleFunc("POST /console/unblock-requests/{request}/{decision}", c.operatorPage(c.decideUnblock))
 	c.mux.HandleFunc("GET /console/reputation", c.operatorPage(c.reputationPage))
 	c.mux.HandleFunc("GET /console/simulate", c.operatorPage(c.simulatePage))

@@ -43,7 +43,7 @@ func (t *Transport) transact(ctx context.Context, d *queue.Delivery, hostport st
 		} else {
 			cl.used++
 			if cl.used < t.opts.MaxMessagesPerConn {
-				t.cache.put(cl, t.opts.MaxPerDestination)
+				t.cache.put(cl, t.limit(d.Pool))
 			} else {
 				cl.quit()
 			}

@@ -35,6 +35,14 @@ type Options struct {
 	RequireTLS         bool                         // refuse to deliver in the clear (temporary failure)
 	VerifyTLS          bool                         // verify certificates (otherwise opportunistic: encrypt, don't verify)
 	Pools              map[policy.Pool][]netip.Addr // source addresses per pool; empty: the system picks
+	// PoolLimits caps concurrent transactions per destination for a pool;
+	// a pool absent here (or 0) takes MaxPerDestination.
+	PoolLimits map[policy.Pool]int
+	// Assigned, when set, names the dedicated pool an operator gave the
+	// message's tenant or connector ("" for none). It is asked at each
+	// attempt for mail bound for the normal pool; high-risk mail (flagged
+	// spam, DSNs) stays high-risk whatever the assignment.
+	Assigned func(tenantID, connectorID int64) policy.Pool
 	// AllowedInternal are the internal or reserved ranges (see package
 	// nexthop) that MX and A results may still point at: an operator's own
 	// next hops. Every other such address is refused before any
@@ -56,7 +64,7 @@ type Transport struct {
 	guard    nexthop.Guard
 
 	mu   sync.Mutex
-	sems map[string]chan struct{} // per destination
+	sems map[string]chan struct{} // per pool and destination
 	rr   map[policy.Pool]int      // round-robin position per pool
 }
 
@@ -94,6 +102,11 @@ func (t *Transport) Close() { t.cache.close() }
 // of an older version) fails permanently rather than be written raw, where
 // a quoted local part could end the path and add parameters.
 func (t *Transport) Deliver(ctx context.Context, d *queue.Delivery) []queue.Result {
+	if p := t.pool(t.wanted(d)); p != d.Pool {
+		dd := *d
+		dd.Pool = p
+		d = &dd
+	}
 	if _, err := address.ParseReversePath(d.From); err != nil {
 		return allResults(d.Rcpts, queue.Result{Permanent: true, Code: "5.1.7",
 			Detail: fmt.Sprintf("envelope sender cannot be written to the next hop: %v", err)})
@@ -127,7 +140,7 @@ func (t *Transport) deliverGroup(ctx context.Context, d *queue.Delivery, dest st
 	if err != nil {
 		return allResults(rcpts, queue.Result{Permanent: code[0] == '5', Code: code, Detail: err.Error()})
 	}
-	sem := t.semaphore(dest)
+	sem := t.semaphore(d.Pool, dest)
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
@@ -159,13 +172,54 @@ func (t *Transport) deliverGroup(ctx context.Context, d *queue.Delivery, dest st
 	return last
 }
 
-func (t *Transport) semaphore(dest string) chan struct{} {
+// wanted is the pool the delivery asks for: high-risk and DSNs as they
+// are, otherwise the operator's assignment if any.
+func (t *Transport) wanted(d *queue.Delivery) policy.Pool {
+	if d.Pool == policy.PoolHighRisk || d.Kind == "dsn" || t.opts.Assigned == nil {
+		return d.Pool
+	}
+	if p := t.opts.Assigned(d.TenantID, d.ConnectorID); p != "" {
+		return p
+	}
+	return d.Pool
+}
+
+// pool is the pool a delivery leaves through: its own when configured,
+// else normal. A pool removed from the config while mail for it sat in the
+// queue is a warning, never a bounce: the mail still leaves, from normal.
+func (t *Transport) pool(p policy.Pool) policy.Pool {
+	switch p {
+	case "":
+		return policy.PoolNormal
+	case policy.PoolNormal, policy.PoolHighRisk:
+		return p
+	}
+	if _, ok := t.opts.Pools[p]; ok {
+		return p
+	}
+	t.log.Warn("delivery pool is not configured; using the normal pool", "pool", string(p))
+	return policy.PoolNormal
+}
+
+// limit is the pool's cap on concurrent transactions per destination.
+func (t *Transport) limit(pool policy.Pool) int {
+	if n := t.opts.PoolLimits[pool]; n > 0 {
+		return n
+	}
+	return t.opts.MaxPerDestination
+}
+
+// semaphore is the (pool, destination) semaphore: each pool has its own
+// cap, so a dedicated pool warming up at 1 connection does not hold back
+// the shared pools, nor they it.
+func (t *Transport) semaphore(pool policy.Pool, dest string) chan struct{} {
+	key := string(pool) + "|" + dest
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s, ok := t.sems[dest]
+	s, ok := t.sems[key]
 	if !ok {
-		s = make(chan struct{}, t.opts.MaxPerDestination)
-		t.sems[dest] = s
+		s = make(chan struct{}, t.limit(pool))
+		t.sems[key] = s
 	}
 	return s
 }

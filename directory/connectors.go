@@ -232,7 +232,7 @@ func (d *Directory) Connectors(ctx context.Context, tenantID int64) ([]Connector
 
 // loadConnectors reads connectors matching where, with their ranges.
 func loadConnectors(ctx context.Context, q queryer, where string, args ...any) ([]Connector, error) {
-	rows, err := q.QueryContext(ctx, `SELECT c.id, c.tenant_id, c.name, c.created_by, c.created_at, c.deleted_at, c.messages, c.last_traffic, c.cert_domain, c.confirmed_at, c.confirmed_by, c.day_start, c.day_messages, r.prefix
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.tenant_id, c.name, c.created_by, c.created_at, c.deleted_at, c.messages, c.last_traffic, c.cert_domain, c.confirmed_at, c.confirmed_by, c.day_start, c.day_messages, c.pool, r.prefix
 		FROM connectors c LEFT JOIN connector_ranges r ON r.connector_id = c.id
 		WHERE `+where+` ORDER BY c.id`, args...)
 	if err != nil {
@@ -246,7 +246,7 @@ func loadConnectors(ctx context.Context, q queryer, where string, args ...any) (
 		var deleted, confirmed sql.NullInt64
 		var confirmedBy string
 		var prefix sql.NullString
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.CreatedBy, &created, &deleted, &c.Messages, &last, &c.CertDomain, &confirmed, &confirmedBy, &dayStart, &dayMessages, &prefix); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.CreatedBy, &created, &deleted, &c.Messages, &last, &c.CertDomain, &confirmed, &confirmedBy, &dayStart, &dayMessages, &c.Pool, &prefix); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].ID != c.ID {

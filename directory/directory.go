@@ -60,6 +60,9 @@ type Tenant struct {
 	// SenderBinding says which sender addresses the tenant's SMTP AUTH
 	// users may use (see SetSenderBinding).
 	SenderBinding SenderBinding
+	// Pool is the dedicated delivery pool the operator assigned (see
+	// SetTenantPool); "" is none: the normal pool.
+	Pool string
 }
 
 // LicenseAt is the licence in force at now: a licensed tenant whose
@@ -108,6 +111,7 @@ type Connector struct {
 	MessagesToday int64     // this UTC day's messages, as of the last flush
 	Messages      int64     // messages accepted through it, ever (flushed every refresh interval)
 	LastTraffic   time.Time // when the last of them was accepted; zero if never
+	Pool          string    // dedicated delivery pool (SetConnectorPool); "": the tenant's
 
 	// dayStart and dayMessages are the stored day count: MessagesToday is
 	// worked out from them again at each read, so a snapshot loaded

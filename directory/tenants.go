@@ -41,12 +41,12 @@ func (d *Directory) CreateTenant(ctx context.Context, by By, name string, lic Li
 	return t, nil
 }
 
-const tenantCols = `id, name, license, seats, created_at, license_expires, sender_binding`
+const tenantCols = `id, name, license, seats, created_at, license_expires, sender_binding, pool`
 
 func scanTenant(row interface{ Scan(...any) error }) (Tenant, error) {
 	var t Tenant
 	var created, expires int64
-	err := row.Scan(&t.ID, &t.Name, &t.License, &t.Seats, &created, &expires, &t.SenderBinding)
+	err := row.Scan(&t.ID, &t.Name, &t.License, &t.Seats, &created, &expires, &t.SenderBinding, &t.Pool)
 	t.CreatedAt = fromNanos(created)
 	if expires > 0 {
 		t.LicenseExpires = fromNanos(expires)

@@ -222,8 +222,12 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		return nil, err
 	}
 	pools := map[policy.Pool][]netip.Addr{}
+	limits := map[policy.Pool]int{}
 	for name, p := range cfg.Delivery.Pools {
 		pools[policy.Pool(name)] = p.SourceAddresses
+		if p.MaxPerDestination > 0 {
+			limits[policy.Pool(name)] = p.MaxPerDestination
+		}
 	}
 	d := cfg.Delivery
 	g.transport = deliver.New(deliver.Options{
@@ -231,7 +235,10 @@ func StartWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opts O
 		ConnectTimeout: d.ConnectTimeout.Duration, CommandTimeout: d.CommandTimeout.Duration,
 		DataTimeout: d.DataTimeout.Duration, IdleTimeout: d.IdleTimeout.Duration,
 		MaxPerDestination: d.MaxPerDestination, MaxMessagesPerConn: d.MaxMessagesPerConn,
-		RequireTLS: d.RequireTLS, VerifyTLS: d.VerifyTLS, Pools: pools, Logger: log,
+		RequireTLS: d.RequireTLS, VerifyTLS: d.VerifyTLS, Pools: pools, PoolLimits: limits, Logger: log,
+		Assigned: func(tenantID, connectorID int64) policy.Pool {
+			return policy.Pool(g.Directory.AssignedPool(tenantID, connectorID))
+		},
 		AllowedInternal: d.AllowedInternalNextHops, OnConnect: opts.OnConnect,
 	})
 	retry := make([]time.Duration, len(cfg.Queue.RetrySchedule))

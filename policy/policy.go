@@ -223,6 +223,21 @@ const (
 	PoolHighRisk Pool = "high-risk"
 )
 
+// ValidPoolName reports whether name can name a pool: 1 to 32 lowercase
+// letters, digits and '-'. Pool names appear in config keys, metrics labels
+// and the trace, so they are kept to characters that need no quoting.
+func ValidPoolName(name string) bool {
+	if len(name) == 0 || len(name) > 32 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // Originator is one header field that names who a message is from.
 type Originator struct {
 	Where string // "header From", "header Sender", …: for figures and the trace

@@ -152,3 +152,14 @@ func TestProbationCheck(t *testing.T) {
 		t.Errorf("no connector: %v", d)
 	}
 }
+
+func TestValidPoolName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"normal": true, "high-risk": true, "shop-2": true, strings.Repeat("a", 32): true,
+		"": false, strings.Repeat("a", 33): false, "Shop": false, "a_b": false, "a b": false, "a.b": false, "é": false,
+	} {
+		if got := ValidPoolName(name); got != want {
+			t.Errorf("ValidPoolName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -102,6 +102,9 @@ type Delivery struct {
 	// for what delivery adds per tenant (a DKIM signature).
 	TenantID int64
 	Kind     string
+	// ConnectorID is the connector the message was accepted through (0:
+	// none), so delivery can pick that connector's dedicated pool.
+	ConnectorID int64
 }
 
 // Result is what happened to one recipient in an attempt.

@@ -161,7 +161,7 @@ func (q *Queue) attempt(m *Message) {
 	start := time.Now()
 	d := &Delivery{ID: m.ID, From: m.From, Rcpts: m.Pending(), Pool: m.Pool, Size: m.Size, UTF8: m.UTF8,
 		EnvID: m.EnvID, RetFull: m.RetFull, Body: io.NewSectionReader(f, 0, m.Size), ReceivedAt: m.ReceivedAt,
-		TenantID: m.TenantID, Kind: m.Kind}
+		TenantID: m.TenantID, Kind: m.Kind, ConnectorID: m.ConnectorID}
 	results := q.opts.Transport.Deliver(q.ctx, d)
 	f.Close()
 	took := time.Since(start)
