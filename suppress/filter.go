@@ -90,11 +90,14 @@ func (f *filter) stale(now time.Time, fresh time.Duration) bool {
 // wait for it and then find the filter fresh.
 func (s *Store) refresh(ctx context.Context, fresh time.Duration) error {
 	f := s.filter
+	if !f.stale(time.Now(), fresh) {
+		return nil // the usual case: no lock shared by every RCPT
+	}
 	f.refreshM.Lock()
 	defer f.refreshM.Unlock()
 	now := time.Now()
 	if !f.stale(now, fresh) {
-		return nil
+		return nil // another lookup refreshed it while this one waited
 	}
 	full := f.rebuilt.IsZero() || now.Sub(f.rebuilt) >= rebuildEvery
 	from := int64(0)
