@@ -18,14 +18,7 @@ import (
 func TestFilterAcrossNodes(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a, err := Open(ctx, db, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Open(ctx, db, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b := twoNodes(t, db)
 		b.SetFresh(200 * time.Millisecond)
 		found := func(s *Store, tenant int64, addr string) bool {
 			t.Helper()
@@ -78,14 +71,7 @@ func TestFilterAcrossNodes(t *testing.T) {
 func TestFilterManyEntries(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a, err := Open(ctx, db, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Open(ctx, db, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b := twoNodes(t, db)
 		b.SetFresh(0)
 		for i := range 300 {
 			if _, _, err := a.Add(ctx, int64(1+i%3), fmt.Sprintf("user%d@example.net", i), HardBounce, "", "system"); err != nil {
@@ -101,6 +87,19 @@ func TestFilterManyEntries(t *testing.T) {
 			}
 		}
 	})
+}
+
+// twoNodes opens two stores on one database, as two nodes of a fleet do.
+func twoNodes(t *testing.T, db *store.DB) (a, b *Store) {
+	t.Helper()
+	var err error
+	if a, err = Open(context.Background(), db, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = Open(context.Background(), db, nil); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
 }
 
 // BenchmarkFindMiss is the RCPT check's usual case: a recipient on no list,
